@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dschema/dschema/internal/dbschema"
+	"github.com/dschema/dschema/internal/docs"
+	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/internal/project"
+	"github.com/dschema/dschema/internal/version"
+	"github.com/dschema/dschema/migrations"
+	"github.com/dschema/dschema/schema"
+)
+
+func migrationsFS() fs.FS { return migrations.FS }
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func writeSum(cmd *cobra.Command, root string) error {
+	if root == "" {
+		root = "."
+	}
+	dir := filepath.Join(root, "migrations")
+	files, err := migrate.ReadFiles(os.DirFS(dir))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, migrate.SumFile), migrate.Sum(files), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s for %d migrations\n", filepath.Join(dir, migrate.SumFile), len(files))
+	return nil
+}
+
+func genCmd() *cobra.Command {
+	var opts project.GenOptions
+	var root string
+	cmd := &cobra.Command{
+		Use:   "gen",
+		Short: "Write the next migration for schema/ edits and regenerate gen/ (what go generate runs)",
+		Args:  cobra.NoArgs,
+		Example: `  dschema gen
+  dschema gen --name add_run_notes
+  dschema gen --allow-destructive   # permit dropping columns or tables`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := project.Gen(cmd.Context(), project.DefaultLayout(root), opts)
+			if err != nil {
+				return err
+			}
+			project.PrintGen(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Name, "name", "", "name of the new migration (derived from the changes when empty)")
+	cmd.Flags().BoolVar(&opts.AllowDestructive, "allow-destructive", false, "allow dropping tables or columns and narrowing types")
+	cmd.Flags().StringVar(&root, "root", ".", "repository root")
+	return cmd
+}
+
+func checkCmd(g *globals) *cobra.Command {
+	var root string
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Check that schema, migrations, generated code (and with --db a database) agree",
+		Args:  cobra.NoArgs,
+		Example: `  dschema check
+  dschema check --db lab.duckdb`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := project.CheckOptions{}
+			if cmd.Flags().Changed("db") || os.Getenv("DSCHEMA_DB") != "" {
+				opts.DB = g.db
+			}
+			problems, err := project.Check(cmd.Context(), project.DefaultLayout(root), opts, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if len(problems) == 0 {
+				msg := "schema, migrations and gen/ agree"
+				if opts.DB != "" {
+					msg += "; " + opts.DB + " matches the migrations at its version"
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), msg)
+				return nil
+			}
+			for _, p := range problems {
+				fmt.Fprintln(cmd.OutOrStdout(), p)
+			}
+			return fmt.Errorf("check found %d problem(s)", len(problems))
+		},
+	}
+	cmd.Flags().StringVar(&root, "root", ".", "repository root")
+	return cmd
+}
+
+// canonicalSchema loads the embedded schema with DuckDB's canonical types.
+func canonicalSchema(ctx context.Context) (*schema.Schema, error) {
+	s, err := schema.LoadEmbedded()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := project.CanonicalState(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func docsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "docs",
+		Short:   "Print the data dictionary of every table as Markdown",
+		Args:    cobra.NoArgs,
+		Example: "  dschema docs > DATA-DICTIONARY.md",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := canonicalSchema(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return docs.Write(cmd.OutOrStdout(), s)
+		},
+	}
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the tool version and the schema version it was built for",
+		Args:    cobra.NoArgs,
+		Example: "  dschema version",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			files, err := migrate.ReadFiles(migrationsFS())
+			if err != nil {
+				return err
+			}
+			var v int64
+			if len(files) > 0 {
+				v = files[len(files)-1].Version
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "dschema %s (schema version %d)\n", version.String(), v)
+			return nil
+		},
+	}
+}
+
+func quickstartCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "quickstart",
+		Short: "Build a database from the bundled sample data through the real pipeline and show what it holds",
+		Args:  cobra.NoArgs,
+		Example: `  go run ./cmd/dschema quickstart
+  dschema quickstart --db /tmp/try.duckdb`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			db, m, err := openMigrator(ctx, g.db)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			rs, err := m.Up(ctx)
+			printResults(out, rs)
+			if err != nil {
+				return err
+			}
+			cur, err := m.RequireNewest(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%s is at schema version %d\n", g.db, cur)
+			fmt.Fprintln(out, "No loaders exist yet, so the tables are empty; `dschema docs` describes every column.")
+			state, err := dbschema.Introspect(ctx, db)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\n%-22s %8s %8s\n", "TABLE", "COLUMNS", "ROWS")
+			for _, t := range state.Tables {
+				var n int64
+				if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+dbschema.Ident(t.Name)).Scan(&n); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%-22s %8d %8d\n", t.Name, len(t.Columns), n)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,345 @@
+// Package dbschema reads the tables of a live DuckDB database into a plain
+// description (State), renders DDL for schema tables, and builds the State a
+// schema describes by letting DuckDB itself create its tables: DuckDB is the
+// type oracle, so both sides of every comparison use DuckDB's canonical text.
+package dbschema
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dschema/dschema/schema"
+)
+
+// State is the set of user tables in a database.
+type State struct {
+	Tables []*Table // sorted by name
+}
+
+// Table is one table as DuckDB reports it.
+type Table struct {
+	Name       string
+	Comment    string
+	Columns    []*Column // in table order
+	PrimaryKey []string
+	Indexes    []*Index // sorted by name
+}
+
+// Column is one column as DuckDB reports it.
+type Column struct {
+	Name    string
+	Type    string // canonical DuckDB type text
+	NotNull bool
+	Default string // DuckDB's text of the default expression, "" for none
+	Comment string
+}
+
+// Index is one secondary index (CREATE INDEX).
+type Index struct {
+	Name    string
+	Columns []string
+	Unique  bool
+}
+
+// Table returns the table called name, or nil.
+func (s *State) Table(name string) *Table {
+	for _, t := range s.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Column returns the column called name, or nil.
+func (t *Table) Column(name string) *Column {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Index returns the index called name, or nil.
+func (t *Table) Index(name string) *Index {
+	for _, ix := range t.Indexes {
+		if ix.Name == name {
+			return ix
+		}
+	}
+	return nil
+}
+
+// Querier is what Introspect needs: *sql.DB, *sql.Conn and *sql.Tx all fit.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// IsInternal reports whether a table belongs to dschema's own bookkeeping
+// rather than to the schema.
+func IsInternal(name string) bool { return name == "dschema_migrations" }
+
+// Introspect reads every user table of the main schema, less dschema's own bookkeeping tables.
+func Introspect(ctx context.Context, db Querier) (*State, error) {
+	s := &State{}
+	byName := map[string]*Table{}
+	rows, err := db.QueryContext(ctx, `SELECT table_name, coalesce(comment, '') FROM duckdb_tables()
+		WHERE schema_name = 'main' AND NOT temporary AND database_name = current_database() ORDER BY table_name`)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	for rows.Next() {
+		t := &Table{}
+		if err := rows.Scan(&t.Name, &t.Comment); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if IsInternal(t.Name) {
+			continue
+		}
+		s.Tables = append(s.Tables, t)
+		byName[t.Name] = t
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = db.QueryContext(ctx, `SELECT table_name, column_name, data_type, NOT is_nullable,
+		coalesce(column_default, ''), coalesce(comment, '') FROM duckdb_columns()
+		WHERE schema_name = 'main' AND database_name = current_database() ORDER BY table_name, column_index`)
+	if err != nil {
+		return nil, fmt.Errorf("list columns: %w", err)
+	}
+	for rows.Next() {
+		var table string
+		c := &Column{}
+		if err := rows.Scan(&table, &c.Name, &c.Type, &c.NotNull, &c.Default, &c.Comment); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if t := byName[table]; t != nil {
+			t.Columns = append(t.Columns, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = db.QueryContext(ctx, `SELECT table_name, constraint_column_names FROM duckdb_constraints()
+		WHERE constraint_type = 'PRIMARY KEY' AND schema_name = 'main' AND database_name = current_database()`)
+	if err != nil {
+		return nil, fmt.Errorf("list primary keys: %w", err)
+	}
+	for rows.Next() {
+		var table string
+		var cols []any
+		if err := rows.Scan(&table, &cols); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if t := byName[table]; t != nil {
+			for _, c := range cols {
+				t.PrimaryKey = append(t.PrimaryKey, fmt.Sprint(c))
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = db.QueryContext(ctx, `SELECT table_name, index_name, is_unique, expressions FROM duckdb_indexes()
+		WHERE schema_name = 'main' AND database_name = current_database() ORDER BY table_name, index_name`)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	for rows.Next() {
+		var table, exprs string
+		ix := &Index{}
+		if err := rows.Scan(&table, &ix.Name, &ix.Unique, &exprs); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		for _, e := range strings.Split(strings.Trim(exprs, "[]"), ",") {
+			ix.Columns = append(ix.Columns, strings.Trim(strings.TrimSpace(e), `"`))
+		}
+		if t := byName[table]; t != nil {
+			t.Indexes = append(t.Indexes, ix)
+		}
+	}
+	rows.Close()
+	return s, rows.Err()
+}
+
+// Ident quotes an identifier for DuckDB.
+func Ident(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// Literal quotes a string literal for DuckDB.
+func Literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func identList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = Ident(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// ColumnDef renders "name TYPE [DEFAULT d] [NOT NULL]".
+func ColumnDef(c *Column) string {
+	s := Ident(c.Name) + " " + c.Type
+	if c.Default != "" {
+		s += " DEFAULT " + c.Default
+	}
+	if c.NotNull {
+		s += " NOT NULL"
+	}
+	return s
+}
+
+// CreateTable renders CREATE TABLE for t, without indexes and comments.
+func CreateTable(t *Table) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE %s (\n", Ident(t.Name))
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.WriteString("    " + ColumnDef(c))
+	}
+	if len(t.PrimaryKey) > 0 {
+		fmt.Fprintf(&b, ",\n    PRIMARY KEY (%s)", identList(t.PrimaryKey))
+	}
+	b.WriteString("\n);")
+	return b.String()
+}
+
+// CreateIndex renders CREATE [UNIQUE] INDEX.
+func CreateIndex(table string, ix *Index) string {
+	u := ""
+	if ix.Unique {
+		u = "UNIQUE "
+	}
+	return fmt.Sprintf("CREATE %sINDEX %s ON %s (%s);", u, Ident(ix.Name), Ident(table), identList(ix.Columns))
+}
+
+// DropIndex renders DROP INDEX.
+func DropIndex(ix *Index) string { return fmt.Sprintf("DROP INDEX %s;", Ident(ix.Name)) }
+
+// CommentOnTable renders COMMENT ON TABLE (NULL for an empty comment).
+func CommentOnTable(table, comment string) string {
+	return fmt.Sprintf("COMMENT ON TABLE %s IS %s;", Ident(table), commentValue(comment))
+}
+
+// CommentOnColumn renders COMMENT ON COLUMN (NULL for an empty comment).
+func CommentOnColumn(table, column, comment string) string {
+	return fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s;", Ident(table), Ident(column), commentValue(comment))
+}
+
+func commentValue(c string) string {
+	if c == "" {
+		return "NULL"
+	}
+	return Literal(c)
+}
+
+// CreateStatements renders everything that makes t: the table, its indexes and its comments.
+func CreateStatements(t *Table) []string {
+	out := []string{CreateTable(t)}
+	for _, ix := range t.Indexes {
+		out = append(out, CreateIndex(t.Name, ix))
+	}
+	if t.Comment != "" {
+		out = append(out, CommentOnTable(t.Name, t.Comment))
+	}
+	for _, c := range t.Columns {
+		if c.Comment != "" {
+			out = append(out, CommentOnColumn(t.Name, c.Name, c.Comment))
+		}
+	}
+	return out
+}
+
+// FromSchemaTable turns a schema table into its State form, with types as
+// written in the YAML (not yet canonical).
+func FromSchemaTable(st *schema.Table) *Table {
+	t := &Table{Name: st.Name, Comment: st.Comment(), PrimaryKey: append([]string(nil), st.PrimaryKey...)}
+	for _, c := range st.Columns {
+		t.Columns = append(t.Columns, &Column{Name: c.Name, Type: c.Type, NotNull: c.NotNull, Default: c.Default, Comment: c.Comment()})
+	}
+	for _, ix := range st.Indexes {
+		t.Indexes = append(t.Indexes, &Index{Name: ix.Name, Columns: append([]string(nil), ix.Columns...), Unique: ix.Unique})
+	}
+	sort.Slice(t.Indexes, func(i, j int) bool { return t.Indexes[i].Name < t.Indexes[j].Name })
+	return t
+}
+
+// Canonical creates the schema's tables (without comments, which DuckDB only
+// stores) in db, which must be an empty scratch database, and returns the
+// State DuckDB reports, with the schema's comments. Types DuckDB rejects are
+// errors naming file, line, table and column. It also writes each column's
+// canonical type back into s.
+func Canonical(ctx context.Context, db *sql.DB, s *schema.Schema) (*State, error) {
+	for _, st := range s.Tables {
+		t := FromSchemaTable(st)
+		stmts := []string{CreateTable(t)}
+		for _, ix := range t.Indexes {
+			stmts = append(stmts, CreateIndex(t.Name, ix))
+		}
+		for _, stmt := range stmts {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return nil, pinpoint(ctx, db, st, err)
+			}
+		}
+	}
+	state, err := Introspect(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range s.Tables {
+		t := state.Table(st.Name)
+		if t == nil {
+			return nil, fmt.Errorf("table %q was not created", st.Name)
+		}
+		t.Comment = st.Comment()
+		for _, sc := range st.Columns {
+			c := t.Column(sc.Name)
+			c.Comment = sc.Comment()
+			sc.Type = c.Type
+		}
+	}
+	return state, nil
+}
+
+// pinpoint finds which column (or default) of st DuckDB rejected.
+func pinpoint(ctx context.Context, db *sql.DB, st *schema.Table, cause error) error {
+	for _, c := range st.Columns {
+		probe := fmt.Sprintf("SELECT CAST(NULL AS %s)", c.Type)
+		if _, err := db.ExecContext(ctx, probe); err != nil {
+			return &schema.Error{File: st.File, Line: c.Line, Col: c.Col,
+				Msg: fmt.Sprintf("table %q: column %q: DuckDB rejects type %q: %s", st.Name, c.Name, c.Type, firstLine(err))}
+		}
+		if c.Default != "" {
+			probe := fmt.Sprintf("SELECT CAST(%s AS %s)", c.Default, c.Type)
+			if _, err := db.ExecContext(ctx, probe); err != nil {
+				return &schema.Error{File: st.File, Line: c.Line, Col: c.Col,
+					Msg: fmt.Sprintf("table %q: column %q: DuckDB rejects default %q: %s", st.Name, c.Name, c.Default, firstLine(err))}
+			}
+		}
+	}
+	return &schema.Error{File: st.File, Line: st.Line, Col: 1, Msg: fmt.Sprintf("table %q: DuckDB rejects it: %s", st.Name, firstLine(cause))}
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

@@ -1,0 +1,60 @@
+// Package docs renders the schema as a Markdown data dictionary.
+package docs
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/dschema/dschema/schema"
+)
+
+// Write renders every domain and table of s.
+func Write(w io.Writer, s *schema.Schema) error {
+	var b strings.Builder
+	b.WriteString("# dschema data dictionary\n\n")
+	for _, d := range s.Domains {
+		fmt.Fprintf(&b, "- [%s](#domain-%s): %s\n", d.Name, d.Name, strings.Join(tableNames(d), ", "))
+	}
+	for _, d := range s.Domains {
+		fmt.Fprintf(&b, "\n## Domain %s\n\n%s\n\nDefined in `%s`.\n", d.Name, d.Description, d.File)
+		for _, t := range d.Tables {
+			fmt.Fprintf(&b, "\n### %s\n\n%s\n\n", t.Name, t.Description)
+			if len(t.PrimaryKey) > 0 {
+				fmt.Fprintf(&b, "Primary key: `%s`. ", strings.Join(t.PrimaryKey, "`, `"))
+			}
+			fmt.Fprintf(&b, "%d columns.\n", len(t.Columns))
+			for _, ix := range t.Indexes {
+				u := ""
+				if ix.Unique {
+					u = "unique "
+				}
+				fmt.Fprintf(&b, "Index `%s`: %son `%s`.\n", ix.Name, u, strings.Join(ix.Columns, "`, `"))
+			}
+			b.WriteString("\n| column | type | null | unit | description |\n|---|---|---|---|---|\n")
+			for _, c := range t.Columns {
+				null := "yes"
+				if c.NotNull {
+					null = "no"
+				}
+				def := ""
+				if c.Default != "" {
+					def = fmt.Sprintf(" Default `%s`.", c.Default)
+				}
+				fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s%s |\n", c.Name, cell(c.Type), null, cell(c.Unit), cell(c.Description), def)
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func tableNames(d *schema.Domain) []string {
+	var out []string
+	for _, t := range d.Tables {
+		out = append(out, t.Name)
+	}
+	return out
+}

@@ -1,0 +1,329 @@
+// Package migrate applies dschema's goose migrations to DuckDB databases,
+// verifies them (sum file, recorded checksums) and replays them into scratch
+// databases for planning and checks.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing/fstest"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/dbschema"
+	"github.com/dschema/dschema/internal/version"
+)
+
+// Sentinel errors; the typed errors below wrap them.
+var (
+	// ErrTampered: an applied migration's file changed since it was applied.
+	ErrTampered = errors.New("applied migration was changed")
+	// ErrAhead: the database is at a version this build does not know.
+	ErrAhead = errors.New("database is newer than this dschema")
+	// ErrBehind: the database is not at the newest version.
+	ErrBehind = errors.New("database is not at the newest schema version")
+)
+
+// TamperError names the migration whose file no longer matches what was applied.
+type TamperError struct {
+	DB      string
+	File    string
+	Applied string // sha256 recorded when applied
+	Now     string // sha256 of the file now
+}
+
+func (e *TamperError) Error() string {
+	return fmt.Sprintf("migration %s was changed after it was applied to %s (applied sha256 %.12s…, file now %.12s…): restore the file; never edit an applied migration, write a new one",
+		e.File, e.DB, e.Applied, e.Now)
+}
+
+func (e *TamperError) Unwrap() error { return ErrTampered }
+
+// VersionError says the database is at the wrong version.
+type VersionError struct {
+	DB           string
+	Have, Newest int64
+	Ahead        bool
+}
+
+func (e *VersionError) Error() string {
+	if e.Ahead {
+		return fmt.Sprintf("database %s is at schema version %d, newer than this dschema knows (%d): use a newer dschema", e.DB, e.Have, e.Newest)
+	}
+	return fmt.Sprintf("database %s is at schema version %d, this dschema needs %d: run dschema migrate up --db %s", e.DB, e.Have, e.Newest, e.DB)
+}
+
+func (e *VersionError) Unwrap() error {
+	if e.Ahead {
+		return ErrAhead
+	}
+	return ErrBehind
+}
+
+// Migrator runs the migrations of one folder against one database.
+type Migrator struct {
+	db       *sql.DB
+	dbName   string
+	files    []File
+	provider *goose.Provider
+}
+
+// New verifies the migrations in fsys (dir names them in messages) against
+// their sum file and prepares to run them on db (dbName names it in messages).
+func New(db *sql.DB, dbName string, fsys fs.FS, dir string) (*Migrator, error) {
+	if err := VerifySum(fsys, dir); err != nil {
+		return nil, err
+	}
+	files, err := ReadFiles(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return newMigrator(db, dbName, files)
+}
+
+func newMigrator(db *sql.DB, dbName string, files []File) (*Migrator, error) {
+	mfs := fstest.MapFS{}
+	for _, f := range files {
+		mfs[f.Name] = &fstest.MapFile{Data: f.Data}
+	}
+	p, err := goose.NewProvider(goose.DialectCustom, db, mfs,
+		goose.WithStore(NewStore(files, version.String())),
+		goose.WithDisableGlobalRegistry(true))
+	if err != nil && !errors.Is(err, goose.ErrNoMigrations) {
+		return nil, fmt.Errorf("prepare migrations: %w", err)
+	}
+	return &Migrator{db: db, dbName: dbName, files: files, provider: p}, nil
+}
+
+// Files returns the migration files, oldest first.
+func (m *Migrator) Files() []File { return m.files }
+
+// Newest is the version of the newest migration (0 when there are none).
+func (m *Migrator) Newest() int64 {
+	if len(m.files) == 0 {
+		return 0
+	}
+	return m.files[len(m.files)-1].Version
+}
+
+func (m *Migrator) file(v int64) (File, bool) {
+	for _, f := range m.files {
+		if f.Version == v {
+			return f, true
+		}
+	}
+	return File{}, false
+}
+
+// Current returns the database's schema version (0 for a new database) after
+// checking that it is not ahead of this build and that no applied migration
+// was changed.
+func (m *Migrator) Current(ctx context.Context) (int64, error) {
+	applied, err := ListApplied(ctx, m.db)
+	if err != nil {
+		return 0, err
+	}
+	var cur int64
+	for _, a := range applied {
+		f, ok := m.file(a.Version)
+		if !ok {
+			newest := m.Newest()
+			if a.Version > newest {
+				var maxV int64
+				for _, x := range applied {
+					maxV = max(maxV, x.Version)
+				}
+				return 0, &VersionError{DB: m.dbName, Have: maxV, Newest: newest, Ahead: true}
+			}
+			return 0, fmt.Errorf("database %s has migration %d (%s) applied, which this dschema does not have", m.dbName, a.Version, a.FileName)
+		}
+		if a.Checksum != "" && a.Checksum != f.Checksum() {
+			return 0, &TamperError{DB: m.dbName, File: f.Name, Applied: a.Checksum, Now: f.Checksum()}
+		}
+		cur = max(cur, a.Version)
+	}
+	return cur, nil
+}
+
+// RequireNewest returns an error unless the database is at the newest version.
+func (m *Migrator) RequireNewest(ctx context.Context) (int64, error) {
+	cur, err := m.Current(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if cur != m.Newest() {
+		return cur, &VersionError{DB: m.dbName, Have: cur, Newest: m.Newest()}
+	}
+	return cur, nil
+}
+
+// Result is one applied or reverted migration.
+type Result struct {
+	Version  int64
+	File     string
+	Up       bool
+	Duration time.Duration
+}
+
+func results(rs []*goose.MigrationResult) []Result {
+	out := make([]Result, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, Result{Version: r.Source.Version, File: baseName(r.Source.Path), Up: r.Direction == "up", Duration: r.Duration})
+	}
+	return out
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+func (m *Migrator) wrap(err error) error {
+	var pe *goose.PartialError
+	if errors.As(err, &pe) && pe.Failed != nil {
+		return fmt.Errorf("migration %s failed on %s (the database keeps the migrations before it): %w", baseName(pe.Failed.Source.Path), m.dbName, pe.Failed.Error)
+	}
+	return err
+}
+
+// UpTo applies pending migrations up to and including version.
+func (m *Migrator) UpTo(ctx context.Context, version int64) ([]Result, error) {
+	if _, err := m.Current(ctx); err != nil {
+		return nil, err
+	}
+	if m.provider == nil {
+		return nil, nil
+	}
+	rs, err := m.provider.UpTo(ctx, version)
+	return results(rs), m.wrap(err)
+}
+
+// Up applies every pending migration.
+func (m *Migrator) Up(ctx context.Context) ([]Result, error) { return m.UpTo(ctx, m.Newest()) }
+
+// DownTo reverts applied migrations down to version (0 reverts all).
+func (m *Migrator) DownTo(ctx context.Context, version int64) ([]Result, error) {
+	if _, err := m.Current(ctx); err != nil {
+		return nil, err
+	}
+	if m.provider == nil {
+		return nil, nil
+	}
+	rs, err := m.provider.DownTo(ctx, version)
+	return results(rs), m.wrap(err)
+}
+
+// Down reverts the newest applied migration.
+func (m *Migrator) Down(ctx context.Context) ([]Result, error) {
+	cur, err := m.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cur == 0 {
+		return nil, fmt.Errorf("database %s has no applied migration to revert", m.dbName)
+	}
+	r, err := m.provider.Down(ctx)
+	if err != nil {
+		return nil, m.wrap(err)
+	}
+	return results([]*goose.MigrationResult{r}), nil
+}
+
+// Status is one migration's state in the database.
+type Status struct {
+	File            File
+	Applied         bool
+	AppliedAt       time.Time
+	AppliedChecksum string
+	ToolVersion     string
+}
+
+// Status lists every migration with its state.
+func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
+	if _, err := m.Current(ctx); err != nil {
+		return nil, err
+	}
+	applied, err := ListApplied(ctx, m.db)
+	if err != nil {
+		return nil, err
+	}
+	byV := map[int64]Applied{}
+	for _, a := range applied {
+		byV[a.Version] = a
+	}
+	out := make([]Status, 0, len(m.files))
+	for _, f := range m.files {
+		s := Status{File: f}
+		if a, ok := byV[f.Version]; ok {
+			s.Applied, s.AppliedAt, s.AppliedChecksum, s.ToolVersion = true, a.AppliedAt, a.Checksum, a.ToolVersion
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Pending returns the migrations not yet applied, oldest first.
+func (m *Migrator) Pending(ctx context.Context) ([]File, error) {
+	st, err := m.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []File
+	for _, s := range st {
+		if !s.Applied {
+			out = append(out, s.File)
+		}
+	}
+	return out, nil
+}
+
+// UpSQL returns the Up section of a migration file, for --dry-run.
+func UpSQL(f File) string {
+	text := string(f.Data)
+	if i := strings.Index(text, "-- +goose Up"); i >= 0 {
+		text = text[i+len("-- +goose Up"):]
+	}
+	if i := strings.Index(text, "-- +goose Down"); i >= 0 {
+		text = text[:i]
+	}
+	return strings.TrimSpace(text) + "\n"
+}
+
+// Replay applies files up to version upTo (all when upTo < 0) to a new
+// in-memory database and returns what DuckDB then reports.
+func Replay(ctx context.Context, files []File, upTo int64) (*dbschema.State, error) {
+	db, err := dbfile.Open(ctx, ":memory:")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var keep []File
+	for _, f := range files {
+		if upTo < 0 || f.Version <= upTo {
+			keep = append(keep, f)
+		}
+	}
+	m, err := newMigrator(db, "replay", keep)
+	if err != nil {
+		return nil, err
+	}
+	if len(keep) > 0 {
+		if _, err := m.Up(ctx); err != nil {
+			return nil, fmt.Errorf("replay migrations: %w", err)
+		}
+	}
+	return dbschema.Introspect(ctx, db)
+}
+
+// NewFromFiles prepares files (already verified) to run on db.
+func NewFromFiles(db *sql.DB, dbName string, files []File) (*Migrator, error) {
+	return newMigrator(db, dbName, files)
+}

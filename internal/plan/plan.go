@@ -1,0 +1,372 @@
+// Package plan compares the state the committed migrations produce with the
+// state the schema describes and writes the SQL that moves one to the other,
+// with a Down that moves it back. It knows DuckDB's ALTER rules: a NOT NULL
+// column is added with a default, backfilled, then set NOT NULL; a table's
+// secondary indexes are dropped and recreated around any change that DuckDB
+// refuses while an index depends on the table; STRUCT fields are added in
+// place; renames come only from renamed_from; destructive steps are refused
+// unless allowed.
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dschema/dschema/internal/dbschema"
+	"github.com/dschema/dschema/internal/ducktype"
+	"github.com/dschema/dschema/schema"
+)
+
+// Options tune planning.
+type Options struct {
+	// AllowDestructive permits dropping tables and columns and narrowing types.
+	AllowDestructive bool
+}
+
+// Migration is a planned change.
+type Migration struct {
+	Up, Down []string
+	// Changes lists what the migration does, one line per change, for the
+	// file header and for naming.
+	Changes []string
+}
+
+// Empty reports whether nothing needs to change.
+func (m *Migration) Empty() bool { return len(m.Up) == 0 }
+
+// ErrDestructive is wrapped by the error Plan returns when it refuses destructive steps.
+var ErrDestructive = errors.New("destructive change refused")
+
+// DestructiveError lists the destructive steps that were refused.
+type DestructiveError struct{ Steps []string }
+
+func (e *DestructiveError) Error() string {
+	return "refusing destructive changes (name them with --allow-destructive to allow): " + strings.Join(e.Steps, "; ")
+}
+
+func (e *DestructiveError) Unwrap() error { return ErrDestructive }
+
+type step struct {
+	up, down []string
+	change   string
+}
+
+type planner struct {
+	opts        Options
+	steps       []step
+	refused     []string
+	unsupported []string
+}
+
+func (p *planner) add(change string, up, down []string) {
+	p.steps = append(p.steps, step{up: up, down: down, change: change})
+}
+
+func (p *planner) destructive(what string) {
+	if !p.opts.AllowDestructive {
+		p.refused = append(p.refused, what)
+	}
+}
+
+// Plan computes the migration from old (the replayed migrations) to target
+// (dbschema.Canonical of s). s supplies renamed_from.
+func Plan(old, target *dbschema.State, s *schema.Schema, opts Options) (*Migration, error) {
+	p := &planner{opts: opts}
+	paired := map[string]bool{} // old table names that have a target
+
+	var creates, alters []func()
+	for _, nt := range target.Tables {
+		nt := nt
+		st := s.Table(nt.Name)
+		if ot := old.Table(nt.Name); ot != nil {
+			paired[ot.Name] = true
+			alters = append(alters, func() { p.alterTable(ot, nt, st) })
+			continue
+		}
+		if st != nil && st.RenamedFrom != "" {
+			if ot := old.Table(st.RenamedFrom); ot != nil && target.Table(st.RenamedFrom) == nil {
+				paired[ot.Name] = true
+				p.renameTable(ot, nt)
+				renamed := *ot
+				renamed.Name = nt.Name
+				alters = append(alters, func() { p.alterTable(&renamed, nt, st) })
+				continue
+			}
+		}
+		creates = append(creates, func() {
+			p.add("create table "+nt.Name, dbschema.CreateStatements(nt), []string{fmt.Sprintf("DROP TABLE %s;", dbschema.Ident(nt.Name))})
+		})
+	}
+	for _, f := range creates {
+		f()
+	}
+	for _, f := range alters {
+		f()
+	}
+	for _, ot := range old.Tables {
+		if paired[ot.Name] {
+			continue
+		}
+		p.destructive("drop table " + ot.Name)
+		p.add("drop table "+ot.Name, []string{fmt.Sprintf("DROP TABLE %s;", dbschema.Ident(ot.Name))}, dbschema.CreateStatements(ot))
+	}
+	if len(p.unsupported) > 0 {
+		return nil, fmt.Errorf("cannot plan a migration: %s", strings.Join(p.unsupported, "; "))
+	}
+	if len(p.refused) > 0 {
+		return nil, &DestructiveError{Steps: p.refused}
+	}
+	m := &Migration{}
+	for _, st := range p.steps {
+		m.Up = append(m.Up, st.up...)
+		m.Changes = append(m.Changes, st.change)
+	}
+	for i := len(p.steps) - 1; i >= 0; i-- {
+		m.Down = append(m.Down, p.steps[i].down...)
+	}
+	return m, nil
+}
+
+func (p *planner) renameTable(ot, nt *dbschema.Table) {
+	// DuckDB refuses to rename a table that an index depends on.
+	var up, down []string
+	for _, ix := range ot.Indexes {
+		up = append(up, dbschema.DropIndex(ix))
+	}
+	up = append(up, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(ot.Name), dbschema.Ident(nt.Name)))
+	for _, ix := range ot.Indexes {
+		up = append(up, dbschema.CreateIndex(nt.Name, ix))
+		down = append(down, dbschema.DropIndex(ix))
+	}
+	down = append(down, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(nt.Name), dbschema.Ident(ot.Name)))
+	for _, ix := range ot.Indexes {
+		down = append(down, dbschema.CreateIndex(ot.Name, ix))
+	}
+	p.add(fmt.Sprintf("rename table %s to %s", ot.Name, nt.Name), up, down)
+}
+
+func alterCol(table, column, rest string) string {
+	return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s %s;", dbschema.Ident(table), dbschema.Ident(column), rest)
+}
+
+func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
+	t := nt.Name
+	q := dbschema.Ident(t)
+	var structural []step // changes that need the table's indexes out of the way
+	var light []step      // ADD COLUMN and comments, which DuckDB allows with indexes
+	addS := func(change string, up, down []string) {
+		structural = append(structural, step{up: up, down: down, change: change})
+	}
+	addL := func(change string, up, down []string) {
+		light = append(light, step{up: up, down: down, change: change})
+	}
+
+	pairedOld := map[string]bool{}
+	pkRename := map[string]string{}
+	for _, nc := range nt.Columns {
+		oc := ot.Column(nc.Name)
+		if oc == nil && st != nil {
+			if sc := st.Column(nc.Name); sc != nil && sc.RenamedFrom != "" && nt.Column(sc.RenamedFrom) == nil {
+				if rc := ot.Column(sc.RenamedFrom); rc != nil {
+					oc = rc
+					pkRename[rc.Name] = nc.Name
+					addS(fmt.Sprintf("rename column %s.%s to %s", t, rc.Name, nc.Name),
+						[]string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", q, dbschema.Ident(rc.Name), dbschema.Ident(nc.Name))},
+						[]string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", q, dbschema.Ident(nc.Name), dbschema.Ident(rc.Name))})
+				}
+			}
+		}
+		if oc == nil {
+			p.addColumn(t, nc, addL)
+			continue
+		}
+		pairedOld[oc.Name] = true
+		p.alterColumn(t, oc, nc, inPK(ot, oc.Name), addS, addL)
+	}
+	for _, oc := range ot.Columns {
+		if pairedOld[oc.Name] {
+			continue
+		}
+		if inPK(ot, oc.Name) {
+			p.unsupported = append(p.unsupported, fmt.Sprintf("column %s.%s is part of the primary key and cannot be dropped by ALTER in DuckDB; write this migration by hand", t, oc.Name))
+			continue
+		}
+		p.destructive(fmt.Sprintf("drop column %s.%s", t, oc.Name))
+		down := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", q, dbschema.ColumnDef(&dbschema.Column{Name: oc.Name, Type: oc.Type, Default: oc.Default}))}
+		if oc.NotNull {
+			down = append(down, alterCol(t, oc.Name, "SET NOT NULL"))
+		}
+		if oc.Comment != "" {
+			down = append(down, dbschema.CommentOnColumn(t, oc.Name, oc.Comment))
+		}
+		addS(fmt.Sprintf("drop column %s.%s", t, oc.Name), []string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", q, dbschema.Ident(oc.Name))}, down)
+	}
+	oldPK := make([]string, len(ot.PrimaryKey))
+	for i, k := range ot.PrimaryKey {
+		oldPK[i] = k
+		if n, ok := pkRename[k]; ok {
+			oldPK[i] = n
+		}
+	}
+	if strings.Join(oldPK, ",") != strings.Join(nt.PrimaryKey, ",") {
+		p.unsupported = append(p.unsupported, fmt.Sprintf("primary key of %s changes from (%s) to (%s): DuckDB cannot alter a primary key; write this migration by hand",
+			t, strings.Join(ot.PrimaryKey, ", "), strings.Join(nt.PrimaryKey, ", ")))
+	}
+	if ot.Comment != nt.Comment {
+		addL("comment on table "+t, []string{dbschema.CommentOnTable(t, nt.Comment)}, []string{dbschema.CommentOnTable(t, ot.Comment)})
+	}
+
+	// Indexes: with structural changes, drop every old index first and create
+	// every new one last; otherwise change only the indexes that differ.
+	rebuild := len(structural) > 0
+	var dropIx, createIx []step
+	for _, oi := range ot.Indexes {
+		ni := nt.Index(oi.Name)
+		if rebuild || ni == nil || !sameIndex(oi, ni) {
+			dropIx = append(dropIx, step{up: []string{dbschema.DropIndex(oi)}, down: []string{dbschema.CreateIndex(ot.Name, oi)}, change: "drop index " + oi.Name})
+		}
+	}
+	for _, ni := range nt.Indexes {
+		oi := ot.Index(ni.Name)
+		if rebuild || oi == nil || !sameIndex(oi, ni) {
+			createIx = append(createIx, step{up: []string{dbschema.CreateIndex(t, ni)}, down: []string{dbschema.DropIndex(ni)}, change: "create index " + ni.Name})
+		}
+	}
+	for _, group := range [][]step{dropIx, structural, light, createIx} {
+		for _, s := range group {
+			p.add(s.change, s.up, s.down)
+		}
+	}
+}
+
+func inPK(t *dbschema.Table, col string) bool {
+	for _, k := range t.PrimaryKey {
+		if k == col {
+			return true
+		}
+	}
+	return false
+}
+
+func sameIndex(a, b *dbschema.Index) bool {
+	return a.Unique == b.Unique && strings.Join(a.Columns, ",") == strings.Join(b.Columns, ",")
+}
+
+func (p *planner) addColumn(t string, nc *dbschema.Column, add func(string, []string, []string)) {
+	q := dbschema.Ident(t)
+	if nc.NotNull && nc.Default == "" {
+		p.unsupported = append(p.unsupported, fmt.Sprintf("new column %s.%s is NOT NULL without a default: existing rows could not be filled; give it a default", t, nc.Name))
+		return
+	}
+	def := &dbschema.Column{Name: nc.Name, Type: nc.Type, Default: nc.Default}
+	up := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", q, dbschema.ColumnDef(def))}
+	if nc.NotNull {
+		// DuckDB refuses ADD COLUMN ... NOT NULL: add, backfill, then constrain.
+		up = append(up,
+			fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s IS NULL;", q, dbschema.Ident(nc.Name), nc.Default, dbschema.Ident(nc.Name)),
+			alterCol(t, nc.Name, "SET NOT NULL"))
+	}
+	if nc.Comment != "" {
+		up = append(up, dbschema.CommentOnColumn(t, nc.Name, nc.Comment))
+	}
+	add(fmt.Sprintf("add column %s.%s", t, nc.Name), up, []string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", q, dbschema.Ident(nc.Name))})
+}
+
+func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, addL func(string, []string, []string)) {
+	q := dbschema.Ident(t)
+	c := nc.Name
+	if oc.Type != nc.Type {
+		ft, err1 := ducktype.Parse(oc.Type)
+		tt, err2 := ducktype.Parse(nc.Type)
+		switch {
+		case pk:
+			p.unsupported = append(p.unsupported, fmt.Sprintf("column %s.%s is part of the primary key: DuckDB cannot change its type (%s to %s); write this migration by hand", t, c, oc.Type, nc.Type))
+		case err1 != nil || err2 != nil:
+			p.unsupported = append(p.unsupported, fmt.Sprintf("column %s.%s: cannot compare types %s and %s", t, c, oc.Type, nc.Type))
+		default:
+			if fields, ok := ducktype.StructAddsFields(ft, tt); ok {
+				var up, down []string
+				for _, f := range fields {
+					up = append(up, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s.%s %s;", q, dbschema.Ident(c), dbschema.Ident(f.Name), f.Type.Text))
+				}
+				for i := len(fields) - 1; i >= 0; i-- {
+					down = append(down, fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s.%s;", q, dbschema.Ident(c), dbschema.Ident(fields[i].Name)))
+				}
+				addS(fmt.Sprintf("add struct fields to %s.%s", t, c), up, down)
+				break
+			}
+			change := fmt.Sprintf("widen %s.%s from %s to %s", t, c, oc.Type, nc.Type)
+			if !ducktype.Widens(ft, tt) {
+				change = fmt.Sprintf("narrow %s.%s from %s to %s", t, c, oc.Type, nc.Type)
+				p.destructive(change)
+			}
+			addS(change, []string{alterCol(t, c, "TYPE "+nc.Type)}, []string{alterCol(t, c, "TYPE "+oc.Type)})
+		}
+	}
+	if oc.Default != nc.Default {
+		set := func(d string) string {
+			if d == "" {
+				return alterCol(t, c, "DROP DEFAULT")
+			}
+			return alterCol(t, c, "SET DEFAULT "+d)
+		}
+		addS(fmt.Sprintf("change default of %s.%s", t, c), []string{set(nc.Default)}, []string{set(oc.Default)})
+	}
+	if oc.NotNull != nc.NotNull {
+		if nc.NotNull {
+			up := []string{}
+			if nc.Default != "" {
+				up = append(up, fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s IS NULL;", q, dbschema.Ident(c), nc.Default, dbschema.Ident(c)))
+			}
+			up = append(up, alterCol(t, c, "SET NOT NULL"))
+			addS(fmt.Sprintf("set %s.%s NOT NULL", t, c), up, []string{alterCol(t, c, "DROP NOT NULL")})
+		} else {
+			addS(fmt.Sprintf("drop NOT NULL of %s.%s", t, c), []string{alterCol(t, c, "DROP NOT NULL")}, []string{alterCol(t, c, "SET NOT NULL")})
+		}
+	}
+	if oc.Comment != nc.Comment {
+		addL(fmt.Sprintf("comment on %s.%s", t, c), []string{dbschema.CommentOnColumn(t, c, nc.Comment)}, []string{dbschema.CommentOnColumn(t, c, oc.Comment)})
+	}
+}
+
+// Name proposes a file-name part for a migration from its changes.
+func Name(m *Migration, first bool) string {
+	if first {
+		return "init"
+	}
+	if len(m.Changes) == 1 {
+		return sanitize(m.Changes[0])
+	}
+	kinds := map[string]bool{}
+	for _, c := range m.Changes {
+		kinds[strings.Fields(c)[0]] = true
+	}
+	var ks []string
+	for k := range kinds {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return sanitize(strings.Join(ks, "_"))
+}
+
+func sanitize(s string) string {
+	var b strings.Builder
+	lastUnderscore := false
+	for _, r := range strings.ToLower(s) {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if ok {
+			b.WriteRune(r)
+			lastUnderscore = false
+		} else if !lastUnderscore {
+			b.WriteByte('_')
+			lastUnderscore = true
+		}
+	}
+	out := strings.Trim(b.String(), "_")
+	if len(out) > 60 {
+		out = strings.TrimRight(out[:60], "_")
+	}
+	return out
+}

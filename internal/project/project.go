@@ -1,0 +1,485 @@
+// Package project runs dschema's source-tree operations on a checkout: gen
+// (plan the next migration, write it, regenerate gen/) and check (do schema,
+// migrations, generated code and optionally a live database agree).
+package project
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/dschema/dschema/internal/codegen"
+	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/dbschema"
+	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/internal/plan"
+	"github.com/dschema/dschema/schema"
+)
+
+// Layout names the folders of a checkout, relative to its root.
+type Layout struct {
+	Root       string
+	Schema     string // "schema"
+	Migrations string // "migrations"
+	Gen        string // "gen"
+	GenPackage string // "gen"
+}
+
+// DefaultLayout is the repository's own layout under root.
+func DefaultLayout(root string) Layout {
+	return Layout{Root: root, Schema: "schema", Migrations: "migrations", Gen: "gen", GenPackage: "gen"}
+}
+
+func (l Layout) path(rel string) string { return filepath.Join(l.Root, rel) }
+
+// Loaded is a checkout's schema (canonical types) and migrations.
+type Loaded struct {
+	Schema *schema.Schema
+	Target *dbschema.State
+	Files  []migrate.File
+}
+
+// Load reads and validates the schema (types checked by DuckDB) and reads the migrations.
+func Load(ctx context.Context, l Layout) (*Loaded, error) {
+	s, err := schema.Load(os.DirFS(l.path(l.Schema)), ".", l.Schema)
+	if err != nil {
+		return nil, err
+	}
+	target, err := CanonicalState(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	files, err := readMigrations(l)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{Schema: s, Target: target, Files: files}, nil
+}
+
+// CanonicalState lets a scratch DuckDB create the schema's tables and reports them.
+func CanonicalState(ctx context.Context, s *schema.Schema) (*dbschema.State, error) {
+	db, err := dbfile.Open(ctx, ":memory:")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return dbschema.Canonical(ctx, db, s)
+}
+
+func readMigrations(l Layout) ([]migrate.File, error) {
+	dir := l.path(l.Migrations)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return migrate.ReadFiles(os.DirFS(dir))
+}
+
+// SchemaSum is a short hash of everything the schema says about the tables.
+func SchemaSum(target *dbschema.State) string {
+	h := sha256.New()
+	for _, t := range target.Tables {
+		fmt.Fprintf(h, "table %q %q pk=%q\n", t.Name, t.Comment, t.PrimaryKey)
+		for _, c := range t.Columns {
+			fmt.Fprintf(h, "  col %q %q notnull=%v default=%q %q\n", c.Name, c.Type, c.NotNull, c.Default, c.Comment)
+		}
+		for _, ix := range t.Indexes {
+			fmt.Fprintf(h, "  index %q %q unique=%v\n", ix.Name, ix.Columns, ix.Unique)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// GenOptions tune Gen.
+type GenOptions struct {
+	Name             string // migration name; derived from the changes when empty
+	AllowDestructive bool
+}
+
+// GenResult says what Gen wrote.
+type GenResult struct {
+	Migration string   // path of the new migration, "" when none was needed
+	Changes   []string // what the migration does
+	Written   []string // generated files written (changed or new)
+	Removed   []string // stale generated files removed
+}
+
+// Gen plans the next migration from the committed ones to the schema, writes
+// it and the sum file, then regenerates gen/.
+func Gen(ctx context.Context, l Layout, opts GenOptions) (*GenResult, error) {
+	ld, err := Load(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	migDir := l.path(l.Migrations)
+	if len(ld.Files) > 0 {
+		if err := migrate.VerifySum(os.DirFS(migDir), l.Migrations); err != nil {
+			return nil, err
+		}
+	}
+	old, err := migrate.Replay(ctx, ld.Files, -1)
+	if err != nil {
+		return nil, err
+	}
+	m, err := plan.Plan(old, ld.Target, ld.Schema, plan.Options{AllowDestructive: opts.AllowDestructive})
+	if err != nil {
+		return nil, err
+	}
+	res := &GenResult{}
+	files := ld.Files
+	if !m.Empty() {
+		var next int64 = 1
+		if len(files) > 0 {
+			next = files[len(files)-1].Version + 1
+		}
+		name := opts.Name
+		if name == "" {
+			name = plan.Name(m, len(files) == 0)
+		}
+		name = sanitizeName(name)
+		f := migrate.File{Version: next, Name: fmt.Sprintf("%05d_%s.sql", next, name), Data: RenderMigration(m, l.Schema)}
+		// Prove the migration applies, reverts and re-applies before writing it.
+		if err := proveMigration(ctx, files, f, ld.Target); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(migDir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(migDir, f.Name), f.Data, 0o644); err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+		res.Migration = filepath.Join(l.Migrations, f.Name)
+		res.Changes = m.Changes
+	}
+	if len(files) > 0 {
+		if err := os.WriteFile(filepath.Join(migDir, migrate.SumFile), migrate.Sum(files), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	want, err := GenerateCode(ld, files, l)
+	if err != nil {
+		return nil, err
+	}
+	genDir := l.path(l.Gen)
+	if err := os.MkdirAll(genDir, 0o755); err != nil {
+		return nil, err
+	}
+	names := sortedKeys(want)
+	for _, n := range names {
+		p := filepath.Join(genDir, n)
+		if cur, err := os.ReadFile(p); err == nil && bytes.Equal(cur, want[n]) {
+			continue
+		}
+		if err := os.WriteFile(p, want[n], 0o644); err != nil {
+			return nil, err
+		}
+		res.Written = append(res.Written, filepath.Join(l.Gen, n))
+	}
+	stale, err := staleGenerated(genDir, want)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range stale {
+		if err := os.Remove(filepath.Join(genDir, n)); err != nil {
+			return nil, err
+		}
+		res.Removed = append(res.Removed, filepath.Join(l.Gen, n))
+	}
+	return res, nil
+}
+
+// proveMigration replays files plus f: up must reach target; down must give
+// back the previous state; up again must reach target again.
+func proveMigration(ctx context.Context, files []migrate.File, f migrate.File, target *dbschema.State) error {
+	db, err := dbfile.Open(ctx, ":memory:")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	all := append(append([]migrate.File(nil), files...), f)
+	m, err := migrate.NewFromFiles(db, "scratch", all)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Up(ctx); err != nil {
+		return fmt.Errorf("the planned migration does not apply: %w", err)
+	}
+	before, err := dbschema.Introspect(ctx, db)
+	if err != nil {
+		return err
+	}
+	if d := plan.Compare(before, target, "planned migration", "schema"); len(d) > 0 {
+		return fmt.Errorf("the planned migration does not reach the schema: %s", d[0])
+	}
+	if _, err := m.Down(ctx); err != nil {
+		return fmt.Errorf("the planned migration's Down fails: %w", err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		return fmt.Errorf("the planned migration does not apply again after Down: %w", err)
+	}
+	return nil
+}
+
+// GenerateCode renders gen/ for the loaded schema at the newest of files.
+func GenerateCode(ld *Loaded, files []migrate.File, l Layout) (map[string][]byte, error) {
+	var v int64
+	if len(files) > 0 {
+		v = files[len(files)-1].Version
+	}
+	return codegen.Generate(ld.Schema, codegen.Options{Package: l.GenPackage, SchemaVersion: v, SchemaSum: SchemaSum(ld.Target)})
+}
+
+// RenderMigration writes a goose SQL migration.
+func RenderMigration(m *plan.Migration, schemaDir string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- Generated by dschema gen from %s/. Review, then commit; never edit once applied.\n", schemaDir)
+	b.WriteString("-- Changes:\n")
+	for _, c := range m.Changes {
+		b.WriteString("--   " + c + "\n")
+	}
+	b.WriteString("\n-- +goose Up\n")
+	for _, s := range m.Up {
+		b.WriteString(s + "\n")
+	}
+	b.WriteString("\n-- +goose Down\n")
+	for _, s := range m.Down {
+		b.WriteString(s + "\n")
+	}
+	return []byte(b.String())
+}
+
+func sanitizeName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	out := strings.Trim(b.String(), "_")
+	if out == "" {
+		out = "change"
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// staleGenerated lists generated .go files in dir that want does not contain.
+func staleGenerated(dir string, want map[string][]byte) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
+			continue
+		}
+		if _, ok := want[e.Name()]; ok {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if bytes.HasPrefix(data, []byte("// Code generated by dschema")) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// CheckOptions tune Check.
+type CheckOptions struct {
+	DB string // also compare this live database with the migrations at its version
+}
+
+// Problem is one way the checkout (or database) is out of step.
+type Problem struct {
+	Where string // a file (schema/x.yaml:12, gen/x.go, migrations/dschema.sum) or the database
+	Msg   string
+	Fix   string // the command that fixes it, when there is one
+}
+
+func (p Problem) String() string {
+	s := p.Where + ": " + p.Msg
+	if p.Fix != "" {
+		s += " (fix: " + p.Fix + ")"
+	}
+	return s
+}
+
+// Check reports every way schema, migrations, generated code and (with
+// opts.DB) a live database disagree. An error is returned only when the
+// check itself cannot run.
+func Check(ctx context.Context, l Layout, opts CheckOptions, progress io.Writer) ([]Problem, error) {
+	var out []Problem
+	if err := migrate.VerifySum(os.DirFS(l.path(l.Migrations)), l.Migrations); err != nil {
+		out = append(out, Problem{Where: where(err, l.Migrations), Msg: errMsg(err), Fix: "restore the migration files from version control"})
+		return out, nil
+	}
+	ld, err := Load(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "replaying %d migrations…\n", len(ld.Files))
+	replayed, err := migrate.Replay(ctx, ld.Files, -1)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range plan.Compare(replayed, ld.Target, "migrations", "schema") {
+		out = append(out, Problem{Where: schemaPlace(ld.Schema, d), Msg: d.String(), Fix: "go generate ./..."})
+	}
+	want, err := GenerateCode(ld, ld.Files, l)
+	if err != nil {
+		return nil, err
+	}
+	genDir := l.path(l.Gen)
+	for _, n := range sortedKeys(want) {
+		cur, err := os.ReadFile(filepath.Join(genDir, n))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			out = append(out, Problem{Where: filepath.Join(l.Gen, n), Msg: "missing", Fix: "go generate ./..."})
+		case err != nil:
+			return nil, err
+		case !bytes.Equal(cur, want[n]):
+			out = append(out, Problem{Where: filepath.Join(l.Gen, n), Msg: "differs from what the schema and migrations generate" + firstDiff(cur, want[n]), Fix: "go generate ./..."})
+		}
+	}
+	if _, err := os.Stat(genDir); err == nil {
+		stale, err := staleGenerated(genDir, want)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range stale {
+			out = append(out, Problem{Where: filepath.Join(l.Gen, n), Msg: "generated for a table the schema no longer has", Fix: "go generate ./..."})
+		}
+	}
+	if opts.DB != "" {
+		ps, err := CheckDB(ctx, opts.DB, ld.Files)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	return out, nil
+}
+
+// CheckDB compares a live database with what the migrations make at its version.
+func CheckDB(ctx context.Context, path string, files []migrate.File) ([]Problem, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	db, err := dbfile.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	m, err := migrate.NewFromFiles(db, path, files)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := m.Current(ctx)
+	if err != nil {
+		return []Problem{{Where: path, Msg: err.Error()}}, nil
+	}
+	live, err := dbschema.Introspect(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	replayed, err := migrate.Replay(ctx, files, cur)
+	if err != nil {
+		return nil, err
+	}
+	var out []Problem
+	for _, d := range plan.Compare(live, replayed, "database", fmt.Sprintf("migrations at version %d", cur)) {
+		out = append(out, Problem{Where: path, Msg: d.String()})
+	}
+	return out, nil
+}
+
+func schemaPlace(s *schema.Schema, d plan.Difference) string {
+	t := s.Table(d.Table)
+	if t == nil {
+		return "migrations"
+	}
+	if d.Column != "" {
+		if c := t.Column(d.Column); c != nil {
+			return fmt.Sprintf("%s:%d", t.File, c.Line)
+		}
+	}
+	return fmt.Sprintf("%s:%d", t.File, t.Line)
+}
+
+func where(err error, dir string) string {
+	var se *migrate.SumError
+	if errors.As(err, &se) {
+		if se.File != "" {
+			return filepath.Join(se.Dir, se.File)
+		}
+		return filepath.Join(se.Dir, migrate.SumFile)
+	}
+	return dir
+}
+
+func errMsg(err error) string {
+	var se *migrate.SumError
+	if errors.As(err, &se) {
+		return se.Msg
+	}
+	return err.Error()
+}
+
+func firstDiff(a, b []byte) string {
+	al := strings.Split(string(a), "\n")
+	bl := strings.Split(string(b), "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf(" (first at line %d: committed %q, generated %q)", i+1, strings.TrimSpace(x), strings.TrimSpace(y))
+		}
+	}
+	return ""
+}
+
+// PrintGen writes a human summary of a Gen result.
+func PrintGen(w io.Writer, res *GenResult) {
+	if res.Migration != "" {
+		fmt.Fprintf(w, "wrote %s:\n", res.Migration)
+		for _, c := range res.Changes {
+			fmt.Fprintf(w, "  %s\n", c)
+		}
+	} else {
+		fmt.Fprintln(w, "migrations are up to date with the schema")
+	}
+	for _, f := range res.Written {
+		fmt.Fprintf(w, "wrote %s\n", f)
+	}
+	for _, f := range res.Removed {
+		fmt.Fprintf(w, "removed %s\n", f)
+	}
+}

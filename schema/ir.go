@@ -1,0 +1,132 @@
+package schema
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Schema is every domain's tables, sorted by table name.
+type Schema struct {
+	Domains []*Domain
+	Tables  []*Table
+}
+
+// Table returns the table called name, or nil.
+func (s *Schema) Table(name string) *Table {
+	for _, t := range s.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Domain is one YAML file.
+type Domain struct {
+	Name        string
+	Description string
+	File        string // path as given to Load, e.g. "schema/wandb.yaml"
+	Tables      []*Table
+}
+
+// Table is one canonical table.
+type Table struct {
+	Name        string
+	Description string
+	RenamedFrom string
+	PrimaryKey  []string
+	Indexes     []*Index
+	Columns     []*Column
+	Domain      string
+	File        string
+	Line        int
+	goName      string
+}
+
+// Column is one column, after family expansion.
+type Column struct {
+	Name        string
+	Type        string // as written in the YAML; DuckDB's canonical form after Canonicalize
+	NotNull     bool
+	Default     string // SQL expression, "" for none
+	Unit        string
+	Description string
+	RenamedFrom string
+	Family      string // the family pattern this column was expanded from, "" for plain columns
+	Line        int
+	Col         int
+}
+
+// Index is a secondary index.
+type Index struct {
+	Name    string
+	Columns []string
+	Unique  bool
+	Line    int
+}
+
+// Column returns the column called name, or nil.
+func (t *Table) Column(name string) *Column {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Comment is the text stored by COMMENT ON TABLE.
+func (t *Table) Comment() string { return t.Description }
+
+// Comment is the text stored by COMMENT ON COLUMN: the description, and the unit when there is one.
+func (c *Column) Comment() string {
+	if c.Unit == "" {
+		return c.Description
+	}
+	return c.Description + " [unit: " + c.Unit + "]"
+}
+
+// GoName is the exported Go name of one row of the table: the camel-cased
+// table name with a plural "s" dropped, unless go_name overrides it.
+func (t *Table) GoName() string {
+	if t.goName != "" {
+		return t.goName
+	}
+	n := GoIdent(t.Name)
+	if strings.HasSuffix(n, "s") && !strings.HasSuffix(n, "ss") {
+		n = strings.TrimSuffix(n, "s")
+	}
+	return n
+}
+
+// GoName is the exported Go field name of the column.
+func (c *Column) GoName() string { return GoIdent(c.Name) }
+
+var initialisms = map[string]string{
+	"id": "ID", "url": "URL", "lr": "LR", "json": "JSON", "sql": "SQL", "qa": "QA",
+	"uuid": "UUID", "api": "API", "mlp": "MLP", "eos": "EOS", "rms": "RMS", "sha256": "SHA256",
+	"mmlu": "MMLU", "ppl": "PPL", "utc": "UTC",
+}
+
+// GoIdent turns a snake_case name into an exported Go identifier, with Go's
+// initialisms (run_id → RunID).
+func GoIdent(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "_") {
+		if part == "" {
+			continue
+		}
+		if up, ok := initialisms[part]; ok {
+			b.WriteString(up)
+			continue
+		}
+		r := []rune(part)
+		r[0] = unicode.ToUpper(r[0])
+		b.WriteString(string(r))
+	}
+	s := b.String()
+	if s == "" || !unicode.IsLetter([]rune(s)[0]) {
+		s = "X" + s
+	}
+	return s
+}

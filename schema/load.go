@@ -1,0 +1,373 @@
+package schema
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Error is a problem in a schema file, at a position an editor can jump to.
+type Error struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// The YAML shapes. Decoding is strict: unknown fields are errors.
+type fileYAML struct {
+	Domain      string      `yaml:"domain"`
+	Description string      `yaml:"description"`
+	Tables      []tableYAML `yaml:"tables"`
+}
+
+type tableYAML struct {
+	Name        string       `yaml:"name"`
+	GoName      string       `yaml:"go_name"`
+	Description string       `yaml:"description"`
+	RenamedFrom string       `yaml:"renamed_from"`
+	PrimaryKey  []string     `yaml:"primary_key"`
+	Indexes     []indexYAML  `yaml:"indexes"`
+	Columns     []columnYAML `yaml:"columns"`
+}
+
+type indexYAML struct {
+	Name    string   `yaml:"name"`
+	Columns []string `yaml:"columns"`
+	Unique  bool     `yaml:"unique"`
+}
+
+type columnYAML struct {
+	Name        string      `yaml:"name"`
+	Family      *familyYAML `yaml:"family"`
+	Type        string      `yaml:"type"`
+	NotNull     bool        `yaml:"not_null"`
+	Default     string      `yaml:"default"`
+	Unit        string      `yaml:"unit"`
+	Description string      `yaml:"description"`
+	RenamedFrom string      `yaml:"renamed_from"`
+}
+
+// familyYAML is a compact grid of columns: every combination of the axes'
+// values (the first axis outermost) substituted into the name pattern, less
+// the names in except.
+type familyYAML struct {
+	Name   string                `yaml:"name"`
+	Axes   []map[string][]string `yaml:"axes"`
+	Except []string              `yaml:"except"`
+}
+
+var identRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// reservedPrefixes are table-name prefixes the tool keeps for itself.
+var reservedTables = map[string]bool{"dschema_migrations": true}
+
+// Load reads every *.yaml file in dir of fsys (sorted by name) and returns
+// the validated schema. displayDir prefixes file names in errors and in
+// Domain.File (e.g. "schema").
+func Load(fsys fs.FS, dir, displayDir string) (*Schema, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no schema files (*.yaml) in %s", displayDir)
+	}
+	sort.Strings(names)
+	s := &Schema{}
+	seen := map[string]*Table{}
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		d, err := parseFile(path.Join(displayDir, path.Base(n)), data)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range d.Tables {
+			if prev, ok := seen[t.Name]; ok {
+				return nil, &Error{t.File, t.Line, 1, fmt.Sprintf("table %q is already defined at %s:%d", t.Name, prev.File, prev.Line)}
+			}
+			seen[t.Name] = t
+			s.Tables = append(s.Tables, t)
+		}
+		s.Domains = append(s.Domains, d)
+	}
+	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].Name < s.Tables[j].Name })
+	goNames := map[string]string{}
+	for _, t := range s.Tables {
+		if other, ok := goNames[t.GoName()]; ok {
+			return nil, &Error{t.File, t.Line, 1, fmt.Sprintf("table %q has the same Go name %s as table %q; set go_name", t.Name, t.GoName(), other)}
+		}
+		goNames[t.GoName()] = t.Name
+	}
+	return s, nil
+}
+
+func parseFile(file string, data []byte) (*Domain, error) {
+	var f fileYAML
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, yamlError(file, err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(file, err)
+	}
+	pos := positions(&root)
+	errAt := func(p [2]int, format string, args ...any) error {
+		return &Error{file, p[0], p[1], fmt.Sprintf(format, args...)}
+	}
+	if f.Domain == "" {
+		return nil, errAt([2]int{1, 1}, "missing domain")
+	}
+	d := &Domain{Name: f.Domain, Description: f.Description, File: file}
+	for ti, ty := range f.Tables {
+		tp := pos.table(ti)
+		if !identRE.MatchString(ty.Name) {
+			return nil, errAt(tp, "table %q: bad identifier (want lower snake_case, starting with a letter)", ty.Name)
+		}
+		if reservedTables[ty.Name] {
+			return nil, errAt(tp, "table %q: the name is reserved for dschema's own bookkeeping", ty.Name)
+		}
+		if strings.TrimSpace(ty.Description) == "" {
+			return nil, errAt(tp, "table %q: missing description", ty.Name)
+		}
+		if ty.RenamedFrom != "" && !identRE.MatchString(ty.RenamedFrom) {
+			return nil, errAt(tp, "table %q: renamed_from %q: bad identifier", ty.Name, ty.RenamedFrom)
+		}
+		t := &Table{Name: ty.Name, Description: strings.TrimSpace(ty.Description), RenamedFrom: ty.RenamedFrom,
+			Domain: f.Domain, File: file, Line: tp[0], goName: ty.GoName}
+		for ci, cy := range ty.Columns {
+			cp := pos.column(ti, ci)
+			cols, err := expandColumn(cy)
+			if err != nil {
+				return nil, errAt(cp, "table %q: column %d: %v", ty.Name, ci+1, err)
+			}
+			for _, c := range cols {
+				c.Line, c.Col = cp[0], cp[1]
+				if !identRE.MatchString(c.Name) {
+					return nil, errAt(cp, "table %q: column %q: bad identifier (want lower snake_case, starting with a letter)", ty.Name, c.Name)
+				}
+				if prev := t.Column(c.Name); prev != nil {
+					return nil, errAt(cp, "table %q: column %q: duplicate column (first defined at line %d)", ty.Name, c.Name, prev.Line)
+				}
+				if strings.TrimSpace(c.Type) == "" {
+					return nil, errAt(cp, "table %q: column %q: missing type", ty.Name, c.Name)
+				}
+				if strings.ContainsAny(c.Type, ";") || strings.Contains(c.Type, "--") {
+					return nil, errAt(cp, "table %q: column %q: type %q is not a DuckDB type", ty.Name, c.Name, c.Type)
+				}
+				if strings.TrimSpace(c.Description) == "" {
+					return nil, errAt(cp, "table %q: column %q: missing description", ty.Name, c.Name)
+				}
+				if c.RenamedFrom != "" && !identRE.MatchString(c.RenamedFrom) {
+					return nil, errAt(cp, "table %q: column %q: renamed_from %q: bad identifier", ty.Name, c.Name, c.RenamedFrom)
+				}
+				t.Columns = append(t.Columns, c)
+			}
+		}
+		if len(t.Columns) == 0 {
+			return nil, errAt(tp, "table %q: no columns", ty.Name)
+		}
+		goNames := map[string]string{}
+		for _, c := range t.Columns {
+			if other, ok := goNames[c.GoName()]; ok {
+				return nil, errAt([2]int{c.Line, c.Col}, "table %q: column %q has the same Go name %s as column %q", t.Name, c.Name, c.GoName(), other)
+			}
+			goNames[c.GoName()] = c.Name
+		}
+		for _, k := range ty.PrimaryKey {
+			c := t.Column(k)
+			if c == nil {
+				return nil, errAt(pos.key(ti, "primary_key"), "table %q: primary_key names unknown column %q", t.Name, k)
+			}
+			c.NotNull = true
+			t.PrimaryKey = append(t.PrimaryKey, k)
+		}
+		for ii, iy := range ty.Indexes {
+			ip := pos.index(ti, ii)
+			if !identRE.MatchString(iy.Name) {
+				return nil, errAt(ip, "table %q: index %q: bad identifier", t.Name, iy.Name)
+			}
+			if len(iy.Columns) == 0 {
+				return nil, errAt(ip, "table %q: index %q: no columns", t.Name, iy.Name)
+			}
+			for _, k := range iy.Columns {
+				if t.Column(k) == nil {
+					return nil, errAt(ip, "table %q: index %q names unknown column %q", t.Name, iy.Name, k)
+				}
+			}
+			t.Indexes = append(t.Indexes, &Index{Name: iy.Name, Columns: iy.Columns, Unique: iy.Unique, Line: ip[0]})
+		}
+		d.Tables = append(d.Tables, t)
+	}
+	return d, nil
+}
+
+func expandColumn(cy columnYAML) ([]*Column, error) {
+	base := Column{Name: cy.Name, Type: strings.TrimSpace(cy.Type), NotNull: cy.NotNull, Default: cy.Default,
+		Unit: cy.Unit, Description: strings.TrimSpace(cy.Description), RenamedFrom: cy.RenamedFrom}
+	if cy.Family == nil {
+		if cy.Name == "" {
+			return nil, fmt.Errorf("missing name (or family)")
+		}
+		c := base
+		return []*Column{&c}, nil
+	}
+	if cy.Name != "" {
+		return nil, fmt.Errorf("has both name %q and family", cy.Name)
+	}
+	if cy.RenamedFrom != "" {
+		return nil, fmt.Errorf("family %q: renamed_from is not allowed on a family", cy.Family.Name)
+	}
+	fam := cy.Family
+	type binding map[string]string
+	combos := []binding{{}}
+	for _, axis := range fam.Axes {
+		if len(axis) != 1 {
+			return nil, fmt.Errorf("family %q: each axis is one key with a list of values", fam.Name)
+		}
+		for key, values := range axis {
+			if len(values) == 0 {
+				return nil, fmt.Errorf("family %q: axis %q has no values", fam.Name, key)
+			}
+			var next []binding
+			for _, b := range combos {
+				for _, v := range values {
+					nb := binding{key: v}
+					for k, x := range b {
+						nb[k] = x
+					}
+					next = append(next, nb)
+				}
+			}
+			combos = next
+		}
+	}
+	except := map[string]bool{}
+	for _, e := range fam.Except {
+		except[e] = true
+	}
+	subst := func(tmpl string, b binding) string {
+		for k, v := range b {
+			tmpl = strings.ReplaceAll(tmpl, "{"+k+"}", v)
+		}
+		return tmpl
+	}
+	var out []*Column
+	for _, b := range combos {
+		c := base
+		c.Name = subst(fam.Name, b)
+		if strings.ContainsAny(c.Name, "{}") {
+			return nil, fmt.Errorf("family %q: placeholder without an axis in %q", fam.Name, c.Name)
+		}
+		if except[c.Name] {
+			delete(except, c.Name)
+			continue
+		}
+		c.Description = subst(c.Description, b)
+		c.Family = fam.Name
+		out = append(out, &c)
+	}
+	if len(except) > 0 {
+		var left []string
+		for e := range except {
+			left = append(left, e)
+		}
+		sort.Strings(left)
+		return nil, fmt.Errorf("family %q: except names columns the family does not make: %s", fam.Name, strings.Join(left, ", "))
+	}
+	return out, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
+
+// yamlError turns a yaml.v3 error into file:line errors, one per problem.
+func yamlError(file string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	var lines []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if m := yamlLineRE.FindStringSubmatch(l); m != nil {
+			lines = append(lines, fmt.Sprintf("%s:%s: %s", file, m[1], m[2]))
+		} else if l != "" {
+			lines = append(lines, file+": "+l)
+		}
+	}
+	return fmt.Errorf("%s", strings.Join(lines, "\n"))
+}
+
+// nodePositions finds the line and column of tables, columns, indexes and
+// keys in the parsed YAML tree.
+type nodePositions struct{ root *yaml.Node }
+
+func positions(root *yaml.Node) nodePositions { return nodePositions{root} }
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func seqItem(n *yaml.Node, i int) *yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+		return nil
+	}
+	return n.Content[i]
+}
+
+func at(n *yaml.Node) [2]int {
+	if n == nil {
+		return [2]int{0, 0}
+	}
+	return [2]int{n.Line, n.Column}
+}
+
+func (p nodePositions) doc() *yaml.Node {
+	if p.root != nil && p.root.Kind == yaml.DocumentNode && len(p.root.Content) > 0 {
+		return p.root.Content[0]
+	}
+	return nil
+}
+
+func (p nodePositions) tableNode(ti int) *yaml.Node {
+	return seqItem(mapValue(p.doc(), "tables"), ti)
+}
+func (p nodePositions) table(ti int) [2]int { return at(p.tableNode(ti)) }
+func (p nodePositions) column(ti, ci int) [2]int {
+	return at(seqItem(mapValue(p.tableNode(ti), "columns"), ci))
+}
+func (p nodePositions) index(ti, ii int) [2]int {
+	return at(seqItem(mapValue(p.tableNode(ti), "indexes"), ii))
+}
+func (p nodePositions) key(ti int, key string) [2]int {
+	if n := mapValue(p.tableNode(ti), key); n != nil {
+		return at(n)
+	}
+	return p.table(ti)
+}
+
+// LoadEmbedded reads the schema compiled into this binary.
+func LoadEmbedded() (*Schema, error) { return Load(Files, ".", "schema") }

@@ -267,7 +267,7 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 			}
 			// if v[i], err = appender.Decimal(r.X, w, s); err != nil { return x.a.Fail(...) }
 			assigns = append(assigns, jen.Commentf("%s: exact DECIMAL(%d,%d) or an error.", c.Name, gt.decimal[0], gt.decimal[1]),
-				jen.List(slot, jen.Err()).Op("=").Qual(appenderPkg, fn).Call(field, jen.Lit(uint8(gt.decimal[0])), jen.Lit(uint8(gt.decimal[1]))), fail)
+				jen.List(slot, jen.Err()).Op("=").Qual(appenderPkg, fn).Call(field, jen.Lit(gt.decimal[0]), jen.Lit(gt.decimal[1])), fail)
 		case gt.kind == "map":
 			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "Map").Call(field, jen.Lit(nullable)))
 		case gt.kind == "bigint":

@@ -165,6 +165,14 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 
 	pairedOld := map[string]bool{}
 	pkRename := map[string]string{}
+	pairs := map[string]string{} // new column name -> old column name
+	indexed := map[string]bool{}  // old columns some old index covers
+	for _, ix := range ot.Indexes {
+		for _, c := range ix.Columns {
+			indexed[c] = true
+		}
+	}
+	rebuildWhy := "" // set when DuckDB cannot alter in place (even with the index dropped first)
 	for _, nc := range nt.Columns {
 		oc := ot.Column(nc.Name)
 		if oc == nil && st != nil {
@@ -183,7 +191,10 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			continue
 		}
 		pairedOld[oc.Name] = true
-		p.alterColumn(t, oc, nc, inPK(ot, oc.Name), addS, addL)
+		pairs[nc.Name] = oc.Name
+		if retyped := p.alterColumn(t, oc, nc, inPK(ot, oc.Name), addS, addL); retyped && indexed[oc.Name] {
+			rebuildWhy = fmt.Sprintf("DuckDB cannot change the type of %s.%s while an index on it exists in the same transaction", t, oc.Name)
+		}
 	}
 	for _, oc := range ot.Columns {
 		if pairedOld[oc.Name] {
@@ -194,6 +205,9 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			continue
 		}
 		p.destructive(fmt.Sprintf("drop column %s.%s", t, oc.Name))
+		if indexed[oc.Name] {
+			rebuildWhy = fmt.Sprintf("DuckDB cannot drop %s.%s while an index on it exists in the same transaction", t, oc.Name)
+		}
 		down := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", q, dbschema.ColumnDef(&dbschema.Column{Name: oc.Name, Type: oc.Type, Default: oc.Default}))}
 		if oc.NotNull {
 			down = append(down, alterCol(t, oc.Name, "SET NOT NULL"))
@@ -218,8 +232,21 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 		addL("comment on table "+t, []string{dbschema.CommentOnTable(t, nt.Comment)}, []string{dbschema.CommentOnTable(t, ot.Comment)})
 	}
 
+	if rebuildWhy != "" {
+		var changes []string
+		for _, group := range [][]step{structural, light} {
+			for _, s := range group {
+				changes = append(changes, s.change)
+			}
+		}
+		p.add(fmt.Sprintf("rebuild table %s (%s): %s", t, rebuildWhy, strings.Join(changes, ", ")),
+			rebuildTable(ot, nt, pairs), rebuildTable(nt, ot, invert(pairs)))
+		return
+	}
+
 	// Indexes: with structural changes, drop every old index first and create
-	// every new one last; otherwise change only the indexes that differ.
+	// every new one last (DuckDB refuses most ALTERs while an index depends on
+	// the table); otherwise change only the indexes that differ.
 	rebuild := len(structural) > 0
 	var dropIx, createIx []step
 	for _, oi := range ot.Indexes {
@@ -274,7 +301,9 @@ func (p *planner) addColumn(t string, nc *dbschema.Column, add func(string, []st
 	add(fmt.Sprintf("add column %s.%s", t, nc.Name), up, []string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", q, dbschema.Ident(nc.Name))})
 }
 
-func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, addL func(string, []string, []string)) {
+// alterColumn plans the changes of one paired column and reports whether its
+// type changes other than by adding STRUCT fields.
+func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, addL func(string, []string, []string)) (retyped bool) {
 	q := dbschema.Ident(t)
 	c := nc.Name
 	if oc.Type != nc.Type {
@@ -297,6 +326,7 @@ func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, 
 				addS(fmt.Sprintf("add struct fields to %s.%s", t, c), up, down)
 				break
 			}
+			retyped = true
 			change := fmt.Sprintf("widen %s.%s from %s to %s", t, c, oc.Type, nc.Type)
 			if !ducktype.Widens(ft, tt) {
 				change = fmt.Sprintf("narrow %s.%s from %s to %s", t, c, oc.Type, nc.Type)
@@ -329,6 +359,54 @@ func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, 
 	if oc.Comment != nc.Comment {
 		addL(fmt.Sprintf("comment on %s.%s", t, c), []string{dbschema.CommentOnColumn(t, c, nc.Comment)}, []string{dbschema.CommentOnColumn(t, c, oc.Comment)})
 	}
+	return retyped
+}
+
+// rebuildTable moves table from to the shape of to inside one transaction:
+// create the new table, copy the rows (casting changed types, filling
+// defaults), drop the old table with its indexes, rename, then recreate
+// indexes and comments. pairs maps to's column names to from's.
+func rebuildTable(from, to *dbschema.Table, pairs map[string]string) []string {
+	tmp := to.Name + "__dschema_rebuild"
+	shape := *to
+	shape.Name = tmp
+	var cols, exprs []string
+	for _, c := range to.Columns {
+		src, ok := pairs[c.Name]
+		if !ok {
+			if from.Column(c.Name) != nil {
+				src, ok = c.Name, true
+			}
+		}
+		expr := "NULL"
+		if ok {
+			expr = dbschema.Ident(src)
+			if fc := from.Column(src); fc != nil && fc.Type != c.Type {
+				expr = fmt.Sprintf("CAST(%s AS %s)", expr, c.Type)
+			}
+		}
+		if c.Default != "" {
+			expr = fmt.Sprintf("coalesce(%s, %s)", expr, c.Default)
+		}
+		cols = append(cols, dbschema.Ident(c.Name))
+		exprs = append(exprs, expr)
+	}
+	out := []string{
+		dbschema.CreateTable(&shape),
+		fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s;", dbschema.Ident(tmp), strings.Join(cols, ", "), strings.Join(exprs, ", "), dbschema.Ident(from.Name)),
+		fmt.Sprintf("DROP TABLE %s;", dbschema.Ident(from.Name)),
+		fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(tmp), dbschema.Ident(to.Name)),
+	}
+	all := dbschema.CreateStatements(to)
+	return append(out, all[1:]...) // indexes and comments
+}
+
+func invert(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
 }
 
 // Name proposes a file-name part for a migration from its changes.

@@ -166,7 +166,7 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 	pairedOld := map[string]bool{}
 	pkRename := map[string]string{}
 	pairs := map[string]string{} // new column name -> old column name
-	indexed := map[string]bool{}  // old columns some old index covers
+	indexed := map[string]bool{} // old columns some old index covers
 	for _, ix := range ot.Indexes {
 		for _, c := range ix.Columns {
 			indexed[c] = true

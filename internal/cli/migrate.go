@@ -13,6 +13,8 @@ func migrateCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply, revert and inspect schema migrations of a database",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		Example: `  dschema migrate up --db lab.duckdb
   dschema migrate status --db lab.duckdb`,
 	}

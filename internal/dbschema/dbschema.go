@@ -297,6 +297,17 @@ func Canonical(ctx context.Context, db *sql.DB, s *schema.Schema) (*State, error
 				return nil, pinpoint(ctx, db, st, err)
 			}
 		}
+		// DuckDB takes any default expression at CREATE time and fails only
+		// when a row needs it: evaluate each one now.
+		for _, c := range st.Columns {
+			if c.Default == "" {
+				continue
+			}
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("SELECT CAST(%s AS %s)", c.Default, c.Type)); err != nil {
+				return nil, &schema.Error{File: st.File, Line: c.Line, Col: c.Col,
+					Msg: fmt.Sprintf("table %q: column %q: DuckDB rejects default %q: %s", st.Name, c.Name, c.Default, firstLine(err))}
+			}
+		}
 	}
 	state, err := Introspect(ctx, db)
 	if err != nil {

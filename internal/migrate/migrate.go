@@ -5,11 +5,14 @@ package migrate
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
@@ -297,9 +300,35 @@ func UpSQL(f File) string {
 	return strings.TrimSpace(text) + "\n"
 }
 
+// replayCache memoizes Replay: its result depends only on the files' names
+// and bytes, and replaying the 1,900-column pretraining table costs seconds
+// (DuckDB's COMMENT ON COLUMN copies the table's catalog entry each time).
+var replayCache sync.Map // key string -> *dbschema.State
+
 // Replay applies files up to version upTo (all when upTo < 0) to a new
-// in-memory database and returns what DuckDB then reports.
+// in-memory database and returns what DuckDB then reports. The returned
+// State is shared between callers with the same input: do not modify it.
 func Replay(ctx context.Context, files []File, upTo int64) (*dbschema.State, error) {
+	h := sha256.New()
+	for _, f := range files {
+		if upTo < 0 || f.Version <= upTo {
+			fmt.Fprintf(h, "%s\x00%d\x00", f.Name, len(f.Data))
+			h.Write(f.Data)
+		}
+	}
+	key := hex.EncodeToString(h.Sum(nil))
+	if st, ok := replayCache.Load(key); ok {
+		return st.(*dbschema.State), nil
+	}
+	st, err := replay(ctx, files, upTo)
+	if err != nil {
+		return nil, err
+	}
+	replayCache.Store(key, st)
+	return st, nil
+}
+
+func replay(ctx context.Context, files []File, upTo int64) (*dbschema.State, error) {
 	db, err := dbfile.Open(ctx, ":memory:")
 	if err != nil {
 		return nil, err

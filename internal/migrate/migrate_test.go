@@ -1,0 +1,231 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/pressly/goose/v3/database"
+
+	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/duckdbtest"
+)
+
+const (
+	m1 = "-- +goose Up\nCREATE TABLE a (id BIGINT PRIMARY KEY, v VARCHAR);\n\n-- +goose Down\nDROP TABLE a;\n"
+	m2 = "-- +goose Up\nALTER TABLE a ADD COLUMN w DOUBLE;\n\n-- +goose Down\nALTER TABLE a DROP COLUMN w;\n"
+	m3 = "-- +goose Up\nCREATE TABLE b (x INTEGER);\n\n-- +goose Down\nDROP TABLE b;\n"
+)
+
+func testFS() fstest.MapFS {
+	files := []File{{1, "00001_a.sql", []byte(m1)}, {2, "00002_w.sql", []byte(m2)}, {3, "00003_b.sql", []byte(m3)}}
+	fsys := fstest.MapFS{}
+	for _, f := range files {
+		fsys[f.Name] = &fstest.MapFile{Data: f.Data}
+	}
+	fsys[SumFile] = &fstest.MapFile{Data: Sum(files)}
+	return fsys
+}
+
+// TestStoreConformance exercises every database.Store method the way goose uses them.
+func TestStoreConformance(t *testing.T) {
+	ctx := context.Background()
+	db := duckdbtest.Open(t)
+	s := NewStore([]File{{1, "00001_a.sql", []byte(m1)}}, "v-test")
+	var _ database.Store = s
+	if s.Tablename() != "dschema_migrations" {
+		t.Errorf("Tablename() = %q", s.Tablename())
+	}
+	if _, err := s.GetLatestVersion(ctx, db); err == nil {
+		t.Errorf("GetLatestVersion before CreateVersionTable = nil error")
+	}
+	if err := s.CreateVersionTable(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetLatestVersion(ctx, db); !errors.Is(err, database.ErrVersionNotFound) {
+		t.Errorf("GetLatestVersion on empty table error = %v, want ErrVersionNotFound", err)
+	}
+	for _, v := range []int64{0, 1, 2} {
+		if err := s.Insert(ctx, db, database.InsertRequest{Version: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := s.GetLatestVersion(ctx, db); err != nil || v != 2 {
+		t.Errorf("GetLatestVersion() = %d, %v, want 2", v, err)
+	}
+	list, err := s.ListMigrations(ctx, db)
+	if err != nil || len(list) != 3 || list[0].Version != 2 || !list[0].IsApplied {
+		t.Errorf("ListMigrations() = %+v, %v, want newest first", list, err)
+	}
+	if r, err := s.GetMigration(ctx, db, 1); err != nil || !r.IsApplied || r.Timestamp.IsZero() {
+		t.Errorf("GetMigration(1) = %+v, %v", r, err)
+	}
+	if _, err := s.GetMigration(ctx, db, 9); !errors.Is(err, database.ErrVersionNotFound) {
+		t.Errorf("GetMigration(9) error = %v, want ErrVersionNotFound", err)
+	}
+	if err := s.Delete(ctx, db, 2); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.GetLatestVersion(ctx, db); v != 1 {
+		t.Errorf("after Delete(2) latest = %d, want 1", v)
+	}
+	applied, err := ListApplied(ctx, db)
+	if err != nil || len(applied) != 1 {
+		t.Fatalf("ListApplied() = %+v, %v", applied, err)
+	}
+	if a := applied[0]; a.FileName != "00001_a.sql" || a.ToolVersion != "v-test" || a.Checksum != (File{Data: []byte(m1)}).Checksum() {
+		t.Errorf("recorded %+v, want file name, tool version and checksum", a)
+	}
+}
+
+func TestUpDownStatus(t *testing.T) {
+	ctx := context.Background()
+	db, path := duckdbtest.OpenFile(t)
+	m, err := New(db, path, testFS(), "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := m.Up(ctx)
+	if err != nil || len(rs) != 3 {
+		t.Fatalf("Up() = %v, %v, want 3 applied", rs, err)
+	}
+	if cur, _ := m.Current(ctx); cur != 3 {
+		t.Errorf("Current() = %d, want 3", cur)
+	}
+	if _, err := m.RequireNewest(ctx); err != nil {
+		t.Errorf("RequireNewest() = %v", err)
+	}
+	if _, err := m.DownTo(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.RequireNewest(ctx)
+	var ve *VersionError
+	if !errors.As(err, &ve) || ve.Have != 1 || ve.Newest != 3 || !strings.Contains(err.Error(), "run dschema migrate up --db "+path) {
+		t.Errorf("RequireNewest() at version 1 = %v", err)
+	}
+	st, err := m.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, s := range st {
+		states = append(states, map[bool]string{true: "applied", false: "pending"}[s.Applied])
+	}
+	if got := strings.Join(states, ","); got != "applied,pending,pending" {
+		t.Errorf("Status() = %s", got)
+	}
+	if p, _ := m.Pending(ctx); len(p) != 2 || !strings.Contains(UpSQL(p[0]), "ADD COLUMN w") {
+		t.Errorf("Pending() = %v", p)
+	}
+}
+
+func TestTampering(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		mutate func(fstest.MapFS)
+		want   string
+	}{
+		{"edited migration", func(f fstest.MapFS) {
+			f["00002_w.sql"] = &fstest.MapFile{Data: []byte(strings.Replace(m2, "DOUBLE", "BIGINT", 1))}
+		}, "migrations/00002_w.sql: edited after dschema.sum was written"},
+		{"reordered migrations", func(f fstest.MapFS) {
+			a, b := f["00002_w.sql"], f["00003_b.sql"]
+			delete(f, "00002_w.sql")
+			delete(f, "00003_b.sql")
+			f["00002_b.sql"], f["00003_w.sql"] = b, a
+		}, "migrations/00002_b.sql: dschema.sum expects 00002_w.sql at this position: migrations were renamed, reordered or inserted"},
+		{"deleted sum file", func(f fstest.MapFS) { delete(f, SumFile) },
+			"migrations/dschema.sum: missing: the migrations cannot be verified"},
+		{"same version twice", func(f fstest.MapFS) { f["00003_c.sql"] = &fstest.MapFile{Data: []byte(m3)} },
+			"migrations 00003_b.sql and 00003_c.sql have the same version 3"},
+		{"unrecorded migration", func(f fstest.MapFS) { f["00004_d.sql"] = &fstest.MapFile{Data: []byte(m3)} },
+			"migrations/00004_d.sql: not recorded in dschema.sum"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := testFS()
+			tt.mutate(fsys)
+			_, err := New(duckdbtest.Open(t), "x.duckdb", fsys, "migrations")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New() error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+
+	// An applied migration edited and re-hashed (sum file regenerated) is
+	// still caught by the checksum recorded in the database.
+	t.Run("edited after apply", func(t *testing.T) {
+		db := duckdbtest.Open(t)
+		m, err := New(db, "lab.duckdb", testFS(), "migrations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fsys := testFS()
+		edited := []byte(strings.Replace(m2, "DOUBLE", "BIGINT", 1))
+		fsys["00002_w.sql"] = &fstest.MapFile{Data: edited}
+		fsys[SumFile] = &fstest.MapFile{Data: Sum([]File{{1, "00001_a.sql", []byte(m1)}, {2, "00002_w.sql", edited}, {3, "00003_b.sql", []byte(m3)}})}
+		m2x, err := New(db, "lab.duckdb", fsys, "migrations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = m2x.Up(ctx)
+		if !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), "migration 00002_w.sql was changed after it was applied to lab.duckdb") {
+			t.Errorf("Up() error = %v, want ErrTampered naming 00002_w.sql", err)
+		}
+	})
+
+	t.Run("newer database", func(t *testing.T) {
+		db := duckdbtest.Open(t)
+		m, _ := New(db, "lab.duckdb", testFS(), "migrations")
+		if _, err := m.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fsys := fstest.MapFS{"00001_a.sql": {Data: []byte(m1)}}
+		fsys[SumFile] = &fstest.MapFile{Data: Sum([]File{{1, "00001_a.sql", []byte(m1)}})}
+		old, err := New(db, "lab.duckdb", fsys, "migrations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = old.Up(ctx)
+		if !errors.Is(err, ErrAhead) || err.Error() != "database lab.duckdb is at schema version 3, newer than this dschema knows (1): use a newer dschema" {
+			t.Errorf("Up() error = %v, want ErrAhead", err)
+		}
+	})
+}
+
+func TestFailedMigrationLeavesPreviousVersion(t *testing.T) {
+	ctx := context.Background()
+	db := duckdbtest.Open(t)
+	bad := "-- +goose Up\nCREATE TABLE c (x INTEGER);\nINSERT INTO nowhere VALUES (1);\n\n-- +goose Down\nDROP TABLE c;\n"
+	files := []File{{1, "00001_a.sql", []byte(m1)}, {2, "00002_bad.sql", []byte(bad)}}
+	m, err := NewFromFiles(db, "lab.duckdb", files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Up(ctx)
+	if err == nil || !strings.Contains(err.Error(), "migration 00002_bad.sql failed on lab.duckdb") {
+		t.Fatalf("Up() error = %v", err)
+	}
+	if cur, _ := m.Current(ctx); cur != 1 {
+		t.Errorf("Current() = %d after the failed migration, want 1", cur)
+	}
+	var n int
+	db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'c'").Scan(&n)
+	if n != 0 {
+		t.Errorf("table c exists after its migration failed: the migration was not atomic")
+	}
+}
+
+func TestOpenInMemory(t *testing.T) {
+	db, err := dbfile.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+}

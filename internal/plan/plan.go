@@ -187,7 +187,8 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			}
 		}
 		if oc == nil {
-			p.addColumn(t, nc, addL)
+			// Its Down (DROP COLUMN) needs the indexes out of the way.
+			p.addColumn(t, nc, addS)
 			continue
 		}
 		pairedOld[oc.Name] = true

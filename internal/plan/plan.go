@@ -415,11 +415,21 @@ func Name(m *Migration, first bool) string {
 	if first {
 		return "init"
 	}
-	if len(m.Changes) == 1 {
-		return sanitize(m.Changes[0])
+	// Indexes dropped and recreated around a change do not name it.
+	var changes []string
+	for _, c := range m.Changes {
+		if !strings.HasPrefix(c, "drop index ") && !strings.HasPrefix(c, "create index ") {
+			changes = append(changes, c)
+		}
+	}
+	if len(changes) == 0 {
+		changes = m.Changes
+	}
+	if len(changes) == 1 {
+		return sanitize(changes[0])
 	}
 	kinds := map[string]bool{}
-	for _, c := range m.Changes {
+	for _, c := range changes {
 		kinds[strings.Fields(c)[0]] = true
 	}
 	var ks []string

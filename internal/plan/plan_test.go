@@ -186,6 +186,8 @@ func TestName(t *testing.T) {
 		{[]string{"create table a"}, true, "init"},
 		{[]string{"add column runs.note"}, false, "add_column_runs_note"},
 		{[]string{"add column a.b", "comment on a.c", "add column a.d"}, false, "add_comment"},
+		{[]string{"drop index i", "add column runs.note", "create index i"}, false, "add_column_runs_note"},
+		{[]string{"create index i"}, false, "create_index_i"},
 	}
 	for _, tt := range tests {
 		if got := plan.Name(&plan.Migration{Changes: tt.changes, Up: []string{"x"}}, tt.first); got != tt.want {

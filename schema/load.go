@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -121,14 +122,14 @@ func parseFile(file string, data []byte) (*Domain, error) {
 	var f fileYAML
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return nil, yamlError(file, err)
-	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, err, nodePositions{})
 	}
 	pos := positions(&root)
+	if err := dec.Decode(&f); err != nil {
+		return nil, yamlError(file, err, pos)
+	}
 	errAt := func(p [2]int, format string, args ...any) error {
 		return &Error{file, p[0], p[1], fmt.Sprintf(format, args...)}
 	}
@@ -295,17 +296,26 @@ func expandColumn(cy columnYAML) ([]*Column, error) {
 	return out, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
+var (
+	yamlLineRE  = regexp.MustCompile(`line (\d+): (.*)`)
+	yamlFieldRE = regexp.MustCompile(`^field (\S+) not found in type schema\.(\w+)$`)
+)
 
-// yamlError turns a yaml.v3 error into file:line errors, one per problem.
-func yamlError(file string, err error) error {
+// yamlError turns a yaml.v3 error into file:line errors, one per problem,
+// naming the table and column the line belongs to.
+func yamlError(file string, err error, pos nodePositions) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
 	var lines []string
 	for _, l := range strings.Split(msg, "\n") {
 		l = strings.TrimSpace(l)
 		if m := yamlLineRE.FindStringSubmatch(l); m != nil {
-			lines = append(lines, fmt.Sprintf("%s:%s: %s", file, m[1], m[2]))
+			text := m[2]
+			if f := yamlFieldRE.FindStringSubmatch(text); f != nil {
+				text = fmt.Sprintf("unknown field %q", f[1])
+			}
+			line, _ := strconv.Atoi(m[1])
+			lines = append(lines, fmt.Sprintf("%s:%s: %s%s", file, m[1], pos.context(line), text))
 		} else if l != "" {
 			lines = append(lines, file+": "+l)
 		}
@@ -367,6 +377,45 @@ func (p nodePositions) key(ti int, key string) [2]int {
 		return at(n)
 	}
 	return p.table(ti)
+}
+
+// context names the table and column that contain line, as a message prefix.
+func (p nodePositions) context(line int) string {
+	tables := mapValue(p.doc(), "tables")
+	if tables == nil || tables.Kind != yaml.SequenceNode {
+		return ""
+	}
+	var table *yaml.Node
+	for _, t := range tables.Content {
+		if t.Line <= line {
+			table = t
+		}
+	}
+	if table == nil {
+		return ""
+	}
+	out := ""
+	if n := mapValue(table, "name"); n != nil {
+		out = fmt.Sprintf("table %q: ", n.Value)
+	}
+	if cols := mapValue(table, "columns"); cols != nil && cols.Kind == yaml.SequenceNode {
+		for _, c := range cols.Content {
+			if c.Line <= line && line <= lastLine(c) {
+				if n := mapValue(c, "name"); n != nil {
+					out += fmt.Sprintf("column %q: ", n.Value)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func lastLine(n *yaml.Node) int {
+	last := n.Line
+	for _, c := range n.Content {
+		last = max(last, lastLine(c))
+	}
+	return last
 }
 
 // LoadEmbedded reads the schema compiled into this binary.

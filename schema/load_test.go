@@ -43,7 +43,9 @@ func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"unknown field", head + "    colums: []\n", "schema/d.yaml:6: field colums not found"},
+		{"unknown field", head + "    colums: []\n", `schema/d.yaml:6: table "t": unknown field "colums"`},
+		{"unknown column field", head + "    columns:\n      - name: a\n        type: INT\n        descripton: x\n",
+			`schema/d.yaml:9: table "t": column "a": unknown field "descripton"`},
 		{"duplicate column", head + "    columns:\n      - {name: a, type: INT, description: x}\n      - {name: a, type: INT, description: y}\n",
 			`schema/d.yaml:8:9: table "t": column "a": duplicate column (first defined at line 7)`},
 		{"bad identifier", head + "    columns:\n      - {name: Bad-Name, type: INT, description: x}\n",
@@ -56,7 +58,7 @@ func TestLoadErrors(t *testing.T) {
 			`except names columns the family does not make: c_v`},
 		{"family placeholder", head + "    columns:\n      - family: {name: \"{x}_{y}\", axes: [{x: [a]}]}\n        type: INT\n        description: d\n",
 			`placeholder without an axis`},
-		{"duplicate key", head + "    description: again\n", `schema/d.yaml:6: mapping key "description" already defined at line 5`},
+		{"duplicate key", head + "    description: again\n", `schema/d.yaml:6: table "t": mapping key "description" already defined at line 5`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

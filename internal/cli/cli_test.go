@@ -156,6 +156,10 @@ func TestMigrateLifecycle(t *testing.T) {
 		t.Fatalf("migrate up again: %s %s", out, errs)
 	}
 	check("up again")
+	if out, errs, code := runCmd(t, "migrate", "redo", "--db", db); code != 0 || !strings.Contains(out, "reverted ") || !strings.Contains(out, "applied ") {
+		t.Fatalf("migrate redo: %s %s", out, errs)
+	}
+	check("redo")
 	if out, errs, code := runCmd(t, "migrate", "validate", "--db", db); code != 0 || !strings.Contains(out, "its applied migrations match their files") {
 		t.Errorf("validate = %s %s", out, errs)
 	}

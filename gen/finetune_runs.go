@@ -13,7 +13,7 @@ import (
 const FinetuneRunTable = "finetune_runs"
 
 // FinetuneRunColumns lists the columns of finetune_runs in schema order; the appender writes them in this order.
-var FinetuneRunColumns = []string{"run_id", "run_type", "pattern_name", "started_at", "exp_name", "base_recipe", "base_recipe_raw", "base_size", "checkpoint_step", "checkpoint_is_main", "seed", "lr", "lr1", "lr2", "tokens_per_epoch", "epochs", "tokens", "tokens_real", "abs_difference_tokens_pct", "reduce_loss", "max_train_samples", "comparison_model_size", "comparison_metric", "comparison_model_recipe", "source"}
+var FinetuneRunColumns = []string{"run_id", "run_type", "pattern_name", "started_at", "exp_name", "base_recipe", "base_recipe_raw", "base_size", "checkpoint_step", "checkpoint_is_main", "seed", "lr", "lr1", "lr2", "tokens_per_epoch", "epochs", "tokens", "tokens_real", "abs_difference_tokens_pct", "reduce_loss", "max_train_samples", "comparison_model_size", "comparison_metric", "comparison_model_recipe", "source", "load_id"}
 
 // FinetuneRunPrimaryKey lists the primary key columns of finetune_runs.
 var FinetuneRunPrimaryKey = []string{"run_id"}
@@ -95,6 +95,9 @@ type FinetuneRun struct {
 	// Source: The legacy record the row was made from, whole.
 	// (source JSON, nil is NULL)
 	Source json.RawMessage
+	// LoadID: dschema_loads.load_id of the load that wrote this row.
+	// (load_id BIGINT, nil is NULL)
+	LoadID *int64
 }
 
 // FinetuneRunAppender appends FinetuneRun rows with DuckDB's appender; every value goes in with
@@ -142,6 +145,7 @@ func (x *FinetuneRunAppender) Append(r *FinetuneRun) error {
 	v[22] = appender.Deref(r.ComparisonMetric)
 	v[23] = appender.Deref(r.ComparisonModelRecipe)
 	v[24] = appender.Nilable(r.Source, r.Source == nil)
+	v[25] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

@@ -11,7 +11,7 @@ import (
 const PretrainDatasetTable = "pretrain_datasets"
 
 // PretrainDatasetColumns lists the columns of pretrain_datasets in schema order; the appender writes them in this order.
-var PretrainDatasetColumns = []string{"data", "total_tokens_billions", "pct_code", "pct_common_crawl", "pct_social_media", "mean_doc_length_tokens", "duplicate_rate_pct", "quality_filter_strength", "is_mixed_dataset", "num_sources_mixed", "educational_content_score"}
+var PretrainDatasetColumns = []string{"data", "total_tokens_billions", "pct_code", "pct_common_crawl", "pct_social_media", "mean_doc_length_tokens", "duplicate_rate_pct", "quality_filter_strength", "is_mixed_dataset", "num_sources_mixed", "educational_content_score", "load_id"}
 
 // PretrainDatasetPrimaryKey lists the primary key columns of pretrain_datasets.
 var PretrainDatasetPrimaryKey = []string{"data"}
@@ -52,6 +52,9 @@ type PretrainDataset struct {
 	// EducationalContentScore: Educational-content score on an ordinal scale.
 	// (educational_content_score BIGINT, nil is NULL)
 	EducationalContentScore *int64
+	// LoadID: dschema_loads.load_id of the load that wrote this row.
+	// (load_id BIGINT, nil is NULL)
+	LoadID *int64
 }
 
 // PretrainDatasetAppender appends PretrainDataset rows with DuckDB's appender; every value goes in with
@@ -85,6 +88,7 @@ func (x *PretrainDatasetAppender) Append(r *PretrainDataset) error {
 	v[8] = appender.Deref(r.IsMixedDataset)
 	v[9] = appender.Deref(r.NumSourcesMixed)
 	v[10] = appender.Deref(r.EducationalContentScore)
+	v[11] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

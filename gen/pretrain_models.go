@@ -11,7 +11,7 @@ import (
 const PretrainModelTable = "pretrain_models"
 
 // PretrainModelColumns lists the columns of pretrain_models in schema order; the appender writes them in this order.
-var PretrainModelColumns = []string{"params", "params_numeric", "total_steps", "warmup_steps", "lr_max", "batch_size", "default_seed", "length_str", "lr_warmup_start", "d_model", "n_heads", "n_layers", "mlp_ratio", "weight_tying", "alibi", "rope", "flash_attention", "attention_dropout", "attention_layer_norm", "include_bias", "layer_norm_type", "layer_norm_with_affine", "layer_norm_eps", "bias_for_layer_norm", "attention_layer_norm_with_affine", "activation_type", "residual_dropout", "embedding_dropout", "max_sequence_length", "vocab_size", "embedding_size", "eos_token_id", "pad_token_id", "init_device", "init_fn", "init_std", "init_cutoff_factor", "true_model_size", "total_tokens", "warmup_tokens", "lr_final", "total_seqs", "warmup_perc", "lr_decay_tokens", "lr_decay_steps"}
+var PretrainModelColumns = []string{"params", "params_numeric", "total_steps", "warmup_steps", "lr_max", "batch_size", "default_seed", "length_str", "lr_warmup_start", "d_model", "n_heads", "n_layers", "mlp_ratio", "weight_tying", "alibi", "rope", "flash_attention", "attention_dropout", "attention_layer_norm", "include_bias", "layer_norm_type", "layer_norm_with_affine", "layer_norm_eps", "bias_for_layer_norm", "attention_layer_norm_with_affine", "activation_type", "residual_dropout", "embedding_dropout", "max_sequence_length", "vocab_size", "embedding_size", "eos_token_id", "pad_token_id", "init_device", "init_fn", "init_std", "init_cutoff_factor", "true_model_size", "total_tokens", "warmup_tokens", "lr_final", "total_seqs", "warmup_perc", "lr_decay_tokens", "lr_decay_steps", "load_id"}
 
 // PretrainModelPrimaryKey lists the primary key columns of pretrain_models.
 var PretrainModelPrimaryKey = []string{"params"}
@@ -154,6 +154,9 @@ type PretrainModel struct {
 	// LRDecaySteps: Steps over which the learning rate decays. Unit: steps.
 	// (lr_decay_steps BIGINT, nil is NULL)
 	LRDecaySteps *int64
+	// LoadID: dschema_loads.load_id of the load that wrote this row.
+	// (load_id BIGINT, nil is NULL)
+	LoadID *int64
 }
 
 // PretrainModelAppender appends PretrainModel rows with DuckDB's appender; every value goes in with
@@ -221,6 +224,7 @@ func (x *PretrainModelAppender) Append(r *PretrainModel) error {
 	v[42] = appender.Deref(r.WarmupPerc)
 	v[43] = appender.Deref(r.LRDecayTokens)
 	v[44] = appender.Deref(r.LRDecaySteps)
+	v[45] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

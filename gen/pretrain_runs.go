@@ -11,7 +11,7 @@ import (
 const PretrainRunTable = "pretrain_runs"
 
 // PretrainRunColumns lists the columns of pretrain_runs in schema order; the appender writes them in this order.
-var PretrainRunColumns = []string{"params", "data", "seed", "seed_name"}
+var PretrainRunColumns = []string{"params", "data", "seed", "seed_name", "load_id"}
 
 // PretrainRunPrimaryKey lists the primary key columns of pretrain_runs.
 var PretrainRunPrimaryKey = []string{"params", "data", "seed"}
@@ -31,6 +31,9 @@ type PretrainRun struct {
 	// SeedName: DataDecide seed name: default, small aux 2, small aux 3, large aux 2 or large aux 3.
 	// (seed_name VARCHAR, nil is NULL)
 	SeedName *string
+	// LoadID: dschema_loads.load_id of the load that wrote this row.
+	// (load_id BIGINT, nil is NULL)
+	LoadID *int64
 }
 
 // PretrainRunAppender appends PretrainRun rows with DuckDB's appender; every value goes in with
@@ -57,6 +60,7 @@ func (x *PretrainRunAppender) Append(r *PretrainRun) error {
 	v[1] = r.Data
 	v[2] = r.Seed
 	v[3] = appender.Deref(r.SeedName)
+	v[4] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

@@ -11,7 +11,7 @@ import (
 const QAQuestionOutputTable = "qa_question_outputs"
 
 // QAQuestionOutputColumns lists the columns of qa_question_outputs in schema order; the appender writes them in this order.
-var QAQuestionOutputColumns = []string{"model_ref", "task", "doc_id", "native_id", "label", "metrics", "answer_outputs"}
+var QAQuestionOutputColumns = []string{"model_ref", "task", "doc_id", "native_id", "label", "metrics", "answer_outputs", "load_id"}
 
 // QAQuestionOutputPrimaryKey lists the primary key columns of qa_question_outputs.
 var QAQuestionOutputPrimaryKey = []string{"model_ref", "task", "doc_id"}
@@ -40,6 +40,9 @@ type QAQuestionOutput struct {
 	// AnswerOutputs: One entry per answer choice, in choice order (ModelAnswerOutput).
 	// (answer_outputs STRUCT(is_greedy BOOLEAN, logits_per_byte DOUBLE, logits_per_char DOUBLE, logits_per_token DOUBLE, num_chars BIGINT, num_tokens BIGINT, num_tokens_all BIGINT, sum_logits DOUBLE, sum_logits_uncond DOUBLE)[], nil is NULL)
 	AnswerOutputs []QAQuestionOutputAnswerOutputs
+	// LoadID: dschema_loads.load_id of the load that wrote this row.
+	// (load_id BIGINT, nil is NULL)
+	LoadID *int64
 }
 
 // QAQuestionOutputAnswerOutputs is the DuckDB type STRUCT(is_greedy BOOLEAN, logits_per_byte DOUBLE, logits_per_char DOUBLE, logits_per_token DOUBLE, num_chars BIGINT, num_tokens BIGINT, num_tokens_all BIGINT, sum_logits DOUBLE, sum_logits_uncond DOUBLE).
@@ -83,6 +86,7 @@ func (x *QAQuestionOutputAppender) Append(r *QAQuestionOutput) error {
 	v[4] = appender.Deref(r.Label)
 	v[5] = appender.Map(r.Metrics, true)
 	v[6] = appender.Nilable(r.AnswerOutputs, r.AnswerOutputs == nil)
+	v[7] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

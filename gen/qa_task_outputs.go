@@ -12,7 +12,7 @@ import (
 const QATaskOutputTable = "qa_task_outputs"
 
 // QATaskOutputColumns lists the columns of qa_task_outputs in schema order; the appender writes them in this order.
-var QATaskOutputColumns = []string{"model_ref", "task", "model_kind", "run_id", "data", "params", "seed", "step", "task_hash", "model_hash", "num_instances", "primary_score", "metrics", "task_config"}
+var QATaskOutputColumns = []string{"model_ref", "task", "model_kind", "run_id", "data", "params", "seed", "step", "task_hash", "model_hash", "num_instances", "primary_score", "metrics", "task_config", "load_id"}
 
 // QATaskOutputPrimaryKey lists the primary key columns of qa_task_outputs.
 var QATaskOutputPrimaryKey = []string{"model_ref", "task"}
@@ -62,6 +62,9 @@ type QATaskOutput struct {
 	// TaskConfig: The task configuration, whole.
 	// (task_config JSON, nil is NULL)
 	TaskConfig json.RawMessage
+	// LoadID: dschema_loads.load_id of the load that wrote this row.
+	// (load_id BIGINT, nil is NULL)
+	LoadID *int64
 }
 
 // QATaskOutputAppender appends QATaskOutput rows with DuckDB's appender; every value goes in with
@@ -98,6 +101,7 @@ func (x *QATaskOutputAppender) Append(r *QATaskOutput) error {
 	v[11] = appender.Deref(r.PrimaryScore)
 	v[12] = appender.Map(r.Metrics, true)
 	v[13] = appender.Nilable(r.TaskConfig, r.TaskConfig == nil)
+	v[14] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

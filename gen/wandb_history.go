@@ -13,7 +13,7 @@ import (
 const WandbHistoryTable = "wandb_history"
 
 // WandbHistoryColumns lists the columns of wandb_history in schema order; the appender writes them in this order.
-var WandbHistoryColumns = []string{"run_id", "seq", "step", "logged_at", "runtime", "learning_rate", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "epoch", "training_step", "logps_chosen", "logps_rejected", "rewards_accuracy", "rewards_margin", "extra_metrics", "extra"}
+var WandbHistoryColumns = []string{"run_id", "seq", "step", "logged_at", "runtime", "learning_rate", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "epoch", "training_step", "logps_chosen", "logps_rejected", "rewards_accuracy", "rewards_margin", "extra_metrics", "extra", "load_id"}
 
 // WandbHistoryPrimaryKey lists the primary key columns of wandb_history.
 var WandbHistoryPrimaryKey = []string{"run_id", "seq"}
@@ -75,6 +75,9 @@ type WandbHistory struct {
 	// Extra: Other non-numeric keys of the row (objects, lists, strings), as JSON.
 	// (extra JSON, nil is NULL)
 	Extra json.RawMessage
+	// LoadID: dschema_loads.load_id of the load that wrote this row.
+	// (load_id BIGINT, nil is NULL)
+	LoadID *int64
 }
 
 // WandbHistoryAppender appends WandbHistory rows with DuckDB's appender; every value goes in with
@@ -115,6 +118,7 @@ func (x *WandbHistoryAppender) Append(r *WandbHistory) error {
 	v[15] = appender.Deref(r.RewardsMargin)
 	v[16] = appender.Map(r.ExtraMetrics, true)
 	v[17] = appender.Nilable(r.Extra, r.Extra == nil)
+	v[18] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

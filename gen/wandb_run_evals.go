@@ -11,7 +11,7 @@ import (
 const WandbRunEvalTable = "wandb_run_evals"
 
 // WandbRunEvalColumns lists the columns of wandb_run_evals in schema order; the appender writes them in this order.
-var WandbRunEvalColumns = []string{"run_id", "task", "metric", "value"}
+var WandbRunEvalColumns = []string{"run_id", "task", "metric", "value", "load_id"}
 
 // WandbRunEvalPrimaryKey lists the primary key columns of wandb_run_evals.
 var WandbRunEvalPrimaryKey = []string{"run_id", "task", "metric"}
@@ -31,6 +31,9 @@ type WandbRunEval struct {
 	// Value: Metric value (NaN kept as NaN).
 	// (value DOUBLE, nil is NULL)
 	Value *float64
+	// LoadID: dschema_loads.load_id of the load that wrote this row.
+	// (load_id BIGINT, nil is NULL)
+	LoadID *int64
 }
 
 // WandbRunEvalAppender appends WandbRunEval rows with DuckDB's appender; every value goes in with
@@ -57,6 +60,7 @@ func (x *WandbRunEvalAppender) Append(r *WandbRunEval) error {
 	v[1] = r.Task
 	v[2] = r.Metric
 	v[3] = appender.Deref(r.Value)
+	v[4] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

@@ -9,6 +9,27 @@ import (
 type Schema struct {
 	Domains []*Domain
 	Tables  []*Table
+	Views   []*View // in declaration order (files by name, then file order): a view may use those before it
+}
+
+// View is a derived relation, kept in the database and versioned by migrations.
+type View struct {
+	Name        string
+	Description string
+	SQL         string // the SELECT
+	Domain      string
+	File        string
+	Line        int
+}
+
+// View returns the view called name, or nil.
+func (s *Schema) View(name string) *View {
+	for _, v := range s.Views {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
 }
 
 // Table returns the table called name, or nil.
@@ -27,6 +48,7 @@ type Domain struct {
 	Description string
 	File        string // path as given to Load, e.g. "schema/wandb.yaml"
 	Tables      []*Table
+	Views       []*View
 }
 
 // Table is one canonical table.
@@ -53,6 +75,8 @@ type Column struct {
 	Description string
 	RenamedFrom string
 	Family      string // the family pattern this column was expanded from, "" for plain columns
+	// FamilyValues are the axis values that made this column, e.g. {task: arc_easy, metric: acc_raw}.
+	FamilyValues map[string]string
 	Line        int
 	Col         int
 }

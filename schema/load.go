@@ -32,6 +32,13 @@ type fileYAML struct {
 	Domain      string      `yaml:"domain"`
 	Description string      `yaml:"description"`
 	Tables      []tableYAML `yaml:"tables"`
+	Views       []viewYAML  `yaml:"views"`
+}
+
+type viewYAML struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	SQL         string `yaml:"sql"`
 }
 
 type tableYAML struct {
@@ -105,6 +112,15 @@ func Load(fsys fs.FS, dir, displayDir string) (*Schema, error) {
 			seen[t.Name] = t
 			s.Tables = append(s.Tables, t)
 		}
+		for _, v := range d.Views {
+			if prev, ok := seen[v.Name]; ok {
+				return nil, &Error{v.File, v.Line, 1, fmt.Sprintf("view %q has the name of the table at %s:%d", v.Name, prev.File, prev.Line)}
+			}
+			if prev := s.View(v.Name); prev != nil {
+				return nil, &Error{v.File, v.Line, 1, fmt.Sprintf("view %q is already defined at %s:%d", v.Name, prev.File, prev.Line)}
+			}
+			s.Views = append(s.Views, v)
+		}
 		s.Domains = append(s.Domains, d)
 	}
 	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].Name < s.Tables[j].Name })
@@ -151,7 +167,7 @@ func parseFile(file string, data []byte) (*Domain, error) {
 		if ty.RenamedFrom != "" && !identRE.MatchString(ty.RenamedFrom) {
 			return nil, errAt(tp, "table %q: renamed_from %q: bad identifier", ty.Name, ty.RenamedFrom)
 		}
-		t := &Table{Name: ty.Name, Description: strings.TrimSpace(ty.Description), RenamedFrom: ty.RenamedFrom,
+		t := &Table{Name: ty.Name, Description: strings.Join(strings.Fields(ty.Description), " "), RenamedFrom: ty.RenamedFrom,
 			Domain: f.Domain, File: file, Line: tp[0], goName: ty.GoName}
 		for ci, cy := range ty.Columns {
 			cp := pos.column(ti, ci)
@@ -217,12 +233,30 @@ func parseFile(file string, data []byte) (*Domain, error) {
 		}
 		d.Tables = append(d.Tables, t)
 	}
+	for vi, vy := range f.Views {
+		vp := pos.view(vi)
+		if !identRE.MatchString(vy.Name) {
+			return nil, errAt(vp, "view %q: bad identifier (want lower snake_case, starting with a letter)", vy.Name)
+		}
+		if strings.TrimSpace(vy.Description) == "" {
+			return nil, errAt(vp, "view %q: missing description", vy.Name)
+		}
+		sql := strings.TrimSpace(vy.SQL)
+		if sql == "" {
+			return nil, errAt(vp, "view %q: missing sql", vy.Name)
+		}
+		if strings.Contains(strings.TrimSuffix(sql, ";"), ";") {
+			return nil, errAt(vp, "view %q: sql must be one SELECT statement", vy.Name)
+		}
+		d.Views = append(d.Views, &View{Name: vy.Name, Description: strings.Join(strings.Fields(vy.Description), " "),
+			SQL: strings.TrimSuffix(sql, ";"), Domain: f.Domain, File: file, Line: vp[0]})
+	}
 	return d, nil
 }
 
 func expandColumn(cy columnYAML) ([]*Column, error) {
 	base := Column{Name: cy.Name, Type: strings.TrimSpace(cy.Type), NotNull: cy.NotNull, Default: cy.Default,
-		Unit: cy.Unit, Description: strings.TrimSpace(cy.Description), RenamedFrom: cy.RenamedFrom}
+		Unit: cy.Unit, Description: strings.Join(strings.Fields(cy.Description), " "), RenamedFrom: cy.RenamedFrom}
 	if cy.Family == nil {
 		if cy.Name == "" {
 			return nil, fmt.Errorf("missing name (or family)")
@@ -283,6 +317,7 @@ func expandColumn(cy columnYAML) ([]*Column, error) {
 		}
 		c.Description = subst(c.Description, b)
 		c.Family = fam.Name
+		c.FamilyValues = b
 		out = append(out, &c)
 	}
 	if len(except) > 0 {
@@ -372,6 +407,10 @@ func (p nodePositions) column(ti, ci int) [2]int {
 func (p nodePositions) index(ti, ii int) [2]int {
 	return at(seqItem(mapValue(p.tableNode(ti), "indexes"), ii))
 }
+func (p nodePositions) view(vi int) [2]int {
+	return at(seqItem(mapValue(p.doc(), "views"), vi))
+}
+
 func (p nodePositions) key(ti int, key string) [2]int {
 	if n := mapValue(p.tableNode(ti), key); n != nil {
 		return at(n)

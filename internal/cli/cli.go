@@ -47,7 +47,8 @@ func NewRootCmd() *cobra.Command {
 		def = "lab.duckdb"
 	}
 	root.PersistentFlags().StringVar(&g.db, "db", def, "DuckDB database file (env DSCHEMA_DB)")
-	root.AddCommand(migrateCmd(g), genCmd(), checkCmd(g), docsCmd(), versionCmd(), quickstartCmd(g))
+	root.AddCommand(migrateCmd(g), genCmd(), checkCmd(g), docsCmd(), versionCmd(), quickstartCmd(g),
+		loadCmd(g), loadsCmd(g), verifyCmd(g), benchCmd(), benchPhaseCmd())
 	return root
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/docs"
+	"github.com/dschema/dschema/internal/fixtures"
+	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/internal/version"
@@ -151,15 +154,36 @@ func versionCmd() *cobra.Command {
 }
 
 func quickstartCmd(g *globals) *cobra.Command {
+	var sampleDir string
 	return &cobra.Command{
 		Use:   "quickstart",
 		Short: "Build a database from the bundled sample data through the real pipeline and show what it holds",
-		Args:  cobra.NoArgs,
+		Long: "Writes the bundled sample files (generated deterministically: a DataDecide full_eval.parquet in the\n" +
+			"real 1,939-column layout with its mean_eval and std_eval), migrates the database, loads the sample,\n" +
+			"checks the legacy aggregates against the database's seed-aggregate views, and prints what it holds.",
+		Args: cobra.NoArgs,
 		Example: `  go run ./cmd/dschema quickstart
   dschema quickstart --db /tmp/try.duckdb`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
+			if sampleDir == "" {
+				sampleDir = g.db + ".sample"
+			}
+			if err := os.MkdirAll(sampleDir, 0o755); err != nil {
+				return err
+			}
+			full := filepath.Join(sampleDir, "full_eval.parquet")
+			mean := filepath.Join(sampleDir, "mean_eval.parquet")
+			std := filepath.Join(sampleDir, "std_eval.parquet")
+			if _, err := fixtures.WriteFullEval(ctx, full, fixtures.SampleSpec()); err != nil {
+				return err
+			}
+			if err := fixtures.WriteAggregates(ctx, full, mean, std, fixtures.AggCurrent); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "sample data written to %s\n", sampleDir)
+
 			db, m, err := openMigrator(ctx, g.db)
 			if err != nil {
 				return err
@@ -170,17 +194,32 @@ func quickstartCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			e := &loaders.Engine{DB: db, DBPath: g.db}
+			s, err := e.Load(ctx, "datadecide", full, loaders.Options{})
+			if err != nil {
+				return err
+			}
+			printSummary(out, full, s)
+			for _, p := range []string{mean, std} {
+				a, err := loaders.CheckDataDecideAgg(ctx, db, p, "")
+				if err != nil {
+					return err
+				}
+				printAgg(out, a)
+				if !a.OK() {
+					return fmt.Errorf("%s disagrees with the database", p)
+				}
+			}
 			cur, err := m.RequireNewest(ctx)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "%s is at schema version %d\n", g.db, cur)
-			fmt.Fprintln(out, "No loaders exist yet, so the tables are empty; `dschema docs` describes every column.")
+			fmt.Fprintf(out, "\n%s is at schema version %d and holds:\n", g.db, cur)
 			state, err := dbschema.Introspect(ctx, db)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "\n%-22s %8s %8s\n", "TABLE", "COLUMNS", "ROWS")
+			fmt.Fprintf(out, "%-22s %8s %8s\n", "TABLE", "COLUMNS", "ROWS")
 			for _, t := range state.Tables {
 				var n int64
 				if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+dbschema.Ident(t.Name)).Scan(&n); err != nil {
@@ -188,7 +227,44 @@ func quickstartCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(out, "%-22s %8d %8d\n", t.Name, len(t.Columns), n)
 			}
-			return nil
+			fmt.Fprintf(out, "views: ")
+			for i, v := range state.Views {
+				if i > 0 {
+					fmt.Fprint(out, ", ")
+				}
+				fmt.Fprint(out, v.Name)
+			}
+			fmt.Fprintln(out)
+			return finalStepTable(cmd, db)
 		},
 	}
+}
+
+// finalStepTable prints the final-step seed mean of arc_easy_primary_metric by size and recipe.
+func finalStepTable(cmd *cobra.Command, db *sql.DB) error {
+	ctx := cmd.Context()
+	rows, err := db.QueryContext(ctx, `WITH last AS (SELECT params, data, max(step) AS step FROM pretrain_evals_mean WHERE arc_easy_primary_metric IS NOT NULL GROUP BY ALL)
+		SELECT m.params, m.data, m.arc_easy_primary_metric, m.n_seeds FROM pretrain_evals_mean m JOIN last USING (params, data, step)
+		JOIN pretrain_models pm USING (params) ORDER BY pm.params_numeric, m.data`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "\nLast evaluated step: arc_easy_primary_metric, mean over seeds (pretrain_evals_mean):\n")
+	fmt.Fprintf(out, "%-6s %-24s %8s %6s\n", "SIZE", "RECIPE", "MEAN", "SEEDS")
+	for rows.Next() {
+		var params, data string
+		var v sql.NullFloat64
+		var n int64
+		if err := rows.Scan(&params, &data, &v, &n); err != nil {
+			return err
+		}
+		val := "NULL"
+		if v.Valid {
+			val = fmt.Sprintf("%.4f", v.Float64)
+		}
+		fmt.Fprintf(out, "%-6s %-24s %8s %6d\n", params, data, val, n)
+	}
+	return rows.Err()
 }

@@ -14,9 +14,27 @@ import (
 	"github.com/dschema/dschema/schema"
 )
 
-// State is the set of user tables in a database.
+// State is the set of user tables and views in a database.
 type State struct {
 	Tables []*Table // sorted by name
+	Views  []*View  // in creation order
+}
+
+// View is one view as DuckDB reports it.
+type View struct {
+	Name    string
+	SQL     string // DuckDB's stored text: CREATE VIEW name AS ...;
+	Comment string
+}
+
+// View returns the view called name, or nil.
+func (s *State) View(name string) *View {
+	for _, v := range s.Views {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
 }
 
 // Table is one table as DuckDB reports it.
@@ -122,9 +140,27 @@ func Introspect(ctx context.Context, db Querier) (*State, error) {
 			rows.Close()
 			return nil, err
 		}
-		if t := byName[table]; t != nil {
+		if t := byName[table]; t != nil { // views' columns are listed too: skip them
 			t.Columns = append(t.Columns, c)
 		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = db.QueryContext(ctx, `SELECT view_name, sql, coalesce(comment, '') FROM duckdb_views()
+		WHERE NOT internal AND schema_name = 'main' AND database_name = current_database() ORDER BY view_oid`)
+	if err != nil {
+		return nil, fmt.Errorf("list views: %w", err)
+	}
+	for rows.Next() {
+		v := &View{}
+		if err := rows.Scan(&v.Name, &v.SQL, &v.Comment); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		s.Views = append(s.Views, v)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -249,6 +285,36 @@ func commentValue(c string) string {
 	return Literal(c)
 }
 
+// CreateView renders CREATE [OR REPLACE] VIEW for a SELECT.
+func CreateView(name, selectSQL string, replace bool) string {
+	or := ""
+	if replace {
+		or = "OR REPLACE "
+	}
+	return fmt.Sprintf("CREATE %sVIEW %s AS\n%s;", or, Ident(name), strings.TrimSpace(selectSQL))
+}
+
+// RecreateView turns DuckDB's stored view text back into a statement that
+// replaces the view.
+func RecreateView(v *View) string {
+	sql := strings.TrimSpace(v.SQL)
+	if rest, ok := strings.CutPrefix(sql, "CREATE VIEW "); ok {
+		sql = "CREATE OR REPLACE VIEW " + rest
+	}
+	if !strings.HasSuffix(sql, ";") {
+		sql += ";"
+	}
+	return sql
+}
+
+// CommentOnView renders COMMENT ON VIEW (NULL for an empty comment).
+func CommentOnView(view, comment string) string {
+	return fmt.Sprintf("COMMENT ON VIEW %s IS %s;", Ident(view), commentValue(comment))
+}
+
+// DropView renders DROP VIEW.
+func DropView(name string) string { return fmt.Sprintf("DROP VIEW %s;", Ident(name)) }
+
 // CreateStatements renders everything that makes t: the table, its indexes and its comments.
 func CreateStatements(t *Table) []string {
 	out := []string{CreateTable(t)}
@@ -309,9 +375,17 @@ func Canonical(ctx context.Context, db *sql.DB, s *schema.Schema) (*State, error
 			}
 		}
 	}
+	for _, v := range s.Views {
+		if _, err := db.ExecContext(ctx, CreateView(v.Name, v.SQL, false)); err != nil {
+			return nil, &schema.Error{File: v.File, Line: v.Line, Col: 1, Msg: fmt.Sprintf("view %q: DuckDB rejects it: %s", v.Name, firstLine(err))}
+		}
+	}
 	state, err := Introspect(ctx, db)
 	if err != nil {
 		return nil, err
+	}
+	for _, v := range s.Views {
+		state.View(v.Name).Comment = v.Description
 	}
 	for _, st := range s.Tables {
 		t := state.Table(st.Name)

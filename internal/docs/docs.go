@@ -14,7 +14,7 @@ func Write(w io.Writer, s *schema.Schema) error {
 	var b strings.Builder
 	b.WriteString("# dschema data dictionary\n\n")
 	for _, d := range s.Domains {
-		fmt.Fprintf(&b, "- [%s](#domain-%s): %s\n", d.Name, d.Name, strings.Join(tableNames(d), ", "))
+		fmt.Fprintf(&b, "- [%s](#domain-%s): %s\n", d.Name, strings.ReplaceAll(d.Name, "_", "-"), strings.Join(tableNames(d), ", "))
 	}
 	for _, d := range s.Domains {
 		fmt.Fprintf(&b, "\n## Domain %s\n\n%s\n\nDefined in `%s`.\n", d.Name, d.Description, d.File)
@@ -44,6 +44,9 @@ func Write(w io.Writer, s *schema.Schema) error {
 				fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s%s |\n", c.Name, cell(c.Type), null, cell(c.Unit), cell(c.Description), def)
 			}
 		}
+		for _, v := range d.Views {
+			fmt.Fprintf(&b, "\n### %s (view)\n\n%s\n\n```sql\n%s\n```\n", v.Name, v.Description, v.SQL)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -55,6 +58,9 @@ func tableNames(d *schema.Domain) []string {
 	var out []string
 	for _, t := range d.Tables {
 		out = append(out, t.Name)
+	}
+	for _, v := range d.Views {
+		out = append(out, v.Name+" (view)")
 	}
 	return out
 }

@@ -10,10 +10,14 @@ import (
 // Difference is one way two states differ.
 type Difference struct {
 	Table, Column string // Column is "" for table-level differences
+	View          bool   // Table names a view
 	Msg           string
 }
 
 func (d Difference) String() string {
+	if d.View {
+		return fmt.Sprintf("view %q: %s", d.Table, d.Msg)
+	}
 	if d.Column != "" {
 		return fmt.Sprintf("table %q: column %q: %s", d.Table, d.Column, d.Msg)
 	}
@@ -83,6 +87,22 @@ func Compare(got, want *dbschema.State, gotName, wantName string) []Difference {
 	for _, gt := range got.Tables {
 		if want.Table(gt.Name) == nil {
 			out = append(out, Difference{Table: gt.Name, Msg: fmt.Sprintf("in %s but not in %s", gotName, wantName)})
+		}
+	}
+	for _, wv := range want.Views {
+		gv := got.View(wv.Name)
+		switch {
+		case gv == nil:
+			out = append(out, Difference{Table: wv.Name, View: true, Msg: fmt.Sprintf("in %s but not in %s", wantName, gotName)})
+		case gv.SQL != wv.SQL:
+			out = append(out, Difference{Table: wv.Name, View: true, Msg: "definition differs"})
+		case gv.Comment != wv.Comment:
+			out = append(out, Difference{Table: wv.Name, View: true, Msg: fmt.Sprintf("description differs (%s %q, %s %q)", gotName, gv.Comment, wantName, wv.Comment)})
+		}
+	}
+	for _, gv := range got.Views {
+		if want.View(gv.Name) == nil {
+			out = append(out, Difference{Table: gv.Name, View: true, Msg: fmt.Sprintf("in %s but not in %s", gotName, wantName)})
 		}
 	}
 	return out

@@ -112,6 +112,7 @@ func Plan(old, target *dbschema.State, s *schema.Schema, opts Options) (*Migrati
 		p.destructive("drop table " + ot.Name)
 		p.add("drop table "+ot.Name, []string{fmt.Sprintf("DROP TABLE %s;", dbschema.Ident(ot.Name))}, dbschema.CreateStatements(ot))
 	}
+	p.views(old, target, s)
 	if len(p.unsupported) > 0 {
 		return nil, fmt.Errorf("cannot plan a migration: %s", strings.Join(p.unsupported, "; "))
 	}
@@ -127,6 +128,40 @@ func Plan(old, target *dbschema.State, s *schema.Schema, opts Options) (*Migrati
 		m.Down = append(m.Down, p.steps[i].down...)
 	}
 	return m, nil
+}
+
+// views creates, replaces and drops views after every table change (and so
+// before them in Down). The SQL of a new or changed view is the schema's own
+// text; the Down of a change restores DuckDB's stored text of the old view.
+func (p *planner) views(old, target *dbschema.State, s *schema.Schema) {
+	for _, nv := range target.Views {
+		sv := s.View(nv.Name)
+		if sv == nil {
+			continue
+		}
+		ov := old.View(nv.Name)
+		switch {
+		case ov == nil:
+			p.add("create view "+nv.Name,
+				[]string{dbschema.CreateView(nv.Name, sv.SQL, false), dbschema.CommentOnView(nv.Name, nv.Comment)},
+				[]string{dbschema.DropView(nv.Name)})
+		case ov.SQL != nv.SQL:
+			p.add("replace view "+nv.Name,
+				[]string{dbschema.CreateView(nv.Name, sv.SQL, true), dbschema.CommentOnView(nv.Name, nv.Comment)},
+				[]string{dbschema.RecreateView(ov), dbschema.CommentOnView(ov.Name, ov.Comment)})
+		case ov.Comment != nv.Comment:
+			p.add("comment on view "+nv.Name,
+				[]string{dbschema.CommentOnView(nv.Name, nv.Comment)},
+				[]string{dbschema.CommentOnView(ov.Name, ov.Comment)})
+		}
+	}
+	for i := len(old.Views) - 1; i >= 0; i-- {
+		ov := old.Views[i]
+		if target.View(ov.Name) == nil {
+			p.add("drop view "+ov.Name, []string{dbschema.DropView(ov.Name)},
+				[]string{dbschema.RecreateView(ov), dbschema.CommentOnView(ov.Name, ov.Comment)})
+		}
+	}
 }
 
 func (p *planner) renameTable(ot, nt *dbschema.Table) {

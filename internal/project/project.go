@@ -247,14 +247,22 @@ func RenderMigration(m *plan.Migration, schemaDir string) []byte {
 		b.WriteString("--   " + c + "\n")
 	}
 	b.WriteString("\n-- +goose Up\n")
-	for _, s := range m.Up {
-		b.WriteString(s + "\n")
-	}
+	writeStatements(&b, m.Up)
 	b.WriteString("\n-- +goose Down\n")
-	for _, s := range m.Down {
+	writeStatements(&b, m.Down)
+	return []byte(b.String())
+}
+
+// writeStatements writes one statement per line; a statement spanning lines
+// that are not all its own (a view's SELECT) is fenced so goose sends it whole.
+func writeStatements(b *strings.Builder, stmts []string) {
+	for _, s := range stmts {
+		if strings.Contains(s, "\n") && strings.Contains(s, " VIEW ") {
+			b.WriteString("-- +goose StatementBegin\n" + s + "\n-- +goose StatementEnd\n")
+			continue
+		}
 		b.WriteString(s + "\n")
 	}
-	return []byte(b.String())
 }
 
 func sanitizeName(s string) string {
@@ -417,6 +425,9 @@ func CheckDB(ctx context.Context, path string, files []migrate.File) ([]Problem,
 }
 
 func schemaPlace(s *schema.Schema, d plan.Difference) string {
+	if v := s.View(d.Table); d.View && v != nil {
+		return fmt.Sprintf("%s:%d", v.File, v.Line)
+	}
 	t := s.Table(d.Table)
 	if t == nil {
 		return "migrations"

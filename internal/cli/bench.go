@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/dbschema"
+	"github.com/dschema/dschema/internal/fixtures"
+	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/migrations"
+)
+
+type phaseResult struct {
+	Seconds float64 `json:"seconds"`
+	Rows    int64   `json:"rows"`
+	MaxRSS  int64   `json:"-"` // bytes, from the child's rusage
+}
+
+func benchCmd() *cobra.Command {
+	var rows int
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "bench datadecide",
+		Short: "Time a DataDecide load against DuckDB's native read of the same file",
+		Long: "Generates a full_eval.parquet of --rows rows in the real 1,939-column layout, then times, each in a\n" +
+			"fresh process and database file: DuckDB's CREATE TABLE AS SELECT * FROM read_parquet(file), and dschema's\n" +
+			"load of the same file (into a database migrated beforehand, untimed). Prints both, their ratio,\n" +
+			"rows/s and each process's peak memory (RSS).",
+		Args:    cobra.ExactArgs(1),
+		Example: "  dschema bench datadecide --rows 100000",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "datadecide" {
+				return fmt.Errorf("bench knows datadecide, not %q", args[0])
+			}
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			if dir == "" {
+				d, err := os.MkdirTemp("", "dschema-bench")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(d)
+				dir = d
+			}
+			file := filepath.Join(dir, "full_eval.parquet")
+			start := time.Now()
+			n, err := fixtures.WriteFullEval(ctx, file, fixtures.BenchSpec(rows))
+			if err != nil {
+				return err
+			}
+			fi, _ := os.Stat(file)
+			fmt.Fprintf(out, "generated %s: %d rows × 1,940 columns, %.1f MB, in %.1fs\n", file, n, float64(fi.Size())/1e6, time.Since(start).Seconds())
+
+			nativeDB := filepath.Join(dir, "native.duckdb")
+			native, err := runPhase("native", file, nativeDB)
+			if err != nil {
+				return err
+			}
+			loadDB := filepath.Join(dir, "dschema.duckdb")
+			db, err := dbfile.Open(ctx, loadDB)
+			if err != nil {
+				return err
+			}
+			m, err := migrate.New(db, loadDB, migrations.FS, "migrations")
+			if err == nil {
+				_, err = m.Up(ctx)
+			}
+			db.Close()
+			if err != nil {
+				return err
+			}
+			load, err := runPhase("load", file, loadDB)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%-34s %9s %12s %12s\n", "", "seconds", "rows/s", "peak RSS")
+			fmt.Fprintf(out, "%-34s %9.2f %12.0f %9.0f MB\n", "DuckDB CREATE TABLE AS read_parquet", native.Seconds, float64(n)/native.Seconds, float64(native.MaxRSS)/1e6)
+			fmt.Fprintf(out, "%-34s %9.2f %12.0f %9.0f MB\n", "dschema load datadecide", load.Seconds, float64(n)/load.Seconds, float64(load.MaxRSS)/1e6)
+			fmt.Fprintf(out, "ratio (dschema / native): %.2f\n", load.Seconds/native.Seconds)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&rows, "rows", 100000, "rows in the generated file")
+	cmd.Flags().StringVar(&dir, "dir", "", "keep the generated file and databases in this folder (default: a temporary one, removed)")
+	return cmd
+}
+
+// runPhase runs one timed phase in a child process so that its peak memory is its own.
+func runPhase(phase, file, db string) (*phaseResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	c := exec.Command(self, "bench-phase", phase, file, db)
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		return nil, fmt.Errorf("bench phase %s: %v: %s", phase, err, stderr.String())
+	}
+	var r phaseResult
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		return nil, fmt.Errorf("bench phase %s: %w", phase, err)
+	}
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.MaxRSS = ru.Maxrss * 1024
+	}
+	return &r, nil
+}
+
+func benchPhaseCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "bench-phase native|load <file> <db>",
+		Short:  "One timed phase of dschema bench (internal)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			phase, file, path := args[0], args[1], args[2]
+			db, err := dbfile.Open(ctx, path)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			var r phaseResult
+			start := time.Now()
+			switch phase {
+			case "native":
+				res, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE t AS SELECT * FROM read_parquet(%s)", dbschema.Literal(file)))
+				if err != nil {
+					return err
+				}
+				r.Rows, _ = res.RowsAffected()
+			case "load":
+				s, err := (&loaders.Engine{DB: db, DBPath: path}).Load(ctx, "datadecide", file, loaders.Options{})
+				if err != nil {
+					return err
+				}
+				r.Rows = s.Rows["pretrain_evals"]
+			default:
+				return fmt.Errorf("unknown phase %q", phase)
+			}
+			r.Seconds = time.Since(start).Seconds()
+			writeJSON(cmd.OutOrStdout(), r)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,221 @@
+package loaders
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/dschema/dschema/internal/dbschema"
+)
+
+// AggCheck is the outcome of checking a legacy mean_eval or std_eval file
+// against the seed-aggregate views. It stores nothing.
+type AggCheck struct {
+	Path          string       `json:"path"`
+	Stat          string       `json:"stat"` // mean or std
+	Variant       string       `json:"variant"`
+	Groups        int64        `json:"groups"`
+	Columns       int          `json:"columns_compared"`
+	Disagreements []Difference `json:"disagreements"`
+	MissingGroups []string     `json:"groups_missing_from_database"`
+	ExtraGroups   int64        `json:"database_groups_missing_from_file"`
+	Notes         []string     `json:"notes"`
+}
+
+// OK reports whether the file agrees with the database.
+func (a *AggCheck) OK() bool {
+	return len(a.Disagreements) == 0 && len(a.MissingGroups) == 0 && a.ExtraGroups == 0
+}
+
+// Aggregate layouts.
+const (
+	AggVariantCurrent = "grouped by params, data, step, tokens, compute"
+	AggVariantOld     = "grouped by params, data, step (before Sept 2025)"
+)
+
+// RelTolerance is how far (relative) a file's value may be from the view's:
+// relative to the larger of the two, and for a std also to the group's mean.
+const RelTolerance = 1e-9
+
+// CheckDataDecideAgg compares a legacy mean_eval/std_eval file with
+// datadecide_mean_eval/datadecide_std_eval. stat is "mean", "std" or "" (then
+// taken from the file name).
+func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*AggCheck, error) {
+	abs, _, err := StatFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if stat == "" {
+		base := strings.ToLower(filepath.Base(abs))
+		switch {
+		case strings.Contains(base, "std"):
+			stat = "std"
+		case strings.Contains(base, "mean"):
+			stat = "mean"
+		default:
+			return nil, &FileError{Path: path, Msg: "cannot tell mean from std by the file name; say which with --stat mean or --stat std"}
+		}
+	}
+	if stat != "mean" && stat != "std" {
+		return nil, fmt.Errorf("--stat is mean or std, not %q", stat)
+	}
+	view := "datadecide_" + stat + "_eval"
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	cols, err := parquetColumns(ctx, conn, abs)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, c := range cols {
+		have[c.Name] = true
+	}
+	a := &AggCheck{Path: abs, Stat: stat, Disagreements: []Difference{}, MissingGroups: []string{}, Notes: []string{}}
+	keys := []string{"params", "data", "step"}
+	for _, k := range keys {
+		if !have[k] {
+			return nil, &FileError{Path: path, Msg: fmt.Sprintf("unknown layout: missing key column %s; expected params, data, step[, tokens, compute] followed by value columns", k)}
+		}
+	}
+	if have["tokens"] && have["compute"] {
+		a.Variant = AggVariantCurrent
+		keys = append(keys, "tokens", "compute")
+	} else {
+		a.Variant = AggVariantOld
+	}
+	if have["seed"] {
+		a.Notes = append(a.Notes, "ignored the averaged seed column (meaningless in an aggregate)")
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT * FROM "+view+" LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	vnames, _ := rows.Columns()
+	rows.Close()
+	inView := map[string]bool{}
+	for _, n := range vnames {
+		inView[n] = true
+	}
+	isKey := map[string]bool{"seed": true}
+	for _, k := range keys {
+		isKey[k] = true
+	}
+	var compared, notInView []string
+	for _, c := range cols {
+		switch {
+		case isKey[c.Name]:
+		case inView[c.Name]:
+			compared = append(compared, c.Name)
+		default:
+			notInView = append(notInView, c.Name)
+		}
+	}
+	if len(notInView) > 0 {
+		a.Notes = append(a.Notes, fmt.Sprintf("%d columns are not in the database's layout and were not compared: %s", len(notInView), strings.Join(notInView, ", ")))
+	}
+	a.Columns = len(compared)
+	src := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(abs))
+	q := dbschema.Ident
+	var on []string
+	for _, k := range keys {
+		on = append(on, fmt.Sprintf("v.%s = f.%s", q(k), q(k)))
+	}
+	keyExpr := "f.params || ' / ' || f.data || ' / step ' || f.step"
+	// Materialise both sides once: the view aggregates every eval row.
+	// A std is computed from values of the mean's magnitude, so its rounding
+	// error scales with the mean, not with the std itself (a seed-constant
+	// column has std 0 in DuckDB and ~1e-17 from a two-pass pandas std).
+	scale := "v"
+	stmts := []string{
+		"CREATE OR REPLACE TEMP TABLE dschema_agg_file AS SELECT * FROM " + src,
+		"CREATE OR REPLACE TEMP TABLE dschema_agg_view AS SELECT * FROM " + view,
+	}
+	if stat == "std" {
+		scale = "m"
+		stmts = append(stmts, "CREATE OR REPLACE TEMP TABLE dschema_agg_mean AS SELECT * FROM datadecide_mean_eval")
+	}
+	for _, stmt := range stmts {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("compare %s with %s: %s", path, view, firstLine(err.Error()))
+		}
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_agg_file; DROP TABLE IF EXISTS dschema_agg_view; DROP TABLE IF EXISTS dschema_agg_mean")
+	src = "dschema_agg_file"
+	view = "dschema_agg_view"
+	join := fmt.Sprintf("FROM %s f JOIN %s v ON %s", src, view, strings.Join(on, " AND "))
+	if stat == "std" {
+		var mon []string
+		for _, k := range keys {
+			mon = append(mon, fmt.Sprintf("m.%s = v.%s", q(k), q(k)))
+		}
+		join += " JOIN dschema_agg_mean m ON " + strings.Join(mon, " AND ")
+	}
+	// A disagreement: NULL on one side only, NaN on one side only, or values
+	// further apart than the relative tolerance.
+	differ := func(c string) string {
+		fc, vc, sc := "f."+q(c), "v."+q(c), scale+"."+q(c)
+		return fmt.Sprintf(`((%[1]s IS NULL) <> (%[2]s IS NULL) OR (%[1]s IS NOT NULL AND %[2]s IS NOT NULL AND
+			(isnan(%[1]s) <> isnan(%[2]s) OR (NOT isnan(%[1]s) AND
+				abs(%[1]s - %[2]s) > %[3]g * greatest(abs(%[1]s), abs(%[2]s), coalesce(abs(%[4]s), 0))))))`, fc, vc, RelTolerance, sc)
+	}
+	if len(compared) > 0 {
+		sums := make([]string, len(compared))
+		for i, c := range compared {
+			sums[i] = "count_if(" + differ(c) + ")"
+		}
+		counts := make([]int64, len(compared))
+		ptrs := make([]any, len(counts))
+		for i := range counts {
+			ptrs[i] = &counts[i]
+		}
+		if err := conn.QueryRowContext(ctx, "SELECT "+strings.Join(sums, ", ")+" "+join).Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("compare %s with %s: %s", path, view, firstLine(err.Error()))
+		}
+		for i, c := range compared {
+			if counts[i] == 0 {
+				continue
+			}
+			rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(v.%s AS VARCHAR), 'NULL') %s WHERE %s ORDER BY 1`,
+				keyExpr, q(c), q(c), join, differ(c)))
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				d := Difference{Column: c}
+				if err := rows.Scan(&d.Key, &d.File, &d.DB); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				a.Disagreements = append(a.Disagreements, d)
+			}
+			rows.Close()
+		}
+	}
+	if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s", src)).Scan(&a.Groups); err != nil {
+		return nil, err
+	}
+	rows, err = conn.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s f WHERE NOT EXISTS (SELECT 1 FROM %s v WHERE %s) ORDER BY 1", keyExpr, src, view, strings.Join(on, " AND ")))
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a.MissingGroups = append(a.MissingGroups, k)
+	}
+	rows.Close()
+	var fkeys []string
+	for _, k := range keys {
+		fkeys = append(fkeys, fmt.Sprintf("f.%s = v.%s", q(k), q(k)))
+	}
+	err = conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s v WHERE NOT EXISTS (SELECT 1 FROM %s f WHERE %s)", view, src, strings.Join(fkeys, " AND "))).Scan(&a.ExtraGroups)
+	return a, err
+}

@@ -1,0 +1,394 @@
+// Package loaders brings legacy files into a dschema database. The engine
+// here is shared by every loader: it refuses a database that is not at the
+// newest schema version, runs one load of one file as one transaction,
+// records provenance in dschema_loads (and a load_id on every row), skips a
+// file whose content was already loaded, and replaces exactly the rows an
+// older version of the same source wrote.
+package loaders
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/dbschema"
+	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/internal/version"
+	"github.com/dschema/dschema/migrations"
+)
+
+// Loader loads one kind of legacy file.
+type Loader interface {
+	// Kind is the name used on the command line, e.g. "datadecide".
+	Kind() string
+	// Short describes the accepted files in one line.
+	Short() string
+	// Load reads l.Source inside l's transaction and writes rows with l.ID as load_id.
+	Load(ctx context.Context, l *Load) (*Report, error)
+}
+
+var registry = map[string]Loader{}
+
+// Register makes a loader available by its kind.
+func Register(l Loader) { registry[l.Kind()] = l }
+
+// Kinds lists the registered loader kinds, sorted.
+func Kinds() []string {
+	var out []string
+	for k := range registry {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup returns the loader of a kind.
+func Lookup(kind string) (Loader, error) {
+	l, ok := registry[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown load kind %q (known: %s)", kind, strings.Join(Kinds(), ", "))
+	}
+	return l, nil
+}
+
+// Source is the file being loaded.
+type Source struct {
+	Path   string // absolute
+	Key    string // logical source (the absolute path unless named)
+	Size   int64
+	SHA256 string
+}
+
+// Load is one load in progress.
+type Load struct {
+	Conn     *sql.Conn // inside the load's transaction
+	ID       int64
+	Source   Source
+	Strict   bool
+	progress func(stage string)
+}
+
+// Stage reports progress (a step of the load) to the user.
+func (l *Load) Stage(stage string) {
+	if l.progress != nil {
+		l.progress(stage)
+	}
+}
+
+// Report is what a loader says about one load.
+type Report struct {
+	Variant string           // the detected layout
+	Rows    map[string]int64 // rows written per table
+	Skipped []Skip           // what was left out, and why
+	Kept    []Skip           // what was kept aside (e.g. unknown metric columns in an overflow column)
+	Notes   []string
+}
+
+// Skip is something a loader did not load as such.
+type Skip struct {
+	What   string `json:"what"`
+	Count  int64  `json:"count"`
+	Reason string `json:"reason"`
+}
+
+// Options tune one load.
+type Options struct {
+	Source string // logical source; the absolute path when empty
+	Strict bool   // refuse what the loader would otherwise keep aside or skip
+	// Progress, when set, is told each stage of the load.
+	Progress func(stage string)
+	// HashProgress, when set, is told how many bytes of the file were hashed.
+	HashProgress func(done, total int64)
+	// FailBeforeCommit is a test hook: a non-nil error it returns aborts the
+	// load after every row was written, just before COMMIT.
+	FailBeforeCommit func(*Load) error
+}
+
+// Summary is the outcome of a load.
+type Summary struct {
+	LoadID        int64            `json:"load_id"`
+	Kind          string           `json:"kind"`
+	Variant       string           `json:"variant"`
+	Source        string           `json:"source"`
+	Path          string           `json:"path"`
+	SizeBytes     int64            `json:"size_bytes"`
+	SHA256        string           `json:"sha256"`
+	Unchanged     bool             `json:"unchanged"`
+	ReplacedLoad  int64            `json:"replaced_load_id,omitempty"`
+	Rows          map[string]int64 `json:"rows_written"`
+	Removed       map[string]int64 `json:"rows_removed,omitempty"`
+	Skipped       []Skip           `json:"skipped"`
+	Kept          []Skip           `json:"kept"`
+	Notes         []string         `json:"notes"`
+	SchemaVersion int64            `json:"schema_version"`
+	Seconds       float64          `json:"seconds"`
+}
+
+// FileError is an input problem, naming the file and the place.
+type FileError struct {
+	Path  string
+	Place string // "column seed", "row 17", "" for the whole file
+	Msg   string
+}
+
+func (e *FileError) Error() string {
+	if e.Place == "" {
+		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Path, e.Place, e.Msg)
+}
+
+// Engine runs loads against one database.
+type Engine struct {
+	DB     *sql.DB
+	DBPath string // names the database in messages
+}
+
+// Prepare checks the database version and returns it.
+func (e *Engine) Prepare(ctx context.Context) (int64, error) {
+	m, err := migrate.New(e.DB, e.DBPath, migrations.FS, "migrations")
+	if err != nil {
+		return 0, err
+	}
+	v, err := m.RequireNewest(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if v != gen.SchemaVersion {
+		return 0, fmt.Errorf("this dschema's generated code is for schema version %d but its migrations end at %d: run go generate ./...", gen.SchemaVersion, v)
+	}
+	return v, nil
+}
+
+// StatFile checks that path is a non-empty regular file and returns its absolute path and size.
+func StatFile(path string) (string, int64, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", 0, err
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", 0, &FileError{Path: path, Msg: "no such file"}
+	case err != nil:
+		return "", 0, &FileError{Path: path, Msg: err.Error()}
+	case fi.IsDir():
+		return "", 0, &FileError{Path: path, Msg: "is a directory, not a file"}
+	case fi.Size() == 0:
+		return "", 0, &FileError{Path: path, Msg: "empty file"}
+	}
+	return abs, fi.Size(), nil
+}
+
+func hashFile(path string, size int64, progress func(done, total int64)) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 4<<20)
+	var done int64
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			done += int64(n)
+			if progress != nil {
+				progress(done, size)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Load loads path with the loader of kind.
+func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (*Summary, error) {
+	start := time.Now()
+	loader, err := Lookup(kind)
+	if err != nil {
+		return nil, err
+	}
+	abs, size, err := StatFile(path)
+	if err != nil {
+		return nil, err
+	}
+	schemaVersion, err := e.Prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := hashFile(abs, size, opts.HashProgress)
+	if err != nil {
+		return nil, err
+	}
+	src := Source{Path: abs, Key: opts.Source, Size: size, SHA256: sum}
+	if src.Key == "" {
+		src.Key = abs
+	}
+	s := &Summary{Kind: kind, Source: src.Key, Path: abs, SizeBytes: size, SHA256: sum, SchemaVersion: schemaVersion,
+		Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{}, Notes: []string{}}
+
+	conn, err := e.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+
+	prior, priorSum, priorVariant, err := currentLoad(ctx, conn, kind, src.Key)
+	if err != nil {
+		return nil, err
+	}
+	if prior != 0 && priorSum == sum {
+		s.LoadID, s.Unchanged, s.Variant = prior, true, priorVariant
+		s.Seconds = time.Since(start).Seconds()
+		return s, nil
+	}
+
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// Roll back even when ctx was cancelled (Ctrl-C).
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	var id int64
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(load_id), 0) + 1 FROM dschema_loads").Scan(&id); err != nil {
+		return nil, err
+	}
+	s.LoadID = id
+	l := &Load{Conn: conn, ID: id, Source: src, Strict: opts.Strict, progress: opts.Progress}
+	if prior != 0 {
+		l.Stage(fmt.Sprintf("removing the rows of load %d (the previous version of this source)", prior))
+		s.ReplacedLoad = prior
+		if s.Removed, err = deleteLoad(ctx, conn, prior); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := loader.Load(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	s.Variant, s.Notes = rep.Variant, append(s.Notes, rep.Notes...)
+	s.Skipped = append(s.Skipped, rep.Skipped...)
+	s.Kept = append(s.Kept, rep.Kept...)
+	for t, n := range rep.Rows {
+		s.Rows[t] = n
+	}
+	if opts.FailBeforeCommit != nil {
+		if err := opts.FailBeforeCommit(l); err != nil {
+			return nil, err
+		}
+	}
+	if err := recordLoad(ctx, conn, s, start); err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return nil, fmt.Errorf("commit load of %s: %w", path, err)
+	}
+	committed = true
+	s.Seconds = time.Since(start).Seconds()
+	return s, nil
+}
+
+// currentLoad finds the newest load of a source that no later load replaced.
+func currentLoad(ctx context.Context, conn *sql.Conn, kind, source string) (id int64, sum, variant string, err error) {
+	err = conn.QueryRowContext(ctx, `SELECT load_id, coalesce(sha256, ''), coalesce(variant, '') FROM dschema_loads l
+		WHERE kind = ? AND source = ? AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)
+		ORDER BY load_id DESC LIMIT 1`, kind, source).Scan(&id, &sum, &variant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", "", nil
+	}
+	return id, sum, variant, err
+}
+
+// loadTables lists every table with a load_id column (every loaded table).
+func loadTables(ctx context.Context, conn *sql.Conn) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM duckdb_columns() WHERE column_name = 'load_id'
+		AND table_name <> 'dschema_loads' AND schema_name = 'main' AND database_name = current_database()
+		AND table_name IN (SELECT table_name FROM duckdb_tables()) ORDER BY table_name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// deleteLoad removes every row a load wrote.
+func deleteLoad(ctx context.Context, conn *sql.Conn, id int64) (map[string]int64, error) {
+	tables, err := loadTables(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, t := range tables {
+		res, err := conn.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE load_id = ?", dbschema.Ident(t)), id)
+		if err != nil {
+			return nil, fmt.Errorf("remove rows of load %d from %s: %w", id, t, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			out[t] = n
+		}
+	}
+	return out, nil
+}
+
+func recordLoad(ctx context.Context, conn *sql.Conn, s *Summary, start time.Time) error {
+	report, err := json.Marshal(map[string]any{"skipped": s.Skipped, "kept": s.Kept, "notes": s.Notes, "rows_removed": s.Removed})
+	if err != nil {
+		return err
+	}
+	ver := version.String()
+	now := time.Now().UTC()
+	row := &gen.DschemaLoad{
+		LoadID: s.LoadID, Kind: s.Kind, Variant: &s.Variant, Source: s.Source, Path: s.Path,
+		SizeBytes: &s.SizeBytes, SHA256: &s.SHA256, RowsWritten: s.Rows, Report: report,
+		SchemaVersion: &s.SchemaVersion, ToolVersion: &ver, StartedAt: &start, FinishedAt: &now,
+	}
+	if s.ReplacedLoad != 0 {
+		row.ReplacedLoadID = &s.ReplacedLoad
+	}
+	err = conn.Raw(func(dc any) error {
+		a, err := gen.NewDschemaLoadAppender(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		if err := a.Append(row); err != nil {
+			a.Close()
+			return err
+		}
+		return a.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("record load: %w", err)
+	}
+	return nil
+}

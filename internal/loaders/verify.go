@@ -1,0 +1,157 @@
+package loaders
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dschema/dschema/internal/dbschema"
+)
+
+// Difference is one cell where a file and the database disagree.
+type Difference struct {
+	Key    string `json:"key"`
+	Column string `json:"column"`
+	File   string `json:"file"`
+	DB     string `json:"database"`
+}
+
+// Verification is the outcome of comparing a file with the database.
+type Verification struct {
+	Path        string           `json:"path"`
+	Rows        int64            `json:"rows"`
+	Columns     int              `json:"columns"`
+	Differing   int64            `json:"differing_cells"`
+	MissingRows int64            `json:"rows_missing_from_database"`
+	ExtraRows   int64            `json:"rows_missing_from_file"`
+	ByColumn    map[string]int64 `json:"differing_by_column"`
+	Examples    []Difference     `json:"examples"`
+	Skipped     []string         `json:"columns_not_compared"`
+}
+
+// OK reports whether nothing differs.
+func (v *Verification) OK() bool { return v.Differing == 0 && v.MissingRows == 0 && v.ExtraRows == 0 }
+
+// VerifyDataDecide compares a full_eval file with the database value for
+// value (NaN equals NaN, NULL equals NULL) through the legacy view
+// datadecide_full_eval; unknown metric columns are compared with
+// pretrain_evals.extra_metrics. maxExamples bounds the examples listed.
+func VerifyDataDecide(ctx context.Context, db *sql.DB, path string, maxExamples int) (*Verification, error) {
+	abs, _, err := StatFile(path)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	cols, err := parquetColumns(ctx, conn, abs)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range ddKeys {
+		found := false
+		for _, c := range cols {
+			found = found || c.Name == k
+		}
+		if !found {
+			return nil, &FileError{Path: path, Msg: "missing key column " + k}
+		}
+	}
+	viewCols := map[string]bool{}
+	rows, err := conn.QueryContext(ctx, "SELECT * FROM datadecide_full_eval LIMIT 0")
+	if err != nil {
+		return nil, fmt.Errorf("read datadecide_full_eval: %w", err)
+	}
+	names, _ := rows.Columns()
+	rows.Close()
+	for _, n := range names {
+		viewCols[n] = true
+	}
+	v := &Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []Difference{}, Skipped: []string{}}
+	src := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(abs))
+	q := dbschema.Ident
+	type cmp struct{ name, dbExpr string }
+	var compared []cmp
+	for _, c := range cols {
+		if isKeyCol(c.Name) {
+			continue
+		}
+		switch {
+		case viewCols[c.Name]:
+			compared = append(compared, cmp{c.Name, "v." + q(c.Name)})
+		case compatible(c.Type, "DOUBLE"):
+			compared = append(compared, cmp{c.Name, fmt.Sprintf("e.extra_metrics[%s]", dbschema.Literal(c.Name))})
+		default:
+			v.Skipped = append(v.Skipped, c.Name)
+		}
+	}
+	v.Columns = len(compared)
+	join := fmt.Sprintf(`FROM %s f
+		LEFT JOIN datadecide_full_eval v ON v.params = f.params AND v.data = f.data AND v.seed = f.seed AND v.step = f.step
+		LEFT JOIN pretrain_evals e ON e.params = f.params AND e.data = f.data AND e.seed = f.seed AND e.step = f.step`, src)
+	var sums []string
+	for _, c := range compared {
+		sums = append(sums, fmt.Sprintf("count_if(v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s)", q(c.name), c.dbExpr))
+	}
+	query := fmt.Sprintf("SELECT count(*), count_if(v.params IS NULL)%s %s", prefixComma(strings.Join(sums, ", ")), join)
+	counts := make([]int64, len(compared)+2)
+	ptrs := make([]any, len(counts))
+	for i := range counts {
+		ptrs[i] = &counts[i]
+	}
+	if err := conn.QueryRowContext(ctx, query).Scan(ptrs...); err != nil {
+		return nil, fmt.Errorf("compare %s with the database: %s", path, firstLine(err.Error()))
+	}
+	v.Rows, v.MissingRows = counts[0], counts[1]
+	key := "f.params || ' / ' || f.data || ' / seed ' || f.seed || ' / step ' || f.step"
+	for i, c := range compared {
+		n := counts[i+2]
+		if n == 0 {
+			continue
+		}
+		v.Differing += n
+		v.ByColumn[c.name] = n
+		if len(v.Examples) >= maxExamples {
+			continue
+		}
+		ex, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(%s AS VARCHAR), 'NULL') %s
+			WHERE v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s LIMIT %d`, key, q(c.name), c.dbExpr, join, q(c.name), c.dbExpr, maxExamples-len(v.Examples)))
+		if err != nil {
+			return nil, err
+		}
+		for ex.Next() {
+			d := Difference{Column: c.name}
+			if err := ex.Scan(&d.Key, &d.File, &d.DB); err != nil {
+				ex.Close()
+				return nil, err
+			}
+			v.Examples = append(v.Examples, d)
+		}
+		ex.Close()
+	}
+	// Rows the current load of this file's source wrote that the file lacks.
+	var loadID int64
+	err = conn.QueryRowContext(ctx, `SELECT load_id FROM dschema_loads l WHERE kind = 'datadecide' AND path = ?
+		AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id) ORDER BY load_id DESC LIMIT 1`, abs).Scan(&loadID)
+	if err == nil {
+		err = conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM pretrain_evals e WHERE e.load_id = ? AND NOT EXISTS
+			(SELECT 1 FROM %s f WHERE f.params = e.params AND f.data = e.data AND f.seed = e.seed AND f.step = e.step)`, src), loadID).Scan(&v.ExtraRows)
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return v, nil
+}
+
+func isKeyCol(c string) bool {
+	for _, k := range ddKeys {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}

@@ -77,8 +77,8 @@ type Column struct {
 	Family      string // the family pattern this column was expanded from, "" for plain columns
 	// FamilyValues are the axis values that made this column, e.g. {task: arc_easy, metric: acc_raw}.
 	FamilyValues map[string]string
-	Line        int
-	Col         int
+	Line         int
+	Col          int
 }
 
 // Index is a secondary index.

@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,7 +23,25 @@ import (
 type phaseResult struct {
 	Seconds float64 `json:"seconds"`
 	Rows    int64   `json:"rows"`
-	MaxRSS  int64   `json:"-"` // bytes, from the child's rusage
+	// MaxRSS is the phase process's own peak resident memory in bytes
+	// (VmHWM; rusage's maxrss would carry the parent's peak across exec).
+	MaxRSS int64 `json:"max_rss"`
+}
+
+// peakRSS reads this process's peak resident set size from /proc (Linux); 0 elsewhere.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 func benchCmd() *cobra.Command {
@@ -111,9 +129,6 @@ func runPhase(phase, file, db string) (*phaseResult, error) {
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		return nil, fmt.Errorf("bench phase %s: %w", phase, err)
 	}
-	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.MaxRSS = ru.Maxrss * 1024
-	}
 	return &r, nil
 }
 
@@ -150,6 +165,7 @@ func benchPhaseCmd() *cobra.Command {
 				return fmt.Errorf("unknown phase %q", phase)
 			}
 			r.Seconds = time.Since(start).Seconds()
+			r.MaxRSS = peakRSS()
 			writeJSON(cmd.OutOrStdout(), r)
 			return nil
 		},

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dschema/dschema/internal/dbschema"
 )
@@ -84,32 +83,42 @@ func VerifyDataDecide(ctx context.Context, db *sql.DB, path string, maxExamples 
 		case viewCols[c.Name]:
 			compared = append(compared, cmp{c.Name, "v." + q(c.Name)})
 		case compatible(c.Type, "DOUBLE"):
-			compared = append(compared, cmp{c.Name, fmt.Sprintf("e.extra_metrics[%s]", dbschema.Literal(c.Name))})
+			compared = append(compared, cmp{c.Name, fmt.Sprintf("v.dschema_extra_metrics[%s]", dbschema.Literal(c.Name))})
 		default:
 			v.Skipped = append(v.Skipped, c.Name)
 		}
 	}
 	v.Columns = len(compared)
-	join := fmt.Sprintf(`FROM %s f
-		LEFT JOIN datadecide_full_eval v ON v.params = f.params AND v.data = f.data AND v.seed = f.seed AND v.step = f.step
-		LEFT JOIN pretrain_evals e ON e.params = f.params AND e.data = f.data AND e.seed = f.seed AND e.step = f.step`, src)
+	// Materialise the file and the database rows with its keys once; compare in chunks.
+	keyOn := func(a, b string) string {
+		return fmt.Sprintf("%[1]s.params = %[2]s.params AND %[1]s.data = %[2]s.data AND %[1]s.seed = %[2]s.seed AND %[1]s.step = %[2]s.step", a, b)
+	}
+	for _, stmt := range []string{
+		"CREATE OR REPLACE TEMP TABLE dschema_verify_file AS SELECT * FROM " + src,
+		`CREATE OR REPLACE TEMP TABLE dschema_verify_db AS SELECT v.*, e.extra_metrics AS dschema_extra_metrics
+			FROM datadecide_full_eval v JOIN pretrain_evals e ON e.params = v.params AND e.data = v.data AND e.seed = v.seed AND e.step = CAST(v.step AS BIGINT)
+			WHERE EXISTS (SELECT 1 FROM dschema_verify_file f WHERE ` + keyOn("f", "v") + ")",
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("compare %s with the database: %s", path, firstLine(err.Error()))
+		}
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_verify_file; DROP TABLE IF EXISTS dschema_verify_db")
+	join := "FROM dschema_verify_file f LEFT JOIN dschema_verify_db v ON " + keyOn("v", "f")
+	if err := conn.QueryRowContext(ctx, "SELECT count(*), count_if(v.params IS NULL) "+join).Scan(&v.Rows, &v.MissingRows); err != nil {
+		return nil, err
+	}
 	var sums []string
 	for _, c := range compared {
 		sums = append(sums, fmt.Sprintf("count_if(v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s)", q(c.name), c.dbExpr))
 	}
-	query := fmt.Sprintf("SELECT count(*), count_if(v.params IS NULL)%s %s", prefixComma(strings.Join(sums, ", ")), join)
-	counts := make([]int64, len(compared)+2)
-	ptrs := make([]any, len(counts))
-	for i := range counts {
-		ptrs[i] = &counts[i]
-	}
-	if err := conn.QueryRowContext(ctx, query).Scan(ptrs...); err != nil {
+	counts, err := countInChunks(ctx, conn, sums, join)
+	if err != nil {
 		return nil, fmt.Errorf("compare %s with the database: %s", path, firstLine(err.Error()))
 	}
-	v.Rows, v.MissingRows = counts[0], counts[1]
 	key := "f.params || ' / ' || f.data || ' / seed ' || f.seed || ' / step ' || f.step"
 	for i, c := range compared {
-		n := counts[i+2]
+		n := counts[i]
 		if n == 0 {
 			continue
 		}
@@ -119,7 +128,7 @@ func VerifyDataDecide(ctx context.Context, db *sql.DB, path string, maxExamples 
 			continue
 		}
 		ex, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(%s AS VARCHAR), 'NULL') %s
-			WHERE v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s LIMIT %d`, key, q(c.name), c.dbExpr, join, q(c.name), c.dbExpr, maxExamples-len(v.Examples)))
+			WHERE v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s ORDER BY 1 LIMIT %d`, key, q(c.name), c.dbExpr, join, q(c.name), c.dbExpr, maxExamples-len(v.Examples)))
 		if err != nil {
 			return nil, err
 		}

@@ -8,13 +8,9 @@
 --   add column pretrain_runs.load_id
 --   add column qa_question_outputs.load_id
 --   add column qa_task_outputs.load_id
---   drop index wandb_history_run_step_idx
 --   add column wandb_history.load_id
---   create index wandb_history_run_step_idx
 --   add column wandb_run_evals.load_id
---   drop index wandb_runs_state_idx
 --   add column wandb_runs.load_id
---   create index wandb_runs_state_idx
 --   create view pretrain_evals_mean
 --   create view pretrain_evals_std
 --   create view datadecide_full_eval
@@ -68,16 +64,12 @@ ALTER TABLE "qa_question_outputs" ADD COLUMN "load_id" BIGINT;
 COMMENT ON COLUMN "qa_question_outputs"."load_id" IS 'dschema_loads.load_id of the load that wrote this row.';
 ALTER TABLE "qa_task_outputs" ADD COLUMN "load_id" BIGINT;
 COMMENT ON COLUMN "qa_task_outputs"."load_id" IS 'dschema_loads.load_id of the load that wrote this row.';
-DROP INDEX "wandb_history_run_step_idx";
 ALTER TABLE "wandb_history" ADD COLUMN "load_id" BIGINT;
 COMMENT ON COLUMN "wandb_history"."load_id" IS 'dschema_loads.load_id of the load that wrote this row.';
-CREATE INDEX "wandb_history_run_step_idx" ON "wandb_history" ("run_id", "step");
 ALTER TABLE "wandb_run_evals" ADD COLUMN "load_id" BIGINT;
 COMMENT ON COLUMN "wandb_run_evals"."load_id" IS 'dschema_loads.load_id of the load that wrote this row.';
-DROP INDEX "wandb_runs_state_idx";
 ALTER TABLE "wandb_runs" ADD COLUMN "load_id" BIGINT;
 COMMENT ON COLUMN "wandb_runs"."load_id" IS 'dschema_loads.load_id of the load that wrote this row.';
-CREATE INDEX "wandb_runs_state_idx" ON "wandb_runs" ("state");
 -- +goose StatementBegin
 CREATE VIEW "pretrain_evals_mean" AS
 SELECT params, data, step, tokens, compute, count(*) AS n_seeds,
@@ -85,7 +77,7 @@ SELECT params, data, step, tokens, compute, count(*) AS n_seeds,
 FROM pretrain_evals
 GROUP BY params, data, step, tokens, compute;
 -- +goose StatementEnd
-COMMENT ON VIEW "pretrain_evals_mean" IS 'Seed means of pretrain_evals, one row per (params, data, step, tokens, compute): every value column averaged over the seeds, NaN and NULL skipped; n_seeds counts the rows.';
+COMMENT ON VIEW "pretrain_evals_mean" IS 'Seed means of pretrain_evals, one row per (params, data, step, tokens, compute): every value column averaged over the seeds, NaN and NULL skipped; n_seeds counts the rows. [sql 8033ecb22a2e]';
 -- +goose StatementBegin
 CREATE VIEW "pretrain_evals_std" AS
 SELECT params, data, step, tokens, compute, count(*) AS n_seeds,
@@ -93,7 +85,7 @@ SELECT params, data, step, tokens, compute, count(*) AS n_seeds,
 FROM pretrain_evals
 GROUP BY params, data, step, tokens, compute;
 -- +goose StatementEnd
-COMMENT ON VIEW "pretrain_evals_std" IS 'Seed standard deviations of pretrain_evals (sample std, n-1; NULL below two values), one row per (params, data, step, tokens, compute); n_seeds counts the rows.';
+COMMENT ON VIEW "pretrain_evals_std" IS 'Seed standard deviations of pretrain_evals (sample std, n-1; NULL below two values), one row per (params, data, step, tokens, compute); n_seeds counts the rows. [sql 800fd589de35]';
 -- +goose StatementBegin
 CREATE VIEW "datadecide_full_eval" AS
 SELECT e.params, e.data, e.seed, CAST(e.step AS DOUBLE) AS step, e.tokens, e.compute,
@@ -123,7 +115,7 @@ FROM pretrain_evals e
 LEFT JOIN pretrain_models m ON m.params = e.params
 LEFT JOIN pretrain_datasets d ON d.data = e.data;
 -- +goose StatementEnd
-COMMENT ON VIEW "datadecide_full_eval" IS 'The legacy DataDecide full_eval.parquet layout rebuilt from the canonical tables: the same 1,939 column names in the same order with the same types (step as DOUBLE again).';
+COMMENT ON VIEW "datadecide_full_eval" IS 'The legacy DataDecide full_eval.parquet layout rebuilt from the canonical tables: the same 1,939 column names in the same order with the same types (step as DOUBLE again). [sql c44af6fe2add]';
 -- +goose StatementBegin
 CREATE VIEW "datadecide_mean_eval" AS
 SELECT params, data, step, tokens, compute,
@@ -131,7 +123,7 @@ SELECT params, data, step, tokens, compute,
 FROM datadecide_full_eval
 GROUP BY params, data, step, tokens, compute;
 -- +goose StatementEnd
-COMMENT ON VIEW "datadecide_mean_eval" IS 'The legacy mean_eval.parquet layout (1,924 columns): datadecide_full_eval grouped by params, data, step, tokens and compute, every numeric column averaged over seeds with NaN skipped.';
+COMMENT ON VIEW "datadecide_mean_eval" IS 'The legacy mean_eval.parquet layout (1,924 columns): datadecide_full_eval grouped by params, data, step, tokens and compute, every numeric column averaged over seeds with NaN skipped. [sql 30ab452fb5ac]';
 -- +goose StatementBegin
 CREATE VIEW "datadecide_std_eval" AS
 SELECT params, data, step, tokens, compute,
@@ -139,7 +131,7 @@ SELECT params, data, step, tokens, compute,
 FROM datadecide_full_eval
 GROUP BY params, data, step, tokens, compute;
 -- +goose StatementEnd
-COMMENT ON VIEW "datadecide_std_eval" IS 'The legacy std_eval.parquet layout (1,924 columns): like datadecide_mean_eval with the sample standard deviation (n-1, NULL below two values).';
+COMMENT ON VIEW "datadecide_std_eval" IS 'The legacy std_eval.parquet layout (1,924 columns): like datadecide_mean_eval with the sample standard deviation (n-1, NULL below two values). [sql d8f37fe6be04]';
 
 -- +goose Down
 DROP VIEW "datadecide_std_eval";
@@ -147,13 +139,153 @@ DROP VIEW "datadecide_mean_eval";
 DROP VIEW "datadecide_full_eval";
 DROP VIEW "pretrain_evals_std";
 DROP VIEW "pretrain_evals_mean";
-DROP INDEX "wandb_runs_state_idx";
-ALTER TABLE "wandb_runs" DROP COLUMN "load_id";
+CREATE TABLE "wandb_runs__dschema_rebuild" (
+    "run_id" VARCHAR NOT NULL,
+    "run_name" VARCHAR,
+    "display_name" VARCHAR,
+    "state" VARCHAR,
+    "project" VARCHAR,
+    "entity" VARCHAR,
+    "url" VARCHAR,
+    "created_at" TIMESTAMP WITH TIME ZONE,
+    "updated_at" TIMESTAMP WITH TIME ZONE,
+    "heartbeat_at" TIMESTAMP WITH TIME ZONE,
+    "tags" VARCHAR[],
+    "run_group" VARCHAR,
+    "job_type" VARCHAR,
+    "user_name" VARCHAR,
+    "git_commit" VARCHAR,
+    "history_line_count" BIGINT,
+    "runtime" DOUBLE,
+    "exp_name" VARCHAR,
+    "model_name_or_path" VARCHAR,
+    "model_size" VARCHAR,
+    "learning_rate" DOUBLE,
+    "seed" BIGINT,
+    "num_train_epochs" DOUBLE,
+    "max_train_samples" BIGINT,
+    "max_train_steps" BIGINT,
+    "per_device_train_batch_size" BIGINT,
+    "gradient_accumulation_steps" BIGINT,
+    "lr_scheduler_type" VARCHAR,
+    "warmup_ratio" DOUBLE,
+    "weight_decay" DOUBLE,
+    "max_seq_length" BIGINT,
+    "reduce_loss" VARCHAR,
+    "pretrain_tokens" DOUBLE,
+    "pretrain_steps" DOUBLE,
+    "pretrain_compute" DOUBLE,
+    "dpo_beta" DOUBLE,
+    "dpo_loss_type" VARCHAR,
+    "train_loss" DOUBLE,
+    "total_tokens" DOUBLE,
+    "total_tokens_including_padding" DOUBLE,
+    "per_device_tps" DOUBLE,
+    "config" JSON,
+    "summary" JSON,
+    "wandb_metadata" JSON,
+    "system_metrics" JSON,
+    "system_attrs" JSON,
+    "sweep_info" JSON,
+    PRIMARY KEY ("run_id")
+);
+INSERT INTO "wandb_runs__dschema_rebuild" ("run_id", "run_name", "display_name", "state", "project", "entity", "url", "created_at", "updated_at", "heartbeat_at", "tags", "run_group", "job_type", "user_name", "git_commit", "history_line_count", "runtime", "exp_name", "model_name_or_path", "model_size", "learning_rate", "seed", "num_train_epochs", "max_train_samples", "max_train_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "lr_scheduler_type", "warmup_ratio", "weight_decay", "max_seq_length", "reduce_loss", "pretrain_tokens", "pretrain_steps", "pretrain_compute", "dpo_beta", "dpo_loss_type", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "config", "summary", "wandb_metadata", "system_metrics", "system_attrs", "sweep_info") SELECT "run_id", "run_name", "display_name", "state", "project", "entity", "url", "created_at", "updated_at", "heartbeat_at", "tags", "run_group", "job_type", "user_name", "git_commit", "history_line_count", "runtime", "exp_name", "model_name_or_path", "model_size", "learning_rate", "seed", "num_train_epochs", "max_train_samples", "max_train_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "lr_scheduler_type", "warmup_ratio", "weight_decay", "max_seq_length", "reduce_loss", "pretrain_tokens", "pretrain_steps", "pretrain_compute", "dpo_beta", "dpo_loss_type", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "config", "summary", "wandb_metadata", "system_metrics", "system_attrs", "sweep_info" FROM "wandb_runs";
+DROP TABLE "wandb_runs";
+ALTER TABLE "wandb_runs__dschema_rebuild" RENAME TO "wandb_runs";
 CREATE INDEX "wandb_runs_state_idx" ON "wandb_runs" ("state");
+COMMENT ON TABLE "wandb_runs" IS 'One W&B run.';
+COMMENT ON COLUMN "wandb_runs"."run_id" IS 'W&B run slug (in this lab equal to the run name).';
+COMMENT ON COLUMN "wandb_runs"."run_name" IS 'Run name as shown in W&B.';
+COMMENT ON COLUMN "wandb_runs"."display_name" IS 'Display name, when the export carries one.';
+COMMENT ON COLUMN "wandb_runs"."state" IS 'Run state: finished, running, crashed, failed or killed.';
+COMMENT ON COLUMN "wandb_runs"."project" IS 'W&B project.';
+COMMENT ON COLUMN "wandb_runs"."entity" IS 'W&B entity (user or team).';
+COMMENT ON COLUMN "wandb_runs"."url" IS 'Run page, https://wandb.ai/<entity>/<project>/runs/<run_id>.';
+COMMENT ON COLUMN "wandb_runs"."created_at" IS 'When the run was created (UTC).';
+COMMENT ON COLUMN "wandb_runs"."updated_at" IS 'When the run record last changed (UTC).';
+COMMENT ON COLUMN "wandb_runs"."heartbeat_at" IS 'Last heartbeat of the run (UTC).';
+COMMENT ON COLUMN "wandb_runs"."tags" IS 'Run tags.';
+COMMENT ON COLUMN "wandb_runs"."run_group" IS 'W&B group.';
+COMMENT ON COLUMN "wandb_runs"."job_type" IS 'W&B job type.';
+COMMENT ON COLUMN "wandb_runs"."user_name" IS 'User name of the run''s owner.';
+COMMENT ON COLUMN "wandb_runs"."git_commit" IS 'Git commit the run was launched from.';
+COMMENT ON COLUMN "wandb_runs"."history_line_count" IS 'Number of logged history rows W&B reports.';
+COMMENT ON COLUMN "wandb_runs"."runtime" IS 'Run time from the summary''s _runtime. [unit: seconds]';
+COMMENT ON COLUMN "wandb_runs"."exp_name" IS 'config.exp_name.';
+COMMENT ON COLUMN "wandb_runs"."model_name_or_path" IS 'config.model_name_or_path: the starting checkpoint.';
+COMMENT ON COLUMN "wandb_runs"."model_size" IS 'config.model_size (an integer in some runs, a string in others; kept as text).';
+COMMENT ON COLUMN "wandb_runs"."learning_rate" IS 'config.learning_rate.';
+COMMENT ON COLUMN "wandb_runs"."seed" IS 'config.seed.';
+COMMENT ON COLUMN "wandb_runs"."num_train_epochs" IS 'config.num_train_epochs. [unit: epochs]';
+COMMENT ON COLUMN "wandb_runs"."max_train_samples" IS 'config.max_train_samples.';
+COMMENT ON COLUMN "wandb_runs"."max_train_steps" IS 'config.max_train_steps. [unit: steps]';
+COMMENT ON COLUMN "wandb_runs"."per_device_train_batch_size" IS 'config.per_device_train_batch_size.';
+COMMENT ON COLUMN "wandb_runs"."gradient_accumulation_steps" IS 'config.gradient_accumulation_steps.';
+COMMENT ON COLUMN "wandb_runs"."lr_scheduler_type" IS 'config.lr_scheduler_type.';
+COMMENT ON COLUMN "wandb_runs"."warmup_ratio" IS 'config.warmup_ratio. [unit: fraction]';
+COMMENT ON COLUMN "wandb_runs"."weight_decay" IS 'config.weight_decay.';
+COMMENT ON COLUMN "wandb_runs"."max_seq_length" IS 'config.max_seq_length. [unit: tokens]';
+COMMENT ON COLUMN "wandb_runs"."reduce_loss" IS 'config.reduce_loss: mean or sum.';
+COMMENT ON COLUMN "wandb_runs"."pretrain_tokens" IS 'config.pretrain_tokens. [unit: tokens]';
+COMMENT ON COLUMN "wandb_runs"."pretrain_steps" IS 'config.pretrain_steps. [unit: steps]';
+COMMENT ON COLUMN "wandb_runs"."pretrain_compute" IS 'config.pretrain_compute (int or float in the source). [unit: FLOPs]';
+COMMENT ON COLUMN "wandb_runs"."dpo_beta" IS 'config.dpo_beta (DPO runs).';
+COMMENT ON COLUMN "wandb_runs"."dpo_loss_type" IS 'config.dpo_loss_type (DPO runs).';
+COMMENT ON COLUMN "wandb_runs"."train_loss" IS 'summary.train_loss: last logged training loss.';
+COMMENT ON COLUMN "wandb_runs"."total_tokens" IS 'summary.total_tokens: tokens trained on. [unit: tokens]';
+COMMENT ON COLUMN "wandb_runs"."total_tokens_including_padding" IS 'summary.total_tokens_including_padding. [unit: tokens]';
+COMMENT ON COLUMN "wandb_runs"."per_device_tps" IS 'summary.per_device_tps: throughput per device. [unit: tokens/s]';
+COMMENT ON COLUMN "wandb_runs"."config" IS 'The run''s config, whole, as JSON (unwrapped: plain values).';
+COMMENT ON COLUMN "wandb_runs"."summary" IS 'The run''s summary, whole, as JSON.';
+COMMENT ON COLUMN "wandb_runs"."wandb_metadata" IS 'W&B run metadata, whole, as JSON.';
+COMMENT ON COLUMN "wandb_runs"."system_metrics" IS 'System metrics, whole, as JSON.';
+COMMENT ON COLUMN "wandb_runs"."system_attrs" IS 'The raw W&B run record, whole, as JSON.';
+COMMENT ON COLUMN "wandb_runs"."sweep_info" IS 'Sweep id and URL, as JSON.';
 ALTER TABLE "wandb_run_evals" DROP COLUMN "load_id";
-DROP INDEX "wandb_history_run_step_idx";
-ALTER TABLE "wandb_history" DROP COLUMN "load_id";
+CREATE TABLE "wandb_history__dschema_rebuild" (
+    "run_id" VARCHAR NOT NULL,
+    "seq" BIGINT NOT NULL,
+    "step" BIGINT,
+    "logged_at" TIMESTAMP WITH TIME ZONE,
+    "runtime" DOUBLE,
+    "learning_rate" DOUBLE,
+    "train_loss" DOUBLE,
+    "total_tokens" DOUBLE,
+    "total_tokens_including_padding" DOUBLE,
+    "per_device_tps" DOUBLE,
+    "epoch" DOUBLE,
+    "training_step" DOUBLE,
+    "logps_chosen" DOUBLE,
+    "logps_rejected" DOUBLE,
+    "rewards_accuracy" DOUBLE,
+    "rewards_margin" DOUBLE,
+    "extra_metrics" MAP(VARCHAR, DOUBLE),
+    "extra" JSON,
+    PRIMARY KEY ("run_id", "seq")
+);
+INSERT INTO "wandb_history__dschema_rebuild" ("run_id", "seq", "step", "logged_at", "runtime", "learning_rate", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "epoch", "training_step", "logps_chosen", "logps_rejected", "rewards_accuracy", "rewards_margin", "extra_metrics", "extra") SELECT "run_id", "seq", "step", "logged_at", "runtime", "learning_rate", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "epoch", "training_step", "logps_chosen", "logps_rejected", "rewards_accuracy", "rewards_margin", "extra_metrics", "extra" FROM "wandb_history";
+DROP TABLE "wandb_history";
+ALTER TABLE "wandb_history__dschema_rebuild" RENAME TO "wandb_history";
 CREATE INDEX "wandb_history_run_step_idx" ON "wandb_history" ("run_id", "step");
+COMMENT ON TABLE "wandb_history" IS 'One logged history row of a W&B run; known metrics typed, every other key in the overflow columns.';
+COMMENT ON COLUMN "wandb_history"."run_id" IS 'W&B run slug (wandb_runs.run_id).';
+COMMENT ON COLUMN "wandb_history"."seq" IS 'Position of the row within the run''s history in the source (0-based); the same step can be logged twice.';
+COMMENT ON COLUMN "wandb_history"."step" IS 'W&B _step. [unit: steps]';
+COMMENT ON COLUMN "wandb_history"."logged_at" IS 'When the row was logged (UTC).';
+COMMENT ON COLUMN "wandb_history"."runtime" IS 'Seconds since the run started. [unit: seconds]';
+COMMENT ON COLUMN "wandb_history"."learning_rate" IS 'Learning rate.';
+COMMENT ON COLUMN "wandb_history"."train_loss" IS 'Training loss.';
+COMMENT ON COLUMN "wandb_history"."total_tokens" IS 'Tokens trained on so far. [unit: tokens]';
+COMMENT ON COLUMN "wandb_history"."total_tokens_including_padding" IS 'Tokens including padding so far. [unit: tokens]';
+COMMENT ON COLUMN "wandb_history"."per_device_tps" IS 'Throughput per device. [unit: tokens/s]';
+COMMENT ON COLUMN "wandb_history"."epoch" IS 'Epoch (DPO runs). [unit: epochs]';
+COMMENT ON COLUMN "wandb_history"."training_step" IS 'Training step (DPO runs). [unit: steps]';
+COMMENT ON COLUMN "wandb_history"."logps_chosen" IS 'logps/chosen (DPO).';
+COMMENT ON COLUMN "wandb_history"."logps_rejected" IS 'logps/rejected (DPO).';
+COMMENT ON COLUMN "wandb_history"."rewards_accuracy" IS 'rewards/accuracy (DPO).';
+COMMENT ON COLUMN "wandb_history"."rewards_margin" IS 'rewards/margin (DPO).';
+COMMENT ON COLUMN "wandb_history"."extra_metrics" IS 'Other numeric keys of the row, by their W&B key.';
+COMMENT ON COLUMN "wandb_history"."extra" IS 'Other non-numeric keys of the row (objects, lists, strings), as JSON.';
 ALTER TABLE "qa_task_outputs" DROP COLUMN "load_id";
 ALTER TABLE "qa_question_outputs" DROP COLUMN "load_id";
 ALTER TABLE "pretrain_runs" DROP COLUMN "load_id";

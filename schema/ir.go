@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"unicode"
 )
@@ -20,6 +22,27 @@ type View struct {
 	Domain      string
 	File        string
 	Line        int
+}
+
+// SQLHash fingerprints the view's SQL (whitespace-normalised). DuckDB
+// re-renders a stored view's text differently after the database is reopened
+// (EXCLUDE lists reorder, quoting changes), so the text it reports cannot be
+// compared; the fingerprint, kept in the view's comment, can.
+func (v *View) SQLHash() string {
+	h := sha256.Sum256([]byte(strings.Join(strings.Fields(v.SQL), " ")))
+	return hex.EncodeToString(h[:])[:12]
+}
+
+// Comment is the text stored by COMMENT ON VIEW: the description and the SQL fingerprint.
+func (v *View) Comment() string { return v.Description + " [sql " + v.SQLHash() + "]" }
+
+// ViewSQLHash reads the fingerprint back from a view comment ("" when there is none).
+func ViewSQLHash(comment string) string {
+	i := strings.LastIndex(comment, " [sql ")
+	if i < 0 || !strings.HasSuffix(comment, "]") {
+		return ""
+	}
+	return comment[i+len(" [sql ") : len(comment)-1]
 }
 
 // View returns the view called name, or nil.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -26,6 +27,13 @@ type phaseResult struct {
 	// MaxRSS is the phase process's own peak resident memory in bytes
 	// (VmHWM; rusage's maxrss would carry the parent's peak across exec).
 	MaxRSS int64 `json:"max_rss"`
+	// Stages are the load's steps with their durations in seconds, in order.
+	Stages []stageTime `json:"stages,omitempty"`
+}
+
+type stageTime struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // peakRSS reads this process's peak resident set size from /proc (Linux); 0 elsewhere.
@@ -45,7 +53,7 @@ func peakRSS() int64 {
 }
 
 func benchCmd() *cobra.Command {
-	var rows int
+	var rows, runs int
 	var dir string
 	cmd := &cobra.Command{
 		Use:   "bench datadecide",
@@ -60,6 +68,9 @@ func benchCmd() *cobra.Command {
 			if args[0] != "datadecide" {
 				return fmt.Errorf("bench knows datadecide, not %q", args[0])
 			}
+			if runs < 1 {
+				return fmt.Errorf("--runs must be at least 1")
+			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			if dir == "" {
@@ -70,6 +81,9 @@ func benchCmd() *cobra.Command {
 				defer os.RemoveAll(d)
 				dir = d
 			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
 			file := filepath.Join(dir, "full_eval.parquet")
 			start := time.Now()
 			n, err := fixtures.WriteFullEval(ctx, file, fixtures.BenchSpec(rows))
@@ -79,17 +93,13 @@ func benchCmd() *cobra.Command {
 			fi, _ := os.Stat(file)
 			fmt.Fprintf(out, "generated %s: %d rows × 1,940 columns, %.1f MB, in %.1fs\n", file, n, float64(fi.Size())/1e6, time.Since(start).Seconds())
 
-			nativeDB := filepath.Join(dir, "native.duckdb")
-			native, err := runPhase("native", file, nativeDB)
+			fresh := filepath.Join(dir, "migrated.duckdb")
+			os.Remove(fresh)
+			db, err := dbfile.Open(ctx, fresh)
 			if err != nil {
 				return err
 			}
-			loadDB := filepath.Join(dir, "dschema.duckdb")
-			db, err := dbfile.Open(ctx, loadDB)
-			if err != nil {
-				return err
-			}
-			m, err := migrate.New(db, loadDB, migrations.FS, "migrations")
+			m, err := migrate.New(db, fresh, migrations.FS, "migrations")
 			if err == nil {
 				_, err = m.Up(ctx)
 			}
@@ -97,18 +107,49 @@ func benchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			load, err := runPhase("load", file, loadDB)
+			template, err := os.ReadFile(fresh)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "%-34s %9s %12s %12s\n", "", "seconds", "rows/s", "peak RSS")
+			// Alternate the two, each in a fresh process and database file, so
+			// that drift on the machine hits both alike.
+			var ratios []float64
+			var native, load *phaseResult
+			for i := 1; i <= runs; i++ {
+				nativeDB := filepath.Join(dir, "native.duckdb")
+				os.Remove(nativeDB)
+				if native, err = runPhase("native", file, nativeDB); err != nil {
+					return err
+				}
+				loadDB := filepath.Join(dir, "dschema.duckdb")
+				if err := os.WriteFile(loadDB, template, 0o644); err != nil {
+					return err
+				}
+				if load, err = runPhase("load", file, loadDB); err != nil {
+					return err
+				}
+				ratios = append(ratios, load.Seconds/native.Seconds)
+				fmt.Fprintf(out, "run %d: native %.2fs (peak RSS %.0f MB), dschema %.2fs (peak RSS %.0f MB), ratio %.3f\n",
+					i, native.Seconds, float64(native.MaxRSS)/1e6, load.Seconds, float64(load.MaxRSS)/1e6, ratios[i-1])
+			}
+			sort.Float64s(ratios)
+			median := ratios[len(ratios)/2]
+			if len(ratios)%2 == 0 {
+				median = (ratios[len(ratios)/2-1] + ratios[len(ratios)/2]) / 2
+			}
+			fmt.Fprintf(out, "%-34s %9s %12s %12s\n", "last run", "seconds", "rows/s", "peak RSS")
 			fmt.Fprintf(out, "%-34s %9.2f %12.0f %9.0f MB\n", "DuckDB CREATE TABLE AS read_parquet", native.Seconds, float64(n)/native.Seconds, float64(native.MaxRSS)/1e6)
 			fmt.Fprintf(out, "%-34s %9.2f %12.0f %9.0f MB\n", "dschema load datadecide", load.Seconds, float64(n)/load.Seconds, float64(load.MaxRSS)/1e6)
-			fmt.Fprintf(out, "ratio (dschema / native): %.2f\n", load.Seconds/native.Seconds)
+			fmt.Fprintf(out, "ratio (dschema / native): median %.3f over %d runs (min %.3f, max %.3f)\n", median, runs, ratios[0], ratios[len(ratios)-1])
+			fmt.Fprintln(out, "dschema load by stage (last run):")
+			for _, st := range load.Stages {
+				fmt.Fprintf(out, "  %6.2fs  %s\n", st.Seconds, st.Name)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&rows, "rows", 100000, "rows in the generated file")
+	cmd.Flags().IntVar(&runs, "runs", 1, "timed runs of each side (the median ratio is reported)")
 	cmd.Flags().StringVar(&dir, "dir", "", "keep the generated file and databases in this folder (default: a temporary one, removed)")
 	return cmd
 }
@@ -156,10 +197,26 @@ func benchPhaseCmd() *cobra.Command {
 				}
 				r.Rows, _ = res.RowsAffected()
 			case "load":
-				s, err := (&loaders.Engine{DB: db, DBPath: path}).Load(ctx, "datadecide", file, loaders.Options{})
+				last, name := time.Now(), "checking the database version"
+				mark := func(next string) {
+					r.Stages = append(r.Stages, stageTime{name, time.Since(last).Seconds()})
+					last, name = time.Now(), next
+				}
+				hashing := false
+				opts := loaders.Options{
+					Progress: mark,
+					HashProgress: func(done, total int64) {
+						if !hashing {
+							hashing = true
+							mark("hashing the file")
+						}
+					},
+				}
+				s, err := (&loaders.Engine{DB: db, DBPath: path}).Load(ctx, "datadecide", file, opts)
 				if err != nil {
 					return err
 				}
+				mark("")
 				r.Rows = s.Rows["pretrain_evals"]
 			default:
 				return fmt.Errorf("unknown phase %q", phase)

@@ -5,16 +5,18 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/fixtures"
+	"github.com/dschema/dschema/internal/labtest"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/migrations"
 )
@@ -36,9 +38,7 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
-	if templatePath != "" {
-		os.RemoveAll(filepath.Dir(templatePath))
-	}
+	labtest.Cleanup()
 	os.Exit(code)
 }
 
@@ -50,42 +50,7 @@ func runCmd(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-var (
-	templateOnce sync.Once
-	templatePath string
-	templateErr  error
-)
-
-// migratedDB returns a new database file at the newest version, copied from
-// one migrated once per test process (the 1,900-column pretraining table
-// takes seconds to create with its column comments).
-func migratedDB(t *testing.T) string {
-	t.Helper()
-	templateOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dschema-template")
-		if err != nil {
-			templateErr = err
-			return
-		}
-		templatePath = filepath.Join(dir, "template.duckdb")
-		var out, errb bytes.Buffer
-		if Run(context.Background(), []string{"migrate", "up", "--db", templatePath}, &out, &errb) != 0 {
-			templateErr = fmt.Errorf("migrate template: %s", errb.String())
-		}
-	})
-	if templateErr != nil {
-		t.Fatal(templateErr)
-	}
-	b, err := os.ReadFile(templatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := filepath.Join(t.TempDir(), "lab.duckdb")
-	if err := os.WriteFile(db, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+func migratedDB(t *testing.T) string { return labtest.MigratedDB(t) }
 
 func newest(t *testing.T) int64 {
 	files, err := migrate.ReadFiles(migrations.FS)
@@ -225,7 +190,18 @@ func TestQuickstart(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("quickstart: %s %s", out, errs)
 	}
-	for _, want := range []string{"is at schema version", "pretrain_evals", "wandb_runs"} {
+	for _, want := range []string{
+		"is at schema version",
+		"full_eval.parquet: loaded as datadecide, layout full_eval (1,939-column layout): load 1",
+		"pretrain_evals             144 rows written",
+		"kept aside: columns hellaswag_calibration_error",
+		"mean_eval.parquet: mean of seeds, layout grouped by params, data, step, tokens, compute: 54 groups, 1919 columns compared",
+		"std_eval.parquet: std of seeds",
+		"agrees with the database (relative tolerance 1e-09)",
+		"pretrain_evals             1887      144",
+		"views: datadecide_full_eval, datadecide_mean_eval, datadecide_std_eval, pretrain_evals_mean, pretrain_evals_std",
+		"1B     Dolma1.7                   0.8124      3",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}
@@ -233,6 +209,11 @@ func TestQuickstart(t *testing.T) {
 	// Its tables are exactly the documented schema (check --db compares them).
 	if out, errs, code := runCmd(t, "check", "--root", "../..", "--db", db); code != 0 {
 		t.Errorf("check --db after quickstart: %s %s", out, errs)
+	}
+	// Running it again loads nothing new.
+	out, errs, code = runCmd(t, "quickstart", "--db", db)
+	if code != 0 || !strings.Contains(out, "full_eval.parquet: unchanged since load 1") || !strings.Contains(out, "dschema_loads                14        1") {
+		t.Errorf("second quickstart: %s %s", out, errs)
 	}
 }
 
@@ -244,5 +225,72 @@ func TestErrorsAreOneLine(t *testing.T) {
 	_, errs, code = runCmd(t, "migrate", "bogus")
 	if code == 0 && errs == "" {
 		t.Errorf("unknown subcommand succeeded silently")
+	}
+}
+
+func TestLoadCommands(t *testing.T) {
+	db := migratedDB(t)
+	sample := t.TempDir()
+	full := filepath.Join(sample, "full_eval.parquet")
+	ctx := context.Background()
+	if _, err := fixtures.WriteFullEval(ctx, full, fixtures.SampleSpec()); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtures.WriteAggregates(ctx, full, filepath.Join(sample, "mean_eval.parquet"), filepath.Join(sample, "std_eval.parquet"), fixtures.AggCurrent); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runCmd(t, "load", "datadecide", full, "--db", db)
+	if code != 0 || !strings.Contains(out, "full_eval.parquet: loaded as datadecide, layout full_eval (1,939-column layout): load 1") {
+		t.Fatalf("load: %s %s", out, errs)
+	}
+	out, errs, code = runCmd(t, "load", "datadecide", full, "--db", db, "--json")
+	if code != 0 {
+		t.Fatalf("load --json: %s %s", out, errs)
+	}
+	var s struct {
+		LoadID    int64            `json:"load_id"`
+		Unchanged bool             `json:"unchanged"`
+		Variant   string           `json:"variant"`
+		Rows      map[string]int64 `json:"rows_written"`
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil || !s.Unchanged || s.LoadID != 1 {
+		t.Errorf("load --json of loaded content = %s (%v)", out, err)
+	}
+	out, _, _ = runCmd(t, "loads", "--db", db)
+	if !strings.Contains(out, "1     datadecide   current") || !strings.Contains(out, "187 -         "+full) {
+		t.Errorf("loads = %q", out)
+	}
+	if out, errs, code := runCmd(t, "verify", "datadecide", full, "--db", db); code != 0 || !strings.Contains(out, "144 rows × 1936 columns compared: 0 differing cells") {
+		t.Errorf("verify = %s %s (exit %d)", out, errs, code)
+	}
+	conn, _ := dbfile.Open(context.Background(), db)
+	conn.Exec(`UPDATE pretrain_evals SET piqa_acc_raw = -1 WHERE params = '20M' AND data = 'C4' AND seed = 2 AND step = 2500`)
+	conn.Close()
+	out, errs, code = runCmd(t, "verify", "datadecide", full, "--db", db)
+	if code == 0 || !strings.Contains(out, "1 differing cells") || !strings.Contains(out, "20M / C4 / seed 2 / step 2500.0: piqa_acc_raw: file ") ||
+		!strings.Contains(out, "database -1.0") || !strings.Contains(errs, "differs from the database") {
+		t.Errorf("verify after a change = %s %s (exit %d)", out, errs, code)
+	}
+	// The aggregate check now disagrees on that group's mean and std, and fails.
+	out, errs, code = runCmd(t, "load", "datadecide-agg", filepath.Join(sample, "mean_eval.parquet"), "--db", db)
+	if code == 0 || !strings.Contains(out, "20M / C4 / step 2500.0: piqa_acc_raw: file ") || !strings.Contains(out, "1 disagreements beyond 1e-09 relative") ||
+		!strings.Contains(errs, "1 of 1 aggregate files disagree with the database") {
+		t.Errorf("datadecide-agg after a change = %s %s (exit %d)", out, errs, code)
+	}
+	// Errors: unknown kind, missing file, old database.
+	_, errs, code = runCmd(t, "load", "wandb", full, "--db", db)
+	if code == 0 || !strings.Contains(errs, `unknown load kind "wandb" (known: datadecide), datadecide-agg`) {
+		t.Errorf("unknown kind: %q", errs)
+	}
+	_, errs, code = runCmd(t, "load", "datadecide", "missing.parquet", "--db", db)
+	if code == 0 || errs != "dschema: missing.parquet: no such file\n" {
+		t.Errorf("missing file: %q", errs)
+	}
+	if _, errs, code := runCmd(t, "migrate", "down", "--db", db); code != 0 {
+		t.Fatal(errs)
+	}
+	_, errs, code = runCmd(t, "load", "datadecide", full, "--db", db)
+	if code == 0 || !strings.Contains(errs, "this dschema needs 2: run dschema migrate up --db "+db) {
+		t.Errorf("old database: %q", errs)
 	}
 }

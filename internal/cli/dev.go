@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -227,14 +229,12 @@ func quickstartCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(out, "%-22s %8d %8d\n", t.Name, len(t.Columns), n)
 			}
-			fmt.Fprintf(out, "views: ")
-			for i, v := range state.Views {
-				if i > 0 {
-					fmt.Fprint(out, ", ")
-				}
-				fmt.Fprint(out, v.Name)
+			var views []string
+			for _, v := range state.Views {
+				views = append(views, v.Name)
 			}
-			fmt.Fprintln(out)
+			sort.Strings(views)
+			fmt.Fprintf(out, "views: %s\n", strings.Join(views, ", "))
 			return finalStepTable(cmd, db)
 		},
 	}

@@ -22,8 +22,11 @@ type State struct {
 
 // View is one view as DuckDB reports it.
 type View struct {
-	Name    string
-	SQL     string // DuckDB's stored text: CREATE VIEW name AS ...;
+	Name string
+	// SQL is DuckDB's stored text (CREATE VIEW name AS ...;): valid SQL, but
+	// not stable across reopening the database, so never compared.
+	SQL string
+	// Comment holds the description and the fingerprint of the schema's SQL.
 	Comment string
 }
 
@@ -385,7 +388,7 @@ func Canonical(ctx context.Context, db *sql.DB, s *schema.Schema) (*State, error
 		return nil, err
 	}
 	for _, v := range s.Views {
-		state.View(v.Name).Comment = v.Description
+		state.View(v.Name).Comment = v.Comment()
 	}
 	for _, st := range s.Tables {
 		t := state.Table(st.Name)

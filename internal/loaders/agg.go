@@ -29,9 +29,13 @@ func (a *AggCheck) OK() bool {
 	return len(a.Disagreements) == 0 && len(a.MissingGroups) == 0 && a.ExtraGroups == 0
 }
 
-// Aggregate layouts.
+// Aggregate layouts. A file grouped by params, data and step alone still has
+// tokens and compute columns (as averaged values), and since both are constant
+// per (params, step) its groups are those of the current layout; only an
+// averaged seed column, or missing tokens/compute, tell the older grouping.
 const (
 	AggVariantCurrent = "grouped by params, data, step, tokens, compute"
+	AggVariantOldSeed = "grouped by params, data, step, with an averaged seed column (before Sept 2025)"
 	AggVariantOld     = "grouped by params, data, step (before Sept 2025)"
 )
 
@@ -82,14 +86,15 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 			return nil, &FileError{Path: path, Msg: fmt.Sprintf("unknown layout: missing key column %s; expected params, data, step[, tokens, compute] followed by value columns", k)}
 		}
 	}
-	if have["tokens"] && have["compute"] {
+	switch {
+	case have["seed"]:
+		a.Variant = AggVariantOldSeed
+		a.Notes = append(a.Notes, "ignored the averaged seed column (meaningless in an aggregate)")
+	case have["tokens"] && have["compute"]:
 		a.Variant = AggVariantCurrent
 		keys = append(keys, "tokens", "compute")
-	} else {
+	default:
 		a.Variant = AggVariantOld
-	}
-	if have["seed"] {
-		a.Notes = append(a.Notes, "ignored the averaged seed column (meaningless in an aggregate)")
 	}
 	rows, err := conn.QueryContext(ctx, "SELECT * FROM "+view+" LIMIT 0")
 	if err != nil {
@@ -109,6 +114,9 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 	for _, c := range cols {
 		switch {
 		case isKey[c.Name]:
+		case !isKey["tokens"] && stat == "std" && (c.Name == "tokens" || c.Name == "compute"):
+			// In the older grouping these are the std of a per-group constant.
+			a.Notes = append(a.Notes, c.Name+" is the std of a value constant per group (0, or NULL below two seeds): not compared")
 		case inView[c.Name]:
 			compared = append(compared, c.Name)
 		default:

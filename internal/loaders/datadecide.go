@@ -426,6 +426,7 @@ func (DataDecide) Load(ctx context.Context, ld *Load) (*Report, error) {
 	}
 	rep.Rows["pretrain_evals"], _ = res.RowsAffected()
 
+	ld.Stage("checking integrity")
 	if err := checkIntegrity(ctx, conn); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

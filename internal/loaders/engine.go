@@ -300,9 +300,11 @@ func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (*Su
 			return nil, err
 		}
 	}
+	l.Stage("recording the load")
 	if err := recordLoad(ctx, conn, s, start); err != nil {
 		return nil, err
 	}
+	l.Stage("committing")
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return nil, fmt.Errorf("commit load of %s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dschema/dschema/internal/dbschema"
+	"github.com/dschema/dschema/schema"
 )
 
 // Difference is one way two states differ.
@@ -94,8 +95,9 @@ func Compare(got, want *dbschema.State, gotName, wantName string) []Difference {
 		switch {
 		case gv == nil:
 			out = append(out, Difference{Table: wv.Name, View: true, Msg: fmt.Sprintf("in %s but not in %s", wantName, gotName)})
-		case gv.SQL != wv.SQL:
-			out = append(out, Difference{Table: wv.Name, View: true, Msg: "definition differs"})
+		case schema.ViewSQLHash(gv.Comment) != schema.ViewSQLHash(wv.Comment):
+			out = append(out, Difference{Table: wv.Name, View: true, Msg: fmt.Sprintf("definition differs (%s sql %s, %s sql %s)",
+				gotName, schema.ViewSQLHash(gv.Comment), wantName, schema.ViewSQLHash(wv.Comment))})
 		case gv.Comment != wv.Comment:
 			out = append(out, Difference{Table: wv.Name, View: true, Msg: fmt.Sprintf("description differs (%s %q, %s %q)", gotName, gv.Comment, wantName, wv.Comment)})
 		}

@@ -88,6 +88,12 @@ func Plan(old, target *dbschema.State, s *schema.Schema, opts Options) (*Migrati
 		if st != nil && st.RenamedFrom != "" {
 			if ot := old.Table(st.RenamedFrom); ot != nil && target.Table(st.RenamedFrom) == nil {
 				paired[ot.Name] = true
+				if len(ot.Indexes) > 0 {
+					// DuckDB crashes at COMMIT when an index is dropped and created
+					// again under its name in one transaction: rebuild under the new name.
+					alters = append(alters, func() { p.alterTable(ot, nt, st) })
+					continue
+				}
 				p.renameTable(ot, nt)
 				renamed := *ot
 				renamed.Name = nt.Name
@@ -145,7 +151,7 @@ func (p *planner) views(old, target *dbschema.State, s *schema.Schema) {
 			p.add("create view "+nv.Name,
 				[]string{dbschema.CreateView(nv.Name, sv.SQL, false), dbschema.CommentOnView(nv.Name, nv.Comment)},
 				[]string{dbschema.DropView(nv.Name)})
-		case ov.SQL != nv.SQL:
+		case schema.ViewSQLHash(ov.Comment) != schema.ViewSQLHash(nv.Comment):
 			p.add("replace view "+nv.Name,
 				[]string{dbschema.CreateView(nv.Name, sv.SQL, true), dbschema.CommentOnView(nv.Name, nv.Comment)},
 				[]string{dbschema.RecreateView(ov), dbschema.CommentOnView(ov.Name, ov.Comment)})
@@ -208,6 +214,7 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 		}
 	}
 	rebuildWhy := "" // set when DuckDB cannot alter in place (even with the index dropped first)
+	var added []string
 	for _, nc := range nt.Columns {
 		oc := ot.Column(nc.Name)
 		if oc == nil && st != nil {
@@ -222,8 +229,8 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			}
 		}
 		if oc == nil {
-			// Its Down (DROP COLUMN) needs the indexes out of the way.
-			p.addColumn(t, nc, addS)
+			p.addColumn(t, nc, addL)
+			added = append(added, nc.Name)
 			continue
 		}
 		pairedOld[oc.Name] = true
@@ -268,6 +275,22 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 		addL("comment on table "+t, []string{dbschema.CommentOnTable(t, nt.Comment)}, []string{dbschema.CommentOnTable(t, ot.Comment)})
 	}
 
+	if ot.Name != nt.Name {
+		rebuildWhy = "DuckDB cannot drop and recreate its indexes under their names in one transaction"
+	}
+	if len(ot.Indexes) > 0 && rebuildWhy == "" {
+		// With an index on the table, DuckDB refuses every ALTER but ADD
+		// COLUMN and COMMENT, and crashes at COMMIT when an index is dropped
+		// and created again under its name in one transaction (DuckDB 1.5).
+		if len(structural) > 0 {
+			rebuildWhy = fmt.Sprintf("DuckDB cannot alter %s in place while it has an index", t)
+		}
+		for _, oi := range ot.Indexes {
+			if ni := nt.Index(oi.Name); ni != nil && !sameIndex(oi, ni) {
+				rebuildWhy = fmt.Sprintf("index %s changes, and DuckDB cannot drop and recreate an index under one name in one transaction", oi.Name)
+			}
+		}
+	}
 	if rebuildWhy != "" {
 		var changes []string
 		for _, group := range [][]step{structural, light} {
@@ -275,27 +298,42 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 				changes = append(changes, s.change)
 			}
 		}
-		p.add(fmt.Sprintf("rebuild table %s (%s): %s", t, rebuildWhy, strings.Join(changes, ", ")),
-			rebuildTable(ot, nt, pairs), rebuildTable(nt, ot, invert(pairs)))
+		what := fmt.Sprintf("rebuild table %s", t)
+		if ot.Name != nt.Name {
+			what = fmt.Sprintf("rename table %s to %s", ot.Name, t)
+		}
+		if len(changes) > 0 {
+			what += ": " + strings.Join(changes, ", ")
+		}
+		p.add(fmt.Sprintf("%s (as a rebuild: %s)", what, rebuildWhy), rebuildTable(ot, nt, pairs), rebuildTable(nt, ot, invert(pairs)))
 		return
 	}
 
-	// Indexes: with structural changes, drop every old index first and create
-	// every new one last (DuckDB refuses most ALTERs while an index depends on
-	// the table); otherwise change only the indexes that differ.
-	rebuild := len(structural) > 0
+	// Indexes that are new or gone (a changed one was handled above).
 	var dropIx, createIx []step
 	for _, oi := range ot.Indexes {
-		ni := nt.Index(oi.Name)
-		if rebuild || ni == nil || !sameIndex(oi, ni) {
+		if nt.Index(oi.Name) == nil {
 			dropIx = append(dropIx, step{up: []string{dbschema.DropIndex(oi)}, down: []string{dbschema.CreateIndex(ot.Name, oi)}, change: "drop index " + oi.Name})
 		}
 	}
 	for _, ni := range nt.Indexes {
 		oi := ot.Index(ni.Name)
-		if rebuild || oi == nil || !sameIndex(oi, ni) {
+		if oi == nil || !sameIndex(oi, ni) {
 			createIx = append(createIx, step{up: []string{dbschema.CreateIndex(t, ni)}, down: []string{dbschema.DropIndex(ni)}, change: "create index " + ni.Name})
 		}
+	}
+	if len(ot.Indexes) > 0 && len(added) > 0 {
+		// ADD COLUMN works beside an index, but its Down (DROP COLUMN) does
+		// not: the whole table's Down is a rebuild to the old shape.
+		var up, changes []string
+		for _, group := range [][]step{dropIx, light, createIx} {
+			for _, s := range group {
+				up = append(up, s.up...)
+				changes = append(changes, s.change)
+			}
+		}
+		p.add(strings.Join(changes, ", "), up, rebuildTable(nt, ot, invert(pairs)))
+		return
 	}
 	for _, group := range [][]step{dropIx, structural, light, createIx} {
 		for _, s := range group {
@@ -404,6 +442,9 @@ func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, 
 // indexes and comments. pairs maps to's column names to from's.
 func rebuildTable(from, to *dbschema.Table, pairs map[string]string) []string {
 	tmp := to.Name + "__dschema_rebuild"
+	if from.Name != to.Name {
+		tmp = to.Name
+	}
 	shape := *to
 	shape.Name = tmp
 	var cols, exprs []string
@@ -431,7 +472,9 @@ func rebuildTable(from, to *dbschema.Table, pairs map[string]string) []string {
 		dbschema.CreateTable(&shape),
 		fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s;", dbschema.Ident(tmp), strings.Join(cols, ", "), strings.Join(exprs, ", "), dbschema.Ident(from.Name)),
 		fmt.Sprintf("DROP TABLE %s;", dbschema.Ident(from.Name)),
-		fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(tmp), dbschema.Ident(to.Name)),
+	}
+	if tmp != to.Name {
+		out = append(out, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(tmp), dbschema.Ident(to.Name)))
 	}
 	all := dbschema.CreateStatements(to)
 	return append(out, all[1:]...) // indexes and comments

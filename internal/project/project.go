@@ -197,36 +197,63 @@ func Gen(ctx context.Context, l Layout, opts GenOptions) (*GenResult, error) {
 	return res, nil
 }
 
-// proveMigration replays files plus f: up must reach target; down must give
-// back the previous state; up again must reach target again.
+// proveMigration applies files plus f to a database file, reopening it
+// between steps (some DuckDB failures appear only for tables already on
+// disk): up must reach target; down must work; up again must reach target.
 func proveMigration(ctx context.Context, files []migrate.File, f migrate.File, target *dbschema.State) error {
-	db, err := dbfile.Open(ctx, ":memory:")
+	dir, err := os.MkdirTemp("", "dschema-prove")
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "prove.duckdb")
 	all := append(append([]migrate.File(nil), files...), f)
-	m, err := migrate.NewFromFiles(db, "scratch", all)
-	if err != nil {
-		return err
+	step := func(do func(context.Context, *migrate.Migrator) error) error {
+		db, err := dbfile.Open(ctx, path)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		m, err := migrate.NewFromFiles(db, "scratch", all)
+		if err != nil {
+			return err
+		}
+		return do(ctx, m)
 	}
-	if _, err := m.Up(ctx); err != nil {
+	upTo := func(v int64) func(context.Context, *migrate.Migrator) error {
+		return func(ctx context.Context, m *migrate.Migrator) error { _, err := m.UpTo(ctx, v); return err }
+	}
+	if len(files) > 0 {
+		if err := step(upTo(files[len(files)-1].Version)); err != nil {
+			return fmt.Errorf("the committed migrations do not apply: %w", err)
+		}
+	}
+	if err := step(upTo(f.Version)); err != nil {
 		return fmt.Errorf("the planned migration does not apply: %w", err)
 	}
-	before, err := dbschema.Introspect(ctx, db)
+	reached, err := introspectFile(ctx, path)
 	if err != nil {
 		return err
 	}
-	if d := plan.Compare(before, target, "planned migration", "schema"); len(d) > 0 {
+	if d := plan.Compare(reached, target, "planned migration", "schema"); len(d) > 0 {
 		return fmt.Errorf("the planned migration does not reach the schema: %s", d[0])
 	}
-	if _, err := m.Down(ctx); err != nil {
+	if err := step(func(ctx context.Context, m *migrate.Migrator) error { _, err := m.Down(ctx); return err }); err != nil {
 		return fmt.Errorf("the planned migration's Down fails: %w", err)
 	}
-	if _, err := m.Up(ctx); err != nil {
+	if err := step(upTo(f.Version)); err != nil {
 		return fmt.Errorf("the planned migration does not apply again after Down: %w", err)
 	}
 	return nil
+}
+
+func introspectFile(ctx context.Context, path string) (*dbschema.State, error) {
+	db, err := dbfile.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return dbschema.Introspect(ctx, db)
 }
 
 // GenerateCode renders gen/ for the loaded schema at the newest of files.

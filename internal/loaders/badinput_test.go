@@ -1,0 +1,191 @@
+package loaders_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/fixtures"
+	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/migrations"
+)
+
+// derive writes a parquet file made by a query over the sample (as src, with file_row_number).
+func derive(t *testing.T, sample, name, query string) string {
+	t.Helper()
+	db, err := dbfile.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out := filepath.Join(t.TempDir(), name)
+	src := fmt.Sprintf("(SELECT * FROM read_parquet('%s', file_row_number = true) ORDER BY file_row_number)", sample)
+	q := fmt.Sprintf("COPY (SELECT * EXCLUDE (file_row_number) FROM (%s)) TO '%s' (FORMAT parquet)", strings.ReplaceAll(query, "src", src), out)
+	if _, err := db.Exec(q); err != nil {
+		t.Fatalf("derive %s: %v", name, err)
+	}
+	return out
+}
+
+func TestBadInput(t *testing.T) {
+	full, _, _ := sample(t)
+	v := newEnv(t)
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	whole, _ := os.ReadFile(full)
+	tests := []struct {
+		name string
+		path string
+		opts loaders.Options
+		want []string
+	}{
+		{"missing file", filepath.Join(dir, "nope.parquet"), loaders.Options{}, []string{"nope.parquet: no such file"}},
+		{"empty file", write("empty.parquet", nil), loaders.Options{}, []string{"empty.parquet: empty file"}},
+		{"truncated parquet", write("truncated.parquet", whole[:len(whole)/2]), loaders.Options{}, []string{"truncated.parquet: not a readable parquet file"}},
+		{"not parquet", write("notes.parquet", []byte("params,data,seed\n4M,C4,0\n")), loaders.Options{}, []string{"notes.parquet: not a readable parquet file"}},
+		{"missing key column", derive(t, full, "noseed.parquet", "SELECT * EXCLUDE (seed) FROM src"), loaders.Options{},
+			[]string{"noseed.parquet: unknown layout: missing key columns seed", "expected params, data, seed, step, tokens, compute", "found params, data, step, tokens"}},
+		{"wrong key type", derive(t, full, "seedtext.parquet", "SELECT * REPLACE (CAST(seed AS VARCHAR) AS seed) FROM src"), loaders.Options{},
+			[]string{"seedtext.parquet: column seed: type VARCHAR, want integer (BIGINT)"}},
+		{"wrong metric type", derive(t, full, "metrictext.parquet", "SELECT * REPLACE (CAST(arc_easy_acc_raw AS VARCHAR) AS arc_easy_acc_raw) FROM src"), loaders.Options{},
+			[]string{"metrictext.parquet: column arc_easy_acc_raw: type VARCHAR, want a number (DOUBLE)"}},
+		{"duplicate keys", derive(t, full, "dup.parquet", "SELECT * FROM src UNION ALL (SELECT * FROM src WHERE file_row_number = 40) ORDER BY file_row_number"), loaders.Options{},
+			[]string{"dup.parquet: rows 41, 42: duplicate key (params \"20M\", data \"Dolma1.7\", seed 1, step 0): 2 rows"}},
+		{"NULL key", derive(t, full, "nullkey.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 5 THEN NULL ELSE params END AS params) FROM src"), loaders.Options{},
+			[]string{"nullkey.parquet: row 6: column params is NULL"}},
+		{"seed out of range", derive(t, full, "seed7.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 3 THEN 7 ELSE seed END AS seed) FROM src"), loaders.Options{},
+			[]string{"seed7.parquet: row 4: seed 7 is not a DataDecide seed number (0-4)"}},
+		{"fractional step", derive(t, full, "halfstep.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 2 THEN 1250.5 ELSE step END AS step) FROM src"), loaders.Options{},
+			[]string{"halfstep.parquet: row 3: step 1250.5 is not a whole number of steps"}},
+		{"model detail not constant", derive(t, full, "dmodel.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 100 THEN 999 ELSE d_model END AS d_model) FROM src"), loaders.Options{},
+			[]string{"dmodel.parquet: rows ", "same params but d_model differs", "model details must be constant per size"}},
+		{"partial layout", derive(t, full, "partial.parquet", "SELECT * EXCLUDE (d_model, pct_code) FROM src"), loaders.Options{},
+			[]string{"partial.parquet: unknown layout: it has 54 of the 56 schedule, dataset and model columns of full_eval but lacks pct_code, d_model"}},
+		{"strict refuses unknown columns", full, loaders.Options{Strict: true},
+			[]string{"full_eval.parquet: --strict: columns the schema does not know: " + fixtures.UnknownMetric}},
+	}
+	before := v.snapshot()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.e.Load(v.ctx, "datadecide", tt.path, tt.opts)
+			if err == nil {
+				t.Fatal("Load() succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Load() error = %q\nwant it to contain %q", err, w)
+				}
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("error spans lines: %q", err)
+			}
+			if after := v.snapshot(); after != before {
+				t.Errorf("the database changed")
+			}
+		})
+	}
+}
+
+func TestConflictsBetweenSources(t *testing.T) {
+	full, _, _ := sample(t)
+	v := newEnv(t)
+	first := v.load(full, loaders.Options{})
+	before := v.snapshot()
+	copyPath := filepath.Join(t.TempDir(), "copy.parquet")
+	b, _ := os.ReadFile(full)
+	os.WriteFile(copyPath, b, 0o644)
+	_, err := v.e.Load(v.ctx, "datadecide", copyPath, loaders.Options{})
+	want := fmt.Sprintf("copy.parquet: key (params \"4M\", data \"Dolma1.7\", seed 0, step 0): already loaded from %s (load %d); a key belongs to one source", full, first.LoadID)
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("loading the same rows from another source: %v\nwant %q", err, want)
+	}
+	other := derive(t, full, "c4.parquet", "SELECT * REPLACE ('FineWeb-Pro' AS data, CASE WHEN data = 'C4' THEN pct_code + 1 ELSE pct_code END AS pct_code) FROM src WHERE data = 'C4'")
+	other2 := derive(t, full, "c4b.parquet", "SELECT * REPLACE (step + 1 AS step, pct_code + 1 AS pct_code) FROM src WHERE data = 'C4'")
+	if _, err := v.e.Load(v.ctx, "datadecide", other, loaders.Options{}); err != nil {
+		t.Fatalf("a new recipe from another source: %v", err)
+	}
+	_, err = v.e.Load(v.ctx, "datadecide", other2, loaders.Options{})
+	if err == nil || !strings.Contains(err.Error(), "c4b.parquet: data \"C4\": pretrain_datasets differs from the row loaded from "+full) {
+		t.Errorf("conflicting dataset features: %v", err)
+	}
+	_ = before
+}
+
+func TestUnknownTextColumnIsSkippedAndReported(t *testing.T) {
+	full, _, _ := sample(t)
+	v := newEnv(t)
+	p := derive(t, full, "comment.parquet", "SELECT *, 'free text' AS comment FROM src")
+	s := v.load(p, loaders.Options{})
+	if len(s.Skipped) != 1 || !strings.Contains(s.Skipped[0].What, "comment") || s.Rows["pretrain_evals"] != 144 {
+		t.Errorf("summary = %+v", s)
+	}
+	if got := v.scalar(`SELECT report->>'$.skipped[0].what' FROM dschema_loads`); got != "columns comment" {
+		t.Errorf("dschema_loads.report skipped = %q", got)
+	}
+}
+
+func TestMetricsOnlyLayout(t *testing.T) {
+	ctx := context.Background()
+	v := newEnv(t)
+	p := filepath.Join(t.TempDir(), "old.parquet")
+	spec := fixtures.SampleSpec()
+	spec.MetricsOnly = true
+	if _, err := fixtures.WriteFullEval(ctx, p, spec); err != nil {
+		t.Fatal(err)
+	}
+	s := v.load(p, loaders.Options{})
+	if s.Variant != loaders.VariantMetricsOnly || s.Rows["pretrain_evals"] != 144 || s.Rows["pretrain_models"] != 4 {
+		t.Errorf("summary = %+v", s)
+	}
+	if got := v.scalar(`SELECT count(*) FILTER (WHERE d_model IS NULL AND total_steps IS NULL) FROM pretrain_models`); got != "4" {
+		t.Errorf("model rows without details = %s, want 4", got)
+	}
+	if got := v.scalar(`SELECT count(lr_at_step) FROM pretrain_evals`); got != "0" {
+		t.Errorf("lr_at_step values = %s, want none", got)
+	}
+	ver, err := loaders.VerifyDataDecide(ctx, v.db, p, 3)
+	if err != nil || !ver.OK() {
+		t.Errorf("verify = %+v, %v", ver, err)
+	}
+}
+
+func TestVersionGuard(t *testing.T) {
+	full, _, _ := sample(t)
+	v := newEnv(t)
+	m, err := migrate.New(v.db, v.path, migrations.FS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.DownTo(v.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.e.Load(v.ctx, "datadecide", full, loaders.Options{})
+	var ve *migrate.VersionError
+	want := fmt.Sprintf("database %[1]s is at schema version 1, this dschema needs %[2]d: run dschema migrate up --db %[1]s", v.path, m.Newest())
+	if !errors.As(err, &ve) || err.Error() != want {
+		t.Errorf("Load() on an old database = %v\nwant %q", err, want)
+	}
+	if cur, _ := m.Current(v.ctx); cur != 1 {
+		t.Errorf("the load migrated the database to %d: it must never migrate implicitly", cur)
+	}
+}
+
+func TestUnknownKind(t *testing.T) {
+	v := newEnv(t)
+	_, err := v.e.Load(v.ctx, "wandb-runs", "x", loaders.Options{})
+	if err == nil || !strings.Contains(err.Error(), `unknown load kind "wandb-runs" (known: datadecide)`) {
+		t.Errorf("Load() = %v", err)
+	}
+}

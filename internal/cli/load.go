@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -235,14 +237,11 @@ func loadsCmd(g *globals) *cobra.Command {
 		Example: "  dschema loads --db lab.duckdb",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := dbfile.Open(ctx, g.db)
+			db, err := openNewest(ctx, g.db)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			if _, err := (&loaders.Engine{DB: db, DBPath: g.db}).Prepare(ctx); err != nil {
-				return err
-			}
 			rows, err := db.QueryContext(ctx, `SELECT load_id, kind, coalesce(variant, ''), source, coalesce(sha256, ''),
 				coalesce((SELECT sum(v) FROM (SELECT unnest(map_values(rows_written)) AS v)), 0),
 				strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S'), coalesce(CAST(replaced_load_id AS VARCHAR), '-'),
@@ -291,14 +290,11 @@ func verifyCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("verify knows the kind datadecide, not %q", args[0])
 				}
 				ctx := cmd.Context()
-				db, err := dbfile.Open(ctx, g.db)
+				db, err := openNewest(ctx, g.db)
 				if err != nil {
 					return err
 				}
 				defer db.Close()
-				if _, err := (&loaders.Engine{DB: db, DBPath: g.db}).Prepare(ctx); err != nil {
-					return err
-				}
 				v, err := loaders.VerifyDataDecide(ctx, db, args[1], max)
 				if err != nil {
 					return err
@@ -326,4 +322,17 @@ func verifyCmd(g *globals) *cobra.Command {
 		cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable result")
 		return cmd
 	}()
+}
+
+// openNewest opens the database and refuses it unless it is at the newest schema version.
+func openNewest(ctx context.Context, path string) (*sql.DB, error) {
+	db, err := dbfile.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := (&loaders.Engine{DB: db, DBPath: path}).Prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

@@ -47,12 +47,8 @@ const RelTolerance = 1e-9
 // datadecide_mean_eval/datadecide_std_eval. stat is "mean", "std" or "" (then
 // taken from the file name).
 func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*AggCheck, error) {
-	abs, _, err := StatFile(path)
-	if err != nil {
-		return nil, err
-	}
 	if stat == "" {
-		base := strings.ToLower(filepath.Base(abs))
+		base := strings.ToLower(filepath.Base(path))
 		switch {
 		case strings.Contains(base, "std"):
 			stat = "std"
@@ -66,15 +62,11 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 		return nil, fmt.Errorf("--stat is mean or std, not %q", stat)
 	}
 	view := "datadecide_" + stat + "_eval"
-	conn, err := db.Conn(ctx)
+	abs, conn, cols, err := openParquet(ctx, db, path)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	cols, err := parquetColumns(ctx, conn, abs)
-	if err != nil {
-		return nil, err
-	}
 	have := map[string]bool{}
 	for _, c := range cols {
 		have[c.Name] = true

@@ -38,19 +38,11 @@ func (v *Verification) OK() bool { return v.Differing == 0 && v.MissingRows == 0
 // datadecide_full_eval; unknown metric columns are compared with
 // pretrain_evals.extra_metrics. maxExamples bounds the examples listed.
 func VerifyDataDecide(ctx context.Context, db *sql.DB, path string, maxExamples int) (*Verification, error) {
-	abs, _, err := StatFile(path)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := db.Conn(ctx)
+	abs, conn, cols, err := openParquet(ctx, db, path)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	cols, err := parquetColumns(ctx, conn, abs)
-	if err != nil {
-		return nil, err
-	}
 	for _, k := range ddKeys {
 		found := false
 		for _, c := range cols {
@@ -163,4 +155,23 @@ func isKeyCol(c string) bool {
 		}
 	}
 	return false
+}
+
+// openParquet checks that path is a readable file, takes a connection and
+// reads the file's parquet columns.
+func openParquet(ctx context.Context, db *sql.DB, path string) (string, *sql.Conn, []fileColumn, error) {
+	abs, _, err := StatFile(path)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cols, err := parquetColumns(ctx, conn, abs)
+	if err != nil {
+		conn.Close()
+		return "", nil, nil, err
+	}
+	return abs, conn, cols, nil
 }

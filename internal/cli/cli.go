@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -74,12 +73,4 @@ func printResults(w io.Writer, rs []migrate.Result) {
 		}
 		fmt.Fprintf(w, "%s %s (%s)\n", dir, r.File, r.Duration.Round(1e6))
 	}
-}
-
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = prefix + l
-	}
-	return strings.Join(lines, "\n") + "\n"
 }

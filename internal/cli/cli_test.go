@@ -182,6 +182,10 @@ func TestLockedDatabase(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the locked database took %s to report", d)
 	}
+	_, errs, code = runCmd(t, "load", "datadecide", "whatever.parquet", "--db", db)
+	if code == 0 || errs != want {
+		t.Errorf("load into a locked database = %q, exit %d; want %q", errs, code, want)
+	}
 }
 
 func TestQuickstart(t *testing.T) {

@@ -167,7 +167,7 @@ func (e *Engine) Prepare(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	if v != gen.SchemaVersion {
-		return 0, fmt.Errorf("this dschema's generated code is for schema version %d but its migrations end at %d: run go generate ./...", gen.SchemaVersion, v)
+		return 0, fmt.Errorf("this dschema's generated code is for schema version %d but its migrations end at %d (regenerate with go generate ./... and rebuild)", gen.SchemaVersion, v)
 	}
 	return v, nil
 }

@@ -504,7 +504,7 @@ func Name(m *Migration, first bool) string {
 		changes = m.Changes
 	}
 	if len(changes) == 1 {
-		return sanitize(changes[0])
+		return Sanitize(changes[0])
 	}
 	kinds := map[string]bool{}
 	for _, c := range changes {
@@ -515,10 +515,12 @@ func Name(m *Migration, first bool) string {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)
-	return sanitize(strings.Join(ks, "_"))
+	return Sanitize(strings.Join(ks, "_"))
 }
 
-func sanitize(s string) string {
+// Sanitize turns text into a migration file-name part: lower case letters,
+// digits and single underscores, at most 60 characters ("change" if empty).
+func Sanitize(s string) string {
 	var b strings.Builder
 	lastUnderscore := false
 	for _, r := range strings.ToLower(s) {
@@ -534,6 +536,9 @@ func sanitize(s string) string {
 	out := strings.Trim(b.String(), "_")
 	if len(out) > 60 {
 		out = strings.TrimRight(out[:60], "_")
+	}
+	if out == "" {
+		out = "change"
 	}
 	return out
 }

@@ -144,7 +144,7 @@ func Gen(ctx context.Context, l Layout, opts GenOptions) (*GenResult, error) {
 		if name == "" {
 			name = plan.Name(m, len(files) == 0)
 		}
-		name = sanitizeName(name)
+		name = plan.Sanitize(name)
 		f := migrate.File{Version: next, Name: fmt.Sprintf("%05d_%s.sql", next, name), Data: RenderMigration(m, l.Schema)}
 		// Prove the migration applies, reverts and re-applies before writing it.
 		if err := proveMigration(ctx, files, f, ld.Target); err != nil {
@@ -290,22 +290,6 @@ func writeStatements(b *strings.Builder, stmts []string) {
 		}
 		b.WriteString(s + "\n")
 	}
-}
-
-func sanitizeName(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	out := strings.Trim(b.String(), "_")
-	if out == "" {
-		out = "change"
-	}
-	return out
 }
 
 func sortedKeys(m map[string][]byte) []string {

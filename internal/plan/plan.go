@@ -170,22 +170,12 @@ func (p *planner) views(old, target *dbschema.State, s *schema.Schema) {
 	}
 }
 
+// renameTable renames a table without indexes (one with indexes is rebuilt
+// under its new name: see alterTable).
 func (p *planner) renameTable(ot, nt *dbschema.Table) {
-	// DuckDB refuses to rename a table that an index depends on.
-	var up, down []string
-	for _, ix := range ot.Indexes {
-		up = append(up, dbschema.DropIndex(ix))
-	}
-	up = append(up, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(ot.Name), dbschema.Ident(nt.Name)))
-	for _, ix := range ot.Indexes {
-		up = append(up, dbschema.CreateIndex(nt.Name, ix))
-		down = append(down, dbschema.DropIndex(ix))
-	}
-	down = append(down, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(nt.Name), dbschema.Ident(ot.Name)))
-	for _, ix := range ot.Indexes {
-		down = append(down, dbschema.CreateIndex(ot.Name, ix))
-	}
-	p.add(fmt.Sprintf("rename table %s to %s", ot.Name, nt.Name), up, down)
+	p.add(fmt.Sprintf("rename table %s to %s", ot.Name, nt.Name),
+		[]string{fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(ot.Name), dbschema.Ident(nt.Name))},
+		[]string{fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", dbschema.Ident(nt.Name), dbschema.Ident(ot.Name))})
 }
 
 func alterCol(table, column, rest string) string {
@@ -207,13 +197,6 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 	pairedOld := map[string]bool{}
 	pkRename := map[string]string{}
 	pairs := map[string]string{} // new column name -> old column name
-	indexed := map[string]bool{} // old columns some old index covers
-	for _, ix := range ot.Indexes {
-		for _, c := range ix.Columns {
-			indexed[c] = true
-		}
-	}
-	rebuildWhy := "" // set when DuckDB cannot alter in place (even with the index dropped first)
 	var added []string
 	for _, nc := range nt.Columns {
 		oc := ot.Column(nc.Name)
@@ -235,9 +218,7 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 		}
 		pairedOld[oc.Name] = true
 		pairs[nc.Name] = oc.Name
-		if retyped := p.alterColumn(t, oc, nc, inPK(ot, oc.Name), addS, addL); retyped && indexed[oc.Name] {
-			rebuildWhy = fmt.Sprintf("DuckDB cannot change the type of %s.%s while an index on it exists in the same transaction", t, oc.Name)
-		}
+		p.alterColumn(t, oc, nc, inPK(ot, oc.Name), addS, addL)
 	}
 	for _, oc := range ot.Columns {
 		if pairedOld[oc.Name] {
@@ -248,9 +229,6 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			continue
 		}
 		p.destructive(fmt.Sprintf("drop column %s.%s", t, oc.Name))
-		if indexed[oc.Name] {
-			rebuildWhy = fmt.Sprintf("DuckDB cannot drop %s.%s while an index on it exists in the same transaction", t, oc.Name)
-		}
 		down := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", q, dbschema.ColumnDef(&dbschema.Column{Name: oc.Name, Type: oc.Type, Default: oc.Default}))}
 		if oc.NotNull {
 			down = append(down, alterCol(t, oc.Name, "SET NOT NULL"))
@@ -275,13 +253,15 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 		addL("comment on table "+t, []string{dbschema.CommentOnTable(t, nt.Comment)}, []string{dbschema.CommentOnTable(t, ot.Comment)})
 	}
 
+	// With an index on the table, DuckDB refuses every ALTER but ADD COLUMN
+	// and COMMENT (and retypes or drops of an indexed column even after DROP
+	// INDEX in the same transaction), and crashes at COMMIT when an index is
+	// dropped and created again under its name in one transaction (DuckDB
+	// 1.5): such tables are rebuilt.
+	rebuildWhy := ""
 	if ot.Name != nt.Name {
 		rebuildWhy = "DuckDB cannot drop and recreate its indexes under their names in one transaction"
-	}
-	if len(ot.Indexes) > 0 && rebuildWhy == "" {
-		// With an index on the table, DuckDB refuses every ALTER but ADD
-		// COLUMN and COMMENT, and crashes at COMMIT when an index is dropped
-		// and created again under its name in one transaction (DuckDB 1.5).
+	} else if len(ot.Indexes) > 0 {
 		if len(structural) > 0 {
 			rebuildWhy = fmt.Sprintf("DuckDB cannot alter %s in place while it has an index", t)
 		}
@@ -375,9 +355,8 @@ func (p *planner) addColumn(t string, nc *dbschema.Column, add func(string, []st
 	add(fmt.Sprintf("add column %s.%s", t, nc.Name), up, []string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", q, dbschema.Ident(nc.Name))})
 }
 
-// alterColumn plans the changes of one paired column and reports whether its
-// type changes other than by adding STRUCT fields.
-func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, addL func(string, []string, []string)) (retyped bool) {
+// alterColumn plans the changes of one paired column.
+func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, addL func(string, []string, []string)) {
 	q := dbschema.Ident(t)
 	c := nc.Name
 	if oc.Type != nc.Type {
@@ -400,7 +379,6 @@ func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, 
 				addS(fmt.Sprintf("add struct fields to %s.%s", t, c), up, down)
 				break
 			}
-			retyped = true
 			change := fmt.Sprintf("widen %s.%s from %s to %s", t, c, oc.Type, nc.Type)
 			if !ducktype.Widens(ft, tt) {
 				change = fmt.Sprintf("narrow %s.%s from %s to %s", t, c, oc.Type, nc.Type)
@@ -433,7 +411,6 @@ func (p *planner) alterColumn(t string, oc, nc *dbschema.Column, pk bool, addS, 
 	if oc.Comment != nc.Comment {
 		addL(fmt.Sprintf("comment on %s.%s", t, c), []string{dbschema.CommentOnColumn(t, c, nc.Comment)}, []string{dbschema.CommentOnColumn(t, c, oc.Comment)})
 	}
-	return retyped
 }
 
 // rebuildTable moves table from to the shape of to inside one transaction:

@@ -397,12 +397,47 @@ func Canonical(ctx context.Context, db *sql.DB, s *schema.Schema) (*State, error
 		}
 		t.Comment = st.Comment()
 		for _, sc := range st.Columns {
+			t.Column(sc.Name).Comment = sc.Comment()
+		}
+	}
+	if err := SetCanonicalTypes(s, state); err != nil {
+		return nil, err
+	}
+	return state, nil
+}
+
+// SetCanonicalTypes writes each column's canonical type from state (what
+// Canonical returned for s) back into s.
+func SetCanonicalTypes(s *schema.Schema, state *State) error {
+	for _, st := range s.Tables {
+		t := state.Table(st.Name)
+		if t == nil {
+			return fmt.Errorf("table %q was not created", st.Name)
+		}
+		for _, sc := range st.Columns {
 			c := t.Column(sc.Name)
-			c.Comment = sc.Comment()
+			if c == nil {
+				return fmt.Errorf("table %q: column %q was not created", st.Name, sc.Name)
+			}
 			sc.Type = c.Type
 		}
 	}
-	return state, nil
+	return nil
+}
+
+// CanonicalKey lists everything Canonical's result depends on: the
+// statements it runs and the comments it sets.
+func CanonicalKey(s *schema.Schema) [][]byte {
+	var parts [][]byte
+	for _, st := range s.Tables {
+		for _, stmt := range CreateStatements(FromSchemaTable(st)) {
+			parts = append(parts, []byte(stmt))
+		}
+	}
+	for _, v := range s.Views {
+		parts = append(parts, []byte(CreateView(v.Name, v.SQL, false)), []byte(CommentOnView(v.Name, v.Comment())))
+	}
+	return parts
 }
 
 // pinpoint finds which column (or default) of st DuckDB rejected.

@@ -1,6 +1,7 @@
 // Package labtest gives tests a database file already migrated to the
 // newest version. Creating the 1,900-column pretraining table with its column
-// comments takes seconds, so one template is migrated per test process and
+// comments takes seconds, so one template is made per test process (by
+// project.MigratedFile, which keeps it in the disk cache across runs) and
 // copied for each test.
 package labtest
 
@@ -11,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/migrations"
 )
 
@@ -32,19 +33,15 @@ func MigratedDB(t testing.TB) string {
 			return
 		}
 		template = filepath.Join(dir, "template.duckdb")
-		ctx := context.Background()
-		db, e := dbfile.Open(ctx, template)
+		if err = migrate.VerifySum(migrations.FS, "migrations"); err != nil {
+			return
+		}
+		files, e := migrate.ReadFiles(migrations.FS)
 		if e != nil {
 			err = e
 			return
 		}
-		defer db.Close()
-		m, e := migrate.New(db, template, migrations.FS, "migrations")
-		if e != nil {
-			err = e
-			return
-		}
-		_, err = m.Up(ctx)
+		_, _, err = project.MigratedFile(context.Background(), files, template)
 	})
 	if err != nil {
 		t.Fatal(err)

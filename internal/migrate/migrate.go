@@ -5,19 +5,17 @@ package migrate
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync"
 	"testing/fstest"
 	"time"
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/dschema/dschema/internal/cache"
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/version"
@@ -300,46 +298,52 @@ func UpSQL(f File) string {
 	return strings.TrimSpace(text) + "\n"
 }
 
-// replayCache memoizes Replay: its result depends only on the files' names
-// and bytes, and replaying the 1,900-column pretraining table costs seconds
-// (DuckDB's COMMENT ON COLUMN copies the table's catalog entry each time).
-var replayCache sync.Map // key string -> *dbschema.State
-
 // Replay applies files up to version upTo (all when upTo < 0) to a new
-// in-memory database and returns what DuckDB then reports. The returned
-// State is shared between callers with the same input: do not modify it.
+// in-memory database and returns what DuckDB then reports. Replaying the
+// 1,900-column pretraining table costs seconds (DuckDB's COMMENT ON COLUMN
+// rebinds the whole table each time), so the result is kept in the context's
+// cache, keyed by the files' names and bytes. The returned State is shared
+// between callers: do not modify it.
 func Replay(ctx context.Context, files []File, upTo int64) (*dbschema.State, error) {
-	h := sha256.New()
-	for _, f := range files {
-		if upTo < 0 || f.Version <= upTo {
-			fmt.Fprintf(h, "%s\x00%d\x00", f.Name, len(f.Data))
-			h.Write(f.Data)
-		}
+	keep := upToVersion(files, upTo)
+	c := cache.FromContext(ctx)
+	key := ReplayKey(keep)
+	if st, ok := cache.Get[dbschema.State](c, key); ok {
+		return st, nil
 	}
-	key := hex.EncodeToString(h.Sum(nil))
-	if st, ok := replayCache.Load(key); ok {
-		return st.(*dbschema.State), nil
-	}
-	st, err := replay(ctx, files, upTo)
+	st, err := replay(ctx, keep)
 	if err != nil {
 		return nil, err
 	}
-	replayCache.Store(key, st)
+	cache.Put(c, key, st)
 	return st, nil
 }
 
-func replay(ctx context.Context, files []File, upTo int64) (*dbschema.State, error) {
-	db, err := dbfile.Open(ctx, ":memory:")
-	if err != nil {
-		return nil, err
+// ReplayKey is the cache key of the State files replay to.
+func ReplayKey(files []File) string {
+	parts := make([][]byte, 0, 2*len(files))
+	for _, f := range files {
+		parts = append(parts, []byte(f.Name), f.Data)
 	}
-	defer db.Close()
+	return cache.Key("replay", parts...)
+}
+
+func upToVersion(files []File, upTo int64) []File {
 	var keep []File
 	for _, f := range files {
 		if upTo < 0 || f.Version <= upTo {
 			keep = append(keep, f)
 		}
 	}
+	return keep
+}
+
+func replay(ctx context.Context, keep []File) (*dbschema.State, error) {
+	db, err := dbfile.Open(ctx, ":memory:")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
 	m, err := newMigrator(db, "replay", keep)
 	if err != nil {
 		return nil, err

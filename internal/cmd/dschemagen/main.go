@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/dschema/dschema/internal/cache"
 	"github.com/dschema/dschema/internal/project"
 )
 
@@ -17,8 +18,13 @@ func main() {
 	root := flag.String("root", ".", "repository root")
 	name := flag.String("name", "", "name of the new migration (derived from the changes when empty)")
 	destructive := flag.Bool("allow-destructive", false, "allow dropping tables or columns and narrowing types")
+	noCache := flag.Bool("no-cache", false, "neither read nor write the disk cache (env DSCHEMA_CACHE=off)")
 	flag.Parse()
-	res, err := project.Gen(context.Background(), project.DefaultLayout(*root), project.GenOptions{Name: *name, AllowDestructive: *destructive})
+	ctx := context.Background()
+	if *noCache {
+		ctx = cache.NewContext(ctx, cache.MemoryOnly())
+	}
+	res, err := project.Gen(ctx, project.DefaultLayout(*root), project.GenOptions{Name: *name, AllowDestructive: *destructive})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dschema gen:", err)
 		os.Exit(1)

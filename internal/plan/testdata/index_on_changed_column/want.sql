@@ -14,9 +14,11 @@ DROP TABLE "runs";
 ALTER TABLE "runs__dschema_rebuild" RENAME TO "runs";
 CREATE INDEX "runs_score_idx" ON "runs" ("score");
 COMMENT ON TABLE "runs" IS 'Runs.';
+-- +goose StatementBegin
 COMMENT ON COLUMN "runs"."id" IS 'Id.';
 COMMENT ON COLUMN "runs"."score" IS 'Score.';
 COMMENT ON COLUMN "runs"."info" IS 'Info.';
+-- +goose StatementEnd
 
 -- +goose Down
 CREATE TABLE "runs__dschema_rebuild" (
@@ -30,6 +32,8 @@ DROP TABLE "runs";
 ALTER TABLE "runs__dschema_rebuild" RENAME TO "runs";
 CREATE INDEX "runs_score_idx" ON "runs" ("score");
 COMMENT ON TABLE "runs" IS 'Runs.';
+-- +goose StatementBegin
 COMMENT ON COLUMN "runs"."id" IS 'Id.';
 COMMENT ON COLUMN "runs"."score" IS 'Score.';
 COMMENT ON COLUMN "runs"."info" IS 'Info.';
+-- +goose StatementEnd

@@ -18,6 +18,8 @@ DROP TABLE "runs";
 ALTER TABLE "runs__dschema_rebuild" RENAME TO "runs";
 CREATE INDEX "runs_score_idx" ON "runs" ("score");
 COMMENT ON TABLE "runs" IS 'Runs.';
+-- +goose StatementBegin
 COMMENT ON COLUMN "runs"."id" IS 'Id.';
 COMMENT ON COLUMN "runs"."score" IS 'Score.';
 COMMENT ON COLUMN "runs"."info" IS 'Info.';
+-- +goose StatementEnd

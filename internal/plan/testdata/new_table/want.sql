@@ -12,10 +12,12 @@ CREATE TABLE "evals" (
 );
 CREATE INDEX "evals_task_idx" ON "evals" ("task");
 COMMENT ON TABLE "evals" IS 'Evals of a run.';
+-- +goose StatementBegin
 COMMENT ON COLUMN "evals"."run_id" IS 'Run.';
 COMMENT ON COLUMN "evals"."task" IS 'Task.';
 COMMENT ON COLUMN "evals"."value" IS 'Value.';
 COMMENT ON COLUMN "evals"."extra" IS 'Other metrics.';
+-- +goose StatementEnd
 
 -- +goose Down
 DROP TABLE "evals";

@@ -13,9 +13,11 @@ INSERT INTO "training_runs" ("id", "score", "info") SELECT "id", "score", "info"
 DROP TABLE "runs";
 CREATE INDEX "runs_score_idx" ON "training_runs" ("score");
 COMMENT ON TABLE "training_runs" IS 'Runs.';
+-- +goose StatementBegin
 COMMENT ON COLUMN "training_runs"."id" IS 'Id.';
 COMMENT ON COLUMN "training_runs"."score" IS 'Score.';
 COMMENT ON COLUMN "training_runs"."info" IS 'Info.';
+-- +goose StatementEnd
 
 -- +goose Down
 CREATE TABLE "runs" (
@@ -28,6 +30,8 @@ INSERT INTO "runs" ("id", "score", "info") SELECT "id", "score", "info" FROM "tr
 DROP TABLE "training_runs";
 CREATE INDEX "runs_score_idx" ON "runs" ("score");
 COMMENT ON TABLE "runs" IS 'Runs.';
+-- +goose StatementBegin
 COMMENT ON COLUMN "runs"."id" IS 'Id.';
 COMMENT ON COLUMN "runs"."score" IS 'Score.';
 COMMENT ON COLUMN "runs"."info" IS 'Info.';
+-- +goose StatementEnd

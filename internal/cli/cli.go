@@ -4,14 +4,19 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dschema/dschema/internal/cache"
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/migrations"
 )
 
@@ -29,7 +34,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type globals struct {
-	db string
+	db      string
+	noCache bool
 }
 
 // NewRootCmd builds the command tree.
@@ -40,15 +46,62 @@ func NewRootCmd() *cobra.Command {
 		Short:         "Versioned, typed DuckDB databases from a lab's legacy experiment files",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if g.noCache {
+				cmd.SetContext(cache.NewContext(cmd.Context(), cache.MemoryOnly()))
+			}
+		},
 	}
 	def := os.Getenv("DSCHEMA_DB")
 	if def == "" {
 		def = "lab.duckdb"
 	}
 	root.PersistentFlags().StringVar(&g.db, "db", def, "DuckDB database file (env DSCHEMA_DB)")
+	root.PersistentFlags().BoolVar(&g.noCache, "no-cache", false, "neither read nor write the disk cache of replayed migrations and migrated databases (env DSCHEMA_CACHE=off)")
 	root.AddCommand(migrateCmd(g), genCmd(), checkCmd(g), docsCmd(), versionCmd(), quickstartCmd(g),
 		loadCmd(g), loadsCmd(g), verifyCmd(g), benchCmd(), benchPhaseCmd())
 	return root
+}
+
+// upNewDB creates the database at path at the newest version when no file
+// is there yet (project.MigratedFile: a verified cached copy when there is
+// one) and says what it did. It returns the version reached, 0 when path
+// already exists and nothing was done.
+func upNewDB(ctx context.Context, path string, out io.Writer) (int64, error) {
+	if path == "" || path == ":memory:" {
+		return 0, nil
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err := migrate.VerifySum(migrations.FS, "migrations"); err != nil {
+		return 0, err
+	}
+	files, err := migrate.ReadFiles(migrations.FS)
+	if err != nil || len(files) == 0 {
+		return 0, err
+	}
+	newest := files[len(files)-1].Version
+	start := time.Now()
+	rs, cached, err := project.MigratedFile(ctx, files, path)
+	printResults(out, rs)
+	if err != nil || !cached {
+		return newest, err
+	}
+	// The copy says when the cached database was migrated: record now.
+	db, err := dbfile.Open(ctx, path)
+	if err != nil {
+		return newest, err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `UPDATE `+migrate.TableName+` SET tstamp = current_timestamp`); err != nil {
+		return newest, err
+	}
+	for _, f := range files {
+		fmt.Fprintf(out, "applied %s (from the cached, verified database of this migration set)\n", f.Name)
+	}
+	fmt.Fprintf(out, "created %s in %s\n", path, time.Since(start).Round(time.Millisecond))
+	return newest, nil
 }
 
 // openMigrator opens the database at path with the embedded migrations.

@@ -186,6 +186,9 @@ func quickstartCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "sample data written to %s\n", sampleDir)
 
+			if _, err := upNewDB(ctx, g.db, out); err != nil {
+				return err
+			}
 			db, m, err := openMigrator(ctx, g.db)
 			if err != nil {
 				return err

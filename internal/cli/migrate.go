@@ -32,6 +32,16 @@ func migrateUpCmd(g *globals) *cobra.Command {
 		Example: "  dschema migrate up --db lab.duckdb\n  dschema migrate up --dry-run",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if !dryRun && to == 0 {
+				v, err := upNewDB(ctx, g.db, cmd.OutOrStdout())
+				if err != nil {
+					return err
+				}
+				if v > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s is at version %d\n", g.db, v)
+					return nil
+				}
+			}
 			db, m, err := openMigrator(ctx, g.db)
 			if err != nil {
 				return err

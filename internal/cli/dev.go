@@ -18,9 +18,10 @@ import (
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/internal/project"
+	"github.com/dschema/dschema/internal/schema"
 	"github.com/dschema/dschema/internal/version"
 	"github.com/dschema/dschema/migrations"
-	"github.com/dschema/dschema/schema"
+	schemafiles "github.com/dschema/dschema/schema"
 )
 
 func migrationsFS() fs.FS { return migrations.FS }
@@ -108,7 +109,7 @@ func checkCmd(g *globals) *cobra.Command {
 
 // canonicalSchema loads the embedded schema with DuckDB's canonical types.
 func canonicalSchema(ctx context.Context) (*schema.Schema, error) {
-	s, err := schema.LoadEmbedded()
+	s, err := schemafiles.Load()
 	if err != nil {
 		return nil, err
 	}

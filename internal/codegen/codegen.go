@@ -14,7 +14,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/dschema/dschema/internal/ducktype"
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 const (

@@ -14,7 +14,7 @@ import (
 
 	"github.com/dschema/dschema/internal/codegen"
 	"github.com/dschema/dschema/internal/project"
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

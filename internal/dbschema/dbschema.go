@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 // State is the set of user tables and views in a database.

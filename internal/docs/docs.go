@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 // Write renders every domain and table of s.

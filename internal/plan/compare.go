@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/dschema/dschema/internal/dbschema"
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 // Difference is one way two states differ.

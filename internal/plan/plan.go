@@ -16,7 +16,7 @@ import (
 
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/ducktype"
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 // Options tune planning.

@@ -17,7 +17,7 @@ import (
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/internal/plan"
 	"github.com/dschema/dschema/internal/project"
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

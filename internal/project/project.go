@@ -23,7 +23,7 @@ import (
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/internal/plan"
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 // Layout names the folders of a checkout, relative to its root.

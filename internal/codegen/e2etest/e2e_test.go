@@ -18,7 +18,7 @@ import (
 	"github.com/dschema/dschema/internal/appender"
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/duckdbtest"
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 )
 
 // setup creates the e2e tables in a fresh in-memory database and returns one connection.

@@ -456,6 +456,3 @@ func lastLine(n *yaml.Node) int {
 	}
 	return last
 }
-
-// LoadEmbedded reads the schema compiled into this binary.
-func LoadEmbedded() (*Schema, error) { return Load(Files, ".", "schema") }

@@ -1,3 +1,7 @@
+// Package schema reads dschema's canonical table definitions (the YAML in the
+// repository's schema/ folder) into an intermediate representation (IR) for
+// code generation, migration planning, documentation and checks, with errors
+// at positions an editor can jump to.
 package schema
 
 import (

@@ -164,7 +164,7 @@ func runPhase(phase, file, db string) (*phaseResult, error) {
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	if err := c.Run(); err != nil {
-		return nil, fmt.Errorf("bench phase %s: %v: %s", phase, err, stderr.String())
+		return nil, fmt.Errorf("bench phase %s: %w: %s", phase, err, stderr.String())
 	}
 	var r phaseResult
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,7 +28,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "dschema:", err)
+		// One line: DuckDB's messages go on with the query and a caret.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			if !strings.Contains(msg, "interrupted") {
+				msg = "interrupted: " + msg
+			}
+			fmt.Fprintln(stderr, "dschema:", msg)
+			return 130 // as a shell reports SIGINT
+		}
+		fmt.Fprintln(stderr, "dschema:", msg)
 		return 1
 	}
 	return 0

@@ -290,7 +290,7 @@ func TestLoadCommands(t *testing.T) {
 	if code == 0 || errs != "dschema: missing.parquet: no such file\n" {
 		t.Errorf("missing file: %q", errs)
 	}
-	if _, errs, code := runCmd(t, "migrate", "down", "--db", db); code != 0 {
+	if _, errs, code := runCmd(t, "migrate", "down", "--allow-destructive", "--db", db); code != 0 {
 		t.Fatal(errs)
 	}
 	_, errs, code = runCmd(t, "load", "datadecide", full, "--db", db)

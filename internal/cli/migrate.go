@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -32,6 +33,9 @@ func migrateUpCmd(g *globals) *cobra.Command {
 		Example: "  dschema migrate up --db lab.duckdb\n  dschema migrate up --dry-run",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if cmd.Flags().Changed("to") && to < 1 {
+				return fmt.Errorf("--to %d: a version to migrate up to is 1 or more (leave --to out for the newest)", to)
+			}
 			if !dryRun && to == 0 {
 				v, err := upNewDB(ctx, g.db, cmd.OutOrStdout())
 				if err != nil {
@@ -92,37 +96,81 @@ func migrateUpCmd(g *globals) *cobra.Command {
 
 func migrateDownCmd(g *globals) *cobra.Command {
 	var to int64 = -1
+	var dryRun, allowDestructive bool
 	cmd := &cobra.Command{
-		Use:     "down",
-		Short:   "Revert the newest applied migration (or down to --to; --to 0 reverts all)",
+		Use:   "down",
+		Short: "Revert the newest applied migration (or down to --to; --to 0 reverts all)",
+		Long: "Reverts migrations. A step that would drop a table holding rows or a column holding values\n" +
+			"(dschema_loads and every load_id included) is refused, naming what would be lost, unless\n" +
+			"--allow-destructive is given.",
 		Args:    cobra.NoArgs,
-		Example: "  dschema migrate down --db lab.duckdb\n  dschema migrate down --to 0",
+		Example: "  dschema migrate down --db lab.duckdb\n  dschema migrate down --to 0 --dry-run\n  dschema migrate down --to 1 --allow-destructive",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if cmd.Flags().Changed("to") && to < 0 {
+				return fmt.Errorf("--to %d: a version is 0 or more (0 reverts every migration)", to)
+			}
+			if !fileExists(g.db) {
+				return fmt.Errorf("database %s does not exist", g.db)
+			}
 			db, m, err := openMigrator(ctx, g.db)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
+			cur, err := m.Current(ctx)
+			if err != nil {
+				return err
+			}
+			target := to
+			if target < 0 {
+				target = max(cur-1, 0)
+			}
+			out := cmd.OutOrStdout()
+			if cur == 0 || target >= cur {
+				fmt.Fprintf(out, "%s is at version %d; nothing to revert\n", g.db, cur)
+				return nil
+			}
+			lossErr := m.CheckDown(ctx, target)
+			var le *migrate.LossError
+			if lossErr != nil && !errors.As(lossErr, &le) {
+				return lossErr
+			}
+			if dryRun {
+				files := m.Files()
+				for i := len(files) - 1; i >= 0; i-- {
+					if f := files[i]; f.Version > target && f.Version <= cur {
+						fmt.Fprintf(out, "-- %s (Down)\n%s\n", f.Name, migrate.DownSQL(f))
+					}
+				}
+				if le != nil {
+					fmt.Fprintf(out, "-- refused without --allow-destructive: %s\n", le)
+				}
+				return nil
+			}
+			if le != nil && !allowDestructive {
+				return le
+			}
 			var rs []migrate.Result
 			if to >= 0 {
 				rs, err = m.DownTo(ctx, to)
 			} else {
 				rs, err = m.Down(ctx)
 			}
-			printResults(cmd.OutOrStdout(), rs)
+			printResults(out, rs)
 			if err != nil {
 				return err
 			}
-			cur, err := m.Current(ctx)
-			if err != nil {
+			if cur, err = m.Current(ctx); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s is at version %d\n", g.db, cur)
+			fmt.Fprintf(out, "%s is at version %d\n", g.db, cur)
 			return nil
 		},
 	}
 	cmd.Flags().Int64Var(&to, "to", -1, "revert down to this version")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the SQL that would run and what it would drop, change nothing")
+	cmd.Flags().BoolVar(&allowDestructive, "allow-destructive", false, "revert even when tables or columns that hold data are dropped")
 	return cmd
 }
 
@@ -158,13 +206,18 @@ func migrateStatusCmd(g *globals) *cobra.Command {
 }
 
 func migrateRedoCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var allowDestructive bool
+	cmd := &cobra.Command{
 		Use:     "redo",
 		Short:   "Revert and re-apply the newest applied migration",
+		Long:    "Reverts and re-applies the newest migration; refused, like down, when the revert would drop data.",
 		Args:    cobra.NoArgs,
 		Example: "  dschema migrate redo --db lab.duckdb",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if !fileExists(g.db) {
+				return fmt.Errorf("database %s does not exist", g.db)
+			}
 			db, m, err := openMigrator(ctx, g.db)
 			if err != nil {
 				return err
@@ -172,6 +225,12 @@ func migrateRedoCmd(g *globals) *cobra.Command {
 			defer db.Close()
 			cur, err := m.Current(ctx)
 			if err != nil {
+				return err
+			}
+			if cur == 0 {
+				return fmt.Errorf("database %s has no applied migration to redo", g.db)
+			}
+			if err := m.CheckDown(ctx, cur-1); err != nil && (!allowDestructive || !errors.Is(err, migrate.ErrDestructive)) {
 				return err
 			}
 			rs, err := m.Down(ctx)
@@ -184,6 +243,8 @@ func migrateRedoCmd(g *globals) *cobra.Command {
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&allowDestructive, "allow-destructive", false, "redo even when the revert drops tables or columns that hold data")
+	return cmd
 }
 
 func migrateValidateCmd(g *globals) *cobra.Command {

@@ -3,6 +3,7 @@ package loaders
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,9 @@ const (
 // relative to the larger of the two, and for a std also to the group's mean.
 const RelTolerance = 1e-9
 
+// ErrNoDataDecide: an aggregate check against a database with no DataDecide rows.
+var ErrNoDataDecide = errors.New("the database holds no DataDecide rows: load full_eval first (dschema load datadecide full_eval.parquet)")
+
 // CheckDataDecideAgg compares a legacy mean_eval/std_eval file with
 // datadecide_mean_eval/datadecide_std_eval. stat is "mean", "std" or "" (then
 // taken from the file name).
@@ -62,6 +66,13 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 		return nil, fmt.Errorf("--stat is mean or std, not %q", stat)
 	}
 	view := "datadecide_" + stat + "_eval"
+	var evals int64
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM pretrain_evals").Scan(&evals); err != nil {
+		return nil, fmt.Errorf("count pretrain_evals: %w", err)
+	}
+	if evals == 0 {
+		return nil, ErrNoDataDecide
+	}
 	abs, conn, cols, err := openParquet(ctx, db, path)
 	if err != nil {
 		return nil, err
@@ -141,7 +152,7 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 	}
 	for _, stmt := range stmts {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("compare %s with %s: %s", path, view, firstLine(err.Error()))
+			return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
 		}
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_agg_file; DROP TABLE IF EXISTS dschema_agg_view; DROP TABLE IF EXISTS dschema_agg_mean")
@@ -176,7 +187,7 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 		}
 		counts, err := countInChunks(ctx, conn, sums, join)
 		if err != nil {
-			return nil, fmt.Errorf("compare %s with %s: %s", path, view, firstLine(err.Error()))
+			return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
 		}
 		for i, c := range compared {
 			if counts[i] == 0 {
@@ -232,12 +243,17 @@ func countInChunks(ctx context.Context, conn *sql.Conn, exprs []string, from str
 	out := make([]int64, len(exprs))
 	for i := 0; i < len(exprs); i += chunkColumns {
 		end := min(i+chunkColumns, len(exprs))
+		// count_if over no rows (no group in common) is NULL: count 0.
+		counts := make([]sql.NullInt64, end-i)
 		ptrs := make([]any, end-i)
 		for j := range ptrs {
-			ptrs[j] = &out[i+j]
+			ptrs[j] = &counts[j]
 		}
 		if err := conn.QueryRowContext(ctx, "SELECT "+strings.Join(exprs[i:end], ", ")+" "+from).Scan(ptrs...); err != nil {
 			return nil, err
+		}
+		for j, c := range counts {
+			out[i+j] = c.Int64
 		}
 	}
 	return out, nil

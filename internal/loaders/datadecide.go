@@ -120,7 +120,7 @@ type fileColumn struct{ Name, Type string }
 func parquetColumns(ctx context.Context, conn *sql.Conn, path string) ([]fileColumn, error) {
 	rows, err := conn.QueryContext(ctx, fmt.Sprintf("DESCRIBE SELECT * FROM read_parquet(%s)", dbschema.Literal(path)))
 	if err != nil {
-		return nil, &FileError{Path: path, Msg: "not a readable parquet file (truncated, or another format): " + firstLine(err.Error())}
+		return nil, &FileError{Path: path, Msg: "not a readable parquet file (truncated, or another format): " + firstLine(err.Error()), Err: err}
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
@@ -137,7 +137,7 @@ func parquetColumns(ctx context.Context, conn *sql.Conn, path string) ([]fileCol
 		out = append(out, fileColumn{Name: vals[0].String, Type: vals[1].String})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, &FileError{Path: path, Msg: "not a readable parquet file: " + firstLine(err.Error())}
+		return nil, &FileError{Path: path, Msg: "not a readable parquet file: " + firstLine(err.Error()), Err: err}
 	}
 	return out, nil
 }
@@ -422,7 +422,7 @@ func (DataDecide) Load(ctx context.Context, ld *Load) (*Report, error) {
 	res, err = conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO pretrain_evals (%s) SELECT %s FROM read_parquet(%s)",
 		strings.Join(targets, ", "), strings.Join(exprs, ", "), dbschema.Literal(path)))
 	if err != nil {
-		return nil, fmt.Errorf("%s: write pretrain_evals: %s", path, firstLine(err.Error()))
+		return nil, fmt.Errorf("%s: write pretrain_evals: %w", path, err)
 	}
 	rep.Rows["pretrain_evals"], _ = res.RowsAffected()
 
@@ -465,7 +465,7 @@ func checkKeys(ctx context.Context, conn *sql.Conn, path, src string, lay *layou
 		return &FileError{Path: path, Place: fmt.Sprintf("row %d", row.Int64), Msg: what}
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: check keys: %s", path, firstLine(err.Error()))
+		return fmt.Errorf("%s: check keys: %w", path, err)
 	}
 	var params, data, rows string
 	var seed, n int64
@@ -476,7 +476,7 @@ func checkKeys(ctx context.Context, conn *sql.Conn, path, src string, lay *layou
 		return &FileError{Path: path, Place: "rows " + rows, Msg: fmt.Sprintf("duplicate key (params %q, data %q, seed %d, step %v): %d rows", params, data, seed, step, n)}
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: check duplicate keys: %s", path, firstLine(err.Error()))
+		return fmt.Errorf("%s: check duplicate keys: %w", path, err)
 	}
 	return nil
 }
@@ -497,7 +497,7 @@ func checkConstant(ctx context.Context, conn *sql.Conn, path, src, key string, c
 		SELECT r, %s FROM d WHERE k IN (SELECT k FROM bad) ORDER BY r LIMIT 2`,
 		dbschema.Ident(key), list, src, castList(cols)))
 	if err != nil {
-		return fmt.Errorf("%s: check %s: %s", path, rule, firstLine(err.Error()))
+		return fmt.Errorf("%s: check %s: %w", path, rule, err)
 	}
 	defer rows.Close()
 	var rowNums []int64
@@ -563,7 +563,7 @@ func insertDimension(ctx context.Context, conn *sql.Conn, path, src, table, key 
 				Msg: fmt.Sprintf("%s differs from the row loaded from %s (load %d); the %s must agree across sources", table, other, otherLoad.Int64, table)}
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("%s: compare %s: %s", path, table, firstLine(err.Error()))
+			return 0, fmt.Errorf("%s: compare %s: %w", path, table, err)
 		}
 	}
 	targets := append([]string{key}, cols...)
@@ -572,7 +572,7 @@ func insertDimension(ctx context.Context, conn *sql.Conn, path, src, table, key 
 		WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s = s.%s)`,
 		dbschema.Ident(table), quoteList(targets), k, prefixComma(quoteList(cols)), loadID, src, dbschema.Ident(table), k, k))
 	if err != nil {
-		return 0, fmt.Errorf("%s: write %s: %s", path, table, firstLine(err.Error()))
+		return 0, fmt.Errorf("%s: write %s: %w", path, table, err)
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
@@ -596,18 +596,23 @@ func prefixComma(s string) string {
 // checkNotLoadedElsewhere refuses rows whose key another source already loaded.
 func checkNotLoadedElsewhere(ctx context.Context, conn *sql.Conn, path, src string) error {
 	var params, data, other string
-	var seed, otherLoad int64
+	var seed int64
+	var otherLoad sql.NullInt64
 	var step float64
 	err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT s.params, s.data, s.seed, s.step, coalesce(l.source, 'an earlier load'), e.load_id
 		FROM (SELECT params, data, seed, step, file_row_number FROM %s) s
 		JOIN pretrain_evals e ON e.params = s.params AND e.data = s.data AND e.seed = s.seed AND e.step = CAST(s.step AS BIGINT)
 		LEFT JOIN dschema_loads l ON l.load_id = e.load_id ORDER BY s.file_row_number LIMIT 1`, src)).Scan(&params, &data, &seed, &step, &other, &otherLoad)
-	if err == nil {
-		return &FileError{Path: path, Place: fmt.Sprintf("key (params %q, data %q, seed %d, step %v)", params, data, seed, step),
-			Msg: fmt.Sprintf("already loaded from %s (load %d); a key belongs to one source", other, otherLoad)}
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: check keys against the database: %s", path, firstLine(err.Error()))
+	place := fmt.Sprintf("key (params %q, data %q, seed %d, step %v)", params, data, seed, step)
+	switch {
+	case err == nil && !otherLoad.Valid:
+		return &FileError{Path: path, Place: place,
+			Msg: "already in the database with no recorded load (its load_id is NULL: the provenance was lost, e.g. by migrate down --allow-destructive and up); delete those rows or load into a new database"}
+	case err == nil:
+		return &FileError{Path: path, Place: place,
+			Msg: fmt.Sprintf("already loaded from %s (load %d); a key belongs to one source", other, otherLoad.Int64)}
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: check keys against the database: %w", path, err)
 	}
 	return nil
 }

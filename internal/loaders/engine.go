@@ -141,7 +141,15 @@ type FileError struct {
 	Path  string
 	Place string // "column seed", "row 17", "" for the whole file
 	Msg   string
+	Err   error // the underlying error, when there is one
 }
+
+// Unwrap returns the underlying error.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ErrInterrupted is wrapped (with the context's error) by the error of a
+// load that was cancelled before it committed: nothing was written.
+var ErrInterrupted = errors.New("interrupted; nothing written")
 
 func (e *FileError) Error() string {
 	if e.Place == "" {
@@ -220,8 +228,21 @@ func hashFile(path string, size int64, progress func(done, total int64)) (string
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Load loads path with the loader of kind.
-func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (*Summary, error) {
+// Load loads path with the loader of kind. A load cancelled through ctx
+// before its COMMIT started writes nothing and returns an error wrapping
+// ErrInterrupted and ctx's error; once COMMIT started, the load completes
+// and succeeds.
+func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (s *Summary, err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("%s: %w (%w)", path, ErrInterrupted, ctx.Err())
+			s = nil
+		}
+	}()
+	return e.load(ctx, kind, path, opts)
+}
+
+func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Summary, error) {
 	start := time.Now()
 	loader, err := Lookup(kind)
 	if err != nil {
@@ -304,8 +325,14 @@ func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (*Su
 	if err := recordLoad(ctx, conn, s, start); err != nil {
 		return nil, err
 	}
+	// Once COMMIT starts it runs to its end: an interrupt then would make
+	// DuckDB report failure for a commit that still happened, and what is
+	// reported must be what happened. An interrupt before it rolls back.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	l.Stage("committing")
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
 		return nil, fmt.Errorf("commit load of %s: %w", path, err)
 	}
 	committed = true

@@ -92,7 +92,7 @@ func VerifyDataDecide(ctx context.Context, db *sql.DB, path string, maxExamples 
 			WHERE EXISTS (SELECT 1 FROM dschema_verify_file f WHERE ` + keyOn("f", "v") + ")",
 	} {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("compare %s with the database: %s", path, firstLine(err.Error()))
+			return nil, fmt.Errorf("compare %s with the database: %w", path, err)
 		}
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_verify_file; DROP TABLE IF EXISTS dschema_verify_db")
@@ -106,7 +106,7 @@ func VerifyDataDecide(ctx context.Context, db *sql.DB, path string, maxExamples 
 	}
 	counts, err := countInChunks(ctx, conn, sums, join)
 	if err != nil {
-		return nil, fmt.Errorf("compare %s with the database: %s", path, firstLine(err.Error()))
+		return nil, fmt.Errorf("compare %s with the database: %w", path, err)
 	}
 	key := "f.params || ' / ' || f.data || ' / seed ' || f.seed || ' / step ' || f.step"
 	for i, c := range compared {

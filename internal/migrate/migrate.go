@@ -187,10 +187,18 @@ func baseName(p string) string {
 	return p
 }
 
-func (m *Migrator) wrap(err error) error {
+func (m *Migrator) wrap(ctx context.Context, err error) error {
 	var pe *goose.PartialError
 	if errors.As(err, &pe) && pe.Failed != nil {
+		if ctx.Err() != nil {
+			// goose's own error is then "transaction has already been
+			// committed or rolled back": say what happened instead.
+			return fmt.Errorf("migration %s interrupted on %s: rolled back; the database keeps the migrations before it: %w", baseName(pe.Failed.Source.Path), m.dbName, ctx.Err())
+		}
 		return fmt.Errorf("migration %s failed on %s (the database keeps the migrations before it): %w", baseName(pe.Failed.Source.Path), m.dbName, pe.Failed.Error)
+	}
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("migrating %s interrupted: %w", m.dbName, ctx.Err())
 	}
 	return err
 }
@@ -204,7 +212,7 @@ func (m *Migrator) UpTo(ctx context.Context, version int64) ([]Result, error) {
 		return nil, nil
 	}
 	rs, err := m.provider.UpTo(ctx, version)
-	return results(rs), m.wrap(err)
+	return results(rs), m.wrap(ctx, err)
 }
 
 // Up applies every pending migration.
@@ -219,7 +227,7 @@ func (m *Migrator) DownTo(ctx context.Context, version int64) ([]Result, error) 
 		return nil, nil
 	}
 	rs, err := m.provider.DownTo(ctx, version)
-	return results(rs), m.wrap(err)
+	return results(rs), m.wrap(ctx, err)
 }
 
 // Down reverts the newest applied migration.
@@ -233,7 +241,7 @@ func (m *Migrator) Down(ctx context.Context) ([]Result, error) {
 	}
 	r, err := m.provider.Down(ctx)
 	if err != nil {
-		return nil, m.wrap(err)
+		return nil, m.wrap(ctx, err)
 	}
 	return results([]*goose.MigrationResult{r}), nil
 }
@@ -284,6 +292,15 @@ func (m *Migrator) Pending(ctx context.Context) ([]File, error) {
 		}
 	}
 	return out, nil
+}
+
+// DownSQL returns the Down section of a migration file, for --dry-run.
+func DownSQL(f File) string {
+	text := string(f.Data)
+	if i := strings.Index(text, "-- +goose Down"); i >= 0 {
+		return strings.TrimSpace(text[i+len("-- +goose Down"):]) + "\n"
+	}
+	return "\n"
 }
 
 // UpSQL returns the Up section of a migration file, for --dry-run.
@@ -359,4 +376,107 @@ func replay(ctx context.Context, keep []File) (*dbschema.State, error) {
 // NewFromFiles prepares files (already verified) to run on db.
 func NewFromFiles(db *sql.DB, dbName string, files []File) (*Migrator, error) {
 	return newMigrator(db, dbName, files)
+}
+
+// Loss is data a Down step would destroy: a table that holds rows, or a
+// column that holds non-NULL values.
+type Loss struct {
+	Table  string
+	Column string // "" when the whole table goes
+	Rows   int64  // rows (table) or non-NULL values (column)
+}
+
+func (l Loss) String() string {
+	if l.Column == "" {
+		return fmt.Sprintf("table %s (%d rows)", l.Table, l.Rows)
+	}
+	return fmt.Sprintf("column %s.%s (%d non-NULL values)", l.Table, l.Column, l.Rows)
+}
+
+// DownLosses lists the data that reverting from the current version down to
+// version target would drop: every table or column the migrations have at
+// the current version and not at target (compared by name, from the
+// replayed migrations) that holds data in this database.
+func (m *Migrator) DownLosses(ctx context.Context, target int64) ([]Loss, error) {
+	cur, err := m.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if target >= cur {
+		return nil, nil
+	}
+	before, err := Replay(ctx, m.files, cur)
+	if err != nil {
+		return nil, err
+	}
+	after, err := Replay(ctx, m.files, target)
+	if err != nil {
+		return nil, err
+	}
+	var out []Loss
+	count := func(q string) (int64, error) {
+		var n int64
+		err := m.db.QueryRowContext(ctx, q).Scan(&n)
+		return n, err
+	}
+	for _, t := range before.Tables {
+		at := after.Table(t.Name)
+		if at == nil {
+			n, err := count("SELECT count(*) FROM " + dbschema.Ident(t.Name))
+			if err != nil {
+				return nil, fmt.Errorf("count rows of %s: %w", t.Name, err)
+			}
+			if n > 0 {
+				out = append(out, Loss{Table: t.Name, Rows: n})
+			}
+			continue
+		}
+		for _, c := range t.Columns {
+			if at.Column(c.Name) != nil {
+				continue
+			}
+			n, err := count(fmt.Sprintf("SELECT count(%s) FROM %s", dbschema.Ident(c.Name), dbschema.Ident(t.Name)))
+			if err != nil {
+				return nil, fmt.Errorf("count values of %s.%s: %w", t.Name, c.Name, err)
+			}
+			if n > 0 {
+				out = append(out, Loss{Table: t.Name, Column: c.Name, Rows: n})
+			}
+		}
+	}
+	return out, nil
+}
+
+// ErrDestructive is wrapped by the error of a Down step refused because it
+// would drop data.
+var ErrDestructive = errors.New("reverting would drop data")
+
+// LossError names the data a refused Down step would drop.
+type LossError struct {
+	DB     string
+	To     int64
+	Losses []Loss
+}
+
+func (e *LossError) Error() string {
+	parts := make([]string, len(e.Losses))
+	for i, l := range e.Losses {
+		parts[i] = l.String()
+	}
+	return fmt.Sprintf("reverting %s to version %d would drop data: %s; back it up, or pass --allow-destructive to revert anyway",
+		e.DB, e.To, strings.Join(parts, ", "))
+}
+
+func (e *LossError) Unwrap() error { return ErrDestructive }
+
+// CheckDown returns a *LossError when reverting to target would drop data.
+func (m *Migrator) CheckDown(ctx context.Context, target int64) error {
+	losses, err := m.DownLosses(ctx, target)
+	if err != nil {
+		return err
+	}
+	if len(losses) > 0 {
+		return &LossError{DB: m.dbName, To: target, Losses: losses}
+	}
+	return nil
 }

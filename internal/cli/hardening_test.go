@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/fixtures"
+)
+
+// sampleFiles writes the sample full_eval and its mean/std into a temp dir.
+func sampleFiles(t *testing.T) (full, mean, std string) {
+	t.Helper()
+	dir := t.TempDir()
+	full, mean, std = filepath.Join(dir, "full_eval.parquet"), filepath.Join(dir, "mean_eval.parquet"), filepath.Join(dir, "std_eval.parquet")
+	ctx := context.Background()
+	if _, err := fixtures.WriteFullEval(ctx, full, fixtures.SampleSpec()); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtures.WriteAggregates(ctx, full, mean, std, fixtures.AggCurrent); err != nil {
+		t.Fatal(err)
+	}
+	return full, mean, std
+}
+
+// dbState is what a refused command must leave alone: the version and the
+// rows of the provenance and evals tables.
+func dbState(t *testing.T, db string) string {
+	t.Helper()
+	out, errs, code := runCmd(t, "migrate", "status", "--db", db)
+	if code != 0 {
+		t.Fatalf("status: %s", errs)
+	}
+	conn, err := dbfile.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var counts string
+	if err := conn.QueryRow(`SELECT (SELECT count(*) FROM dschema_loads) || ' loads, ' || (SELECT count(load_id) FROM pretrain_evals) || ' evals with a load_id'`).Scan(&counts); err != nil {
+		return out + "\n(no tables)"
+	}
+	return out + "\n" + counts
+}
+
+// TestDownRefusesToDropData: migrate down and redo refuse a step that drops
+// tables or columns holding data (provenance included), name what would be
+// lost and the flag; --dry-run shows the same; a step that drops only empty
+// objects goes through.
+func TestDownRefusesToDropData(t *testing.T) {
+	full, _, _ := sampleFiles(t)
+	db := migratedDB(t)
+	if out, errs, code := runCmd(t, "load", "datadecide", full, "--db", db); code != 0 {
+		t.Fatalf("load: %s %s", out, errs)
+	}
+	before := dbState(t, db)
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"migrate", "down"}, []string{
+			"reverting " + db + " to version 1 would drop data: ",
+			"table dschema_loads (1 rows)",
+			"column pretrain_evals.load_id (144 non-NULL values)",
+			"column pretrain_runs.load_id (36 non-NULL values)",
+			"pass --allow-destructive to revert anyway",
+		}},
+		{[]string{"migrate", "down", "--to", "0"}, []string{
+			"to version 0 would drop data: ",
+			"table pretrain_evals (144 rows)",
+			"table pretrain_models (4 rows)",
+		}},
+		{[]string{"migrate", "redo"}, []string{"to version 1 would drop data: table dschema_loads (1 rows)"}},
+	} {
+		out, errs, code := runCmd(t, append(tt.args, "--db", db)...)
+		for _, w := range tt.want {
+			if code == 0 || !strings.Contains(errs, w) {
+				t.Errorf("%v = %q %q, exit %d; want an error with %q", tt.args, out, errs, code, w)
+			}
+		}
+		if after := dbState(t, db); after != before {
+			t.Errorf("%v changed the database:\n%s\nwas\n%s", tt.args, after, before)
+		}
+	}
+	out, errs, code := runCmd(t, "migrate", "down", "--dry-run", "--db", db)
+	if code != 0 || !strings.Contains(out, "-- 00002_provenance_and_datadecide_views.sql (Down)") || !strings.Contains(out, `DROP TABLE "dschema_loads";`) ||
+		!strings.Contains(out, "-- refused without --allow-destructive: reverting "+db+" to version 1 would drop data: table dschema_loads (1 rows)") {
+		t.Errorf("down --dry-run = %.400q %q, exit %d", out, errs, code)
+	}
+	if after := dbState(t, db); after != before {
+		t.Errorf("down --dry-run changed the database")
+	}
+	out, errs, code = runCmd(t, "migrate", "down", "--allow-destructive", "--db", db)
+	if code != 0 || !strings.Contains(out, "is at version 1") {
+		t.Fatalf("down --allow-destructive = %s %s", out, errs)
+	}
+	// Up again: the evals are back without provenance, and a new load of the
+	// same file says so in words.
+	if out, errs, code := runCmd(t, "migrate", "up", "--db", db); code != 0 {
+		t.Fatalf("up: %s %s", out, errs)
+	}
+	_, errs, code = runCmd(t, "load", "datadecide", full, "--db", db)
+	if code == 0 || strings.Contains(errs, "Scan error") || !strings.Contains(errs, "already in the database with no recorded load (its load_id is NULL") {
+		t.Errorf("reload after down/up = %q, exit %d", errs, code)
+	}
+
+	// A migrated database with nothing loaded: down drops only empty objects.
+	empty := migratedDB(t)
+	for _, args := range [][]string{{"migrate", "down"}, {"migrate", "redo"}, {"migrate", "down", "--to", "0"}} {
+		if out, errs, code := runCmd(t, append(args, "--db", empty)...); code != 0 {
+			t.Errorf("%v on an empty database = %s %s", args, out, errs)
+		}
+	}
+	if out, _, _ := runCmd(t, "migrate", "down", "--db", empty); !strings.Contains(out, "is at version 0; nothing to revert") {
+		t.Errorf("down at version 0 = %q", out)
+	}
+}
+
+func TestNegativeVersionsAreRefused(t *testing.T) {
+	db := migratedDB(t)
+	before := dbState(t, db)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migrate", "down", "--to", "-5"}, "--to -5: a version is 0 or more"},
+		{[]string{"migrate", "down", "--to", "-1"}, "--to -1: a version is 0 or more"},
+		{[]string{"migrate", "up", "--to", "-3"}, "--to -3: a version to migrate up to is 1 or more"},
+		{[]string{"migrate", "up", "--to", "0"}, "--to 0: a version to migrate up to is 1 or more"},
+	} {
+		_, errs, code := runCmd(t, append(tt.args, "--db", db)...)
+		if code == 0 || !strings.Contains(errs, tt.want) {
+			t.Errorf("%v = %q, exit %d; want %q", tt.args, errs, code, tt.want)
+		}
+	}
+	if after := dbState(t, db); after != before {
+		t.Errorf("a refused --to changed the database")
+	}
+	// The edges that are versions: down --to 0 and up --to 1 work.
+	if out, errs, code := runCmd(t, "migrate", "down", "--to", "0", "--db", db); code != 0 || !strings.Contains(out, "is at version 0") {
+		t.Errorf("down --to 0 = %s %s", out, errs)
+	}
+	if out, errs, code := runCmd(t, "migrate", "up", "--to", "1", "--db", db); code != 0 || !strings.Contains(out, "is at version 1") {
+		t.Errorf("up --to 1 = %s %s", out, errs)
+	}
+}
+
+func TestAggregateCheckOnAnEmptyDatabase(t *testing.T) {
+	_, mean, _ := sampleFiles(t)
+	db := migratedDB(t)
+	_, errs, code := runCmd(t, "load", "datadecide-agg", mean, "--db", db)
+	want := "dschema: the database holds no DataDecide rows: load full_eval first (dschema load datadecide full_eval.parquet)\n"
+	if code == 0 || errs != want {
+		t.Errorf("datadecide-agg on an empty database = %q, exit %d; want %q", errs, code, want)
+	}
+}
+
+// TestInterruptExitCode: an interrupted command exits 130 and says what
+// happened in one line.
+func TestInterruptExitCode(t *testing.T) {
+	full, _, _ := sampleFiles(t)
+	db := migratedDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := Run(ctx, []string{"load", "datadecide", full, "--db", db}, &out, &errb)
+	if e := errb.String(); code != 130 || strings.Count(e, "\n") != 1 || !strings.HasPrefix(e, "dschema: interrupted") || !strings.HasSuffix(e, "context canceled\n") {
+		t.Errorf("interrupted load = %q, exit %d; want one line saying it was interrupted, exit 130", e, code)
+	}
+	if got := dbState(t, db); !strings.Contains(got, "0 loads") {
+		t.Errorf("after an interrupted load: %s", got)
+	}
+}

@@ -71,6 +71,9 @@ func benchCmd() *cobra.Command {
 			if runs < 1 {
 				return fmt.Errorf("--runs must be at least 1")
 			}
+			if rows < 1 {
+				return fmt.Errorf("--rows %d: give a number of rows of at least 1", rows)
+			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			if dir == "" {

@@ -78,7 +78,10 @@ func NewRootCmd() *cobra.Command {
 // one) and says what it did. It returns the version reached, 0 when path
 // already exists and nothing was done.
 func upNewDB(ctx context.Context, path string, out io.Writer) (int64, error) {
-	if path == "" || path == ":memory:" {
+	if err := dbfile.Named(path); err != nil {
+		return 0, err
+	}
+	if path == ":memory:" {
 		return 0, nil
 	}
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
@@ -115,8 +118,15 @@ func upNewDB(ctx context.Context, path string, out io.Writer) (int64, error) {
 }
 
 // openMigrator opens the database at path with the embedded migrations.
-func openMigrator(ctx context.Context, path string) (*sql.DB, *migrate.Migrator, error) {
-	db, err := dbfile.Open(ctx, path)
+func openMigrator(ctx context.Context, path string, create bool) (*sql.DB, *migrate.Migrator, error) {
+	open := dbfile.OpenExisting
+	if create {
+		if err := dbfile.Named(path); err != nil {
+			return nil, nil, err
+		}
+		open = dbfile.Open
+	}
+	db, err := open(ctx, path)
 	if err != nil {
 		return nil, nil, err
 	}

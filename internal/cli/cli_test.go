@@ -214,7 +214,16 @@ func TestQuickstart(t *testing.T) {
 	if out, errs, code := runCmd(t, "check", "--root", "../..", "--db", db); code != 0 {
 		t.Errorf("check --db after quickstart: %s %s", out, errs)
 	}
-	// Running it again loads nothing new.
+	// Running it again, even on a copy of the database (its sample is then
+	// written elsewhere), loads nothing new: the sample has a fixed source name.
+	b, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = filepath.Join(t.TempDir(), "copy.duckdb")
+	if err := os.WriteFile(db, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out, errs, code = runCmd(t, "quickstart", "--db", db)
 	if code != 0 || !strings.Contains(out, "full_eval.parquet: unchanged since load 1") || !strings.Contains(out, "dschema_loads                14        1") {
 		t.Errorf("second quickstart: %s %s", out, errs)
@@ -283,7 +292,7 @@ func TestLoadCommands(t *testing.T) {
 	}
 	// Errors: unknown kind, missing file, old database.
 	_, errs, code = runCmd(t, "load", "wandb", full, "--db", db)
-	if code == 0 || !strings.Contains(errs, `unknown load kind "wandb" (known: datadecide), datadecide-agg`) {
+	if code == 0 || !strings.Contains(errs, `unknown load kind "wandb" (known: datadecide, datadecide-agg)`) {
 		t.Errorf("unknown kind: %q", errs)
 	}
 	_, errs, code = runCmd(t, "load", "datadecide", "missing.parquet", "--db", db)

@@ -156,6 +156,9 @@ func versionCmd() *cobra.Command {
 	}
 }
 
+// QuickstartSource is the logical source of quickstart's sample full_eval.
+const QuickstartSource = "dschema quickstart sample: full_eval.parquet"
+
 func quickstartCmd(g *globals) *cobra.Command {
 	var sampleDir string
 	return &cobra.Command{
@@ -190,7 +193,7 @@ func quickstartCmd(g *globals) *cobra.Command {
 			if _, err := upNewDB(ctx, g.db, out); err != nil {
 				return err
 			}
-			db, m, err := openMigrator(ctx, g.db)
+			db, m, err := openMigrator(ctx, g.db, true)
 			if err != nil {
 				return err
 			}
@@ -201,7 +204,9 @@ func quickstartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			e := &loaders.Engine{DB: db, DBPath: g.db}
-			s, err := e.Load(ctx, "datadecide", full, loaders.Options{})
+			// A fixed source name: the sample is the same wherever it is
+			// written, so a copy of the database takes it as unchanged.
+			s, err := e.Load(ctx, "datadecide", full, loaders.Options{Source: QuickstartSource})
 			if err != nil {
 				return err
 			}

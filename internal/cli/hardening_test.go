@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -172,5 +175,85 @@ func TestInterruptExitCode(t *testing.T) {
 	}
 	if got := dbState(t, db); !strings.Contains(got, "0 loads") {
 		t.Errorf("after an interrupted load: %s", got)
+	}
+}
+
+// TestOnlyMigrateUpCreatesADatabase: a mistyped --db is an error for every
+// other command, and leaves no file behind; an empty --db is refused.
+func TestOnlyMigrateUpCreatesADatabase(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "typo.duckdb")
+	for _, args := range [][]string{
+		{"loads"}, {"verify", "datadecide", "x.parquet"}, {"migrate", "status"}, {"migrate", "down"}, {"migrate", "redo"},
+		{"load", "datadecide", "x.parquet"}, {"load", "datadecide-agg", "x.parquet"},
+	} {
+		_, errs, code := runCmd(t, append(args, "--db", missing)...)
+		want := "dschema: database " + missing + " does not exist (dschema migrate up --db " + missing + " creates it)\n"
+		if code == 0 || errs != want {
+			t.Errorf("%v = %q, exit %d; want %q", args, errs, code, want)
+		}
+		if _, err := os.Stat(missing); err == nil {
+			t.Fatalf("%v created %s", args, missing)
+		}
+	}
+	for _, args := range [][]string{{"migrate", "status"}, {"migrate", "up"}, {"loads"}, {"quickstart"}} {
+		_, errs, code := runCmd(t, append(args, "--db", "")...)
+		if code == 0 || errs != "dschema: no database: --db is empty (name a file, or set DSCHEMA_DB)\n" {
+			t.Errorf("%v --db '' = %q, exit %d", args, errs, code)
+		}
+	}
+}
+
+func TestFlagMistakesAreRefused(t *testing.T) {
+	db := migratedDB(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "datadecide", "--rows", "0"}, "dschema: --rows 0: give a number of rows of at least 1\n"},
+		{[]string{"bench", "datadecide", "--rows", "-1"}, "dschema: --rows -1: give a number of rows of at least 1\n"},
+		{[]string{"load", "datadecide", "x.parquet", "--stat", "mean", "--db", db}, "dschema: --stat is for datadecide-agg, not for datadecide\n"},
+		{[]string{"load", "banana", "x.parquet", "--db", db}, "dschema: unknown load kind \"banana\" (known: datadecide, datadecide-agg)\n"},
+		{[]string{"check", "--root", t.TempDir()}, "dschema: not a dschema checkout: "},
+	} {
+		_, errs, code := runCmd(t, tt.args...)
+		if code == 0 || !strings.HasPrefix(errs, tt.want) {
+			t.Errorf("%v = %q, exit %d; want %q", tt.args, errs, code, tt.want)
+		}
+	}
+	if _, errs, _ := runCmd(t, "check", "--root", t.TempDir(), "--db", db); !strings.Contains(errs, "name one with --root (migrate works anywhere: its migrations are built in)") {
+		t.Errorf("check outside a checkout = %q", errs)
+	}
+}
+
+// TestJSONAndMultiFileFailures: with --json a failure is one JSON object
+// with an error field; loads --json lists loads; a multi-file load that
+// stops at a bad file names the files it did not try.
+func TestJSONAndMultiFileFailures(t *testing.T) {
+	full, _, _ := sampleFiles(t)
+	db := migratedDB(t)
+	missing := filepath.Join(t.TempDir(), "missing.parquet")
+	out, _, code := runCmd(t, "load", "datadecide", missing, "--json", "--db", db)
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(out), &obj); code == 0 || err != nil || obj["error"] != missing+": no such file" || obj["path"] != missing {
+		t.Errorf("load --json of a missing file = %q (exit %d, %v)", out, code, err)
+	}
+	out, _, _ = runCmd(t, "loads", "--json", "--db", db)
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("loads --json on an empty database = %q", out)
+	}
+	out, errs, code := runCmd(t, "load", "datadecide", full, missing, full+"-other", "--db", db)
+	if code == 0 || !strings.Contains(out, "load 1") ||
+		!strings.HasSuffix(errs, missing+": no such file (stopped there: 1 later file(s) not tried: "+full+"-other)\n") {
+		t.Errorf("multi-file load = %q %q, exit %d", out, errs, code)
+	}
+	out, _, _ = runCmd(t, "loads", "--json", "--db", db)
+	var loads []map[string]any
+	if err := json.Unmarshal([]byte(out), &loads); err != nil || len(loads) != 1 || loads[0]["load_id"] != 1.0 ||
+		loads[0]["state"] != "current" || loads[0]["rows_written"] != 187.0 || loads[0]["source"] != full {
+		t.Errorf("loads --json = %s (%v)", out, err)
+	}
+	out, _, _ = runCmd(t, "loads", "--json", "--db", filepath.Join(t.TempDir(), "none.duckdb"))
+	if err := json.Unmarshal([]byte(out), &obj); err != nil || !strings.Contains(fmt.Sprint(obj["error"]), "does not exist") {
+		t.Errorf("loads --json on a missing database = %q", out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,18 +38,25 @@ func loadCmd(g *globals) *cobra.Command {
 		Example: `  dschema load datadecide full_eval.parquet --db lab.duckdb
   dschema load datadecide-agg mean_eval.parquet std_eval.parquet
   dschema load datadecide full_eval.parquet --json --strict`,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			var said bool
+			if asJSON {
+				defer jsonError(cmd.OutOrStdout(), &err, &said)
+			}
 			ctx := cmd.Context()
 			kind, paths := args[0], args[1:]
 			if kind != aggKind {
 				if _, err := loaders.Lookup(kind); err != nil {
-					return fmt.Errorf("%w, %s", err, aggKind)
+					return fmt.Errorf("unknown load kind %q (known: %s)", kind, strings.Join(append(loaders.Kinds(), aggKind), ", "))
+				}
+				if stat != "" {
+					return fmt.Errorf("--stat is for %s, not for %s", aggKind, kind)
 				}
 			}
 			if opts.Source != "" && len(paths) > 1 {
 				return fmt.Errorf("--source names one source: give one file")
 			}
-			db, err := dbfile.Open(ctx, g.db)
+			db, err := dbfile.OpenExisting(ctx, g.db)
 			if err != nil {
 				return err
 			}
@@ -60,10 +68,10 @@ func loadCmd(g *globals) *cobra.Command {
 					return err
 				}
 				bad := 0
-				for _, p := range paths {
+				for i, p := range paths {
 					a, err := loaders.CheckDataDecideAgg(ctx, db, p, stat)
 					if err != nil {
-						return err
+						return notTried(err, paths[i+1:])
 					}
 					if asJSON {
 						writeJSON(out, a)
@@ -75,18 +83,19 @@ func loadCmd(g *globals) *cobra.Command {
 					}
 				}
 				if bad > 0 {
+					said = true
 					return fmt.Errorf("%d of %d aggregate files disagree with the database", bad, len(paths))
 				}
 				return nil
 			}
-			for _, p := range paths {
+			for i, p := range paths {
 				o := opts
 				bar := newProgress(cmd.ErrOrStderr(), p)
 				o.Progress, o.HashProgress = bar.stage, bar.bytes
 				s, err := e.Load(ctx, kind, p, o)
 				bar.finish()
 				if err != nil {
-					return err
+					return notTried(err, paths[i+1:])
 				}
 				if asJSON {
 					writeJSON(out, s)
@@ -102,6 +111,30 @@ func loadCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Source, "source", "", "logical source name (default: the file's absolute path)")
 	cmd.Flags().StringVar(&stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
 	return cmd
+}
+
+// notTried adds to a file's error the files after it, which a multi-file
+// command does not try once one failed (the ones before it stay loaded).
+func notTried(err error, rest []string) error {
+	if len(rest) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (stopped there: %d later file(s) not tried: %s)", err, len(rest), strings.Join(rest, ", "))
+}
+
+// jsonError prints a failed command's error as one JSON object, for --json,
+// unless the failure was already said in JSON (a result with ok false).
+func jsonError(w io.Writer, err *error, said *bool) {
+	if *err == nil || (said != nil && *said) {
+		return
+	}
+	msg, _, _ := strings.Cut((*err).Error(), "\n")
+	out := map[string]any{"error": msg}
+	var fe *loaders.FileError
+	if errors.As(*err, &fe) {
+		out["path"], out["place"] = fe.Path, fe.Place
+	}
+	writeJSON(w, out)
 }
 
 func kindList() string {
@@ -156,16 +189,22 @@ func printAgg(w io.Writer, a *loaders.AggCheck) {
 	for _, k := range a.MissingGroups {
 		fmt.Fprintf(w, "  group %s: in the file, not in the database\n", k)
 	}
+	if n := a.Missing - int64(len(a.MissingGroups)); n > 0 {
+		fmt.Fprintf(w, "  … and %d more groups in the file, not in the database\n", n)
+	}
 	if a.ExtraGroups > 0 {
 		fmt.Fprintf(w, "  %d groups in the database are not in the file\n", a.ExtraGroups)
 	}
 	for _, d := range a.Disagreements {
 		fmt.Fprintf(w, "  %s: %s: file %s, database %s\n", d.Key, d.Column, d.File, d.DB)
 	}
+	if n := a.Differing - int64(len(a.Disagreements)); n > 0 {
+		fmt.Fprintf(w, "  … and %d more differing cells (%d shown)\n", n, len(a.Disagreements))
+	}
 	if a.OK() {
 		fmt.Fprintf(w, "  agrees with the database (relative tolerance %g)\n", loaders.RelTolerance)
 	} else {
-		fmt.Fprintf(w, "  %d disagreements beyond %g relative\n", len(a.Disagreements), loaders.RelTolerance)
+		fmt.Fprintf(w, "  %d disagreements beyond %g relative\n", a.Differing, loaders.RelTolerance)
 	}
 }
 
@@ -229,13 +268,31 @@ func (p *progress) finish() {
 	}
 }
 
+// loadRow is one line of dschema loads.
+type loadRow struct {
+	LoadID   int64  `json:"load_id"`
+	Kind     string `json:"kind"`
+	Variant  string `json:"variant"`
+	State    string `json:"state"` // current or replaced
+	Started  string `json:"started_at"`
+	SHA256   string `json:"sha256"`
+	Rows     int64  `json:"rows_written"`
+	Replaces *int64 `json:"replaced_load_id"`
+	Source   string `json:"source"`
+}
+
 func loadsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:     "loads",
 		Short:   "List the loads recorded in the database (dschema_loads)",
 		Args:    cobra.NoArgs,
-		Example: "  dschema loads --db lab.duckdb",
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Example: "  dschema loads --db lab.duckdb\n  dschema loads --json",
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			out := cmd.OutOrStdout()
+			if asJSON {
+				defer jsonError(out, &err, nil)
+			}
 			ctx := cmd.Context()
 			db, err := openNewest(ctx, g.db)
 			if err != nil {
@@ -244,36 +301,53 @@ func loadsCmd(g *globals) *cobra.Command {
 			defer db.Close()
 			rows, err := db.QueryContext(ctx, `SELECT load_id, kind, coalesce(variant, ''), source, coalesce(sha256, ''),
 				coalesce((SELECT sum(v) FROM (SELECT unnest(map_values(rows_written)) AS v)), 0),
-				strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S'), coalesce(CAST(replaced_load_id AS VARCHAR), '-'),
+				strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S'), replaced_load_id,
 				EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)
 				FROM dschema_loads l ORDER BY load_id`)
 			if err != nil {
 				return err
 			}
 			defer rows.Close()
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%-5s %-12s %-10s %-20s %-13s %9s %-9s %s\n", "LOAD", "KIND", "STATE", "STARTED (UTC)", "SHA256", "ROWS", "REPLACES", "SOURCE")
-			n := 0
+			list := []loadRow{}
 			for rows.Next() {
-				var id, total int64
-				var kind, variant, source, sum, started, replaced string
+				var r loadRow
+				var replaced sql.NullInt64
 				var superseded bool
-				if err := rows.Scan(&id, &kind, &variant, &source, &sum, &total, &started, &replaced, &superseded); err != nil {
+				if err := rows.Scan(&r.LoadID, &r.Kind, &r.Variant, &r.Source, &r.SHA256, &r.Rows, &r.Started, &replaced, &superseded); err != nil {
 					return err
 				}
-				state := "current"
+				r.State = "current"
 				if superseded {
-					state = "replaced"
+					r.State = "replaced"
 				}
-				fmt.Fprintf(out, "%-5d %-12s %-10s %-20s %-13.12s %9d %-9s %s\n", id, kind, state, started, sum, total, replaced, source)
-				n++
+				if replaced.Valid {
+					r.Replaces = &replaced.Int64
+				}
+				list = append(list, r)
 			}
-			if n == 0 {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if asJSON {
+				writeJSON(out, list)
+				return nil
+			}
+			fmt.Fprintf(out, "%-5s %-12s %-10s %-20s %-13s %9s %-9s %s\n", "LOAD", "KIND", "STATE", "STARTED (UTC)", "SHA256", "ROWS", "REPLACES", "SOURCE")
+			for _, r := range list {
+				replaced := "-"
+				if r.Replaces != nil {
+					replaced = fmt.Sprint(*r.Replaces)
+				}
+				fmt.Fprintf(out, "%-5d %-12s %-10s %-20s %-13.12s %9d %-9s %s\n", r.LoadID, r.Kind, r.State, r.Started, r.SHA256, r.Rows, replaced, r.Source)
+			}
+			if len(list) == 0 {
 				fmt.Fprintln(out, "(no loads yet)")
 			}
-			return rows.Err()
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the loads as a JSON array")
+	return cmd
 }
 
 func verifyCmd(g *globals) *cobra.Command {
@@ -285,7 +359,11 @@ func verifyCmd(g *globals) *cobra.Command {
 			Short:   "Compare a loaded file with the database value for value (NaN = NaN, NULL = NULL)",
 			Args:    cobra.ExactArgs(2),
 			Example: `  dschema verify datadecide full_eval.parquet --db lab.duckdb`,
-			RunE: func(cmd *cobra.Command, args []string) error {
+			RunE: func(cmd *cobra.Command, args []string) (err error) {
+				var said bool
+				if asJSON {
+					defer jsonError(cmd.OutOrStdout(), &err, &said)
+				}
 				if args[0] != "datadecide" {
 					return fmt.Errorf("verify knows the kind datadecide, not %q", args[0])
 				}
@@ -311,8 +389,12 @@ func verifyCmd(g *globals) *cobra.Command {
 					if len(v.Skipped) > 0 {
 						fmt.Fprintf(out, "  not compared (non-numeric, not in the schema): %s\n", strings.Join(v.Skipped, ", "))
 					}
+					if len(v.NotInFile) > 0 {
+						fmt.Fprintf(out, "  not compared (in the database's layout, not in the file): %s\n", strings.Join(v.NotInFile, ", "))
+					}
 				}
 				if !v.OK() {
+					said = asJSON
 					return fmt.Errorf("%s differs from the database", args[1])
 				}
 				return nil
@@ -326,7 +408,7 @@ func verifyCmd(g *globals) *cobra.Command {
 
 // openNewest opens the database and refuses it unless it is at the newest schema version.
 func openNewest(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := dbfile.Open(ctx, path)
+	db, err := dbfile.OpenExisting(ctx, path)
 	if err != nil {
 		return nil, err
 	}

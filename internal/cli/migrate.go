@@ -46,7 +46,7 @@ func migrateUpCmd(g *globals) *cobra.Command {
 					return nil
 				}
 			}
-			db, m, err := openMigrator(ctx, g.db)
+			db, m, err := openMigrator(ctx, g.db, true)
 			if err != nil {
 				return err
 			}
@@ -110,10 +110,7 @@ func migrateDownCmd(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("to") && to < 0 {
 				return fmt.Errorf("--to %d: a version is 0 or more (0 reverts every migration)", to)
 			}
-			if !fileExists(g.db) {
-				return fmt.Errorf("database %s does not exist", g.db)
-			}
-			db, m, err := openMigrator(ctx, g.db)
+			db, m, err := openMigrator(ctx, g.db, false)
 			if err != nil {
 				return err
 			}
@@ -182,7 +179,7 @@ func migrateStatusCmd(g *globals) *cobra.Command {
 		Example: "  dschema migrate status --db lab.duckdb",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, m, err := openMigrator(ctx, g.db)
+			db, m, err := openMigrator(ctx, g.db, false)
 			if err != nil {
 				return err
 			}
@@ -215,10 +212,7 @@ func migrateRedoCmd(g *globals) *cobra.Command {
 		Example: "  dschema migrate redo --db lab.duckdb",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if !fileExists(g.db) {
-				return fmt.Errorf("database %s does not exist", g.db)
-			}
-			db, m, err := openMigrator(ctx, g.db)
+			db, m, err := openMigrator(ctx, g.db, false)
 			if err != nil {
 				return err
 			}
@@ -266,7 +260,7 @@ func migrateValidateCmd(g *globals) *cobra.Command {
 			if !fileExists(g.db) {
 				return nil
 			}
-			db, m, err := openMigrator(ctx, g.db)
+			db, m, err := openMigrator(ctx, g.db, false)
 			if err != nil {
 				return err
 			}

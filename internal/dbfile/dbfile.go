@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"regexp"
 	"strings"
 
@@ -28,6 +30,40 @@ func (e *LockedError) Error() string {
 }
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// ErrNoDatabase is wrapped by OpenExisting's error when there is no file.
+var ErrNoDatabase = errors.New("no such database")
+
+// NoDatabaseError names the missing database file.
+type NoDatabaseError struct{ Path string }
+
+func (e *NoDatabaseError) Error() string {
+	return fmt.Sprintf("database %s does not exist (dschema migrate up --db %s creates it)", e.Path, e.Path)
+}
+
+func (e *NoDatabaseError) Unwrap() error { return ErrNoDatabase }
+
+// OpenExisting is Open for a database that must already exist: only
+// migrate up creates one, so a mistyped path never leaves an empty file.
+func OpenExisting(ctx context.Context, path string) (*sql.DB, error) {
+	if err := Named(path); err != nil {
+		return nil, err
+	}
+	if path != ":memory:" {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, &NoDatabaseError{Path: path}
+		}
+	}
+	return Open(ctx, path)
+}
+
+// Named refuses an empty database path.
+func Named(path string) error {
+	if path == "" {
+		return errors.New("no database: --db is empty (name a file, or set DSCHEMA_DB)")
+	}
+	return nil
+}
 
 var pidRE = regexp.MustCompile(`\(PID (\d+)\)`)
 

@@ -19,15 +19,17 @@ type AggCheck struct {
 	Variant       string       `json:"variant"`
 	Groups        int64        `json:"groups"`
 	Columns       int          `json:"columns_compared"`
-	Disagreements []Difference `json:"disagreements"`
-	MissingGroups []string     `json:"groups_missing_from_database"`
+	Differing     int64        `json:"differing_cells"`
+	Disagreements []Difference `json:"disagreements"` // the first MaxAggExamples
+	Missing       int64        `json:"groups_missing_from_database_count"`
+	MissingGroups []string     `json:"groups_missing_from_database"` // the first MaxAggExamples
 	ExtraGroups   int64        `json:"database_groups_missing_from_file"`
 	Notes         []string     `json:"notes"`
 }
 
 // OK reports whether the file agrees with the database.
 func (a *AggCheck) OK() bool {
-	return len(a.Disagreements) == 0 && len(a.MissingGroups) == 0 && a.ExtraGroups == 0
+	return a.Differing == 0 && a.Missing == 0 && a.ExtraGroups == 0
 }
 
 // Aggregate layouts. A file grouped by params, data and step alone still has
@@ -43,6 +45,10 @@ const (
 // RelTolerance is how far (relative) a file's value may be from the view's:
 // relative to the larger of the two, and for a std also to the group's mean.
 const RelTolerance = 1e-9
+
+// MaxAggExamples bounds the disagreeing cells and missing groups an
+// aggregate check lists; it counts them all.
+const MaxAggExamples = 20
 
 // ErrNoDataDecide: an aggregate check against a database with no DataDecide rows.
 var ErrNoDataDecide = errors.New("the database holds no DataDecide rows: load full_eval first (dschema load datadecide full_eval.parquet)")
@@ -129,6 +135,19 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 	if len(notInView) > 0 {
 		a.Notes = append(a.Notes, fmt.Sprintf("%d columns are not in the database's layout and were not compared: %s", len(notInView), strings.Join(notInView, ", ")))
 	}
+	inFile := map[string]bool{}
+	for _, c := range cols {
+		inFile[c.Name] = true
+	}
+	var notInFile []string
+	for _, n := range vnames {
+		if !inFile[n] && !isKey[n] && n != "n_seeds" {
+			notInFile = append(notInFile, n)
+		}
+	}
+	if len(notInFile) > 0 {
+		a.Notes = append(a.Notes, fmt.Sprintf("%d columns of the database's layout are not in the file and were not compared: %s", len(notInFile), strings.Join(notInFile, ", ")))
+	}
 	a.Columns = len(compared)
 	src := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(abs))
 	q := dbschema.Ident
@@ -156,6 +175,17 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 		}
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_agg_file; DROP TABLE IF EXISTS dschema_agg_view; DROP TABLE IF EXISTS dschema_agg_mean")
+	// An aggregate has one row per group; a per-seed file (a full_eval) has several.
+	var dupKey string
+	var dupRows int64
+	err = conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT %s, count(*) FROM dschema_agg_file f GROUP BY ALL HAVING count(*) > 1 ORDER BY 1 LIMIT 1`, keyExpr)).Scan(&dupKey, &dupRows)
+	if err == nil {
+		return nil, &FileError{Path: path, Place: "group " + dupKey,
+			Msg: fmt.Sprintf("%d rows for one group: an aggregate file has one row per (%s); is it a per-seed full_eval? (load that with dschema load datadecide)", dupRows, strings.Join(keys, ", "))}
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
+	}
 	src = "dschema_agg_file"
 	view = "dschema_agg_view"
 	join := fmt.Sprintf("FROM %s f JOIN %s v ON %s", src, view, strings.Join(on, " AND "))
@@ -190,11 +220,12 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 			return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
 		}
 		for i, c := range compared {
-			if counts[i] == 0 {
+			a.Differing += counts[i]
+			if counts[i] == 0 || len(a.Disagreements) >= MaxAggExamples {
 				continue
 			}
-			rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(v.%s AS VARCHAR), 'NULL') %s WHERE %s ORDER BY 1`,
-				keyExpr, q(c), q(c), join, differ(c)))
+			rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(v.%s AS VARCHAR), 'NULL') %s WHERE %s ORDER BY 1 LIMIT %d`,
+				keyExpr, q(c), q(c), join, differ(c), MaxAggExamples-len(a.Disagreements)))
 			if err != nil {
 				return nil, err
 			}
@@ -212,7 +243,11 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s", src)).Scan(&a.Groups); err != nil {
 		return nil, err
 	}
-	rows, err = conn.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s f WHERE NOT EXISTS (SELECT 1 FROM %s v WHERE %s) ORDER BY 1", keyExpr, src, view, strings.Join(on, " AND ")))
+	missing := fmt.Sprintf("FROM %s f WHERE NOT EXISTS (SELECT 1 FROM %s v WHERE %s)", src, view, strings.Join(on, " AND "))
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) "+missing).Scan(&a.Missing); err != nil {
+		return nil, err
+	}
+	rows, err = conn.QueryContext(ctx, fmt.Sprintf("SELECT %s %s ORDER BY 1 LIMIT %d", keyExpr, missing, MaxAggExamples))
 	if err != nil {
 		return nil, err
 	}

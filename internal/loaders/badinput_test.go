@@ -67,6 +67,14 @@ func TestBadInput(t *testing.T) {
 			[]string{"nullkey.parquet: row 6: column params is NULL"}},
 		{"seed out of range", derive(t, full, "seed7.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 3 THEN 7 ELSE seed END AS seed) FROM src"), loaders.Options{},
 			[]string{"seed7.parquet: row 4: seed 7 is not a DataDecide seed number (0-4)"}},
+		{"seed just above the range", derive(t, full, "seed5.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 3 THEN 5 ELSE seed END AS seed) FROM src"), loaders.Options{},
+			[]string{"seed5.parquet: row 4: seed 5 is not a DataDecide seed number (0-4)"}},
+		{"seed just below the range", derive(t, full, "seedneg.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 3 THEN -1 ELSE seed END AS seed) FROM src"), loaders.Options{},
+			[]string{"seedneg.parquet: row 4: seed -1 is not a DataDecide seed number (0-4)"}},
+		{"params not a size", derive(t, full, "banana.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 5 THEN 'banana' ELSE params END AS params) FROM src"), loaders.Options{},
+			[]string{"banana.parquet: row 6: params banana is not a model size label (a number and K, M, B or T, as in 150M or 1B)"}},
+		{"params with a unit but no number", derive(t, full, "bigm.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 5 THEN 'M' ELSE params END AS params) FROM src"), loaders.Options{},
+			[]string{"bigm.parquet: row 6: params M is not a model size label"}},
 		{"fractional step", derive(t, full, "halfstep.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 2 THEN 1250.5 ELSE step END AS step) FROM src"), loaders.Options{},
 			[]string{"halfstep.parquet: row 3: step 1250.5 is not a whole number of steps"}},
 		{"model detail not constant", derive(t, full, "dmodel.parquet", "SELECT * REPLACE (CASE WHEN file_row_number = 100 THEN 999 ELSE d_model END AS d_model) FROM src"), loaders.Options{},
@@ -107,20 +115,53 @@ func TestConflictsBetweenSources(t *testing.T) {
 	b, _ := os.ReadFile(full)
 	os.WriteFile(copyPath, b, 0o644)
 	_, err := v.e.Load(v.ctx, "datadecide", copyPath, loaders.Options{})
-	want := fmt.Sprintf("copy.parquet: key (params \"4M\", data \"Dolma1.7\", seed 0, step 0): already loaded from %s (load %d); a key belongs to one source", full, first.LoadID)
+	want := fmt.Sprintf("copy.parquet: the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source, pass --source %q", first.SHA256, full, first.LoadID, full)
 	if err == nil || !strings.HasSuffix(err.Error(), want) {
-		t.Errorf("loading the same rows from another source: %v\nwant %q", err, want)
+		t.Errorf("loading the same content from another path: %v\nwant %q", err, want)
+	}
+	// As that source, it is the same content: unchanged.
+	if s, err := v.e.Load(v.ctx, "datadecide", copyPath, loaders.Options{Source: full}); err != nil || !s.Unchanged || s.LoadID != first.LoadID {
+		t.Errorf("the copy with --source = %+v, %v; want unchanged since load %d", s, err, first.LoadID)
+	}
+	// Other content with the same keys: the keys are refused.
+	changed := derive(t, full, "changed.parquet", "SELECT * REPLACE (arc_easy_acc_raw + 1 AS arc_easy_acc_raw) FROM src")
+	_, err = v.e.Load(v.ctx, "datadecide", changed, loaders.Options{})
+	want = fmt.Sprintf("changed.parquet: key (params \"4M\", data \"Dolma1.7\", seed 0, step 0): already loaded from %s (load %d); a key belongs to one source", full, first.LoadID)
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("loading the same keys from another source: %v\nwant %q", err, want)
+	}
+	if after := v.snapshot(); after != before {
+		t.Errorf("a refused load changed the database")
 	}
 	other := derive(t, full, "c4.parquet", "SELECT * REPLACE ('FineWeb-Pro' AS data, CASE WHEN data = 'C4' THEN pct_code + 1 ELSE pct_code END AS pct_code) FROM src WHERE data = 'C4'")
 	other2 := derive(t, full, "c4b.parquet", "SELECT * REPLACE (step + 1 AS step, pct_code + 1 AS pct_code) FROM src WHERE data = 'C4'")
 	if _, err := v.e.Load(v.ctx, "datadecide", other, loaders.Options{}); err != nil {
 		t.Fatalf("a new recipe from another source: %v", err)
 	}
+	before = v.snapshot()
 	_, err = v.e.Load(v.ctx, "datadecide", other2, loaders.Options{})
 	if err == nil || !strings.Contains(err.Error(), "c4b.parquet: data \"C4\": pretrain_datasets differs from the row loaded from "+full) {
 		t.Errorf("conflicting dataset features: %v", err)
 	}
-	_ = before
+	if after := v.snapshot(); after != before {
+		t.Errorf("a refused load changed the database")
+	}
+}
+
+// TestRangeEdgesLoad: the accepted edges of each range load: seeds 0 and 4,
+// a size label DataDecide does not have (reported).
+func TestRangeEdgesLoad(t *testing.T) {
+	full, _, _ := sample(t)
+	v := newEnv(t)
+	edges := derive(t, full, "edges.parquet", `SELECT * REPLACE (CASE WHEN seed = 2 THEN 4 ELSE seed END AS seed,
+		CASE WHEN params = '4M' THEN '5M' ELSE params END AS params) FROM src`)
+	s := v.load(edges, loaders.Options{})
+	if got := v.scalar(`SELECT string_agg(DISTINCT seed, ',' ORDER BY seed) FROM pretrain_runs`); got != "0,1,4" {
+		t.Errorf("seeds loaded = %s, want 0,1,4", got)
+	}
+	if !strings.Contains(strings.Join(s.Notes, "\n"), "model sizes DataDecide does not have: 5M (loaded as new pretrain_models rows)") {
+		t.Errorf("notes = %q, want the new size 5M reported", s.Notes)
+	}
 }
 
 func TestUnknownTextColumnIsSkippedAndReported(t *testing.T) {

@@ -338,6 +338,13 @@ func (DataDecide) Load(ctx context.Context, ld *Load) (*Report, error) {
 	}
 	names := Columns()
 	rep := &Report{Variant: lay.variant, Rows: map[string]int64{}}
+	sizes, err := newSizes(ctx, conn, src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: check model sizes: %w", path, err)
+	}
+	if len(sizes) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("model sizes DataDecide does not have: %s (loaded as new pretrain_models rows)", strings.Join(sizes, ", ")))
+	}
 
 	// pretrain_models and pretrain_datasets: one row per size / recipe.
 	ld.Stage("writing pretrain_models and pretrain_datasets")
@@ -439,7 +446,7 @@ func (DataDecide) Load(ctx context.Context, ld *Load) (*Report, error) {
 			Reason: "non-numeric columns the schema does not know: not loaded (--strict refuses them)"})
 	}
 	if len(lay.absent) > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d known metric columns are absent from the file and stay NULL", len(lay.absent)))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d known metric columns are absent from the file and stay NULL: %s", len(lay.absent), strings.Join(lay.absent, ", ")))
 	}
 	if !full {
 		rep.Notes = append(rep.Notes, "metrics-only layout: model details, dataset features and LR columns stay NULL")
@@ -447,7 +454,33 @@ func (DataDecide) Load(ctx context.Context, ld *Load) (*Report, error) {
 	return rep, nil
 }
 
-// checkKeys refuses NULL keys, seeds outside 0-4, non-integral steps and duplicate keys.
+// DataDecideSizes are the model sizes DataDecide trained; a load reports
+// any other (well-formed) size label it finds.
+var DataDecideSizes = []string{"4M", "6M", "8M", "10M", "14M", "16M", "20M", "60M", "90M", "150M", "300M", "530M", "750M", "1B"}
+
+// newSizes lists the size labels of src that DataDecide does not have.
+func newSizes(ctx context.Context, conn *sql.Conn, src string) ([]string, error) {
+	known := make([]string, len(DataDecideSizes))
+	for i, s := range DataDecideSizes {
+		known[i] = dbschema.Literal(s)
+	}
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT params FROM %s WHERE params NOT IN (%s) ORDER BY 1`, src, strings.Join(known, ", ")))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// checkKeys refuses NULL keys, size labels that are not sizes, seeds outside 0-4, non-integral steps and duplicate keys.
 func checkKeys(ctx context.Context, conn *sql.Conn, path, src string, lay *layout) error {
 	var row sql.NullInt64
 	var what string
@@ -456,6 +489,7 @@ func checkKeys(ctx context.Context, conn *sql.Conn, path, src string, lay *layou
 			WHEN data IS NULL THEN 'column data is NULL'
 			WHEN seed IS NULL THEN 'column seed is NULL'
 			WHEN step IS NULL THEN 'column step is NULL'
+			WHEN NOT regexp_full_match(params, '[0-9]+(\.[0-9]+)?[KMBT]') THEN 'params ' || params || ' is not a model size label (a number and K, M, B or T, as in 150M or 1B)'
 			WHEN seed NOT BETWEEN 0 AND 4 THEN 'seed ' || seed || ' is not a DataDecide seed number (0-4)'
 			WHEN isnan(CAST(step AS DOUBLE)) OR isinf(CAST(step AS DOUBLE)) OR step < 0 OR CAST(step AS DOUBLE) <> trunc(CAST(step AS DOUBLE)) OR CAST(step AS DOUBLE) >= 9.2e18
 				THEN 'step ' || step || ' is not a whole number of steps'

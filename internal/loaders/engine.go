@@ -282,6 +282,12 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		s.Seconds = time.Since(start).Seconds()
 		return s, nil
 	}
+	if other, otherSource, err := loadedElsewhere(ctx, conn, kind, src.Key, sum); err != nil {
+		return nil, err
+	} else if other != 0 {
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source, pass --source %q",
+			sum, otherSource, other, otherSource)}
+	}
 
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, err
@@ -349,6 +355,17 @@ func currentLoad(ctx context.Context, conn *sql.Conn, kind, source string) (id i
 		return 0, "", "", nil
 	}
 	return id, sum, variant, err
+}
+
+// loadedElsewhere finds a current load of kind with content sum from another source.
+func loadedElsewhere(ctx context.Context, conn *sql.Conn, kind, source, sum string) (id int64, other string, err error) {
+	err = conn.QueryRowContext(ctx, `SELECT load_id, source FROM dschema_loads l
+		WHERE kind = ? AND sha256 = ? AND source <> ? AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)
+		ORDER BY load_id LIMIT 1`, kind, sum, source).Scan(&id, &other)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	return id, other, err
 }
 
 // loadTables lists every table with a load_id column (every loaded table).

@@ -28,6 +28,9 @@ type Verification struct {
 	ByColumn    map[string]int64 `json:"differing_by_column"`
 	Examples    []Difference     `json:"examples"`
 	Skipped     []string         `json:"columns_not_compared"`
+	// NotInFile lists the database's full_eval columns the file lacks:
+	// not compared either.
+	NotInFile []string `json:"database_columns_not_in_file"`
 }
 
 // OK reports whether nothing differs.
@@ -62,7 +65,16 @@ func VerifyDataDecide(ctx context.Context, db *sql.DB, path string, maxExamples 
 	for _, n := range names {
 		viewCols[n] = true
 	}
-	v := &Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []Difference{}, Skipped: []string{}}
+	v := &Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []Difference{}, Skipped: []string{}, NotInFile: []string{}}
+	inFile := map[string]bool{}
+	for _, c := range cols {
+		inFile[c.Name] = true
+	}
+	for _, n := range names {
+		if !inFile[n] {
+			v.NotInFile = append(v.NotInFile, n)
+		}
+	}
 	src := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(abs))
 	q := dbschema.Ident
 	type cmp struct{ name, dbExpr string }

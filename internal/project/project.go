@@ -26,6 +26,9 @@ import (
 	"github.com/dschema/dschema/internal/schema"
 )
 
+// ErrNotCheckout: check or gen was pointed at a folder that is not a checkout.
+var ErrNotCheckout = errors.New("not a dschema checkout")
+
 // Layout names the folders of a checkout, relative to its root.
 type Layout struct {
 	Root       string
@@ -482,6 +485,9 @@ func (p Problem) String() string {
 // opts.DB) a live database disagree. An error is returned only when the
 // check itself cannot run.
 func Check(ctx context.Context, l Layout, opts CheckOptions, progress io.Writer) ([]Problem, error) {
+	if fi, err := os.Stat(l.path(l.Schema)); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%w: %s has no %s/ folder; run check in a dschema checkout or name one with --root (migrate works anywhere: its migrations are built in)", ErrNotCheckout, l.Root, l.Schema)
+	}
 	var out []Problem
 	if err := migrate.VerifySum(os.DirFS(l.path(l.Migrations)), l.Migrations); err != nil {
 		out = append(out, Problem{Where: where(err, l.Migrations), Msg: errMsg(err), Fix: "restore the migration files from version control"})

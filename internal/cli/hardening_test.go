@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dschema/dschema/internal/dbfile"
@@ -255,5 +257,62 @@ func TestJSONAndMultiFileFailures(t *testing.T) {
 	out, _, _ = runCmd(t, "loads", "--json", "--db", filepath.Join(t.TempDir(), "none.duckdb"))
 	if err := json.Unmarshal([]byte(out), &obj); err != nil || !strings.Contains(fmt.Sprint(obj["error"]), "does not exist") {
 		t.Errorf("loads --json on a missing database = %q", out)
+	}
+}
+
+// syncBuffer is a terminal stand-in that progress bars write to from
+// several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestProgressOnATerminal: on a terminal a load shows its stages, and a
+// percentage while DuckDB reports one.
+func TestProgressOnATerminal(t *testing.T) {
+	isTerm, after := isTerminal, progressAfter
+	t.Cleanup(func() { isTerminal, progressAfter = isTerm, after })
+	isTerminal = func(io.Writer) bool { return true }
+	progressAfter = 0
+
+	full, _, _ := sampleFiles(t)
+	w := &syncBuffer{}
+	p := newProgress(w, full)
+	p.bytes(10, 100)
+	p.stage("writing pretrain_evals")
+	p.fraction("writing pretrain_evals", 0.42)
+	p.fraction("checking keys", 0.99) // a late report of another stage: ignored
+	p.finish()
+	for _, want := range []string{"full_eval.parquet: hashing", "10%", "full_eval.parquet: writing pretrain_evals", "42%"} {
+		if !strings.Contains(w.String(), want) {
+			t.Errorf("progress output lacks %q:\n%q", want, w.String())
+		}
+	}
+	if strings.Contains(w.String(), "99%") {
+		t.Errorf("a stale stage's progress was shown: %q", w.String())
+	}
+
+	// Through the command: stages and DuckDB's percentages reach stderr.
+	db := migratedDB(t)
+	var out bytes.Buffer
+	if code := Run(context.Background(), []string{"load", "datadecide", full, "--db", db}, &out, w); code != 0 {
+		t.Fatalf("load: %s %s", out.String(), w.String())
+	}
+	for _, want := range []string{"full_eval.parquet: writing pretrain_evals", "full_eval.parquet: committing"} {
+		if !strings.Contains(w.String(), want) {
+			t.Errorf("load progress lacks %q:\n%q", want, w.String())
+		}
 	}
 }

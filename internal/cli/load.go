@@ -92,6 +92,9 @@ func loadCmd(g *globals) *cobra.Command {
 				o := opts
 				bar := newProgress(cmd.ErrOrStderr(), p)
 				o.Progress, o.HashProgress = bar.stage, bar.bytes
+				if bar.on {
+					o.Fraction = bar.fraction
+				}
 				s, err := e.Load(ctx, kind, p, o)
 				bar.finish()
 				if err != nil {
@@ -218,36 +221,62 @@ func sortedKeys(m map[string]int64) []string {
 }
 
 // progress shows a bar on a terminal for loads that take over a second:
-// bytes while the file is hashed, then the stage being written.
+// bytes while the file is hashed, then each stage of the load with the
+// percentage DuckDB reports for its statement (a spinner when it reports
+// none).
 type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
 	bar   *progressbar.ProgressBar
+	mode  string // "bytes", "percent" or "spinner": what bar shows
 	path  string
+	stg   string
 	on    bool
 }
 
+// Test hooks: whether w is a terminal, and how long a load runs before a bar shows.
+var (
+	isTerminal = func(w io.Writer) bool {
+		f, ok := w.(*os.File)
+		return ok && term.IsTerminal(int(f.Fd()))
+	}
+	progressAfter = time.Second
+)
+
 func newProgress(w io.Writer, path string) *progress {
-	f, ok := w.(*os.File)
-	return &progress{w: w, start: time.Now(), path: filepath.Base(path), on: ok && term.IsTerminal(int(f.Fd()))}
+	return &progress{w: w, start: time.Now(), path: filepath.Base(path), on: isTerminal(w)}
 }
 
-func (p *progress) ensure(total int64) *progressbar.ProgressBar {
-	if !p.on || time.Since(p.start) < time.Second {
+// barFor returns the bar in mode, making a new one when the mode changes.
+func (p *progress) barFor(mode string, total int64) *progressbar.ProgressBar {
+	if !p.on || time.Since(p.start) < progressAfter {
 		return nil
 	}
-	if p.bar == nil {
-		p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.w), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription(p.path+": hashing"), progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
+	if p.bar != nil && p.mode == mode {
+		return p.bar
 	}
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+	opts := []progressbar.Option{progressbar.OptionSetWriter(p.w), progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30),
+		progressbar.OptionSetDescription(p.path + ": " + p.stg)}
+	switch mode {
+	case "bytes":
+		opts = append(opts, progressbar.OptionShowBytes(true))
+	case "percent":
+		total = 100
+		opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(false))
+	}
+	p.bar, p.mode = progressbar.NewOptions64(total, opts...), mode
 	return p.bar
 }
 
 func (p *progress) bytes(done, total int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if b := p.ensure(total); b != nil {
+	p.stg = "hashing"
+	if b := p.barFor("bytes", total); b != nil {
 		b.Set64(done)
 	}
 }
@@ -255,8 +284,22 @@ func (p *progress) bytes(done, total int64) {
 func (p *progress) stage(s string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if b := p.ensure(-1); b != nil {
+	p.stg = s
+	if b := p.barFor("spinner", -1); b != nil {
 		b.Describe(p.path + ": " + s)
+		b.RenderBlank()
+	}
+}
+
+func (p *progress) fraction(s string, f float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s != p.stg {
+		return // a late report of a stage that ended
+	}
+	if b := p.barFor("percent", 100); b != nil {
+		b.Describe(p.path + ": " + s)
+		b.Set(int(f * 100))
 	}
 }
 

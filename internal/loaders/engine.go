@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dschema/dschema/gen"
@@ -111,6 +112,10 @@ type Options struct {
 	Progress func(stage string)
 	// HashProgress, when set, is told how many bytes of the file were hashed.
 	HashProgress func(done, total int64)
+	// Fraction, when set, is told how far (0 to 1) DuckDB says the running
+	// statement of a stage is, polled every PollEvery (default 200 ms).
+	Fraction  func(stage string, fraction float64)
+	PollEvery time.Duration
 	// FailBeforeCommit is a test hook: a non-nil error it returns aborts the
 	// load after every row was written, just before COMMIT.
 	FailBeforeCommit func(*Load) error
@@ -272,6 +277,22 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, err
 	}
 	defer conn.Close()
+	var stage atomic.Value // the stage being run, for Fraction
+	stage.Store("")
+	progress := opts.Progress
+	if opts.Fraction != nil {
+		stop, err := pollProgress(ctx, conn, opts.PollEvery, func(f float64) { opts.Fraction(stage.Load().(string), f) })
+		if err != nil {
+			return nil, err
+		}
+		defer stop() // before conn.Close
+		progress = func(st string) {
+			stage.Store(st)
+			if opts.Progress != nil {
+				opts.Progress(st)
+			}
+		}
+	}
 
 	prior, priorSum, priorVariant, err := currentLoad(ctx, conn, kind, src.Key)
 	if err != nil {
@@ -304,7 +325,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, err
 	}
 	s.LoadID = id
-	l := &Load{Conn: conn, ID: id, Source: src, Strict: opts.Strict, progress: opts.Progress}
+	l := &Load{Conn: conn, ID: id, Source: src, Strict: opts.Strict, progress: progress}
 	if prior != 0 {
 		l.Stage(fmt.Sprintf("removing the rows of load %d (the previous version of this source)", prior))
 		s.ReplacedLoad = prior

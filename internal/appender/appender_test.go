@@ -2,6 +2,7 @@ package appender
 
 import (
 	"math"
+	"math/big"
 	"testing"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -78,14 +79,59 @@ func TestMapIsSorted(t *testing.T) {
 	}
 }
 
+// FuzzParseDecimal: an accepted string is stored exactly (the stored
+// integer over 10^scale is the string's value) within the column's width;
+// a refused one is not a number, has too many fraction digits, or is too wide.
 func FuzzParseDecimal(f *testing.F) {
-	for _, s := range []string{"1.25", "-0.001", "1e3", "99999999.99"} {
+	for _, s := range []string{"1.25", "-0.001", "1e3", "99999999.99", "100000000", "0.005", "1/3"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 64 {
+			return // big.Rat reads exponents such as 1e99999999 slowly: not the property
+		}
 		d, err := ParseDecimal(s, 10, 2)
-		if err == nil && (d.Scale != 2 || d.Value == nil) {
+		want, ok := new(big.Rat).SetString(s)
+		if err != nil {
+			if ok {
+				scaled := new(big.Rat).Mul(want, big.NewRat(100, 1))
+				if scaled.IsInt() && len(new(big.Int).Abs(scaled.Num()).String()) <= 10 {
+					t.Fatalf("ParseDecimal(%q) refused a value that fits DECIMAL(10,2): %v", s, err)
+				}
+			}
+			return
+		}
+		if !ok || d.Scale != 2 || d.Width != 10 || d.Value == nil {
 			t.Fatalf("ParseDecimal(%q) = %+v", s, d)
+		}
+		if got := new(big.Rat).SetFrac(d.Value, big.NewInt(100)); got.Cmp(want) != 0 {
+			t.Fatalf("ParseDecimal(%q) stores %s, want %s", s, got.RatString(), want.RatString())
+		}
+		if len(new(big.Int).Abs(d.Value).String()) > 10 {
+			t.Fatalf("ParseDecimal(%q) = %s: wider than 10 digits", s, d.Value)
+		}
+	})
+}
+
+// FuzzNarrow: Narrow and FromFloat succeed exactly when the value fits, and
+// then return it unchanged.
+func FuzzNarrow(f *testing.F) {
+	for _, v := range []int64{0, 127, 128, -128, -129, 255, 1 << 40, -1} {
+		f.Add(v, float64(v)+0.5)
+	}
+	f.Fuzz(func(t *testing.T, v int64, x float64) {
+		n, err := Narrow[int8](v)
+		if fits := v >= -128 && v <= 127; fits != (err == nil) || (fits && int64(n) == v) != fits {
+			t.Fatalf("Narrow[int8](%d) = %d, %v", v, n, err)
+		}
+		u, err := Narrow[uint8](v)
+		if fits := v >= 0 && v <= 255; fits != (err == nil) || (fits && int64(u) != v) {
+			t.Fatalf("Narrow[uint8](%d) = %d, %v", v, u, err)
+		}
+		i, err := FromFloat[int32](x)
+		fits := x == math.Trunc(x) && x >= math.MinInt32 && x <= math.MaxInt32
+		if fits != (err == nil) || (fits && float64(i) != x) {
+			t.Fatalf("FromFloat[int32](%v) = %d, %v", x, i, err)
 		}
 	})
 }

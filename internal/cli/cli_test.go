@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,13 @@ func TestMain(m *testing.M) {
 		bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
 		db.Close()
 		os.Exit(0)
+	}
+	if os.Getenv("DSCHEMA_TEST_RUN_CLI") != "" {
+		// dschema itself, with the progress of a terminal on stderr, so a
+		// test can tell which stage a load is in.
+		isTerminal = func(io.Writer) bool { return true }
+		progressAfter = 0
+		os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	code := m.Run()
 	labtest.Cleanup()
@@ -231,9 +239,13 @@ func TestQuickstart(t *testing.T) {
 }
 
 func TestErrorsAreOneLine(t *testing.T) {
-	_, errs, code := runCmd(t, "migrate", "status", "--db", "/nonexistent-dir/x.duckdb")
+	_, errs, code := runCmd(t, "migrate", "up", "--to", "1", "--db", "/nonexistent-dir/x.duckdb")
 	if code == 0 || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "dschema: open database /nonexistent-dir/x.duckdb:") {
 		t.Errorf("open failure = %q, exit %d", errs, code)
+	}
+	_, errs, code = runCmd(t, "migrate", "status", "--db", "/nonexistent-dir/x.duckdb")
+	if code == 0 || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "dschema: database /nonexistent-dir/x.duckdb does not exist") {
+		t.Errorf("status of a missing database = %q, exit %d", errs, code)
 	}
 	_, errs, code = runCmd(t, "migrate", "bogus")
 	if code == 0 && errs == "" {

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/fixtures"
+	"github.com/dschema/dschema/internal/migrate"
 )
 
 // sampleFiles writes the sample full_eval and its mean/std into a temp dir.
@@ -314,5 +317,156 @@ func TestProgressOnATerminal(t *testing.T) {
 		if !strings.Contains(w.String(), want) {
 			t.Errorf("load progress lacks %q:\n%q", want, w.String())
 		}
+	}
+}
+
+// TestKilledLoadLeavesTheDatabaseLoadable runs dschema load in a real
+// process, kills it (SIGKILL) when it reaches a stage, and checks that the
+// database is as it was and takes the same load afterwards.
+func TestKilledLoadLeavesTheDatabaseLoadable(t *testing.T) {
+	full, _, _ := sampleFiles(t)
+	for _, stage := range []string{"checking keys", "writing pretrain_evals", "recording the load", "committing"} {
+		t.Run(stage, func(t *testing.T) {
+			db := migratedDB(t)
+			before := dbState(t, db)
+			cmd := exec.Command(os.Args[0], "load", "datadecide", full, "--db", db)
+			cmd.Env = append(os.Environ(), "DSCHEMA_TEST_RUN_CLI=1")
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Read the progress until the stage shows, then kill at once.
+			var seen strings.Builder
+			buf := make([]byte, 4096)
+			for !strings.Contains(seen.String(), ": "+stage) {
+				n, err := stderr.Read(buf)
+				seen.Write(buf[:n])
+				if err != nil {
+					break
+				}
+			}
+			cmd.Process.Kill()
+			io.Copy(io.Discard, stderr)
+			state, _ := cmd.Process.Wait()
+			if !strings.Contains(seen.String(), ": "+stage) {
+				t.Fatalf("the load never reached %q (exit %v):\n%q", stage, state, seen.String())
+			}
+			after := dbState(t, db)
+			// Killed during COMMIT, the load may have committed: then it is whole.
+			if after != before && !(stage == "committing" && strings.Contains(after, "1 loads, 144 evals with a load_id")) {
+				t.Errorf("after a kill during %s the database is\n%s\nwas\n%s", stage, after, before)
+			}
+			if out, errs, code := runCmd(t, "check", "--root", "../..", "--db", db); code != 0 {
+				t.Errorf("check --db after the kill: %s %s", out, errs)
+			}
+			// compact gives the free space back and keeps everything else.
+			sized := func() int64 { fi, _ := os.Stat(db); return fi.Size() }
+			killed := sized()
+			if out, errs, code := runCmd(t, "compact", "--db", db); code != 0 || !strings.Contains(out, " MB -> ") || sized() > killed {
+				t.Errorf("compact = %s %s (%d bytes, were %d)", out, errs, sized(), killed)
+			}
+			if now := dbState(t, db); now != after {
+				t.Errorf("compact changed the database:\n%s\nwas\n%s", now, after)
+			}
+			if out, errs, code := runCmd(t, "check", "--root", "../..", "--db", db); code != 0 {
+				t.Errorf("check --db after compact: %s %s", out, errs)
+			}
+			out, errs, code := runCmd(t, "load", "datadecide", full, "--db", db)
+			if code != 0 || !(strings.Contains(out, "load 1 in") || strings.Contains(out, "unchanged since load 1")) {
+				t.Errorf("load after the kill = %s %s", out, errs)
+			}
+		})
+	}
+}
+
+// TestREADMEClaims proves what the README says of --source, $DSCHEMA_DB,
+// migrate hash and bench.
+func TestREADMEClaims(t *testing.T) {
+	full, _, _ := sampleFiles(t)
+	db := migratedDB(t)
+
+	// $DSCHEMA_DB names the database when --db is not given.
+	t.Setenv("DSCHEMA_DB", db)
+	if out, errs, code := runCmd(t, "load", "datadecide", full, "--source", "lab/full_eval"); code != 0 || !strings.Contains(out, "load 1") {
+		t.Fatalf("load with $DSCHEMA_DB and --source = %s %s", out, errs)
+	}
+	// --source: a changed file elsewhere under the same source replaces the rows.
+	changed := filepath.Join(t.TempDir(), "full_eval_v2.parquet")
+	spec := fixtures.SampleSpec()
+	spec.Steps = 1
+	if _, err := fixtures.WriteFullEval(context.Background(), changed, spec); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runCmd(t, "load", "datadecide", changed, "--source", "lab/full_eval")
+	if code != 0 || !strings.Contains(out, "load 2") || !strings.Contains(out, "replaced load 1 of the same source (rows removed: ") {
+		t.Errorf("load of a new version under --source = %s %s", out, errs)
+	}
+	out, _, _ = runCmd(t, "loads", "--json")
+	var loads []loadRow
+	if err := json.Unmarshal([]byte(out), &loads); err != nil || len(loads) != 2 || loads[0].State != "replaced" || loads[1].Source != "lab/full_eval" ||
+		loads[1].Replaces == nil || *loads[1].Replaces != 1 {
+		t.Errorf("loads = %s (%v)", out, err)
+	}
+
+	// migrate hash rewrites the sum file after an intended change, and the
+	// sum then verifies.
+	root := t.TempDir()
+	for _, d := range []string{"migrations"} {
+		entries, _ := os.ReadDir(filepath.Join("../..", d))
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+		for _, e := range entries {
+			b, _ := os.ReadFile(filepath.Join("../..", d, e.Name()))
+			os.WriteFile(filepath.Join(root, d, e.Name()), b, 0o644)
+		}
+	}
+	sum := filepath.Join(root, "migrations", "dschema.sum")
+	old, _ := os.ReadFile(sum)
+	mig := filepath.Join(root, "migrations", "00002_provenance_and_datadecide_views.sql")
+	b, _ := os.ReadFile(mig)
+	os.WriteFile(mig, append(b, []byte("-- a reviewed note\n")...), 0o644)
+	if out, errs, code := runCmd(t, "migrate", "hash", "--root", root); code != 0 || !strings.Contains(out, "for 2 migrations") {
+		t.Fatalf("migrate hash = %s %s", out, errs)
+	}
+	if now, _ := os.ReadFile(sum); bytes.Equal(now, old) || len(now) != len(old) {
+		t.Errorf("migrate hash left the sum file as it was")
+	}
+	if err := migrate.VerifySum(os.DirFS(filepath.Join(root, "migrations")), "migrations"); err != nil {
+		t.Errorf("the rewritten sum file does not verify: %v", err)
+	}
+}
+
+// TestBenchAtAFewRows runs the bench end to end on a tiny file: it spawns
+// itself for each phase (here the test binary, as dschema).
+func TestBenchAtAFewRows(t *testing.T) {
+	t.Setenv("DSCHEMA_TEST_RUN_CLI", "1")
+	out, errs, code := runCmd(t, "bench", "datadecide", "--rows", "1", "--runs", "1")
+	if code != 0 {
+		t.Fatalf("bench = %s %s", out, errs)
+	}
+	for _, want := range []string{"generated ", "rows × 1,940 columns", "native", "ratio", "rows/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestInterruptedMigration: Ctrl-C during a migration rolls it back and
+// says so (goose itself says only "transaction has already been committed
+// or rolled back").
+func TestInterruptedMigration(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "lab.duckdb")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(700*time.Millisecond, cancel) // 00001 takes seconds: its comments
+	var out, errb bytes.Buffer
+	code := Run(ctx, []string{"migrate", "up", "--to", "1", "--db", db}, &out, &errb)
+	want := "dschema: migration 00001_init.sql interrupted on " + db + ": rolled back; the database keeps the migrations before it: context canceled\n"
+	if code != 130 || errb.String() != want {
+		t.Fatalf("interrupted migration = %q, exit %d; want %q, exit 130", errb.String(), code, want)
+	}
+	if out, _, _ := runCmd(t, "migrate", "status", "--db", db); strings.Contains(out, "applied ") {
+		t.Errorf("status after the interrupted migration = %q, want nothing applied", out)
 	}
 }

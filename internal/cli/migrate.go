@@ -277,13 +277,15 @@ func migrateValidateCmd(g *globals) *cobra.Command {
 
 func migrateHashCmd() *cobra.Command {
 	var root string
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "hash",
 		Short:   "Rewrite migrations/dschema.sum from the migration files on disk (after an intended change)",
 		Args:    cobra.NoArgs,
-		Example: "  dschema migrate hash",
+		Example: "  dschema migrate hash\n  dschema migrate hash --root ../dschema",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return writeSum(cmd, root)
 		},
 	}
+	cmd.Flags().StringVar(&root, "root", ".", "repository root")
+	return cmd
 }

@@ -1,6 +1,9 @@
 package ducktype
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestParse(t *testing.T) {
 	tests := []struct {
@@ -69,14 +72,48 @@ func TestWidens(t *testing.T) {
 	}
 }
 
+// FuzzParse: whatever it accepts is a well-formed tree, and parsing the
+// canonical text of any node again gives the same node.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"BIGINT", "STRUCT(a INTEGER, b VARCHAR[])[]", "MAP(VARCHAR, DOUBLE)", "DECIMAL(10,2)"} {
+	for _, s := range []string{"BIGINT", "STRUCT(a INTEGER, b VARCHAR[])[]", "MAP(VARCHAR, DOUBLE)", "DECIMAL(10,2)",
+		"STRUCT(\"odd name\" INTEGER)", "DOUBLE[3]", "TIMESTAMP WITH TIME ZONE", "UNION(a INTEGER, b VARCHAR)", "STRUCT()", "MAP(VARCHAR)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		typ, err := Parse(s)
-		if err == nil && typ == nil {
-			t.Fatalf("Parse(%q) returned nil type and nil error", s)
+		if err != nil {
+			return
 		}
+		var check func(*Type, int)
+		check = func(x *Type, depth int) {
+			if x == nil {
+				t.Fatalf("Parse(%q): a nil node", s)
+			}
+			if depth > len(s)+1 {
+				t.Fatalf("Parse(%q): deeper than the text is long", s)
+			}
+			switch x.Kind {
+			case List, Array:
+				check(x.Elem, depth+1)
+			case Map:
+				check(x.Key, depth+1)
+				check(x.Value, depth+1)
+			case Struct:
+				for _, fl := range x.Fields {
+					check(fl.Type, depth+1)
+				}
+			}
+			if x.Text == "" {
+				return
+			}
+			again, err := Parse(x.Text)
+			if err != nil {
+				t.Fatalf("Parse(%q): node text %q does not parse again: %v", s, x.Text, err)
+			}
+			if again.Kind != x.Kind || again.Name != x.Name || len(again.Fields) != len(x.Fields) || fmt.Sprint(again.Params) != fmt.Sprint(x.Params) {
+				t.Fatalf("Parse(%q): node %q parses again as %+v, was %+v", s, x.Text, again, x)
+			}
+		}
+		check(typ, 0)
 	})
 }

@@ -159,14 +159,13 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 	// Materialise both sides once: the view aggregates every eval row.
 	// A std is computed from values of the mean's magnitude, so its rounding
 	// error scales with the mean, not with the std itself (a seed-constant
-	// column has std 0 in DuckDB and ~1e-17 from a two-pass pandas std).
-	scale := "v"
+	// column has std 0 in DuckDB and ~1e-17 from a two-pass pandas std):
+	// for a std the tolerance is relative to the group's mean too.
 	stmts := []string{
 		"CREATE OR REPLACE TEMP TABLE dschema_agg_file AS SELECT * FROM " + src,
 		"CREATE OR REPLACE TEMP TABLE dschema_agg_view AS SELECT * FROM " + view,
 	}
 	if stat == "std" {
-		scale = "m"
 		stmts = append(stmts, "CREATE OR REPLACE TEMP TABLE dschema_agg_mean AS SELECT * FROM datadecide_mean_eval")
 	}
 	for _, stmt := range stmts {
@@ -188,56 +187,61 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 	}
 	src = "dschema_agg_file"
 	view = "dschema_agg_view"
-	join := fmt.Sprintf("FROM %s f JOIN %s v ON %s", src, view, strings.Join(on, " AND "))
-	if stat == "std" {
-		var mon []string
-		for _, k := range keys {
-			mon = append(mon, fmt.Sprintf("m.%s = v.%s", q(k), q(k)))
-		}
-		join += " JOIN dschema_agg_mean m ON " + strings.Join(mon, " AND ")
-	}
-	// A disagreement: NULL on one side only, NaN on one side only, or values
-	// further apart than the relative tolerance.
-	differ := func(c string) string {
-		fc, vc := "f."+q(c), "v."+q(c)
-		// greatest() skips NULLs. (Wrapping the third term in coalesce made
-		// DuckDB plan the 1,919-column query 20 times slower.)
-		third := ""
-		if scale != "v" {
-			third = ", abs(" + scale + "." + q(c) + ")"
-		}
-		return fmt.Sprintf(`((%[1]s IS NULL) <> (%[2]s IS NULL) OR (%[1]s IS NOT NULL AND %[2]s IS NOT NULL AND
-			(isnan(%[1]s) <> isnan(%[2]s) OR (NOT isnan(%[1]s) AND
-				abs(%[1]s - %[2]s) > %[3]g * greatest(abs(%[1]s), abs(%[2]s)%[4]s)))))`, fc, vc, RelTolerance, third)
-	}
+	// Compare in long form: one (group, column, value) row per cell of each
+	// side, made by UNPIVOT, joined on group and column. A wide comparison
+	// (one expression per column) spends seconds planning 1,919 columns.
 	if len(compared) > 0 {
-		sums := make([]string, len(compared))
-		for i, c := range compared {
-			sums[i] = "count_if(" + differ(c) + ")"
+		long := func(table, name string) string {
+			sel := make([]string, 0, len(keys)+len(compared))
+			for _, k := range keys {
+				sel = append(sel, q(k))
+			}
+			for _, c := range compared {
+				sel = append(sel, fmt.Sprintf("CAST(%s AS DOUBLE) AS %s", q(c), q(c)))
+			}
+			return fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS WITH p AS (SELECT %s FROM %s) SELECT * FROM p UNPIVOT INCLUDE NULLS (val FOR col IN (COLUMNS(* EXCLUDE (%s))))",
+				name, strings.Join(sel, ", "), table, quoteList(keys))
 		}
-		counts, err := countInChunks(ctx, conn, sums, join)
+		stmts := []string{long(src, "dschema_agg_file_long"), long(view, "dschema_agg_view_long")}
+		if stat == "std" {
+			stmts = append(stmts, long("dschema_agg_mean", "dschema_agg_mean_long"))
+		}
+		for _, stmt := range stmts {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
+			}
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_agg_file_long; DROP TABLE IF EXISTS dschema_agg_view_long; DROP TABLE IF EXISTS dschema_agg_mean_long")
+		using := quoteList(append(append([]string{}, keys...), "col"))
+		from := "FROM dschema_agg_file_long f JOIN dschema_agg_view_long v USING (" + using + ")"
+		third := ""
+		if stat == "std" {
+			from += " JOIN dschema_agg_mean_long m USING (" + using + ")"
+			third = ", abs(m.val)" // greatest() skips NULLs
+		}
+		// A disagreement: NULL on one side only, NaN on one side only, or
+		// values further apart than the relative tolerance.
+		where := fmt.Sprintf(`((f.val IS NULL) <> (v.val IS NULL) OR (f.val IS NOT NULL AND v.val IS NOT NULL AND
+			(isnan(f.val) <> isnan(v.val) OR (NOT isnan(f.val) AND abs(f.val - v.val) > %g * greatest(abs(f.val), abs(v.val)%s)))))`, RelTolerance, third)
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) "+from+" WHERE "+where).Scan(&a.Differing); err != nil {
+			return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
+		}
+		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, col, coalesce(CAST(f.val AS VARCHAR), 'NULL'), coalesce(CAST(v.val AS VARCHAR), 'NULL') %s WHERE %s ORDER BY col, 1 LIMIT %d`,
+			keyExpr, from, where, MaxAggExamples))
 		if err != nil {
 			return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
 		}
-		for i, c := range compared {
-			a.Differing += counts[i]
-			if counts[i] == 0 || len(a.Disagreements) >= MaxAggExamples {
-				continue
-			}
-			rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(v.%s AS VARCHAR), 'NULL') %s WHERE %s ORDER BY 1 LIMIT %d`,
-				keyExpr, q(c), q(c), join, differ(c), MaxAggExamples-len(a.Disagreements)))
-			if err != nil {
+		for rows.Next() {
+			var d Difference
+			if err := rows.Scan(&d.Key, &d.Column, &d.File, &d.DB); err != nil {
+				rows.Close()
 				return nil, err
 			}
-			for rows.Next() {
-				d := Difference{Column: c}
-				if err := rows.Scan(&d.Key, &d.File, &d.DB); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				a.Disagreements = append(a.Disagreements, d)
-			}
-			rows.Close()
+			a.Disagreements = append(a.Disagreements, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s", src)).Scan(&a.Groups); err != nil {

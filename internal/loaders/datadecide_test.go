@@ -253,6 +253,24 @@ func TestIdempotentAndReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherBefore := v.scalar(`SELECT count(*) || ':' || sum(hash(e)) FROM pretrain_evals e WHERE load_id = ?`, o.LoadID)
+	// A replacement that fails after the old rows were removed changes nothing.
+	beforeReplace := v.snapshot()
+	injected := errors.New("injected failure")
+	if _, err := v.e.Load(ctx, "datadecide", a, loaders.Options{FailAt: func(point string, l *loaders.Load) error {
+		if point == "removed" {
+			var n int64
+			if err := l.Conn.QueryRowContext(ctx, "SELECT count(*) FROM pretrain_evals WHERE load_id = ?", first.LoadID).Scan(&n); err != nil || n != 0 {
+				t.Errorf("after removal the replaced load still has %d rows (%v)", n, err)
+			}
+			return injected
+		}
+		return nil
+	}}); !errors.Is(err, injected) {
+		t.Errorf("replacement with a failure = %v, want the injected failure", err)
+	}
+	if after := v.snapshot(); after != beforeReplace {
+		t.Errorf("a failed replacement changed the database")
+	}
 	r := v.load(a, loaders.Options{})
 	if r.ReplacedLoad != first.LoadID || r.Removed["pretrain_evals"] != 144 || r.Rows["pretrain_evals"] != 72 {
 		t.Errorf("replacement = %+v", r)
@@ -305,11 +323,29 @@ func TestFailedLoadsChangeNothing(t *testing.T) {
 				panic(injected)
 			}
 		}}, "injected failure"},
-		{"after every row, before commit", ctx, loaders.Options{FailBeforeCommit: func(l *loaders.Load) error {
+		{"after every row", ctx, loaders.Options{FailAt: func(point string, l *loaders.Load) error {
+			if point != "written" {
+				return nil
+			}
 			var n int64
-			l.Conn.QueryRowContext(ctx, "SELECT count(*) FROM pretrain_evals WHERE load_id = ?", l.ID).Scan(&n)
+			if err := l.Conn.QueryRowContext(ctx, "SELECT count(*) FROM pretrain_evals WHERE load_id = ?", l.ID).Scan(&n); err != nil {
+				t.Error(err)
+			}
 			if n != 144 {
-				t.Errorf("before commit the load has written %d eval rows, want 144", n)
+				t.Errorf("the load has written %d eval rows, want 144", n)
+			}
+			return injected
+		}}, "injected failure"},
+		{"after dschema_loads is written, before commit", ctx, loaders.Options{FailAt: func(point string, l *loaders.Load) error {
+			if point != "recorded" {
+				return nil
+			}
+			var n int64
+			if err := l.Conn.QueryRowContext(ctx, "SELECT count(*) FROM dschema_loads WHERE load_id = ?", l.ID).Scan(&n); err != nil {
+				t.Error(err)
+			}
+			if n != 1 {
+				t.Errorf("the load's dschema_loads row is not there (%d rows)", n)
 			}
 			return injected
 		}}, "injected failure"},

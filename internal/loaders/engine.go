@@ -116,9 +116,18 @@ type Options struct {
 	// statement of a stage is, polled every PollEvery (default 200 ms).
 	Fraction  func(stage string, fraction float64)
 	PollEvery time.Duration
-	// FailBeforeCommit is a test hook: a non-nil error it returns aborts the
-	// load after every row was written, just before COMMIT.
-	FailBeforeCommit func(*Load) error
+	// FailAt is a test hook, called at each point of a load: "removed"
+	// (the previous version's rows are gone), "written" (every row is in),
+	// "recorded" (the dschema_loads row is in, just before COMMIT). A non-nil
+	// error it returns aborts the load there.
+	FailAt func(point string, l *Load) error
+}
+
+func (o *Options) failAt(point string, l *Load) error {
+	if o.FailAt == nil {
+		return nil
+	}
+	return o.FailAt(point, l)
 }
 
 // Summary is the outcome of a load.
@@ -281,7 +290,11 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	stage.Store("")
 	progress := opts.Progress
 	if opts.Fraction != nil {
-		stop, err := pollProgress(ctx, conn, opts.PollEvery, func(f float64) { opts.Fraction(stage.Load().(string), f) })
+		stop, err := pollProgress(ctx, conn, opts.PollEvery, func(f float64) {
+			if st := stage.Load().(string); st != "" { // not the engine's own queries before the first stage
+				opts.Fraction(st, f)
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -332,6 +345,9 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		if s.Removed, err = deleteLoad(ctx, conn, prior); err != nil {
 			return nil, err
 		}
+		if err := opts.failAt("removed", l); err != nil {
+			return nil, err
+		}
 	}
 	rep, err := loader.Load(ctx, l)
 	if err != nil {
@@ -343,13 +359,14 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	for t, n := range rep.Rows {
 		s.Rows[t] = n
 	}
-	if opts.FailBeforeCommit != nil {
-		if err := opts.FailBeforeCommit(l); err != nil {
-			return nil, err
-		}
+	if err := opts.failAt("written", l); err != nil {
+		return nil, err
 	}
 	l.Stage("recording the load")
 	if err := recordLoad(ctx, conn, s, start); err != nil {
+		return nil, err
+	}
+	if err := opts.failAt("recorded", l); err != nil {
 		return nil, err
 	}
 	// Once COMMIT starts it runs to its end: an interrupt then would make

@@ -216,7 +216,9 @@ func TestFailedMigrationLeavesPreviousVersion(t *testing.T) {
 		t.Errorf("Current() = %d after the failed migration, want 1", cur)
 	}
 	var n int
-	db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'c'").Scan(&n)
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'c'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Errorf("table c exists after its migration failed: the migration was not atomic")
 	}

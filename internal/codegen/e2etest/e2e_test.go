@@ -147,9 +147,8 @@ func main() {
 	var big int64 = 300
 	var f = 3.7
 	_ = e2etest.Ledger{Amount: 1.25}
-	var s int8 = big
-	var c int32 = f
-	_, _ = s, c
+	_ = e2etest.Ledger{Small: &big}
+	_ = e2etest.Ledger{Count: &f}
 }
 `
 	dir := t.TempDir()
@@ -170,8 +169,8 @@ func main() {
 	}
 	for _, want := range []string{
 		"cannot use 1.25 (untyped float constant) as duckdb.Decimal value",
-		"cannot use big (variable of type int64) as int8 value",
-		"cannot use f (variable of type float64) as int32 value",
+		"cannot use &big (value of type *int64) as *int8 value in struct literal",
+		"cannot use &f (value of type *float64) as *int32 value in struct literal",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("compiler output lacks %q:\n%s", want, out)
@@ -255,7 +254,9 @@ func TestRollbackAndFlushErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	conn.QueryRowContext(ctx, "SELECT count(*) FROM ledger").Scan(&n)
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM ledger").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Errorf("after ROLLBACK ledger has %d rows, want 0", n)
 	}

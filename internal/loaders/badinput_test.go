@@ -99,6 +99,10 @@ func TestBadInput(t *testing.T) {
 			if strings.Count(err.Error(), "\n") > 0 {
 				t.Errorf("error spans lines: %q", err)
 			}
+			var fe *loaders.FileError
+			if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), fe.Path) || !strings.Contains(tt.path, filepath.Base(fe.Path)) {
+				t.Errorf("Load() error %q is not a *loaders.FileError naming the file", err)
+			}
 			if after := v.snapshot(); after != before {
 				t.Errorf("the database changed")
 			}

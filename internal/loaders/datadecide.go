@@ -464,20 +464,7 @@ func newSizes(ctx context.Context, conn *sql.Conn, src string) ([]string, error)
 	for i, s := range DataDecideSizes {
 		known[i] = dbschema.Literal(s)
 	}
-	rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT params FROM %s WHERE params NOT IN (%s) ORDER BY 1`, src, strings.Join(known, ", ")))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, conn, fmt.Sprintf(`SELECT DISTINCT params FROM %s WHERE params NOT IN (%s) ORDER BY 1`, src, strings.Join(known, ", ")))
 }
 
 // checkKeys refuses NULL keys, size labels that are not sizes, seeds outside 0-4, non-integral steps and duplicate keys.

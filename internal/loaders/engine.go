@@ -408,20 +408,25 @@ func loadedElsewhere(ctx context.Context, conn *sql.Conn, kind, source, sum stri
 
 // loadTables lists every table with a load_id column (every loaded table).
 func loadTables(ctx context.Context, conn *sql.Conn) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM duckdb_columns() WHERE column_name = 'load_id'
+	return queryStrings(ctx, conn, `SELECT table_name FROM duckdb_columns() WHERE column_name = 'load_id'
 		AND table_name <> 'dschema_loads' AND schema_name = 'main' AND database_name = current_database()
 		AND table_name IN (SELECT table_name FROM duckdb_tables()) ORDER BY table_name`)
+}
+
+// queryStrings returns the first column of every row of q.
+func queryStrings(ctx context.Context, conn *sql.Conn, q string, args ...any) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, t)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

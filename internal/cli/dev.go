@@ -216,7 +216,7 @@ func quickstartCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				printAgg(out, a)
+				a.Report(out)
 				if !a.OK() {
 					return fmt.Errorf("%s disagrees with the database", p)
 				}

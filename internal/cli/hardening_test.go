@@ -470,3 +470,33 @@ func TestInterruptedMigration(t *testing.T) {
 		t.Errorf("status after the interrupted migration = %q, want nothing applied", out)
 	}
 }
+
+// TestVerifyDispatchesByKind: verify runs the verification a kind declares,
+// the aggregate check among them, over several files.
+func TestVerifyDispatchesByKind(t *testing.T) {
+	full, mean, std := sampleFiles(t)
+	db := migratedDB(t)
+	if out, errs, code := runCmd(t, "load", "datadecide", full, "--db", db); code != 0 {
+		t.Fatalf("load: %s %s", out, errs)
+	}
+	out, errs, code := runCmd(t, "verify", "datadecide-agg", mean, std, "--db", db)
+	if code != 0 || strings.Count(out, "agrees with the database (relative tolerance 1e-09)") != 2 {
+		t.Errorf("verify datadecide-agg = %s %s, exit %d", out, errs, code)
+	}
+	out, errs, code = runCmd(t, "verify", "datadecide", full, "--db", db, "--json")
+	var v struct {
+		Rows      int64 `json:"rows"`
+		Differing int64 `json:"differing_cells"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || v.Rows != 144 || v.Differing != 0 {
+		t.Errorf("verify datadecide --json = %s %s, exit %d (%v)", out, errs, code, err)
+	}
+	_, errs, code = runCmd(t, "verify", "wandb", full, "--db", db)
+	if code == 0 || errs != "dschema: verify knows the kinds datadecide, datadecide-agg, not \"wandb\"\n" {
+		t.Errorf("verify of an unknown kind = %q, exit %d", errs, code)
+	}
+	_, errs, code = runCmd(t, "verify", "datadecide", full, "--stat", "mean", "--db", db)
+	if code == 0 || !strings.Contains(errs, "--stat is for datadecide-agg, not for datadecide") {
+		t.Errorf("verify datadecide --stat = %q, exit %d", errs, code)
+	}
+}

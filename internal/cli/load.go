@@ -22,8 +22,6 @@ import (
 	"github.com/dschema/dschema/internal/loaders"
 )
 
-const aggKind = "datadecide-agg"
-
 func loadCmd(g *globals) *cobra.Command {
 	var opts loaders.Options
 	var asJSON bool
@@ -45,12 +43,12 @@ func loadCmd(g *globals) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			kind, paths := args[0], args[1:]
-			if kind != aggKind {
+			if kind != loaders.AggKind {
 				if _, err := loaders.Lookup(kind); err != nil {
-					return fmt.Errorf("unknown load kind %q (known: %s)", kind, strings.Join(append(loaders.Kinds(), aggKind), ", "))
+					return fmt.Errorf("unknown load kind %q (known: %s)", kind, strings.Join(append(loaders.Kinds(), loaders.AggKind), ", "))
 				}
 				if stat != "" {
-					return fmt.Errorf("--stat is for %s, not for %s", aggKind, kind)
+					return fmt.Errorf("--stat is for %s, not for %s", loaders.AggKind, kind)
 				}
 			}
 			if opts.Source != "" && len(paths) > 1 {
@@ -63,24 +61,13 @@ func loadCmd(g *globals) *cobra.Command {
 			defer db.Close()
 			e := &loaders.Engine{DB: db, DBPath: g.db}
 			out := cmd.OutOrStdout()
-			if kind == aggKind {
+			if kind == loaders.AggKind {
 				if _, err := e.Prepare(ctx); err != nil {
 					return err
 				}
-				bad := 0
-				for i, p := range paths {
-					a, err := loaders.CheckDataDecideAgg(ctx, db, p, stat)
-					if err != nil {
-						return notTried(err, paths[i+1:])
-					}
-					if asJSON {
-						writeJSON(out, a)
-					} else {
-						printAgg(out, a)
-					}
-					if !a.OK() {
-						bad++
-					}
+				bad, err := verifyFiles(ctx, db, kind, paths, loaders.VerifyOptions{Stat: stat}, asJSON, out)
+				if err != nil {
+					return err
 				}
 				if bad > 0 {
 					said = true
@@ -146,7 +133,7 @@ func kindList() string {
 		l, _ := loaders.Lookup(k)
 		fmt.Fprintf(&b, "  %-16s %s\n", k, l.Short())
 	}
-	fmt.Fprintf(&b, "  %-16s %s\n", aggKind, "check a legacy mean_eval/std_eval.parquet against the seed-aggregate views (stores nothing)")
+	fmt.Fprintf(&b, "  %-16s %s\n", loaders.AggKind, "check a legacy mean_eval/std_eval.parquet against the seed-aggregate views (stores nothing; the same as dschema verify datadecide-agg)")
 	return b.String()
 }
 
@@ -180,34 +167,6 @@ func printSummary(w io.Writer, path string, s *loaders.Summary) {
 	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-}
-
-func printAgg(w io.Writer, a *loaders.AggCheck) {
-	name := filepath.Base(a.Path)
-	fmt.Fprintf(w, "%s: %s of seeds, layout %s: %d groups, %d columns compared with datadecide_%s_eval\n", name, a.Stat, a.Variant, a.Groups, a.Columns, a.Stat)
-	for _, n := range a.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	for _, k := range a.MissingGroups {
-		fmt.Fprintf(w, "  group %s: in the file, not in the database\n", k)
-	}
-	if n := a.Missing - int64(len(a.MissingGroups)); n > 0 {
-		fmt.Fprintf(w, "  … and %d more groups in the file, not in the database\n", n)
-	}
-	if a.ExtraGroups > 0 {
-		fmt.Fprintf(w, "  %d groups in the database are not in the file\n", a.ExtraGroups)
-	}
-	for _, d := range a.Disagreements {
-		fmt.Fprintf(w, "  %s: %s: file %s, database %s\n", d.Key, d.Column, d.File, d.DB)
-	}
-	if n := a.Differing - int64(len(a.Disagreements)); n > 0 {
-		fmt.Fprintf(w, "  … and %d more differing cells (%d shown)\n", n, len(a.Disagreements))
-	}
-	if a.OK() {
-		fmt.Fprintf(w, "  agrees with the database (relative tolerance %g)\n", loaders.RelTolerance)
-	} else {
-		fmt.Fprintf(w, "  %d disagreements beyond %g relative\n", a.Differing, loaders.RelTolerance)
 	}
 }
 
@@ -394,59 +353,76 @@ func loadsCmd(g *globals) *cobra.Command {
 }
 
 func verifyCmd(g *globals) *cobra.Command {
-	var max int
+	var opts loaders.VerifyOptions
 	var asJSON bool
-	return func() *cobra.Command {
-		cmd := &cobra.Command{
-			Use:     "verify datadecide <full_eval.parquet>",
-			Short:   "Compare a loaded file with the database value for value (NaN = NaN, NULL = NULL)",
-			Args:    cobra.ExactArgs(2),
-			Example: `  dschema verify datadecide full_eval.parquet --db lab.duckdb`,
-			RunE: func(cmd *cobra.Command, args []string) (err error) {
-				var said bool
-				if asJSON {
-					defer jsonError(cmd.OutOrStdout(), &err, &said)
-				}
-				if args[0] != "datadecide" {
-					return fmt.Errorf("verify knows the kind datadecide, not %q", args[0])
-				}
-				ctx := cmd.Context()
-				db, err := openNewest(ctx, g.db)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				v, err := loaders.VerifyDataDecide(ctx, db, args[1], max)
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					writeJSON(out, v)
-				} else {
-					fmt.Fprintf(out, "%s: %d rows × %d columns compared: %d differing cells, %d rows missing from the database, %d rows missing from the file\n",
-						filepath.Base(v.Path), v.Rows, v.Columns, v.Differing, v.MissingRows, v.ExtraRows)
-					for _, d := range v.Examples {
-						fmt.Fprintf(out, "  %s: %s: file %s, database %s\n", d.Key, d.Column, d.File, d.DB)
-					}
-					if len(v.Skipped) > 0 {
-						fmt.Fprintf(out, "  not compared (non-numeric, not in the schema): %s\n", strings.Join(v.Skipped, ", "))
-					}
-					if len(v.NotInFile) > 0 {
-						fmt.Fprintf(out, "  not compared (in the database's layout, not in the file): %s\n", strings.Join(v.NotInFile, ", "))
-					}
-				}
-				if !v.OK() {
-					said = asJSON
-					return fmt.Errorf("%s differs from the database", args[1])
-				}
-				return nil
-			},
+	cmd := &cobra.Command{
+		Use:   "verify <kind> <path>...",
+		Short: "Compare files with the database value for value (NaN = NaN, NULL = NULL); store nothing",
+		Long: "Compares each file with what the database holds and exits non-zero on any difference, naming\n" +
+			"examples and every column it did not compare. Kinds: " + strings.Join(loaders.VerifierKinds(), ", ") + ".",
+		Args: cobra.MinimumNArgs(2),
+		Example: `  dschema verify datadecide full_eval.parquet --db lab.duckdb
+  dschema verify datadecide-agg mean_eval.parquet std_eval.parquet`,
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			var said bool
+			if asJSON {
+				defer jsonError(cmd.OutOrStdout(), &err, &said)
+			}
+			kind, paths := args[0], args[1:]
+			if _, err := loaders.LookupVerifier(kind); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			db, err := openNewest(ctx, g.db)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			bad, err := verifyFiles(ctx, db, kind, paths, opts, asJSON, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			switch {
+			case bad > 0 && len(paths) == 1:
+				said = asJSON
+				return fmt.Errorf("%s differs from the database", paths[0])
+			case bad > 0:
+				said = asJSON
+				return fmt.Errorf("%d of %d files differ from the database", bad, len(paths))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&opts.MaxExamples, "examples", 5, "differing cells to show")
+	cmd.Flags().StringVar(&opts.Stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable result per file")
+	return cmd
+}
+
+// verifyFiles verifies each file with the verifier of kind, printing each
+// verdict (one JSON object per file with asJSON), and returns how many
+// disagree. It stops at the first file it cannot verify.
+func verifyFiles(ctx context.Context, db *sql.DB, kind string, paths []string, opts loaders.VerifyOptions, asJSON bool, out io.Writer) (int, error) {
+	v, err := loaders.LookupVerifier(kind)
+	if err != nil {
+		return 0, err
+	}
+	bad := 0
+	for i, p := range paths {
+		verdict, err := v.Verify(ctx, db, p, opts)
+		if err != nil {
+			return bad, notTried(err, paths[i+1:])
 		}
-		cmd.Flags().IntVar(&max, "examples", 5, "differing cells to show")
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable result")
-		return cmd
-	}()
+		if asJSON {
+			writeJSON(out, verdict)
+		} else {
+			verdict.Report(out)
+		}
+		if !verdict.OK() {
+			bad++
+		}
+	}
+	return bad, nil
 }
 
 // openNewest opens the database and refuses it unless it is at the newest schema version.

@@ -99,6 +99,7 @@ func loadCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable summary (one JSON object per file)")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "refuse columns the schema does not know instead of keeping them aside")
 	cmd.Flags().StringVar(&opts.Source, "source", "", "logical source name (default: the file's absolute path)")
+	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", "", "bound DuckDB's memory during the load (DuckDB syntax, e.g. 4GB; default DuckDB's own, 80% of RAM)")
 	cmd.Flags().StringVar(&stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
 	return cmd
 }

@@ -112,6 +112,13 @@ type Options struct {
 	Progress func(stage string)
 	// HashProgress, when set, is told how many bytes of the file were hashed.
 	HashProgress func(done, total int64)
+	// MemoryLimit bounds DuckDB's memory during the load, in DuckDB's
+	// syntax ("4GB"); "" keeps DuckDB's default (80% of RAM). DuckDB spills
+	// what it can to its temporary directory, but a transaction's insert
+	// into a wide table holds up to a row group in memory (for
+	// pretrain_evals about 15 KB a row): a limit below that fails the load
+	// with DuckDB's out-of-memory error, and changes nothing.
+	MemoryLimit string
 	// Fraction, when set, is told how far (0 to 1) DuckDB says the running
 	// statement of a stage is, polled every PollEvery (default 200 ms).
 	Fraction  func(stage string, fraction float64)
@@ -248,9 +255,12 @@ func hashFile(path string, size int64, progress func(done, total int64)) (string
 // and succeeds.
 func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (s *Summary, err error) {
 	defer func() {
-		if err != nil && ctx.Err() != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
 			err = fmt.Errorf("%s: %w (%w)", path, ErrInterrupted, ctx.Err())
 			s = nil
+		case err != nil && opts.MemoryLimit != "" && strings.Contains(err.Error(), "Out of Memory Error"):
+			err = fmt.Errorf("%w (under --memory-limit %s: raise it, or leave it out)", err, opts.MemoryLimit)
 		}
 	}()
 	return e.load(ctx, kind, path, opts)
@@ -286,6 +296,18 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, err
 	}
 	defer conn.Close()
+	if opts.MemoryLimit != "" {
+		// memory_limit is the database instance's: put it back after the load.
+		var prev string
+		if err := conn.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&prev); err != nil {
+			return nil, err
+		}
+		if _, err := conn.ExecContext(ctx, "SET memory_limit = "+dbschema.Literal(opts.MemoryLimit)); err != nil {
+			return nil, fmt.Errorf("--memory-limit %q: %w", opts.MemoryLimit, err)
+		}
+		// (RESET GLOBAL memory_limit leaves the limit in force here.)
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SET memory_limit = "+dbschema.Literal(prev))
+	}
 	var stage atomic.Value // the stage being run, for Fraction
 	stage.Store("")
 	progress := opts.Progress

@@ -1,6 +1,7 @@
 package loaders_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,5 +46,34 @@ func TestProgressReachesDuckDB(t *testing.T) {
 	}
 	if len(got["writing pretrain_evals"]) == 0 {
 		t.Errorf("no progress during the insert into pretrain_evals: %v", got)
+	}
+}
+
+// TestMemoryLimit: a load runs under the memory limit it is given, and one
+// too small for it fails saying so, changing nothing.
+func TestMemoryLimit(t *testing.T) {
+	full, _, _ := sample(t)
+	v := newEnv(t)
+	before := v.snapshot()
+	_, err := v.e.Load(v.ctx, "datadecide", full, loaders.Options{MemoryLimit: "banana"})
+	if err == nil || !strings.Contains(err.Error(), `--memory-limit "banana"`) {
+		t.Errorf("an unreadable limit = %v", err)
+	}
+	_, err = v.e.Load(v.ctx, "datadecide", full, loaders.Options{MemoryLimit: "2MB"})
+	if err == nil || !strings.Contains(err.Error(), "under --memory-limit 2MB: raise it, or leave it out") {
+		t.Errorf("a load under 2MB = %v", err)
+	}
+	if after := v.snapshot(); after != before {
+		t.Errorf("a refused load changed the database")
+	}
+	var limit string
+	s, err := v.e.Load(v.ctx, "datadecide", full, loaders.Options{MemoryLimit: "512MB", FailAt: func(point string, l *loaders.Load) error {
+		if point == "written" {
+			return l.Conn.QueryRowContext(v.ctx, "SELECT current_setting('memory_limit')").Scan(&limit)
+		}
+		return nil
+	}})
+	if err != nil || s.Rows["pretrain_evals"] != 144 || limit != "488.2 MiB" {
+		t.Errorf("a load under 512MB = %v (memory_limit %q), want 144 rows under 488.2 MiB", err, limit)
 	}
 }

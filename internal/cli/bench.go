@@ -207,7 +207,8 @@ func benchPhaseCmd() *cobra.Command {
 				}
 				hashing := false
 				opts := loaders.Options{
-					Progress: mark,
+					MemoryLimit: DefaultMemoryLimit, // as dschema load
+					Progress:    mark,
 					HashProgress: func(done, total int64) {
 						if !hashing {
 							hashing = true

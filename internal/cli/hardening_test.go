@@ -438,6 +438,13 @@ func TestREADMEClaims(t *testing.T) {
 	}
 }
 
+func TestMemoryLimitDefault(t *testing.T) {
+	out, _, _ := runCmd(t, "load", "--help")
+	if !strings.Contains(out, "--memory-limit string") || !strings.Contains(out, `(default "3GB")`) {
+		t.Errorf("load --help does not show the 3GB default memory limit:\n%s", out)
+	}
+}
+
 // TestBenchAtAFewRows runs the bench end to end on a tiny file: it spawns
 // itself for each phase (here the test binary, as dschema).
 func TestBenchAtAFewRows(t *testing.T) {

@@ -99,7 +99,7 @@ func loadCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable summary (one JSON object per file)")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "refuse columns the schema does not know instead of keeping them aside")
 	cmd.Flags().StringVar(&opts.Source, "source", "", "logical source name (default: the file's absolute path)")
-	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", "", "bound DuckDB's memory during the load (DuckDB syntax, e.g. 4GB; default DuckDB's own, 80% of RAM)")
+	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", DefaultMemoryLimit, "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM)")
 	cmd.Flags().StringVar(&stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
 	return cmd
 }
@@ -127,6 +127,14 @@ func jsonError(w io.Writer, err *error, said *bool) {
 	}
 	writeJSON(w, out)
 }
+
+// DefaultMemoryLimit bounds DuckDB's memory during a load. Measured on
+// DataDecide files: a transaction's insert into the 1,887-column
+// pretrain_evals holds its rows until a row group (122,880 rows) is written,
+// so it needs about 3 GB whatever the file's size: 100,000 rows (503 MB) fail
+// under 2GB and load under 3GB; 250,000 rows (1.2 GB) load under 3GB in
+// 31 s at 3.4 GB peak RSS, against 25 s and 9.9 GB without a limit.
+const DefaultMemoryLimit = "3GB"
 
 func kindList() string {
 	var b strings.Builder

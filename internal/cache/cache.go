@@ -105,24 +105,20 @@ func Default() *Cache {
 			}
 		}
 	}
+	return forDir(dir)
+}
+
+// MemoryOnly is the process's cache that never touches the disk (--no-cache).
+func MemoryOnly() *Cache { return forDir("") }
+
+// forDir returns the process's one Cache over dir.
+func forDir(dir string) *Cache {
 	defaultsMu.Lock()
 	defer defaultsMu.Unlock()
 	c, ok := defaults[dir]
 	if !ok {
 		c = New(dir)
 		defaults[dir] = c
-	}
-	return c
-}
-
-// MemoryOnly is the process's cache that never touches the disk (--no-cache).
-func MemoryOnly() *Cache {
-	defaultsMu.Lock()
-	defer defaultsMu.Unlock()
-	c, ok := defaults[""]
-	if !ok {
-		c = New("")
-		defaults[""] = c
 	}
 	return c
 }
@@ -294,9 +290,10 @@ func decode[T any](data []byte, key string) (*T, error) {
 	return v, nil
 }
 
-// reject removes a bad entry so that it is rebuilt.
+// reject forgets a bad entry, in memory and on disk, so that it is rebuilt.
 func (c *Cache) reject(key string) {
 	c.count(func(s *Stats) { s.Rejected++; s.Misses++ })
+	c.memo.Delete(key)
 	os.Remove(c.path(key, ".json"))
 	os.Remove(c.path(key, ".data"))
 }
@@ -320,7 +317,7 @@ func Put[T any](c *Cache, key string, v *T) {
 	if err != nil {
 		return
 	}
-	if c.writeAtomic(c.path(key, ".json"), bytes.NewReader(data)) == nil {
+	if _, err := c.writeAtomic(c.path(key, ".json"), bytes.NewReader(data)); err == nil {
 		c.count(func(s *Stats) { s.Writes++ })
 		c.prune()
 	}
@@ -345,7 +342,6 @@ func (c *Cache) GetFile(key, dst string) bool {
 	src, err := os.Open(c.path(key, ".data"))
 	if err != nil {
 		c.reject(key)
-		c.memo.Delete(key)
 		return false
 	}
 	defer src.Close()
@@ -361,7 +357,6 @@ func (c *Cache) GetFile(key, dst string) bool {
 	if err != nil || n != m.Size || hex.EncodeToString(h.Sum(nil)) != m.SHA256 {
 		os.Remove(dst)
 		c.reject(key)
-		c.memo.Delete(key)
 		return false
 	}
 	c.touch(c.path(key, ".data"))
@@ -379,35 +374,25 @@ func (c *Cache) PutFile(key, src string) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	tee := &countingReader{r: io.TeeReader(f, h)}
-	if c.writeAtomic(c.path(key, ".data"), tee) != nil {
+	n, err := c.writeAtomic(c.path(key, ".data"), io.TeeReader(f, h))
+	if err != nil {
 		return
 	}
 	// The manifest goes last: an entry without one is never read.
-	Put(c, key, &fileManifest{Size: tee.n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	Put(c, key, &fileManifest{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	r.n += int64(n)
-	return n, err
-}
-
-// writeAtomic writes r to a temporary file in the cache folder and renames it to path.
-func (c *Cache) writeAtomic(path string, r io.Reader) error {
+// writeAtomic writes r to a temporary file in the cache folder, renames it
+// to path and returns the bytes written.
+func (c *Cache) writeAtomic(path string, r io.Reader) (int64, error) {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return err
+		return 0, err
 	}
 	tmp, err := os.CreateTemp(c.Dir, ".tmp-*")
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = io.Copy(tmp, r)
+	n, err := io.Copy(tmp, r)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -417,7 +402,7 @@ func (c *Cache) writeAtomic(path string, r io.Reader) error {
 	if err != nil {
 		os.Remove(tmp.Name())
 	}
-	return err
+	return n, err
 }
 
 func (c *Cache) touch(path string) {

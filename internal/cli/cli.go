@@ -28,8 +28,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		// One line: DuckDB's messages go on with the query and a caret.
-		msg, _, _ := strings.Cut(err.Error(), "\n")
+		msg := errLine(err)
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			if !strings.Contains(msg, "interrupted") {
 				msg = "interrupted: " + msg
@@ -41,6 +40,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// errLine is the first line of err: DuckDB's messages go on with the query
+// and a caret, and dschema says what went wrong in one line.
+func errLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
 
 type globals struct {

@@ -119,8 +119,7 @@ func jsonError(w io.Writer, err *error, said *bool) {
 	if *err == nil || (said != nil && *said) {
 		return
 	}
-	msg, _, _ := strings.Cut((*err).Error(), "\n")
-	out := map[string]any{"error": msg}
+	out := map[string]any{"error": errLine(*err)}
 	var fe *loaders.FileError
 	if errors.As(*err, &fe) {
 		out["path"], out["place"] = fe.Path, fe.Place

@@ -148,12 +148,7 @@ func migrateDownCmd(g *globals) *cobra.Command {
 			if le != nil && !allowDestructive {
 				return le
 			}
-			var rs []migrate.Result
-			if to >= 0 {
-				rs, err = m.DownTo(ctx, to)
-			} else {
-				rs, err = m.Down(ctx)
-			}
+			rs, err := m.DownTo(ctx, target)
 			printResults(out, rs)
 			if err != nil {
 				return err

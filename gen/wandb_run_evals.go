@@ -4,6 +4,7 @@ package gen
 
 import (
 	"database/sql/driver"
+	"encoding/json"
 	"github.com/dschema/dschema/internal/appender"
 )
 
@@ -11,7 +12,7 @@ import (
 const WandbRunEvalTable = "wandb_run_evals"
 
 // WandbRunEvalColumns lists the columns of wandb_run_evals in schema order; the appender writes them in this order.
-var WandbRunEvalColumns = []string{"run_id", "task", "metric", "value", "load_id"}
+var WandbRunEvalColumns = []string{"run_id", "task", "metric", "value", "value_json", "load_id"}
 
 // WandbRunEvalPrimaryKey lists the primary key columns of wandb_run_evals.
 var WandbRunEvalPrimaryKey = []string{"run_id", "task", "metric"}
@@ -28,9 +29,12 @@ type WandbRunEval struct {
 	// Metric: Metric name, e.g. primary_score or acc_per_char.
 	// (metric VARCHAR NOT NULL)
 	Metric string
-	// Value: Metric value (NaN kept as NaN).
+	// Value: Metric value (NaN kept as NaN); NULL when the value is not a number.
 	// (value DOUBLE, nil is NULL)
 	Value *float64
+	// ValueJSON: The value when it is not a number (task_config and extra_metrics objects, strings), as JSON; NULL for numbers.
+	// (value_json JSON, nil is NULL)
+	ValueJSON json.RawMessage
 	// LoadID: dschema_loads.load_id of the load that wrote this row.
 	// (load_id BIGINT, nil is NULL)
 	LoadID *int64
@@ -60,7 +64,8 @@ func (x *WandbRunEvalAppender) Append(r *WandbRunEval) error {
 	v[1] = r.Task
 	v[2] = r.Metric
 	v[3] = appender.Deref(r.Value)
-	v[4] = appender.Deref(r.LoadID)
+	v[4] = appender.Nilable(r.ValueJSON, r.ValueJSON == nil)
+	v[5] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

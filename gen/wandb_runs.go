@@ -13,7 +13,7 @@ import (
 const WandbRunTable = "wandb_runs"
 
 // WandbRunColumns lists the columns of wandb_runs in schema order; the appender writes them in this order.
-var WandbRunColumns = []string{"run_id", "run_name", "display_name", "state", "project", "entity", "url", "created_at", "updated_at", "heartbeat_at", "tags", "run_group", "job_type", "user_name", "git_commit", "history_line_count", "runtime", "exp_name", "model_name_or_path", "model_size", "learning_rate", "seed", "num_train_epochs", "max_train_samples", "max_train_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "lr_scheduler_type", "warmup_ratio", "weight_decay", "max_seq_length", "reduce_loss", "pretrain_tokens", "pretrain_steps", "pretrain_compute", "dpo_beta", "dpo_loss_type", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "config", "summary", "wandb_metadata", "system_metrics", "system_attrs", "sweep_info", "load_id"}
+var WandbRunColumns = []string{"run_id", "run_name", "display_name", "state", "project", "entity", "url", "created_at", "updated_at", "heartbeat_at", "tags", "run_group", "job_type", "user_name", "git_commit", "history_line_count", "runtime", "exp_name", "model_name_or_path", "model_size", "learning_rate", "seed", "num_train_epochs", "max_train_samples", "max_train_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "lr_scheduler_type", "warmup_ratio", "weight_decay", "max_seq_length", "reduce_loss", "pretrain_tokens", "pretrain_steps", "pretrain_compute", "dpo_beta", "dpo_loss_type", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "config", "summary", "wandb_metadata", "system_metrics", "system_attrs", "sweep_info", "export_extra", "load_id"}
 
 // WandbRunPrimaryKey lists the primary key columns of wandb_runs.
 var WandbRunPrimaryKey = []string{"run_id"}
@@ -161,6 +161,9 @@ type WandbRun struct {
 	// SweepInfo: Sweep id and URL, as JSON.
 	// (sweep_info JSON, nil is NULL)
 	SweepInfo json.RawMessage
+	// ExportExtra: Columns of the export that have no column of their own (e.g. the sync export's wrapped json_config and raw_config), by name, as JSON; NULL when there were none.
+	// (export_extra JSON, nil is NULL)
+	ExportExtra json.RawMessage
 	// LoadID: dschema_loads.load_id of the load that wrote this row.
 	// (load_id BIGINT, nil is NULL)
 	LoadID *int64
@@ -233,7 +236,8 @@ func (x *WandbRunAppender) Append(r *WandbRun) error {
 	v[44] = appender.Nilable(r.SystemMetrics, r.SystemMetrics == nil)
 	v[45] = appender.Nilable(r.SystemAttrs, r.SystemAttrs == nil)
 	v[46] = appender.Nilable(r.SweepInfo, r.SweepInfo == nil)
-	v[47] = appender.Deref(r.LoadID)
+	v[47] = appender.Nilable(r.ExportExtra, r.ExportExtra == nil)
+	v[48] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

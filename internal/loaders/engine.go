@@ -95,6 +95,17 @@ type Report struct {
 	Skipped []Skip           // what was left out, and why
 	Kept    []Skip           // what was kept aside (e.g. unknown metric columns in an overflow column)
 	Notes   []string
+	Varying []VaryingKey // keys whose type varies across the file's rows
+}
+
+// Bundler is a loader whose file brings sibling files with it (the
+// runs_metadata_<component>.parquet companions of a runs file): the load's
+// sha256 covers them all, so a changed companion is a changed source.
+type Bundler interface {
+	// Companions lists the files loaded with path.
+	Companions(path string) ([]string, error)
+	// PartOf names the file that loads path as its companion, or "".
+	PartOf(path string) string
 }
 
 // Skip is something a loader did not load as such.
@@ -153,6 +164,9 @@ type Summary struct {
 	Skipped       []Skip           `json:"skipped"`
 	Kept          []Skip           `json:"kept"`
 	Notes         []string         `json:"notes"`
+	Varying       []VaryingKey     `json:"types_vary,omitempty"`
+	Companions    []string         `json:"companions,omitempty"`
+	CompanionOf   string           `json:"companion_of,omitempty"`
 	SchemaVersion int64            `json:"schema_version"`
 	Seconds       float64          `json:"seconds"`
 }
@@ -280,16 +294,45 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	if err != nil {
 		return nil, err
 	}
+	var companions []string
+	if b, ok := loader.(Bundler); ok {
+		if main := b.PartOf(abs); main != "" {
+			return &Summary{Kind: kind, Path: abs, SizeBytes: size, SchemaVersion: schemaVersion, CompanionOf: main,
+				Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{},
+				Notes: []string{fmt.Sprintf("a companion of %s, which loads it: nothing loaded from it alone", filepath.Base(main))}}, nil
+		}
+		if companions, err = b.Companions(abs); err != nil {
+			return nil, err
+		}
+	}
 	sum, err := hashFile(abs, size, opts.HashProgress)
 	if err != nil {
 		return nil, err
+	}
+	if len(companions) > 0 {
+		// The source's identity is the main file's hash and each companion's.
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\n", sum)
+		for _, c := range companions {
+			fi, err := os.Stat(c)
+			if err != nil {
+				return nil, &FileError{Path: c, Msg: err.Error()}
+			}
+			cs, err := hashFile(c, fi.Size(), nil)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(h, "%s %s\n", filepath.Base(c), cs)
+			size += fi.Size()
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
 	}
 	src := Source{Path: abs, Key: opts.Source, Size: size, SHA256: sum}
 	if src.Key == "" {
 		src.Key = abs
 	}
 	s := &Summary{Kind: kind, Source: src.Key, Path: abs, SizeBytes: size, SHA256: sum, SchemaVersion: schemaVersion,
-		Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{}, Notes: []string{}}
+		Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{}, Notes: []string{}, Companions: companions}
 
 	conn, err := e.DB.Conn(ctx)
 	if err != nil {
@@ -376,6 +419,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, err
 	}
 	s.Variant, s.Notes = rep.Variant, append(s.Notes, rep.Notes...)
+	s.Varying = rep.Varying
 	s.Skipped = append(s.Skipped, rep.Skipped...)
 	s.Kept = append(s.Kept, rep.Kept...)
 	for t, n := range rep.Rows {
@@ -473,7 +517,8 @@ func deleteLoad(ctx context.Context, conn *sql.Conn, id int64) (map[string]int64
 }
 
 func recordLoad(ctx context.Context, conn *sql.Conn, s *Summary, start time.Time) error {
-	report, err := json.Marshal(map[string]any{"skipped": s.Skipped, "kept": s.Kept, "notes": s.Notes, "rows_removed": s.Removed})
+	report, err := json.Marshal(map[string]any{"skipped": s.Skipped, "kept": s.Kept, "notes": s.Notes, "rows_removed": s.Removed,
+		"types_vary": s.Varying, "companions": s.Companions})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,173 @@
+package loaders
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Python's json.dumps writes the bare tokens NaN, Infinity and -Infinity,
+// which DuckDB's JSON reader accepts and Go's encoding/json does not. The
+// loaders let DuckDB read the data; Go reads only the first line (to tell
+// the layout) and, after DuckDB refused a file, every line (to name the
+// first malformed one, where DuckDB names the line its parser stopped on).
+
+// pyJSON returns b with every bare NaN, Infinity and -Infinity token outside
+// strings replaced by 0, so encoding/json can check or decode it.
+func pyJSON(b []byte) []byte {
+	var out []byte // nil until a token is replaced
+	inStr, esc := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		if c == '"' {
+			inStr = true
+			continue
+		}
+		for _, tok := range []string{"-Infinity", "Infinity", "NaN"} {
+			if bytes.HasPrefix(b[i:], []byte(tok)) && !identByte(b, i-1) && !identByte(b, i+len(tok)) {
+				if out == nil {
+					out = append([]byte{}, b...)
+				}
+				// Same length keeps offsets: "0" then spaces.
+				out[i] = '0'
+				for j := i + 1; j < i+len(tok); j++ {
+					out[j] = ' '
+				}
+				i += len(tok) - 1
+				break
+			}
+		}
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}
+
+func identByte(b []byte, i int) bool {
+	if i < 0 || i >= len(b) {
+		return false
+	}
+	c := b[i]
+	return c == '_' || c == '.' || c == '-' || c == '+' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+// maxJSONLine bounds one line read by Go (a run's history as one array
+// can be large; DuckDB is told the same bound).
+const maxJSONLine = 1 << 30
+
+// firstJSONLine decodes the first non-blank line of a JSONL file. It
+// returns the value and its 1-based line number.
+func firstJSONLine(path string) (json.RawMessage, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for n := 1; ; n++ {
+		line, err := readLine(r)
+		if len(bytes.TrimSpace(line)) > 0 {
+			var v json.RawMessage
+			if jerr := json.Unmarshal(pyJSON(line), &v); jerr != nil {
+				return nil, n, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "malformed JSON: " + jerr.Error(), Err: jerr}
+			}
+			return v, n, nil
+		}
+		if err == io.EOF {
+			return nil, 0, &FileError{Path: path, Msg: "no JSON lines"}
+		}
+		if err != nil {
+			return nil, n, err
+		}
+	}
+}
+
+// readLine reads one line without its newline, however long (up to maxJSONLine).
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxJSONLine {
+			return nil, fmt.Errorf("line longer than %d bytes", maxJSONLine)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return bytes.TrimRight(line, "\r\n"), err
+	}
+}
+
+// malformedLine finds the first non-blank line of path that is not one JSON
+// value, and says why; ok is false when every line is well formed.
+func malformedLine(path string) (line int, why string, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", false
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for n := 1; ; n++ {
+		b, err := readLine(r)
+		if err != nil && err != io.EOF {
+			return n, err.Error(), true
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(pyJSON(b)))
+			var v json.RawMessage
+			if derr := dec.Decode(&v); derr != nil {
+				return n, derr.Error(), true
+			}
+			if _, derr := dec.Token(); derr != io.EOF {
+				return n, "more than one JSON value on the line", true
+			}
+		}
+		if err == io.EOF {
+			return 0, "", false
+		}
+	}
+}
+
+// jsonReadError turns DuckDB's error reading a JSONL file into a FileError
+// naming the first malformed line.
+func jsonReadError(path string, err error) error {
+	if n, why, ok := malformedLine(path); ok {
+		return &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "malformed JSON: " + why, Err: err}
+	}
+	return &FileError{Path: path, Msg: "reading JSON lines: " + firstLine(err.Error()), Err: err}
+}
+
+// isJSONL tells a JSON-lines file from a parquet file by its first byte.
+func isJSONL(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	n, _ := io.ReadFull(f, head)
+	if n == 4 && string(head) == "PAR1" {
+		return false, nil
+	}
+	if t := strings.TrimLeft(string(head[:n]), " \t\r\n\ufeff"); t != "" && (t[0] == '{' || t[0] == '[') {
+		return true, nil
+	}
+	return false, &FileError{Path: path, Msg: "neither parquet (no PAR1 magic) nor JSON lines (does not start with { or [)"}
+}

@@ -1,0 +1,208 @@
+package loaders_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dschema/dschema/internal/fixtures"
+	"github.com/dschema/dschema/internal/loaders"
+)
+
+var (
+	wandbOnce sync.Once
+	wandbDir  string
+	wandbErr  error
+)
+
+// wandbSample writes every W&B fixture layout once per test process.
+func wandbSample(t *testing.T) string {
+	t.Helper()
+	wandbOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "dschema-wandb")
+		if err != nil {
+			wandbErr = err
+			return
+		}
+		wandbDir = dir
+		ctx := context.Background()
+		spec := fixtures.SampleWandb()
+		runs := fixtures.WandbRuns(spec)
+		for _, l := range fixtures.RunsLayouts {
+			if err := fixtures.WriteRuns(ctx, filepath.Join(dir, l[1]), l[0], runs, false); err != nil {
+				wandbErr = err
+				return
+			}
+		}
+		if err := os.Mkdir(filepath.Join(dir, "split"), 0o755); err != nil {
+			wandbErr = err
+			return
+		}
+		if err := fixtures.WriteRuns(ctx, filepath.Join(dir, "split", "runs_metadata.parquet"), fixtures.RunsCanonical, runs, true); err != nil {
+			wandbErr = err
+			return
+		}
+		hist := fixtures.WandbHistory(spec, runs)
+		for _, l := range fixtures.HistoryLayouts {
+			if err := fixtures.WriteHistory(ctx, filepath.Join(dir, l[1]), l[0], hist); err != nil {
+				wandbErr = err
+				return
+			}
+		}
+	})
+	if wandbErr != nil {
+		t.Fatal(wandbErr)
+	}
+	return wandbDir
+}
+
+func (v *env) loadKind(kind, path string, opts loaders.Options) *loaders.Summary {
+	v.t.Helper()
+	s, err := v.e.Load(v.ctx, kind, path, opts)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return s
+}
+
+// TestRunsLayouts loads each runs layout into a fresh database and checks
+// the detected layout and real values of the run that carries the quirks.
+func TestRunsLayouts(t *testing.T) {
+	dir := wandbSample(t)
+	run0, run1, run3 := fixtures.RunName(0), fixtures.RunName(1), fixtures.RunName(3)
+	cases := []struct {
+		file, variant string
+		full          bool // carries the whole config and summary
+	}{
+		{"runs_metadata.parquet", loaders.RunsCanonical, true},
+		{"runs_metadata.jsonl", loaders.RunsNotebook, true},
+		{"runs_sync.parquet", loaders.RunsSync, true},
+		{"runs_v3.jsonl", loaders.RunsV3, true},
+		{"runs_wide.parquet", loaders.RunsWide, false},
+		{"runs_wide_project.parquet", loaders.RunsWideProject, false},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			v := newEnv(t)
+			s := v.loadKind("wandb-runs", filepath.Join(dir, c.file), loaders.Options{})
+			if s.Variant != c.variant {
+				t.Fatalf("variant %q, want %q", s.Variant, c.variant)
+			}
+			if s.Rows["wandb_runs"] != 6 {
+				t.Fatalf("rows %v, want 6 runs", s.Rows)
+			}
+			if got := v.scalar("SELECT created_at::VARCHAR FROM wandb_runs WHERE run_id = ?", run0); got != "2025-08-19 05:36:01+00" {
+				t.Errorf("created_at %s", got)
+			}
+			if got := v.scalar("SELECT seed FROM wandb_runs WHERE run_id = ?", run3); got != "3" {
+				t.Errorf("seed %s", got)
+			}
+			if got := v.scalar("SELECT pretrain_compute::BIGINT FROM wandb_runs WHERE run_id = ?", run1); got != "8329297920000000" {
+				t.Errorf("pretrain_compute %s", got)
+			}
+			if got := v.scalar("SELECT model_size FROM wandb_runs WHERE run_id = ?", run1); got != "150M" {
+				t.Errorf("model_size %s", got)
+			}
+			if got := v.scalar("SELECT learning_rate IS NULL FROM wandb_runs WHERE run_id = ?", run1); got != "true" {
+				t.Errorf("learning_rate of a run without one: NULL? %s", got)
+			}
+			if got := v.scalar("SELECT train_loss FROM wandb_runs WHERE run_id = ?", run1); got != "2.4" {
+				t.Errorf("train_loss %s", got)
+			}
+			if !c.full {
+				return
+			}
+			checks := map[string]string{
+				"url":                         "https://wandb.ai/example-lab/ft-sweeps/runs/" + run0,
+				"run_group":                   "sweep-0",
+				"job_type":                    "train",
+				"user_name":                   "example-user",
+				"array_to_string(tags, ',')":  "dd,sft",
+				"heartbeat_at::VARCHAR":       "2025-08-19 06:36:01+00",
+				"max_train_steps":             "1000",
+				"num_train_epochs":            "1",
+				"runtime":                     "3600.5",
+				"config->>'$.notes_unicode'":  "naïve café ✓ 😀",
+				"config->>'$.missing_marker'": "nan",
+				"config->>'$.tokenizer'":      "PreTrainedTokenizerFast(name_or_path='allenai/gpt-neox-20b', vocab_size=50280, model_max_length=2048, is_fast=True)",
+				"CAST(summary->'$.huge_count' AS VARCHAR)":                              "123456789012345678901234",
+				"CAST(summary->'$.throughput_peak' AS VARCHAR)":                         "Infinity",
+				"isnan(CAST(config->'$.\"pretrain_eval/socialiqa/acc_7\"' AS DOUBLE))": "true",
+				"json_array_length(config->'$.dataset_mixer_list')":                     "2",
+			}
+
+			if c.variant == loaders.RunsV3 {
+				checks["history_line_count IS NULL"] = "true"
+			} else {
+				checks["history_line_count"] = "9"
+				checks["git_commit"] = "0000000000000000000000000000000000000001"
+			}
+			for expr, want := range checks {
+				if got := v.scalar("SELECT "+expr+" FROM wandb_runs WHERE run_id = ?", run0); got != want {
+					t.Errorf("%s = %q, want %q", expr, got, want)
+				}
+			}
+			if got := v.scalar("SELECT max_train_steps IS NULL FROM wandb_runs WHERE run_id = ?", run3); got != "true" {
+				t.Errorf("max_train_steps 1.5 must not be cast to BIGINT: %s", got)
+			}
+			if got := v.scalar("SELECT count(*) FROM wandb_runs WHERE json_type(config) = 'OBJECT' AND json_array_length(json_keys(config)) > 250"); got != "6" {
+				t.Errorf("runs with their whole config: %s", got)
+			}
+			kept := keptText(s)
+			if !strings.Contains(kept, "config.max_train_steps") || !strings.Contains(kept, "not exactly a BIGINT (e.g. 1.5)") {
+				t.Errorf("kept does not report max_train_steps 1.5: %s", kept)
+			}
+			vary := map[string]string{}
+			for _, k := range s.Varying {
+				vary[k.Key] = k.String()
+			}
+			for key, want := range map[string]string{
+				"config.model_size":         "config.model_size (integer 3, string 3)",
+				"config.pretrain_compute":   "config.pretrain_compute (float 3, integer 3)",
+				"config.finetune_sequences": "config.finetune_sequences (integer 3, string 3)",
+				"config.num_train_epochs":   "config.num_train_epochs (float 3, integer 3)",
+				"summary.learning_rate":     "summary.learning_rate (float 5, integer 1)",
+			} {
+				if vary[key] != want {
+					t.Errorf("types vary: %q, want %q (all: %v)", vary[key], want, s.Varying)
+				}
+			}
+			if _, ok := vary["config.seed"]; ok {
+				t.Errorf("config.seed does not vary: %v", vary["config.seed"])
+			}
+			// Evals: flat, nested and both.
+			for _, e := range []struct{ task, metric, want string }{
+				{"arc_challenge", "primary_score", "0"},
+				{"arc_easy", "num_instances", "1172"},
+				{"boolq", "primary_score", "0.26"},
+			} {
+				if got := v.scalar("SELECT value FROM wandb_run_evals WHERE run_id = ? AND task = ? AND metric = ?", run0, e.task, e.metric); got != e.want {
+					t.Errorf("eval %s/%s = %s, want %s", e.task, e.metric, got, e.want)
+				}
+			}
+			if got := v.scalar("SELECT value_json->>'$.num_shots' FROM wandb_run_evals WHERE run_id = ? AND task = 'arc_easy' AND metric = 'task_config'", run0); got != "5" {
+				t.Errorf("task_config kept: %s", got)
+			}
+			if got := v.scalar("SELECT isnan(value) FROM wandb_run_evals WHERE run_id = ? AND task = 'boolq' AND metric = 'acc_per_char'", run0); got != "true" {
+				t.Errorf("NaN eval: %s", got)
+			}
+			if got := v.scalar("SELECT count(*) FROM wandb_run_evals WHERE run_id = ?", run0); got != "11" {
+				t.Errorf("evals of run 0: %s, want 11 (2 flat, 5 nested, 2 given both ways written once, 2 flat)", got)
+			}
+		})
+	}
+}
+
+func keptText(s *loaders.Summary) string {
+	b, _ := json.Marshal(s.Kept)
+	return string(b)
+}
+
+var _ = math.NaN
+var _ = errors.Is

@@ -70,7 +70,8 @@ func Load(ctx context.Context, l Layout) (*Loaded, error) {
 }
 
 // CanonicalState lets a scratch DuckDB create the schema's tables and
-// reports them, writing canonical types back into s. The result is kept in
+// reports them, writing canonical types back into s and checking the
+// promoted_from columns against them (schema.CheckPromotions). The result is kept in
 // the context's cache, keyed by the statements that make it; only a schema
 // DuckDB accepted is kept, so every error is found anew. The returned State
 // is shared between callers: do not modify it.
@@ -78,6 +79,10 @@ func CanonicalState(ctx context.Context, s *schema.Schema) (*dbschema.State, err
 	c := cache.FromContext(ctx)
 	key := cache.Key("canonical", dbschema.CanonicalKey(s)...)
 	if st, ok := cache.Get[dbschema.State](c, key); ok && dbschema.SetCanonicalTypes(s, st) == nil {
+		// promoted_from does not change the state (nor the key): check it anew.
+		if err := schema.CheckPromotions(s); err != nil {
+			return nil, err
+		}
 		return st, nil
 	}
 	db, err := dbfile.Open(ctx, ":memory:")
@@ -87,6 +92,9 @@ func CanonicalState(ctx context.Context, s *schema.Schema) (*dbschema.State, err
 	defer db.Close()
 	st, err := dbschema.Canonical(ctx, db, s)
 	if err != nil {
+		return nil, err
+	}
+	if err := schema.CheckPromotions(s); err != nil {
 		return nil, err
 	}
 	cache.Put(c, key, st)

@@ -2,11 +2,14 @@ package project
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dschema/dschema/internal/cache"
 )
 
 // copyTree copies the named folders of src into a new temp dir.
@@ -195,5 +198,38 @@ func TestSchemaErrorsNameTheFile(t *testing.T) {
 	_, err = Load(context.Background(), DefaultLayout(root))
 	if err == nil || !strings.Contains(err.Error(), `column "loss": DuckDB rejects default "'abc'"`) {
 		t.Errorf("Load() with a bad default error = %v", err)
+	}
+}
+
+// TestPromotionChecksCanonicalTypes: promoted_from is checked against the
+// canonical types whether DuckDB made them or the cache kept them (the
+// cache key does not hold promoted_from: it does not change the state).
+func TestPromotionChecksCanonicalTypes(t *testing.T) {
+	ctx := cache.NewContext(context.Background(), cache.New(t.TempDir()))
+	root := t.TempDir()
+	const table = `domain: lab
+description: A small test domain.
+tables:
+  - name: runs
+    description: Runs.
+    columns:
+      - {name: metrics, type: "map(text, float8)", description: "Other metrics."}
+      - {name: steps, type: BIGINT, %sdescription: "Steps."}
+`
+	plain := fmt.Sprintf(table, "")
+	promoted := fmt.Sprintf(table, "key: train/steps, promoted_from: metrics, ")
+	want := `schema/lab.yaml:8:9: table "runs": column "steps": promoted_from "metrics": type BIGINT cannot hold every DOUBLE value of metrics exactly; use DOUBLE`
+	for _, tt := range []struct {
+		name, yaml, want string
+	}{
+		{"cold cache", promoted, want},
+		{"fill the cache", plain, ""},
+		{"warm cache", promoted, want},
+	} {
+		writeFile(t, filepath.Join(root, "schema", "lab.yaml"), tt.yaml)
+		_, err := Load(ctx, DefaultLayout(root))
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || err.Error() != tt.want) {
+			t.Errorf("%s: Load() error = %v, want %q", tt.name, err, tt.want)
+		}
 	}
 }

@@ -101,11 +101,28 @@ type Column struct {
 	Unit        string
 	Description string
 	RenamedFrom string
-	Family      string // the family pattern this column was expanded from, "" for plain columns
+	// Key is the source key the column holds (a W&B metric key such as
+	// "logps/chosen") as written, "" when the YAML gives none: see SourceKey.
+	// It tells loaders where values come from and never reaches the database.
+	Key string
+	// PromotedFrom names the MAP(VARCHAR, …) column of the same table that
+	// held this key's values before the column existed; the migration that
+	// adds the column moves them out of it (and Down moves them back).
+	PromotedFrom string
+	Family       string // the family pattern this column was expanded from, "" for plain columns
 	// FamilyValues are the axis values that made this column, e.g. {task: arc_easy, metric: acc_raw}.
 	FamilyValues map[string]string
 	Line         int
 	Col          int
+}
+
+// SourceKey is the key of the source data this column holds: Key, or the
+// column name when the YAML gives no key.
+func (c *Column) SourceKey() string {
+	if c.Key != "" {
+		return c.Key
+	}
+	return c.Name
 }
 
 // Index is a secondary index.

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dschema/dschema/internal/ducktype"
 )
 
 // Error is a problem in a schema file, at a position an editor can jump to.
@@ -66,6 +68,11 @@ type columnYAML struct {
 	Unit        string      `yaml:"unit"`
 	Description string      `yaml:"description"`
 	RenamedFrom string      `yaml:"renamed_from"`
+	// Key is the source key (e.g. a W&B metric key) the column holds, when
+	// it is not the column name.
+	Key string `yaml:"key"`
+	// PromotedFrom names the MAP column that held the key's values before.
+	PromotedFrom string `yaml:"promoted_from"`
 }
 
 // familyYAML is a compact grid of columns: every combination of the axes'
@@ -78,6 +85,10 @@ type familyYAML struct {
 }
 
 var identRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// ValidIdent reports whether name is a table or column name the schema
+// accepts: lower snake_case, starting with a letter.
+func ValidIdent(name string) bool { return identRE.MatchString(name) }
 
 // reservedPrefixes are table-name prefixes the tool keeps for itself.
 var reservedTables = map[string]bool{"dschema_migrations": true}
@@ -216,6 +227,9 @@ func parseFile(file string, data []byte) (*Domain, error) {
 			c.NotNull = true
 			t.PrimaryKey = append(t.PrimaryKey, k)
 		}
+		if err := checkKeys(t); err != nil {
+			return nil, err
+		}
 		for ii, iy := range ty.Indexes {
 			ip := pos.index(ti, ii)
 			if !identRE.MatchString(iy.Name) {
@@ -254,9 +268,81 @@ func parseFile(file string, data []byte) (*Domain, error) {
 	return d, nil
 }
 
+// checkKeys validates the key and promoted_from attributes of t's columns
+// (after primary_key, which makes its columns NOT NULL). Whether the named
+// column is a MAP that can feed the promoted one depends on canonical types:
+// CheckPromotions.
+func checkKeys(t *Table) error {
+	errAt := func(c *Column, format string, args ...any) error {
+		return &Error{t.File, c.Line, c.Col, fmt.Sprintf("table %q: column %q: ", t.Name, c.Name) + fmt.Sprintf(format, args...)}
+	}
+	keys := map[string]*Column{}
+	for _, c := range t.Columns {
+		if c.Key != "" && strings.TrimSpace(c.Key) == "" {
+			return errAt(c, "key is blank")
+		}
+		if prev, ok := keys[c.SourceKey()]; ok {
+			return errAt(c, "key %q is already the key of column %q (line %d)", c.SourceKey(), prev.Name, prev.Line)
+		}
+		keys[c.SourceKey()] = c
+		if c.PromotedFrom == "" {
+			continue
+		}
+		m := t.Column(c.PromotedFrom)
+		switch {
+		case m == nil:
+			return errAt(c, "promoted_from names unknown column %q (it must be a MAP column of the same table)", c.PromotedFrom)
+		case m == c:
+			return errAt(c, "promoted_from names the column itself")
+		case m.PromotedFrom != "":
+			return errAt(c, "promoted_from names column %q, which is itself promoted from %q", m.Name, m.PromotedFrom)
+		case c.NotNull || c.Default != "":
+			// Rows without the key must read NULL, and Down must be able to
+			// tell them apart from rows that had it.
+			return errAt(c, "a column promoted from %q must be nullable, without a default and outside the primary key", m.Name)
+		}
+	}
+	return nil
+}
+
+// CheckPromotions checks every promoted_from against the canonical types
+// (call it once DuckDB's canonical types are in s, as
+// project.CanonicalState does): the named column must be a MAP with VARCHAR
+// keys, and every value of the map must fit the promoted column exactly, so
+// that moving values into the column and back loses nothing.
+func CheckPromotions(s *Schema) error {
+	for _, t := range s.Tables {
+		for _, c := range t.Columns {
+			if c.PromotedFrom == "" {
+				continue
+			}
+			errAt := func(format string, args ...any) error {
+				return &Error{t.File, c.Line, c.Col, fmt.Sprintf("table %q: column %q: promoted_from %q: ", t.Name, c.Name, c.PromotedFrom) + fmt.Sprintf(format, args...)}
+			}
+			m := t.Column(c.PromotedFrom)
+			if m == nil {
+				return errAt("no such column")
+			}
+			mt, err := ducktype.Parse(m.Type)
+			if err != nil || mt.Kind != ducktype.Map || mt.Key.Text != "VARCHAR" {
+				return errAt("want a MAP(VARCHAR, …) column, %s is %s", m.Name, m.Type)
+			}
+			ct, err := ducktype.Parse(c.Type)
+			if err != nil {
+				return errAt("cannot read type %s: %v", c.Type, err)
+			}
+			if !ducktype.Widens(mt.Value, ct) {
+				return errAt("type %s cannot hold every %s value of %s exactly; use %s", c.Type, mt.Value.Text, m.Name, mt.Value.Text)
+			}
+		}
+	}
+	return nil
+}
+
 func expandColumn(cy columnYAML) ([]*Column, error) {
 	base := Column{Name: cy.Name, Type: strings.TrimSpace(cy.Type), NotNull: cy.NotNull, Default: cy.Default,
-		Unit: cy.Unit, Description: strings.Join(strings.Fields(cy.Description), " "), RenamedFrom: cy.RenamedFrom}
+		Unit: cy.Unit, Description: strings.Join(strings.Fields(cy.Description), " "), RenamedFrom: cy.RenamedFrom,
+		Key: cy.Key, PromotedFrom: cy.PromotedFrom}
 	if cy.Family == nil {
 		if cy.Name == "" {
 			return nil, fmt.Errorf("missing name (or family)")
@@ -269,6 +355,9 @@ func expandColumn(cy columnYAML) ([]*Column, error) {
 	}
 	if cy.RenamedFrom != "" {
 		return nil, fmt.Errorf("family %q: renamed_from is not allowed on a family", cy.Family.Name)
+	}
+	if cy.Key != "" || cy.PromotedFrom != "" {
+		return nil, fmt.Errorf("family %q: key and promoted_from are not allowed on a family", cy.Family.Name)
 	}
 	fam := cy.Family
 	type binding map[string]string

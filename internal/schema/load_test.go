@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -8,6 +10,7 @@ import (
 
 func TestLoadErrors(t *testing.T) {
 	const head = "domain: d\ndescription: x\ntables:\n  - name: t\n    description: a table\n"
+	const mapCol = "      - {name: m, type: \"MAP(VARCHAR, DOUBLE)\", description: x}\n"
 	tests := []struct {
 		name, yaml, want string
 	}{
@@ -27,6 +30,25 @@ func TestLoadErrors(t *testing.T) {
 		{"family placeholder", head + "    columns:\n      - family: {name: \"{x}_{y}\", axes: [{x: [a]}]}\n        type: INT\n        description: d\n",
 			`placeholder without an axis`},
 		{"duplicate key", head + "    description: again\n", `schema/d.yaml:6: table "t": mapping key "description" already defined at line 5`},
+		{"promoted from unknown column", head + "    columns:\n      - {name: a, type: DOUBLE, promoted_from: m, description: x}\n",
+			`schema/d.yaml:7:9: table "t": column "a": promoted_from names unknown column "m"`},
+		{"promoted from itself", head + "    columns:\n      - {name: a, type: DOUBLE, promoted_from: a, description: x}\n",
+			`schema/d.yaml:7:9: table "t": column "a": promoted_from names the column itself`},
+		{"promoted from a promoted column", head + "    columns:\n" + mapCol +
+			"      - {name: a, type: DOUBLE, promoted_from: m, description: x}\n      - {name: b, type: DOUBLE, promoted_from: a, description: x}\n",
+			`schema/d.yaml:9:9: table "t": column "b": promoted_from names column "a", which is itself promoted from "m"`},
+		{"promoted not null", head + "    columns:\n" + mapCol + "      - {name: a, type: DOUBLE, not_null: true, default: '0', promoted_from: m, description: x}\n",
+			`schema/d.yaml:8:9: table "t": column "a": a column promoted from "m" must be nullable, without a default and outside the primary key`},
+		{"promoted primary key", head + "    primary_key: [a]\n    columns:\n" + mapCol + "      - {name: a, type: DOUBLE, promoted_from: m, description: x}\n",
+			`schema/d.yaml:9:9: table "t": column "a": a column promoted from "m" must be nullable`},
+		{"blank key", head + "    columns:\n      - {name: a, type: DOUBLE, key: ' ', description: x}\n",
+			`schema/d.yaml:7:9: table "t": column "a": key is blank`},
+		{"key taken by a name", head + "    columns:\n      - {name: grad_norm, type: DOUBLE, description: x}\n      - {name: g, type: DOUBLE, key: grad_norm, description: x}\n",
+			`schema/d.yaml:8:9: table "t": column "g": key "grad_norm" is already the key of column "grad_norm" (line 7)`},
+		{"key taken by a key", head + "    columns:\n      - {name: a, type: DOUBLE, key: eval/loss, description: x}\n      - {name: b, type: DOUBLE, key: eval/loss, description: x}\n",
+			`schema/d.yaml:8:9: table "t": column "b": key "eval/loss" is already the key of column "a" (line 7)`},
+		{"key on a family", head + "    columns:\n      - family: {name: \"{x}_v\", axes: [{x: [a, b]}]}\n        type: INT\n        key: k\n        description: d\n",
+			`key and promoted_from are not allowed on a family`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,5 +65,80 @@ func TestGoIdent(t *testing.T) {
 		if got := GoIdent(in); got != want {
 			t.Errorf("GoIdent(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestPromotion: key and promoted_from reach the IR; SourceKey falls back to
+// the column name.
+func TestPromotion(t *testing.T) {
+	const yaml = `domain: d
+description: x
+tables:
+  - name: t
+    description: a table
+    columns:
+      - {name: m, type: "MAP(VARCHAR, DOUBLE)", description: x}
+      - {name: logps_chosen, type: DOUBLE, key: "logps/chosen", promoted_from: m, description: x}
+      - {name: grad_norm, type: DOUBLE, promoted_from: m, description: x}
+      - {name: plain, type: DOUBLE, description: x}
+`
+	s, err := Load(fstest.MapFS{"d.yaml": {Data: []byte(yaml)}}, ".", "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPromotions(s); err != nil {
+		t.Fatalf("CheckPromotions() = %v", err)
+	}
+	tests := []struct {
+		column, key, sourceKey, promotedFrom string
+	}{
+		{"logps_chosen", "logps/chosen", "logps/chosen", "m"},
+		{"grad_norm", "", "grad_norm", "m"},
+		{"plain", "", "plain", ""},
+	}
+	for _, tt := range tests {
+		c := s.Table("t").Column(tt.column)
+		if c.Key != tt.key || c.SourceKey() != tt.sourceKey || c.PromotedFrom != tt.promotedFrom {
+			t.Errorf("column %s: Key %q, SourceKey() %q, PromotedFrom %q; want %q, %q, %q",
+				tt.column, c.Key, c.SourceKey(), c.PromotedFrom, tt.key, tt.sourceKey, tt.promotedFrom)
+		}
+	}
+}
+
+// TestCheckPromotions checks promoted_from against (canonical) types: the
+// map must have VARCHAR keys and values the column holds exactly.
+func TestCheckPromotions(t *testing.T) {
+	tests := []struct {
+		name, mapType, colType, want string // want "" for no error
+	}{
+		{"same type", "MAP(VARCHAR, DOUBLE)", "DOUBLE", ""},
+		{"widening", "MAP(VARCHAR, FLOAT)", "DOUBLE", ""},
+		{"to text", "MAP(VARCHAR, DOUBLE)", "VARCHAR", ""},
+		{"narrowing", "MAP(VARCHAR, DOUBLE)", "BIGINT",
+			`schema/d.yaml:8:9: table "t": column "c": promoted_from "m": type BIGINT cannot hold every DOUBLE value of m exactly; use DOUBLE`},
+		{"not a map", "DOUBLE", "DOUBLE", `promoted_from "m": want a MAP(VARCHAR, …) column, m is DOUBLE`},
+		{"integer keys", "MAP(INTEGER, DOUBLE)", "DOUBLE", `want a MAP(VARCHAR, …) column, m is MAP(INTEGER, DOUBLE)`},
+		{"a struct", "MAP(VARCHAR, DOUBLE)", "STRUCT(a DOUBLE)", `type STRUCT(a DOUBLE) cannot hold every DOUBLE value`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			yaml := fmt.Sprintf("domain: d\ndescription: x\ntables:\n  - name: t\n    description: a table\n    columns:\n"+
+				"      - {name: m, type: %q, description: x}\n      - {name: c, type: %q, promoted_from: m, description: x}\n", tt.mapType, tt.colType)
+			s, err := Load(fstest.MapFS{"d.yaml": {Data: []byte(yaml)}}, ".", "schema")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = CheckPromotions(s)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("CheckPromotions() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("CheckPromotions() = %v, want it to contain %q", err, tt.want)
+			}
+			var se *Error
+			if err != nil && !errors.As(err, &se) {
+				t.Errorf("CheckPromotions() = %T, want *Error", err)
+			}
+		})
 	}
 }

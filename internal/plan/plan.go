@@ -5,7 +5,8 @@
 // secondary indexes are dropped and recreated around any change that DuckDB
 // refuses while an index depends on the table; STRUCT fields are added in
 // place; renames come only from renamed_from; destructive steps are refused
-// unless allowed.
+// unless allowed. A new column with promoted_from takes its key's values out
+// of the named MAP column (Down puts them back, then rebuilds the table).
 package plan
 
 import (
@@ -198,21 +199,21 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 	pkRename := map[string]string{}
 	pairs := map[string]string{} // new column name -> old column name
 	var added []string
+	var promos []*promotion // added columns that take over a key of a MAP column
 	for _, nc := range nt.Columns {
-		oc := ot.Column(nc.Name)
-		if oc == nil && st != nil {
-			if sc := st.Column(nc.Name); sc != nil && sc.RenamedFrom != "" && nt.Column(sc.RenamedFrom) == nil {
-				if rc := ot.Column(sc.RenamedFrom); rc != nil {
-					oc = rc
-					pkRename[rc.Name] = nc.Name
-					addS(fmt.Sprintf("rename column %s.%s to %s", t, rc.Name, nc.Name),
-						[]string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", q, dbschema.Ident(rc.Name), dbschema.Ident(nc.Name))},
-						[]string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", q, dbschema.Ident(nc.Name), dbschema.Ident(rc.Name))})
-				}
-			}
+		oc := oldColumn(ot, nt, st, nc.Name)
+		if oc != nil && oc.Name != nc.Name {
+			pkRename[oc.Name] = nc.Name
+			addS(fmt.Sprintf("rename column %s.%s to %s", t, oc.Name, nc.Name),
+				[]string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", q, dbschema.Ident(oc.Name), dbschema.Ident(nc.Name))},
+				[]string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", q, dbschema.Ident(nc.Name), dbschema.Ident(oc.Name))})
 		}
 		if oc == nil {
-			p.addColumn(t, nc, addL)
+			pr := p.promotion(ot, nt, st, nc)
+			if pr != nil {
+				promos = append(promos, pr)
+			}
+			p.addColumn(t, nc, pr, addL)
 			added = append(added, nc.Name)
 			continue
 		}
@@ -285,7 +286,13 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 		if len(changes) > 0 {
 			what += ": " + strings.Join(changes, ", ")
 		}
-		p.add(fmt.Sprintf("%s (as a rebuild: %s)", what, rebuildWhy), rebuildTable(ot, nt, pairs), rebuildTable(nt, ot, invert(pairs)))
+		// The rebuild leaves promoted columns NULL: fill them after it, and
+		// put the keys back before the rebuild of Down drops the columns.
+		up := rebuildTable(ot, nt, pairs)
+		for _, pr := range promos {
+			up = append(up, pr.up())
+		}
+		p.add(fmt.Sprintf("%s (as a rebuild: %s)", what, rebuildWhy), up, append(restores(promos), rebuildTable(nt, ot, invert(pairs))...))
 		return
 	}
 
@@ -302,17 +309,30 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			createIx = append(createIx, step{up: []string{dbschema.CreateIndex(t, ni)}, down: []string{dbschema.DropIndex(ni)}, change: "create index " + ni.Name})
 		}
 	}
-	if len(ot.Indexes) > 0 && len(added) > 0 {
+	if len(ot.Indexes) > 0 && len(added) > 0 || len(promos) > 0 {
 		// ADD COLUMN works beside an index, but its Down (DROP COLUMN) does
-		// not: the whole table's Down is a rebuild to the old shape.
+		// not: the whole table's Down is a rebuild to the old shape. So is
+		// the Down of a promotion, and its backfill comes after every ALTER
+		// of the table: DuckDB 1.5 fails at COMMIT when a transaction
+		// changes rows of a table and then adds, drops, retypes or
+		// constrains one of its columns (CREATE INDEX, COMMENT and a
+		// rebuild are fine).
 		var up, changes []string
-		for _, group := range [][]step{dropIx, light, createIx} {
+		for _, group := range [][]step{dropIx, structural, light} {
 			for _, s := range group {
 				up = append(up, s.up...)
 				changes = append(changes, s.change)
 			}
 		}
-		p.add(strings.Join(changes, ", "), up, rebuildTable(nt, ot, invert(pairs)))
+		for _, pr := range promos {
+			up = append(up, pr.up())
+		}
+		for _, s := range createIx {
+			up = append(up, s.up...)
+			changes = append(changes, s.change)
+		}
+		// The keys go back into their map before the rebuild drops the columns.
+		p.add(strings.Join(changes, ", "), up, append(restores(promos), rebuildTable(nt, ot, invert(pairs))...))
 		return
 	}
 	for _, group := range [][]step{dropIx, structural, light, createIx} {
@@ -320,6 +340,98 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			p.add(s.change, s.up, s.down)
 		}
 	}
+}
+
+// oldColumn is the column of ot that the column name of nt continues: the
+// same name, or the schema's renamed_from when the old name is not kept.
+func oldColumn(ot, nt *dbschema.Table, st *schema.Table, name string) *dbschema.Column {
+	if oc := ot.Column(name); oc != nil {
+		return oc
+	}
+	if st == nil {
+		return nil
+	}
+	if sc := st.Column(name); sc != nil && sc.RenamedFrom != "" && nt.Column(sc.RenamedFrom) == nil {
+		return ot.Column(sc.RenamedFrom)
+	}
+	return nil
+}
+
+// promotion moves the values of one key of a MAP(VARCHAR, V) column into a
+// column added for it, and back.
+type promotion struct {
+	table, column, from, key  string
+	colType, mapType, valType string
+}
+
+// promotion returns the promotion of the added column nc, nil when its
+// schema column has no promoted_from. A map the old state lacks holds no
+// values to move: that is refused, as a sign the schema is not what its
+// author thinks.
+func (p *planner) promotion(ot, nt *dbschema.Table, st *schema.Table, nc *dbschema.Column) *promotion {
+	if st == nil {
+		return nil
+	}
+	sc := st.Column(nc.Name)
+	if sc == nil || sc.PromotedFrom == "" {
+		return nil
+	}
+	mc := nt.Column(sc.PromotedFrom)
+	if mc == nil || oldColumn(ot, nt, st, mc.Name) == nil {
+		p.unsupported = append(p.unsupported, fmt.Sprintf("new column %s.%s is promoted_from %s.%s, which the migrations do not have yet: there are no values to move; add %s in a migration of its own first, or drop promoted_from",
+			nt.Name, nc.Name, nt.Name, sc.PromotedFrom, sc.PromotedFrom))
+		return nil
+	}
+	mt, err := ducktype.Parse(mc.Type)
+	if err != nil || mt.Kind != ducktype.Map {
+		p.unsupported = append(p.unsupported, fmt.Sprintf("new column %s.%s is promoted_from %s.%s, which is %s, not a MAP", nt.Name, nc.Name, nt.Name, mc.Name, mc.Type))
+		return nil
+	}
+	return &promotion{table: nt.Name, column: nc.Name, from: mc.Name, key: sc.SourceKey(),
+		colType: nc.Type, mapType: mc.Type, valType: mt.Value.Text}
+}
+
+func (pr *promotion) change() string {
+	return fmt.Sprintf("promote column %s.%s from %s[%s]", pr.table, pr.column, pr.from, dbschema.Literal(pr.key))
+}
+
+// up moves the key's values into the column, in one pass over the rows that
+// have the key. An entry whose value is NULL stays in the map: the column
+// could not tell it from a row without the key, and Down could not restore it.
+// The lambda's parameter starts with "_" so that no column (schema names
+// start with a letter) shadows it: DuckDB resolves columns first.
+func (pr *promotion) up() string {
+	m, k := dbschema.Ident(pr.from), dbschema.Literal(pr.key)
+	val := fmt.Sprintf("%s[%s]", m, k) // the value, or NULL without the key (DuckDB 1.1 and later)
+	set := val
+	if pr.colType != pr.valType {
+		set = fmt.Sprintf("CAST(%s AS %s)", val, pr.colType)
+	}
+	return fmt.Sprintf("UPDATE %s SET %s = %s, %s = map_from_entries(list_filter(map_entries(%s), lambda _entry: _entry.key <> %s)) WHERE %s IS NOT NULL;",
+		dbschema.Ident(pr.table), dbschema.Ident(pr.column), set, m, m, k, val)
+}
+
+// down puts the column's values back into the map, where they win over an
+// entry of the same key (one written after the promotion); a NULL map
+// becomes a map of the one key. The key goes to the end of the map: DuckDB
+// keeps no trace of where it was.
+func (pr *promotion) down() string {
+	m, k, c := dbschema.Ident(pr.from), dbschema.Literal(pr.key), dbschema.Ident(pr.column)
+	val := c
+	if pr.colType != pr.valType {
+		val = fmt.Sprintf("CAST(%s AS %s)", c, pr.valType)
+	}
+	return fmt.Sprintf("UPDATE %s SET %s = map_concat(coalesce(%s, CAST(MAP {} AS %s)), MAP {%s: %s}) WHERE %s IS NOT NULL;",
+		dbschema.Ident(pr.table), m, m, pr.mapType, k, val, c)
+}
+
+// restores is the Down of promos, last first.
+func restores(promos []*promotion) []string {
+	var out []string
+	for i := len(promos) - 1; i >= 0; i-- {
+		out = append(out, promos[i].down())
+	}
+	return out
 }
 
 func inPK(t *dbschema.Table, col string) bool {
@@ -335,7 +447,9 @@ func sameIndex(a, b *dbschema.Index) bool {
 	return a.Unique == b.Unique && strings.Join(a.Columns, ",") == strings.Join(b.Columns, ",")
 }
 
-func (p *planner) addColumn(t string, nc *dbschema.Column, add func(string, []string, []string)) {
+// addColumn plans a new column; pr, when not nil, names the change a
+// promotion (alterTable moves the values: see promotion).
+func (p *planner) addColumn(t string, nc *dbschema.Column, pr *promotion, add func(string, []string, []string)) {
 	q := dbschema.Ident(t)
 	if nc.NotNull && nc.Default == "" {
 		p.unsupported = append(p.unsupported, fmt.Sprintf("new column %s.%s is NOT NULL without a default: existing rows could not be filled; give it a default", t, nc.Name))
@@ -349,10 +463,14 @@ func (p *planner) addColumn(t string, nc *dbschema.Column, add func(string, []st
 			fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s IS NULL;", q, dbschema.Ident(nc.Name), nc.Default, dbschema.Ident(nc.Name)),
 			alterCol(t, nc.Name, "SET NOT NULL"))
 	}
+	change := fmt.Sprintf("add column %s.%s", t, nc.Name)
+	if pr != nil {
+		change = pr.change()
+	}
 	if nc.Comment != "" {
 		up = append(up, dbschema.CommentOnColumn(t, nc.Name, nc.Comment))
 	}
-	add(fmt.Sprintf("add column %s.%s", t, nc.Name), up, []string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", q, dbschema.Ident(nc.Name))})
+	add(change, up, []string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", q, dbschema.Ident(nc.Name))})
 }
 
 // alterColumn plans the changes of one paired column.

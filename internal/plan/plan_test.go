@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"flag"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/dbschema"
@@ -39,6 +43,8 @@ func load(t *testing.T, dir string) (*schema.Schema, *dbschema.State) {
 // the migration with want.sql (or the refusal with want_error.txt), then
 // applies it to a database holding a row: up must reach the new schema and
 // keep the row, down must give back the old schema, up must work again.
+// The promotion cases hold more rows, and their values are checked at each
+// step (checkPromotion).
 func TestGolden(t *testing.T) {
 	ctx := context.Background()
 	cases, err := os.ReadDir("testdata")
@@ -108,9 +114,19 @@ func TestGolden(t *testing.T) {
 				if _, err := mg.UpTo(ctx, 1); err != nil {
 					return err
 				}
-				_, err := db.ExecContext(ctx, `INSERT INTO runs (id, score, info) VALUES (1, 5, {'a': 1})`)
-				return err
+				if _, err := db.ExecContext(ctx, `INSERT INTO runs (id, score, info) VALUES (1, 5, {'a': 1})`); err != nil {
+					return err
+				}
+				if promotionCases[c.Name()] {
+					_, err := db.ExecContext(ctx, promotionSeed())
+					return err
+				}
+				return nil
 			})
+			rows := 1
+			if promotionCases[c.Name()] {
+				rows += len(promotionRows)
+			}
 			expect := func(step string, want *dbschema.State) {
 				t.Helper()
 				session(func(db *sql.DB, _ *migrate.Migrator) error {
@@ -129,8 +145,11 @@ func TestGolden(t *testing.T) {
 							}
 						}
 					}
-					if n != 1 {
-						t.Errorf("after %s the table holds %d rows, want 1", step, n)
+					if n != rows {
+						t.Errorf("after %s the table holds %d rows, want %d", step, n, rows)
+					}
+					if promotionCases[c.Name()] {
+						checkPromotion(t, ctx, db, step, want.Table("runs").Column("logps_chosen") != nil)
 					}
 					return nil
 				})
@@ -210,5 +229,195 @@ func TestName(t *testing.T) {
 		if got := plan.Name(&plan.Migration{Changes: tt.changes, Up: []string{"x"}}, tt.first); got != tt.want {
 			t.Errorf("Name(%q) = %q, want %q", tt.changes, got, tt.want)
 		}
+	}
+}
+
+// promotionCases are the golden cases that promote the key "logps/chosen"
+// of runs.extra_metrics to the new column runs.logps_chosen.
+var promotionCases = map[string]bool{
+	"promote_key_indexed_table": true,
+	"promote_key_plain_table":   true,
+	"promote_key_with_rebuild":  true,
+	// A promotion, then more new columns: the backfill must follow every ALTER.
+	"promote_key_and_add_columns": true,
+}
+
+const promotedKey = "logps/chosen"
+
+// entry is one map entry; a nil value is SQL NULL.
+type entry struct {
+	Key   string
+	Value *float64
+}
+
+// promoRow is what checkPromotion reads of one row: the promoted column
+// (HasCol false when it does not exist) and the map's entries in order (nil
+// for a NULL map).
+type promoRow struct {
+	ID     int64
+	HasCol bool
+	Col    *float64
+	Map    []entry
+	Null   bool // the map is NULL
+}
+
+func f(v float64) *float64 { return &v }
+
+// promotionRows are the rows beside TestGolden's row 1 (whose map is NULL):
+// the key present, absent, NaN (and first), ±Inf, an empty map, the key with
+// a NULL value, and the key alone.
+var promotionRows = []promoRow{
+	{ID: 2, Map: []entry{{"a", f(1.5)}, {promotedKey, f(-2.25)}}},
+	{ID: 3, Map: []entry{{"a", f(3)}}},
+	{ID: 4, Map: []entry{{promotedKey, f(math.NaN())}, {"b", f(4)}}},
+	{ID: 5, Map: []entry{{"b", f(math.Inf(-1))}, {promotedKey, f(math.Inf(1))}, {"c", f(0)}}},
+	{ID: 6, Map: []entry{}},
+	{ID: 7, Map: []entry{{promotedKey, nil}, {"a", f(1)}}},
+	{ID: 8, Map: []entry{{promotedKey, f(7)}}},
+}
+
+func promotionSeed() string {
+	lit := func(v *float64) string {
+		switch {
+		case v == nil:
+			return "NULL::DOUBLE"
+		case math.IsNaN(*v) || math.IsInf(*v, 0):
+			return fmt.Sprintf("'%v'::DOUBLE", *v)
+		}
+		return fmt.Sprintf("%v::DOUBLE", *v)
+	}
+	var values []string
+	for _, r := range promotionRows {
+		var es []string
+		for _, e := range r.Map {
+			es = append(es, fmt.Sprintf("'%s': %s", e.Key, lit(e.Value)))
+		}
+		values = append(values, fmt.Sprintf("(%d, CAST(MAP {%s} AS MAP(VARCHAR, DOUBLE)))", r.ID, strings.Join(es, ", ")))
+	}
+	return "INSERT INTO runs (id, extra_metrics) VALUES " + strings.Join(values, ", ")
+}
+
+// wantPromotion is what the rows hold after step: before the promotion, the
+// seeded maps; after it, the key's non-NULL values in the column and gone
+// from the maps; after Down, the seeded entries again, the moved key last
+// (DuckDB keeps no trace of its place).
+func wantPromotion(step string) []promoRow {
+	out := []promoRow{{ID: 1, Null: true, HasCol: step != "down"}}
+	for _, r := range promotionRows {
+		w := promoRow{ID: r.ID, HasCol: step != "down", Map: []entry{}}
+		var moved *entry
+		for _, e := range r.Map {
+			if e.Key == promotedKey && e.Value != nil {
+				moved = &entry{e.Key, e.Value}
+				continue
+			}
+			w.Map = append(w.Map, e)
+		}
+		if moved != nil {
+			if step == "down" {
+				w.Map = append(w.Map, *moved)
+			} else {
+				w.Col = moved.Value
+			}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// checkPromotion compares the rows with wantPromotion(step).
+func checkPromotion(t *testing.T, ctx context.Context, db *sql.DB, step string, hasCol bool) {
+	t.Helper()
+	col := "NULL::DOUBLE"
+	if hasCol {
+		col = "logps_chosen"
+	}
+	rs, err := db.QueryContext(ctx, `SELECT id, `+col+`, extra_metrics IS NULL, map_keys(extra_metrics), map_values(extra_metrics) FROM runs ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var got []promoRow
+	for rs.Next() {
+		r := promoRow{HasCol: hasCol}
+		var c sql.NullFloat64
+		var k, v any // a NULL map's lists are NULL: scan into any
+		if err := rs.Scan(&r.ID, &c, &r.Null, &k, &v); err != nil {
+			t.Fatal(err)
+		}
+		keys, _ := k.([]any)
+		values, _ := v.([]any)
+		if c.Valid {
+			r.Col = f(c.Float64)
+		}
+		if !r.Null {
+			r.Map = []entry{}
+		}
+		for i, k := range keys {
+			e := entry{Key: k.(string)}
+			switch v := values[i].(type) {
+			case float64:
+				e.Value = f(v)
+			case float32: // a MAP(VARCHAR, FLOAT)
+				e.Value = f(float64(v))
+			case nil:
+			default:
+				t.Fatalf("map value %v is %T", v, v)
+			}
+			r.Map = append(r.Map, e)
+		}
+		got = append(got, r)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantPromotion(step), got, cmpopts.EquateNaNs()); diff != "" {
+		t.Errorf("after %s the rows differ (-want +got):\n%s", step, diff)
+	}
+}
+
+// TestPromotionOfExistingColumnPlansNothing: key and promoted_from describe
+// where values come from and change no database state; a column that
+// already exists gains promoted_from without a backfill.
+func TestPromotionOfExistingColumnPlansNothing(t *testing.T) {
+	const before = `domain: d
+description: test
+tables:
+  - name: runs
+    description: Runs.
+    columns:
+      - {name: id, type: BIGINT, description: "Id."}
+      - {name: extra_metrics, type: "MAP(VARCHAR, DOUBLE)", description: "Other numeric keys."}
+      - {name: logps_chosen, type: DOUBLE, description: "logps/chosen (DPO)."}
+`
+	tests := []struct{ name, from, to string }{
+		{"key", `{name: logps_chosen, type: DOUBLE,`, `{name: logps_chosen, type: DOUBLE, key: "logps/chosen",`},
+		{"promoted_from", `{name: logps_chosen, type: DOUBLE,`, `{name: logps_chosen, type: DOUBLE, key: "logps/chosen", promoted_from: extra_metrics,`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write := func(sub, yaml string) string {
+				t.Helper()
+				p := filepath.Join(dir, sub)
+				if err := os.MkdirAll(p, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(p, "d.yaml"), []byte(yaml), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			after := strings.Replace(before, tt.from, tt.to, 1)
+			if after == before {
+				t.Fatal("the edit was not made")
+			}
+			_, old := load(t, write("before", before))
+			afterS, target := load(t, write("after", after))
+			m, err := plan.Plan(old, target, afterS, plan.Options{})
+			if err != nil || !m.Empty() {
+				t.Errorf("Plan() = %q, %v; want no migration", m.Up, err)
+			}
+		})
 	}
 }

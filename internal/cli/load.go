@@ -101,6 +101,7 @@ func loadCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Source, "source", "", "logical source name (default: the file's absolute path)")
 	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", DefaultMemoryLimit, "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM)")
 	cmd.Flags().StringVar(&stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
+	cmd.Flags().StringVar(&opts.SourceTZ, "source-tz", "", "wandb-history: time zone of the canonical runs_history.parquet's naive timestamps, e.g. America/New_York (default: read as UTC, and said so)")
 	return cmd
 }
 
@@ -152,6 +153,10 @@ func writeJSON(w io.Writer, v any) {
 
 func printSummary(w io.Writer, path string, s *loaders.Summary) {
 	name := filepath.Base(path)
+	if s.CompanionOf != "" {
+		fmt.Fprintf(w, "%s: a companion of %s, which loads it with itself; nothing loaded from it alone\n", name, filepath.Base(s.CompanionOf))
+		return
+	}
 	if s.Unchanged {
 		fmt.Fprintf(w, "%s: unchanged since load %d (sha256 %.12s…, %s); nothing written\n", name, s.LoadID, s.SHA256, s.Variant)
 		return
@@ -176,6 +181,19 @@ func printSummary(w io.Writer, path string, s *loaders.Summary) {
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+	if len(s.Companions) > 0 {
+		var names []string
+		for _, c := range s.Companions {
+			names = append(names, filepath.Base(c))
+		}
+		fmt.Fprintf(w, "  with companions: %s\n", strings.Join(names, ", "))
+	}
+	if len(s.Varying) > 0 {
+		fmt.Fprintf(w, "  %d keys change type across rows (typed columns hold only exact values; the JSON keeps every value):\n", len(s.Varying))
+		for _, v := range s.Varying {
+			fmt.Fprintf(w, "    %s\n", v)
+		}
+	}
 }
 
 func sortedKeys(m map[string]int64) []string {
@@ -189,15 +207,16 @@ func sortedKeys(m map[string]int64) []string {
 
 // progress shows a bar on a terminal for loads that take over a second:
 // bytes while the file is hashed, then each stage of the load with the
-// percentage DuckDB reports for its statement (a spinner when it reports
-// none).
+// part of the file DuckDB reports its statement has read, in bytes (a
+// spinner when it reports none).
 type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
 	bar   *progressbar.ProgressBar
-	mode  string // "bytes", "percent" or "spinner": what bar shows
+	mode  string // "bytes" (hashing), "read" (DuckDB's fraction as bytes) or "spinner": what bar shows
 	path  string
+	size  int64 // of the file: DuckDB's fraction of a statement is shown as bytes of it
 	stg   string
 	on    bool
 }
@@ -212,7 +231,11 @@ var (
 )
 
 func newProgress(w io.Writer, path string) *progress {
-	return &progress{w: w, start: time.Now(), path: filepath.Base(path), on: isTerminal(w)}
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	return &progress{w: w, start: time.Now(), path: filepath.Base(path), size: size, on: isTerminal(w)}
 }
 
 // barFor returns the bar in mode, making a new one when the mode changes.
@@ -229,11 +252,8 @@ func (p *progress) barFor(mode string, total int64) *progressbar.ProgressBar {
 	opts := []progressbar.Option{progressbar.OptionSetWriter(p.w), progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30),
 		progressbar.OptionSetDescription(p.path + ": " + p.stg)}
 	switch mode {
-	case "bytes":
+	case "bytes", "read":
 		opts = append(opts, progressbar.OptionShowBytes(true))
-	case "percent":
-		total = 100
-		opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(false))
 	}
 	p.bar, p.mode = progressbar.NewOptions64(total, opts...), mode
 	return p.bar
@@ -264,9 +284,11 @@ func (p *progress) fraction(s string, f float64) {
 	if s != p.stg {
 		return // a late report of a stage that ended
 	}
-	if b := p.barFor("percent", 100); b != nil {
+	// The loaders' statements scan the file: DuckDB's fraction of the
+	// statement is shown as bytes of it.
+	if b := p.barFor("read", p.size); b != nil {
 		b.Describe(p.path + ": " + s)
-		b.Set(int(f * 100))
+		b.Set64(int64(f * float64(p.size)))
 	}
 }
 

@@ -78,6 +78,7 @@ type Load struct {
 	ID       int64
 	Source   Source
 	Strict   bool
+	SourceTZ string // zone of naive local timestamps in the file ("" for UTC)
 	progress func(stage string)
 }
 
@@ -119,6 +120,10 @@ type Skip struct {
 type Options struct {
 	Source string // logical source; the absolute path when empty
 	Strict bool   // refuse what the loader would otherwise keep aside or skip
+	// SourceTZ is the time zone of naive local timestamps in the file (the
+	// canonical W&B history); "" reads them as UTC. A load of the same
+	// content with another zone replaces the earlier one.
+	SourceTZ string
 	// Progress, when set, is told each stage of the load.
 	Progress func(stage string)
 	// HashProgress, when set, is told how many bytes of the file were hashed.
@@ -165,6 +170,7 @@ type Summary struct {
 	Kept          []Skip           `json:"kept"`
 	Notes         []string         `json:"notes"`
 	Varying       []VaryingKey     `json:"types_vary,omitempty"`
+	SourceTZ      string           `json:"source_tz,omitempty"`
 	Companions    []string         `json:"companions,omitempty"`
 	CompanionOf   string           `json:"companion_of,omitempty"`
 	SchemaVersion int64            `json:"schema_version"`
@@ -331,7 +337,12 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	if src.Key == "" {
 		src.Key = abs
 	}
-	s := &Summary{Kind: kind, Source: src.Key, Path: abs, SizeBytes: size, SHA256: sum, SchemaVersion: schemaVersion,
+	if opts.SourceTZ != "" {
+		if _, err := e.DB.ExecContext(ctx, "SELECT timezone(?, TIMESTAMP '2000-01-01')", opts.SourceTZ); err != nil {
+			return nil, fmt.Errorf("--source-tz %q: not a time zone DuckDB knows (e.g. America/New_York, Europe/Paris, UTC)", opts.SourceTZ)
+		}
+	}
+	s := &Summary{Kind: kind, Source: src.Key, Path: abs, SizeBytes: size, SHA256: sum, SchemaVersion: schemaVersion, SourceTZ: opts.SourceTZ,
 		Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{}, Notes: []string{}, Companions: companions}
 
 	conn, err := e.DB.Conn(ctx)
@@ -372,11 +383,11 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		}
 	}
 
-	prior, priorSum, priorVariant, err := currentLoad(ctx, conn, kind, src.Key)
+	prior, priorSum, priorVariant, priorTZ, err := currentLoad(ctx, conn, kind, src.Key)
 	if err != nil {
 		return nil, err
 	}
-	if prior != 0 && priorSum == sum {
+	if prior != 0 && priorSum == sum && priorTZ == opts.SourceTZ {
 		s.LoadID, s.Unchanged, s.Variant = prior, true, priorVariant
 		s.Seconds = time.Since(start).Seconds()
 		return s, nil
@@ -403,7 +414,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, err
 	}
 	s.LoadID = id
-	l := &Load{Conn: conn, ID: id, Source: src, Strict: opts.Strict, progress: progress}
+	l := &Load{Conn: conn, ID: id, Source: src, Strict: opts.Strict, SourceTZ: opts.SourceTZ, progress: progress}
 	if prior != 0 {
 		l.Stage(fmt.Sprintf("removing the rows of load %d (the previous version of this source)", prior))
 		s.ReplacedLoad = prior
@@ -451,14 +462,14 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 }
 
 // currentLoad finds the newest load of a source that no later load replaced.
-func currentLoad(ctx context.Context, conn *sql.Conn, kind, source string) (id int64, sum, variant string, err error) {
-	err = conn.QueryRowContext(ctx, `SELECT load_id, coalesce(sha256, ''), coalesce(variant, '') FROM dschema_loads l
+func currentLoad(ctx context.Context, conn *sql.Conn, kind, source string) (id int64, sum, variant, tz string, err error) {
+	err = conn.QueryRowContext(ctx, `SELECT load_id, coalesce(sha256, ''), coalesce(variant, ''), coalesce(report->>'$.source_tz', '') FROM dschema_loads l
 		WHERE kind = ? AND source = ? AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)
-		ORDER BY load_id DESC LIMIT 1`, kind, source).Scan(&id, &sum, &variant)
+		ORDER BY load_id DESC LIMIT 1`, kind, source).Scan(&id, &sum, &variant, &tz)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", "", nil
+		return 0, "", "", "", nil
 	}
-	return id, sum, variant, err
+	return id, sum, variant, tz, err
 }
 
 // loadedElsewhere finds a current load of kind with content sum from another source.
@@ -518,7 +529,7 @@ func deleteLoad(ctx context.Context, conn *sql.Conn, id int64) (map[string]int64
 
 func recordLoad(ctx context.Context, conn *sql.Conn, s *Summary, start time.Time) error {
 	report, err := json.Marshal(map[string]any{"skipped": s.Skipped, "kept": s.Kept, "notes": s.Notes, "rows_removed": s.Removed,
-		"types_vary": s.Varying, "companions": s.Companions})
+		"types_vary": s.Varying, "companions": s.Companions, "source_tz": s.SourceTZ})
 	if err != nil {
 		return err
 	}

@@ -572,42 +572,9 @@ func readError(path string, jsonl bool, err error) error {
 // Load implements Loader.
 func (w WandbRuns) Load(ctx context.Context, ld *Load) (*Report, error) {
 	path, conn := ld.Source.Path, ld.Conn
-	ld.Stage("reading the layout")
-	lay, err := detectRuns(ctx, conn, path)
+	defer dropRunsStage(ctx, conn)
+	rep, err := w.stage(ctx, conn, path, ld.Stage)
 	if err != nil {
-		return nil, err
-	}
-	jsonl := lay.variant == RunsNotebook || lay.variant == RunsV3
-	rep := &Report{Variant: lay.variant, Rows: map[string]int64{}, Notes: lay.notes, Kept: lay.kept}
-	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s_c",
-		stageTable, typedTable, stageTable))
-
-	ld.Stage("reading the runs")
-	if err := stageRuns(ctx, conn, stageTable, lay); err != nil {
-		return nil, readError(path, jsonl, err)
-	}
-	if err := checkRunIDs(ctx, conn, path, stageTable); err != nil {
-		return nil, err
-	}
-	if lay.variant == RunsCanonical {
-		comps, _ := w.Companions(path)
-		for _, cp := range comps {
-			if err := mergeCompanion(ctx, conn, cp, rep); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := blobReport(ctx, conn, path, lay, rep); err != nil {
-		return nil, err
-	}
-	ld.Stage("deriving run fields")
-	if err := deriveRunFields(ctx, conn, path, rep); err != nil {
-		return nil, err
-	}
-	if err := typeVariation(ctx, conn, rep); err != nil {
-		return nil, err
-	}
-	if err := typeRunColumns(ctx, conn, rep); err != nil {
 		return nil, err
 	}
 	if ld.Strict && len(rep.Kept) > 0 {
@@ -642,6 +609,52 @@ func (w WandbRuns) Load(ctx context.Context, ld *Load) (*Report, error) {
 		return nil, err
 	}
 	rep.Rows["wandb_run_evals"] = ne
+	return rep, nil
+}
+
+func dropRunsStage(ctx context.Context, conn *sql.Conn) {
+	conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("DROP TABLE IF EXISTS %[1]s; DROP TABLE IF EXISTS %[2]s; DROP TABLE IF EXISTS %[1]s_c; DROP TABLE IF EXISTS %[2]s_evals",
+		stageTable, typedTable))
+}
+
+// stage reads a runs file (and its companions) into the staging and typed
+// tables and reports what it found.
+func (w WandbRuns) stage(ctx context.Context, conn *sql.Conn, path string, stage func(string)) (*Report, error) {
+	stage("reading the layout")
+	lay, err := detectRuns(ctx, conn, path)
+	if err != nil {
+		return nil, err
+	}
+	jsonl := lay.variant == RunsNotebook || lay.variant == RunsV3
+	rep := &Report{Variant: lay.variant, Rows: map[string]int64{}, Notes: lay.notes, Kept: lay.kept}
+	stage("reading the runs")
+	if err := stageRuns(ctx, conn, stageTable, lay); err != nil {
+		return nil, readError(path, jsonl, err)
+	}
+	if err := checkRunIDs(ctx, conn, path, stageTable); err != nil {
+		return nil, err
+	}
+	if lay.variant == RunsCanonical {
+		comps, _ := w.Companions(path)
+		for _, cp := range comps {
+			if err := mergeCompanion(ctx, conn, cp, rep); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := blobReport(ctx, conn, path, lay, rep); err != nil {
+		return nil, err
+	}
+	stage("deriving run fields")
+	if err := deriveRunFields(ctx, conn, path, rep); err != nil {
+		return nil, err
+	}
+	if err := typeVariation(ctx, conn, rep); err != nil {
+		return nil, err
+	}
+	if err := typeRunColumns(ctx, conn, rep); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
@@ -920,8 +933,10 @@ func typeRunColumns(ctx context.Context, conn *sql.Conn, rep *Report) error {
 	return rows.Err()
 }
 
-func insertRuns(ctx context.Context, conn *sql.Conn, loadID int64) (int64, error) {
-	var cols, sel []string
+// runsSelect is the SELECT of wandb_runs rows from the staged and typed
+// tables, with cols its column list.
+func runsSelect(loadID int64) (cols []string, sel string) {
+	var exprs []string
 	typed := map[string]bool{}
 	for _, c := range runsTyped {
 		typed[c.column] = true
@@ -931,19 +946,24 @@ func insertRuns(ctx context.Context, conn *sql.Conn, loadID int64) (int64, error
 		q := dbschema.Ident(c)
 		switch {
 		case c == "load_id":
-			sel = append(sel, fmt.Sprint(loadID))
+			exprs = append(exprs, fmt.Sprint(loadID))
 		case typed[c]:
-			sel = append(sel, "t."+q)
+			exprs = append(exprs, "t."+q)
 		case c == "created_at" || c == "updated_at" || c == "heartbeat_at":
-			sel = append(sel, tsCast("s."+q))
+			exprs = append(exprs, tsCast("s."+q))
 		case c == "history_line_count":
-			sel = append(sel, "CAST(TRY_CAST(s.history_line_count AS DOUBLE) AS BIGINT)")
+			exprs = append(exprs, "CAST(TRY_CAST(s.history_line_count AS DOUBLE) AS BIGINT)")
 		default:
-			sel = append(sel, "s."+q)
+			exprs = append(exprs, "s."+q)
 		}
+		exprs[len(exprs)-1] += " AS " + q
 	}
-	res, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO wandb_runs (%s) SELECT %s FROM %s s JOIN %s t USING (run_id) ORDER BY s.src_row",
-		strings.Join(cols, ", "), strings.Join(sel, ", "), stageTable, typedTable))
+	return cols, fmt.Sprintf("SELECT %s FROM %s s JOIN %s t USING (run_id) ORDER BY s.src_row", strings.Join(exprs, ", "), stageTable, typedTable)
+}
+
+func insertRuns(ctx context.Context, conn *sql.Conn, loadID int64) (int64, error) {
+	cols, sel := runsSelect(loadID)
+	res, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO wandb_runs (%s) %s", strings.Join(cols, ", "), sel))
 	if err != nil {
 		return 0, fmt.Errorf("insert into wandb_runs: %w", err)
 	}
@@ -955,6 +975,20 @@ func insertRuns(ctx context.Context, conn *sql.Conn, loadID int64) (int64, error
 // (oe_eval_metrics/<task> objects). A result given both ways is written
 // once, the nested value kept; a disagreement is reported.
 func insertRunEvals(ctx context.Context, conn *sql.Conn, loadID int64, rep *Report) (int64, error) {
+	if err := stageRunEvals(ctx, conn, rep); err != nil {
+		return 0, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("DROP TABLE IF EXISTS %s_evals", typedTable))
+	res, err := conn.ExecContext(ctx, fmt.Sprintf(`INSERT INTO wandb_run_evals (run_id, task, metric, value, value_json, load_id)
+		SELECT run_id, task, metric, value, value_json, %d FROM %s_evals WHERE run_id IN (SELECT run_id FROM %s) ORDER BY run_id, task, metric`, loadID, typedTable, stageTable))
+	if err != nil {
+		return 0, fmt.Errorf("insert into wandb_run_evals: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// stageRunEvals fills <typed>_evals with the eval results of the staged runs.
+func stageRunEvals(ctx context.Context, conn *sql.Conn, rep *Report) error {
 	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[2]s_evals AS
 	WITH top AS (
 		SELECT s.run_id, e.key, e.value, e.type FROM %[1]s s, json_each(s.summary) e
@@ -974,12 +1008,11 @@ func insertRunEvals(ctx context.Context, conn *sql.Conn, loadID int64, rep *Repo
 		count(*) AS n, count(DISTINCT CAST(value AS VARCHAR)) AS nd
 	FROM allv GROUP BY run_id, task, metric`, stageTable, typedTable)
 	if _, err := conn.ExecContext(ctx, q); err != nil {
-		return 0, fmt.Errorf("read oe_eval_metrics: %w", err)
+		return fmt.Errorf("read oe_eval_metrics: %w", err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("DROP TABLE IF EXISTS %s_evals", typedTable))
 	var both, differ int64
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FILTER (WHERE n > 1), count(*) FILTER (WHERE nd > 1) FROM %s_evals`, typedTable)).Scan(&both, &differ); err != nil {
-		return 0, err
+		return err
 	}
 	if both > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d eval results were in the summary both flat and nested: written once", both))
@@ -988,10 +1021,5 @@ func insertRunEvals(ctx context.Context, conn *sql.Conn, loadID int64, rep *Repo
 		rep.Kept = append(rep.Kept, Skip{What: "eval results given flat and nested with different values", Count: differ,
 			Reason: "the nested value was written; both stay in wandb_runs.summary"})
 	}
-	res, err := conn.ExecContext(ctx, fmt.Sprintf(`INSERT INTO wandb_run_evals (run_id, task, metric, value, value_json, load_id)
-		SELECT run_id, task, metric, value, value_json, %d FROM %s_evals ORDER BY run_id, task, metric`, loadID, typedTable))
-	if err != nil {
-		return 0, fmt.Errorf("insert into wandb_run_evals: %w", err)
-	}
-	return res.RowsAffected()
+	return nil
 }

@@ -1,0 +1,484 @@
+package loaders
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/dschema/dschema/internal/dbschema"
+	schemafiles "github.com/dschema/dschema/schema"
+)
+
+func init() { Register(WandbHistory{}) }
+
+// WandbHistory loads W&B run histories (runs_history.parquet and its
+// relatives) into wandb_history, one row per logged row, set-wise: DuckDB
+// reads the file and inserts in one INSERT … SELECT, so memory stays
+// within the load's memory_limit whatever the file's size.
+//
+// Every layout is brought to one shape: run id, order in the file, step,
+// time, runtime, the row's keys as MAP(VARCHAR, JSON) and other row data as
+// a second map. The schema's metric columns take their keys from the map;
+// every other numeric key goes to extra_metrics, anything else to extra.
+type WandbHistory struct{}
+
+// Kind implements Loader.
+func (WandbHistory) Kind() string { return "wandb-history" }
+
+// Short implements Loader.
+func (WandbHistory) Short() string {
+	return "W&B histories: runs_history.parquet, flattened/raw-scan/metrics-JSON/sync/positional parquet, JSONL (v3 rows or one array per run)"
+}
+
+// History layouts.
+const (
+	HistCanonical   = "runs_history (canonical: one column per metric, naive local timestamps)"
+	HistFlattened   = "flattened sample (epoch-second timestamps, metric columns)"
+	HistRawScan     = "raw scan (_step, _timestamp, _runtime, _wandb, metric columns)"
+	HistJSONLArray  = "JSONL, one array per run per line"
+	HistMetricsJSON = "metrics as a JSON column (run_id, step, timestamp, runtime, wandb_metadata, metrics)"
+	HistSync        = "sync export (2026: _step, _timestamp, _runtime, _wandb, metrics, extra_cols)"
+	HistV3          = "history v3 JSONL (timestamp a string holding a float)"
+	HistJSONL       = "history JSONL (one row object per line)"
+	HistPositional  = "positional (columns 0, 1, …: one entry per cell, one row per run)"
+)
+
+// SourceTZ is the option naming the zone of the canonical history's naive
+// timestamps; set through Options.SourceTZ.
+
+// historyMetric is a typed metric column and the key it holds.
+type historyMetric struct{ column, key, typ string }
+
+var (
+	historyMetricsOnce sync.Once
+	historyMetricsList []historyMetric
+	historyMetricsErr  error
+)
+
+// historyStructural are the wandb_history columns that are not metrics.
+var historyStructural = map[string]bool{"run_id": true, "seq": true, "step": true, "logged_at": true, "runtime": true,
+	"extra_metrics": true, "extra": true, "load_id": true}
+
+// historyMetrics lists the typed metric columns of wandb_history with
+// their W&B keys, from the schema this dschema was built with: a promoted
+// key is loaded into its column as soon as the column exists.
+func historyMetrics() ([]historyMetric, error) {
+	historyMetricsOnce.Do(func() {
+		s, err := schemafiles.Load()
+		if err != nil {
+			historyMetricsErr = err
+			return
+		}
+		t := s.Table("wandb_history")
+		if t == nil {
+			historyMetricsErr = fmt.Errorf("the schema has no wandb_history table")
+			return
+		}
+		for _, c := range t.Columns {
+			if historyStructural[c.Name] {
+				continue
+			}
+			historyMetricsList = append(historyMetricsList, historyMetric{column: c.Name, key: c.SourceKey(), typ: c.Type})
+		}
+	})
+	return historyMetricsList, historyMetricsErr
+}
+
+// histSource is one layout's relation in the common shape.
+type histSource struct {
+	variant string
+	sql     string // SELECT run_id, rn, step, logged_at, runtime, m, xb
+	jsonl   bool
+	notes   []string
+	skipped []Skip
+	tzNote  bool
+}
+
+const isNumber = "json_type(%s) IN ('DOUBLE', 'BIGINT', 'UBIGINT')"
+
+// jsonMap casts a JSON object to MAP(VARCHAR, JSON) (NULL when it is not an object).
+func jsonMap(x string) string {
+	return fmt.Sprintf("CASE WHEN json_type(%[1]s) = 'OBJECT' THEN CAST(%[1]s AS MAP(VARCHAR, JSON)) END", x)
+}
+
+// cellJSON turns a wide layout's cell into JSON: numbers as numbers (NaN
+// is pandas' missing marker in the canonical layout), text that holds a
+// JSON object or array parsed, other text as a JSON string.
+func cellJSON(col, typ string, nanMissing bool) string {
+	switch {
+	case typ == "VARCHAR":
+		return fmt.Sprintf("CASE WHEN %[1]s IS NULL THEN NULL WHEN (starts_with(ltrim(%[1]s), '{') OR starts_with(ltrim(%[1]s), '[')) AND json_valid(%[1]s) THEN CAST(%[1]s AS JSON) ELSE to_json(%[1]s) END", col)
+	case typ == "JSON":
+		return col
+	case typeClass(typ) == "float" && nanMissing:
+		return fmt.Sprintf("CASE WHEN isnan(%[1]s) THEN NULL ELSE to_json(%[1]s) END", col)
+	}
+	return fmt.Sprintf("to_json(%s)", col)
+}
+
+// entriesMap builds MAP(VARCHAR, JSON) from wide columns, leaving out NULL cells.
+func entriesMap(cols []fileColumn, nanMissing bool) string {
+	if len(cols) == 0 {
+		return "CAST(NULL AS MAP(VARCHAR, JSON))"
+	}
+	var items []string
+	for _, c := range cols {
+		items = append(items, fmt.Sprintf("{'key': %s, 'value': %s}", dbschema.Literal(c.Name), cellJSON("s."+dbschema.Ident(c.Name), c.Type, nanMissing)))
+	}
+	return fmt.Sprintf("map_from_entries(list_filter([%s], kv -> kv.value IS NOT NULL))", strings.Join(items, ", "))
+}
+
+func epochTS(x string) string { return fmt.Sprintf("to_timestamp(CAST(%s AS DOUBLE))", x) }
+
+func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (*histSource, error) {
+	jsonl, err := isJSONL(path)
+	if err != nil {
+		return nil, err
+	}
+	if jsonl {
+		return detectHistoryJSONL(path)
+	}
+	cols, err := parquetColumns(ctx, conn, path)
+	if err != nil {
+		return nil, err
+	}
+	types := map[string]string{}
+	var names []string
+	for _, c := range cols {
+		types[c.Name] = c.Type
+		names = append(names, c.Name)
+	}
+	if _, ok := types["file_row_number"]; ok {
+		return nil, &FileError{Path: path, Msg: "has a column named file_row_number, which the reader needs for row order"}
+	}
+	from := fmt.Sprintf("read_parquet(%s, file_row_number = true) s", dbschema.Literal(path))
+	rest := func(skip ...string) []fileColumn {
+		drop := map[string]bool{}
+		for _, s := range skip {
+			drop[s] = true
+		}
+		var out []fileColumn
+		for _, c := range cols {
+			if !drop[c.Name] {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	h := &histSource{}
+	xbWandb := func(col string) string {
+		if t, ok := types[col]; ok {
+			return fmt.Sprintf("map_from_entries(list_filter([{'key': '_wandb', 'value': %s}], kv -> kv.value IS NOT NULL))", cellJSON("s."+dbschema.Ident(col), t, false))
+		}
+		return "CAST(NULL AS MAP(VARCHAR, JSON))"
+	}
+	found := strings.Join(names, ", ")
+	if len(names) > 16 {
+		found = strings.Join(names[:16], ", ") + fmt.Sprintf(" … (%d columns in all)", len(names))
+	}
+	switch {
+	case hasAll(types, "run_id", "_step", "metrics"):
+		h.variant = HistSync
+		xb := xbWandb("_wandb")
+		if t, ok := types["extra_cols"]; ok {
+			xb = fmt.Sprintf("map_concat(coalesce(%s, MAP {}::MAP(VARCHAR, JSON)), coalesce(%s, MAP {}::MAP(VARCHAR, JSON)))", xb, jsonMap(cellJSON("s.extra_cols", t, false)))
+		}
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s._step AS BIGINT) AS step, %s AS logged_at, CAST(s._runtime AS DOUBLE) AS runtime, %s AS m, %s AS xb FROM %s",
+			epochTS("s._timestamp"), jsonMap(cellJSON("s.metrics", types["metrics"], false)), xb, from)
+		if extra := rest("run_id", "_step", "_timestamp", "_runtime", "_wandb", "metrics", "extra_cols"); len(extra) > 0 {
+			return nil, unexpectedColumns(path, h.variant, extra)
+		}
+	case hasAll(types, "run_id", "step", "metrics"):
+		h.variant = HistMetricsJSON
+		xb := "CAST(NULL AS MAP(VARCHAR, JSON))"
+		if _, ok := types["wandb_metadata"]; ok {
+			xb = xbWandb("wandb_metadata")
+		}
+		ts := "NULL"
+		if t, ok := types["timestamp"]; ok {
+			ts = tsFromColumn("s.timestamp", t, sourceTZ, h)
+		}
+		rt := "NULL"
+		if _, ok := types["runtime"]; ok {
+			rt = "CAST(s.runtime AS DOUBLE)"
+		}
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, %s AS xb FROM %s",
+			ts, rt, jsonMap(cellJSON("s.metrics", types["metrics"], false)), xb, from)
+		if extra := rest("run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics"); len(extra) > 0 {
+			return nil, unexpectedColumns(path, h.variant, extra)
+		}
+	case hasAll(types, "run_id", "_step", "_timestamp"):
+		h.variant = HistRawScan
+		metrics := rest("run_id", "run_name", "_step", "_timestamp", "_runtime", "_wandb")
+		rt := "NULL"
+		if _, ok := types["_runtime"]; ok {
+			rt = "CAST(s._runtime AS DOUBLE)"
+		}
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s._step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, %s AS xb FROM %s",
+			epochTS("s._timestamp"), rt, entriesMap(metrics, false), xbWandb("_wandb"), from)
+		if _, ok := types["run_name"]; ok {
+			h.skipped = append(h.skipped, Skip{What: "column run_name", Reason: "the run's name; wandb_runs holds it"})
+		}
+	case hasAll(types, "run_id", "step", "timestamp", "runtime") && types["timestamp"] != "DOUBLE" && typeClass(types["timestamp"]) == "other":
+		h.variant = HistCanonical
+		metrics := rest("id", "run_id", "step", "timestamp", "runtime")
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, CAST(s.runtime AS DOUBLE) AS runtime, %s AS m, CAST(NULL AS MAP(VARCHAR, JSON)) AS xb FROM %s",
+			tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), entriesMap(metrics, true), from)
+		h.notes = append(h.notes, "NaN in a metric column is pandas' mark of a key the row did not log in this layout: such cells are not loaded (no value, not NaN)")
+		if _, ok := types["id"]; ok {
+			h.skipped = append(h.skipped, Skip{What: "column id", Reason: "the export's staging-database row id; seq keeps the file's order"})
+		}
+	case hasAll(types, "run_id", "step", "timestamp"):
+		h.variant = HistFlattened
+		metrics := rest("run_id", "step", "timestamp", "runtime")
+		rt := "NULL"
+		if _, ok := types["runtime"]; ok {
+			rt = "CAST(s.runtime AS DOUBLE)"
+		}
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, CAST(NULL AS MAP(VARCHAR, JSON)) AS xb FROM %s",
+			tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), rt, entriesMap(metrics, false), from)
+	case allPositional(names):
+		h.variant = HistPositional
+		h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, s.file_row_number * 1000000 + CAST(pos AS BIGINT) AS rn,
+			TRY_CAST(e->>'$._step' AS BIGINT) AS step, %s AS logged_at, TRY_CAST(e->>'$._runtime' AS DOUBLE) AS runtime,
+			map_from_entries(list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> NOT starts_with(x.key, '_') AND x.key <> 'run_id')) AS m,
+			map_from_entries(list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> starts_with(x.key, '_') AND x.key NOT IN ('_step', '_timestamp', '_runtime'))) AS xb
+			FROM (SELECT u.file_row_number, u.pos, %s AS e
+				FROM (UNPIVOT (SELECT * FROM read_parquet(%s, file_row_number = true)) ON COLUMNS(* EXCLUDE (file_row_number)) INTO NAME pos VALUE cell) u) s
+			WHERE e IS NOT NULL`,
+			epochTS("e->>'$._timestamp'"), cellJSON("u.cell", types[names[0]], false), dbschema.Literal(path))
+		h.notes = append(h.notes, "positional layout: each cell is one logged entry; seq follows the column number")
+	default:
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("unknown history layout; expected one of: id, run_id, step, timestamp, runtime and metric columns (canonical); run_id, step, timestamp (epoch seconds) and metric columns (flattened); _step, _timestamp, _runtime, _wandb, metric columns, run_id (raw scan); run_id, step, timestamp, runtime, wandb_metadata, metrics (metrics as JSON); run_id, _step, _timestamp, _runtime, _wandb, metrics, extra_cols (sync export); columns 0, 1, … (positional); found %s", found)}
+	}
+	return h, nil
+}
+
+func unexpectedColumns(path, variant string, cols []fileColumn) error {
+	var n []string
+	for _, c := range cols {
+		n = append(n, c.Name)
+	}
+	return &FileError{Path: path, Msg: fmt.Sprintf("looks like %s but has columns that layout does not: %s", variant, strings.Join(n, ", "))}
+}
+
+func allPositional(names []string) bool {
+	for i, n := range names {
+		if n != fmt.Sprint(i) {
+			return false
+		}
+	}
+	return len(names) > 0
+}
+
+// tsFromColumn converts a timestamp column: epoch seconds as numbers or
+// numeric text; a naive TIMESTAMP is in sourceTZ (UTC when empty, said in
+// the report).
+func tsFromColumn(col, typ, sourceTZ string, h *histSource) string {
+	switch typeClass(typ) {
+	case "integer", "float":
+		return epochTS(col)
+	case "text":
+		return fmt.Sprintf("to_timestamp(TRY_CAST(%s AS DOUBLE))", col)
+	}
+	if typ == "TIMESTAMP WITH TIME ZONE" {
+		return col
+	}
+	h.tzNote = true
+	zone := sourceTZ
+	if zone == "" {
+		zone = "UTC"
+	}
+	return fmt.Sprintf("timezone(%s, CAST(%s AS TIMESTAMP))", dbschema.Literal(zone), col)
+}
+
+// historyJSONLColumns tells read_json every column of a row-per-line history.
+const historyJSONLColumns = "{run_id: 'VARCHAR', step: 'BIGINT', timestamp: 'VARCHAR', runtime: 'DOUBLE', wandb_metadata: 'JSON', metrics: 'JSON', extra: 'JSON'}"
+
+func detectHistoryJSONL(path string) (*histSource, error) {
+	first, n, err := firstJSONLine(path)
+	if err != nil {
+		return nil, err
+	}
+	h := &histSource{jsonl: true}
+	lit := dbschema.Literal(path)
+	wm := "map_from_entries(list_filter([{'key': '_wandb', 'value': %s}], kv -> kv.value IS NOT NULL AND json_type(kv.value) <> 'NULL'))"
+	s := strings.TrimSpace(string(first))
+	switch {
+	case strings.HasPrefix(s, "["):
+		h.variant = HistJSONLArray
+		h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, l.rn * 1000000000 + i AS rn, TRY_CAST(e->>'$.step' AS BIGINT) AS step,
+			to_timestamp(TRY_CAST(e->>'$.timestamp' AS DOUBLE)) AS logged_at, TRY_CAST(e->>'$.runtime' AS DOUBLE) AS runtime,
+			%s AS m, %s AS xb
+			FROM (SELECT json AS arr, row_number() OVER () AS rn FROM read_json_objects(%s, format = 'newline_delimited', maximum_object_size = %d)) l,
+				LATERAL (SELECT i, json_extract(l.arr, '$[' || i || ']') AS e FROM range(CAST(json_array_length(l.arr) AS BIGINT)) r(i)) x`,
+			jsonMap("e->'$.metrics'"), fmt.Sprintf(wm, "e->'$.wandb_metadata'"), lit, maxJSONLine)
+	case strings.HasPrefix(s, "{"):
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(pyJSON(first), &obj); err != nil {
+			return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "malformed JSON: " + err.Error()}
+		}
+		if obj["run_id"] == nil || obj["metrics"] == nil {
+			return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: fmt.Sprintf("unknown history JSONL layout; expected objects with run_id, step, timestamp, runtime, wandb_metadata, metrics (and extra), or one array of them per line; found keys %s",
+				strings.Join(sortedJSONKeys(obj), ", "))}
+		}
+		h.variant = HistJSONL
+		if ts := strings.TrimSpace(string(obj["timestamp"])); strings.HasPrefix(ts, `"`) || obj["extra"] != nil {
+			h.variant = HistV3
+		}
+		for k := range obj {
+			switch k {
+			case "run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics", "extra":
+			default:
+				return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: fmt.Sprintf("key %q is not one of run_id, step, timestamp, runtime, wandb_metadata, metrics, extra", k)}
+			}
+		}
+		h.sql = fmt.Sprintf(`SELECT s.run_id, row_number() OVER () AS rn, s.step, to_timestamp(TRY_CAST(s.timestamp AS DOUBLE)) AS logged_at, s.runtime,
+			%s AS m, map_concat(coalesce(%s, MAP {}::MAP(VARCHAR, JSON)), coalesce(%s, MAP {}::MAP(VARCHAR, JSON))) AS xb
+			FROM read_json(%s, format = 'newline_delimited', columns = %s, maximum_object_size = %d) s`,
+			jsonMap("s.metrics"), fmt.Sprintf(wm, "s.wandb_metadata"), jsonMap("s.extra"), lit, historyJSONLColumns, maxJSONLine)
+	default:
+		return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a history JSONL line must be an object or an array of objects; found " + jsonKind(first)}
+	}
+	return h, nil
+}
+
+// historySelect is the INSERT's SELECT over a layout's common shape.
+func historySelect(src string, metrics []historyMetric, loadID int64) (cols []string, sel string) {
+	cols = []string{"run_id", "seq", "step", "logged_at", "runtime"}
+	exprs := []string{"run_id", "row_number() OVER (PARTITION BY run_id ORDER BY rn) - 1", "step", "logged_at", "runtime"}
+	var keys []string
+	for _, m := range metrics {
+		v := fmt.Sprintf("m[%s]", dbschema.Literal(m.key))
+		cols = append(cols, m.column)
+		exprs = append(exprs, fmt.Sprintf("CASE WHEN "+isNumber+" THEN CAST(%s AS DOUBLE) END", v, v))
+		keys = append(keys, dbschema.Literal(m.key))
+	}
+	known := "[" + strings.Join(keys, ", ") + "]::VARCHAR[]"
+	num := fmt.Sprintf(isNumber, "kv.value")
+	cols = append(cols, "extra_metrics", "extra", "load_id")
+	exprs = append(exprs,
+		fmt.Sprintf("map_from_entries(list_transform(list_filter(map_entries(m), kv -> %s AND NOT list_contains(%s, kv.key)), kv -> {'key': kv.key, 'value': CAST(kv.value AS DOUBLE)}))", num, known),
+		fmt.Sprintf("CASE WHEN len(list_filter(map_entries(m), kv -> NOT (%[1]s))) + coalesce(cardinality(xb), 0) > 0 THEN to_json(map_from_entries(list_concat(list_filter(map_entries(m), kv -> NOT (%[1]s)), coalesce(map_entries(xb), [])))) END", num),
+		fmt.Sprint(loadID))
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = dbschema.Ident(c)
+	}
+	var parts []string
+	for i := range cols {
+		parts = append(parts, exprs[i]+" AS "+quoted[i])
+	}
+	return quoted, fmt.Sprintf("SELECT %s FROM (%s) src", strings.Join(parts, ", "), src)
+}
+
+// Load implements Loader.
+func (WandbHistory) Load(ctx context.Context, ld *Load) (*Report, error) {
+	path, conn := ld.Source.Path, ld.Conn
+	ld.Stage("reading the layout")
+	h, err := detectHistory(ctx, conn, path, ld.SourceTZ)
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := historyMetrics()
+	if err != nil {
+		return nil, err
+	}
+	dbt, err := dbTypes(ctx, conn, "wandb_history")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range metrics {
+		if t := dbt["wandb_history."+m.column]; t != "DOUBLE" {
+			return nil, fmt.Errorf("wandb_history.%s is %s in the database: the history loader fills DOUBLE metric columns only", m.column, t)
+		}
+	}
+	rep := &Report{Variant: h.variant, Rows: map[string]int64{}, Notes: h.notes, Skipped: h.skipped}
+	if h.tzNote {
+		if ld.SourceTZ == "" {
+			rep.Notes = append(rep.Notes, "timestamps in this layout are the exporting machine's local time and no --source-tz was given: loaded as UTC (reload with --source-tz ZONE to correct them)")
+		} else {
+			rep.Notes = append(rep.Notes, "timestamps read as local time in "+ld.SourceTZ)
+		}
+	}
+	// Runs whose history another source already loaded stay that source's.
+	taken, err := queryStrings(ctx, conn, "SELECT DISTINCT run_id FROM wandb_history ORDER BY run_id")
+	if err != nil {
+		return nil, err
+	}
+	cols, sel := historySelect(h.sql, metrics, ld.ID)
+	where := ""
+	if len(taken) > 0 {
+		where = " WHERE run_id NOT IN (SELECT DISTINCT run_id FROM wandb_history)"
+		sel = fmt.Sprintf("SELECT * FROM (%s) x%s", sel, where)
+	}
+	ld.Stage("writing wandb_history")
+	res, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO wandb_history (%s) %s", strings.Join(cols, ", "), sel))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if h.jsonl {
+			return nil, jsonReadError(path, err)
+		}
+		return nil, &FileError{Path: path, Msg: firstLine(err.Error()), Err: err}
+	}
+	n, _ := res.RowsAffected()
+	rep.Rows["wandb_history"] = n
+	ld.Stage("checking the rows")
+	if err := historyChecks(ctx, conn, path, h, ld.ID, taken, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// historyChecks reports what the loaded rows say: rows without a run id or
+// step, repeated steps, runs unknown to wandb_runs, runs left to another source.
+func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSource, loadID int64, taken []string, rep *Report) error {
+	var noStep int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM wandb_history WHERE load_id = ? AND step IS NULL", loadID).Scan(&noStep); err != nil {
+		return err
+	}
+	if noStep > 0 {
+		rep.Kept = append(rep.Kept, Skip{What: "rows without a step", Count: noStep, Reason: "loaded with step NULL; seq keeps their order"})
+	}
+	var dupGroups, dupRows int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(n), 0) FROM (SELECT run_id, step, count(*) AS n FROM wandb_history
+		WHERE load_id = ? AND step IS NOT NULL GROUP BY run_id, step HAVING count(*) > 1)`, loadID).Scan(&dupGroups, &dupRows); err != nil {
+		return err
+	}
+	if dupGroups > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d steps were logged more than once (%d rows): all kept, told apart by seq", dupGroups, dupRows))
+	}
+	unknown, err := queryStrings(ctx, conn, `SELECT run_id || ' (' || count(*) || ' rows)' FROM wandb_history WHERE load_id = ?
+		AND run_id NOT IN (SELECT run_id FROM wandb_runs) GROUP BY run_id ORDER BY run_id`, loadID)
+	if err != nil {
+		return err
+	}
+	if len(unknown) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("history of %d runs not in wandb_runs (loaded; load their runs file to join them): %s", len(unknown), examples(unknown, 10)))
+	}
+	if len(taken) > 0 {
+		// Only now is it worth a second read: which of the file's runs were left out.
+		left, err := queryStrings(ctx, conn, fmt.Sprintf(`SELECT run_id || ' (' || count(*) || ' rows)' FROM (%s) src
+			WHERE run_id IN (SELECT DISTINCT run_id FROM wandb_history WHERE load_id <> ?) GROUP BY run_id ORDER BY run_id`, h.sql), loadID)
+		if err != nil {
+			return err
+		}
+		if len(left) > 0 {
+			rep.Skipped = append(rep.Skipped, Skip{What: "history of runs " + examples(left, 5), Count: int64(len(left)),
+				Reason: "already in wandb_history from another source (the first source to load a run's history keeps it)"})
+		}
+	}
+	var noRun int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM wandb_history WHERE load_id = ? AND (run_id IS NULL OR run_id = '')", loadID).Scan(&noRun); err != nil {
+		return err
+	}
+	if noRun > 0 {
+		return &FileError{Path: path, Msg: fmt.Sprintf("%d rows have no run_id", noRun)}
+	}
+	return nil
+}

@@ -145,6 +145,10 @@ func Load(fsys fs.FS, dir, displayDir string) (*Schema, error) {
 	return s, nil
 }
 
+// ParseFile reads and validates the text of one schema file on its own
+// (no checks across files); file names it in errors and in Domain.File.
+func ParseFile(file string, data []byte) (*Domain, error) { return parseFile(file, data) }
+
 func parseFile(file string, data []byte) (*Domain, error) {
 	var f fileYAML
 	dec := yaml.NewDecoder(bytes.NewReader(data))

@@ -402,7 +402,7 @@ func (pr *promotion) change() string {
 // start with a letter) shadows it: DuckDB resolves columns first.
 func (pr *promotion) up() string {
 	m, k := dbschema.Ident(pr.from), dbschema.Literal(pr.key)
-	val := fmt.Sprintf("%s[%s]", m, k) // the value, or NULL without the key (DuckDB 1.1 and later)
+	val := fmt.Sprintf("%s[%s]", m, k) // the value, or NULL without the key (probed on DuckDB 1.5.6)
 	set := val
 	if pr.colType != pr.valType {
 		set = fmt.Sprintf("CAST(%s AS %s)", val, pr.colType)

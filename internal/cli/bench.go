@@ -52,21 +52,39 @@ func peakRSS() int64 {
 	return 0
 }
 
+// benchKinds are the loads bench can time: how to write the file and
+// what DuckDB's own read of it is.
+var benchKinds = map[string]struct {
+	file, native, rowsTable, describe string
+	defaultMemory                     string
+}{
+	"datadecide": {"full_eval.parquet", "DuckDB CREATE TABLE AS read_parquet", "pretrain_evals", "rows × 1,940 columns", DefaultMemoryLimit},
+	// 600MB: under it the history load stays below 1 GiB of RSS (DuckDB's
+	// limit covers its buffers, not the process).
+	"wandb-history": {"history_v3.jsonl", "DuckDB CREATE TABLE AS read_json (every column told)", "wandb_history", "rows of v3 history JSONL", "600MB"},
+}
+
 func benchCmd() *cobra.Command {
 	var rows, runs int
-	var dir string
+	var dir, memLimit string
 	cmd := &cobra.Command{
-		Use:   "bench datadecide",
-		Short: "Time a DataDecide load against DuckDB's native read of the same file",
-		Long: "Generates a full_eval.parquet of --rows rows in the real 1,939-column layout, then times, each in a\n" +
-			"fresh process and database file: DuckDB's CREATE TABLE AS SELECT * FROM read_parquet(file), and dschema's\n" +
-			"load of the same file (into a database migrated beforehand, untimed). Prints both, their ratio,\n" +
-			"rows/s and each process's peak memory (RSS).",
+		Use:   "bench datadecide|wandb-history",
+		Short: "Time a load against DuckDB's native read of the same file",
+		Long: "Generates a file of --rows rows (datadecide: a full_eval.parquet in the real 1,939-column layout;\n" +
+			"wandb-history: a v3 history JSONL with keys that first appear mid-file), then times, each in a fresh\n" +
+			"process and database file: DuckDB's own CREATE TABLE AS of the file (read_parquet, or read_json told\n" +
+			"every column), and dschema's load of the same file (into a database migrated beforehand, untimed),\n" +
+			"both under --memory-limit. Prints both, their ratio, rows/s and each process's peak memory (RSS).",
 		Args:    cobra.ExactArgs(1),
-		Example: "  dschema bench datadecide --rows 100000",
+		Example: "  dschema bench datadecide --rows 100000\n  dschema bench wandb-history --rows 3500000",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "datadecide" {
-				return fmt.Errorf("bench knows datadecide, not %q", args[0])
+			kind := args[0]
+			bk, ok := benchKinds[kind]
+			if !ok {
+				return fmt.Errorf("bench knows datadecide and wandb-history, not %q", kind)
+			}
+			if !cmd.Flags().Changed("memory-limit") {
+				memLimit = bk.defaultMemory
 			}
 			if runs < 1 {
 				return fmt.Errorf("--runs must be at least 1")
@@ -87,14 +105,20 @@ func benchCmd() *cobra.Command {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
-			file := filepath.Join(dir, "full_eval.parquet")
+			file := filepath.Join(dir, bk.file)
 			start := time.Now()
-			n, err := fixtures.WriteFullEval(ctx, file, fixtures.BenchSpec(rows))
+			n := int64(rows)
+			var err error
+			if kind == "datadecide" {
+				n, err = fixtures.WriteFullEval(ctx, file, fixtures.BenchSpec(rows))
+			} else {
+				err = fixtures.WriteBenchHistory(file, rows)
+			}
 			if err != nil {
 				return err
 			}
 			fi, _ := os.Stat(file)
-			fmt.Fprintf(out, "generated %s: %d rows × 1,940 columns, %.1f MB, in %.1fs\n", file, n, float64(fi.Size())/1e6, time.Since(start).Seconds())
+			fmt.Fprintf(out, "generated %s: %d %s, %.1f MB, in %.1fs; memory limit %s\n", file, n, bk.describe, float64(fi.Size())/1e6, time.Since(start).Seconds(), memLimit)
 
 			fresh := filepath.Join(dir, "migrated.duckdb")
 			os.Remove(fresh)
@@ -121,14 +145,14 @@ func benchCmd() *cobra.Command {
 			for i := 1; i <= runs; i++ {
 				nativeDB := filepath.Join(dir, "native.duckdb")
 				os.Remove(nativeDB)
-				if native, err = runPhase("native", file, nativeDB); err != nil {
+				if native, err = runPhase("native", kind, file, nativeDB, memLimit); err != nil {
 					return err
 				}
 				loadDB := filepath.Join(dir, "dschema.duckdb")
 				if err := os.WriteFile(loadDB, template, 0o644); err != nil {
 					return err
 				}
-				if load, err = runPhase("load", file, loadDB); err != nil {
+				if load, err = runPhase("load", kind, file, loadDB, memLimit); err != nil {
 					return err
 				}
 				ratios = append(ratios, load.Seconds/native.Seconds)
@@ -140,9 +164,12 @@ func benchCmd() *cobra.Command {
 			if len(ratios)%2 == 0 {
 				median = (ratios[len(ratios)/2-1] + ratios[len(ratios)/2]) / 2
 			}
-			fmt.Fprintf(out, "%-34s %9s %12s %12s\n", "last run", "seconds", "rows/s", "peak RSS")
-			fmt.Fprintf(out, "%-34s %9.2f %12.0f %9.0f MB\n", "DuckDB CREATE TABLE AS read_parquet", native.Seconds, float64(n)/native.Seconds, float64(native.MaxRSS)/1e6)
-			fmt.Fprintf(out, "%-34s %9.2f %12.0f %9.0f MB\n", "dschema load datadecide", load.Seconds, float64(n)/load.Seconds, float64(load.MaxRSS)/1e6)
+			fmt.Fprintf(out, "%-52s %9s %12s %12s\n", "last run", "seconds", "rows/s", "peak RSS")
+			fmt.Fprintf(out, "%-52s %9.2f %12.0f %9.0f MB\n", bk.native, native.Seconds, float64(native.Rows)/native.Seconds, float64(native.MaxRSS)/1e6)
+			fmt.Fprintf(out, "%-52s %9.2f %12.0f %9.0f MB\n", "dschema load "+kind, load.Seconds, float64(load.Rows)/load.Seconds, float64(load.MaxRSS)/1e6)
+			if native.Rows != load.Rows {
+				return fmt.Errorf("native read %d rows, dschema loaded %d", native.Rows, load.Rows)
+			}
 			fmt.Fprintf(out, "ratio (dschema / native): median %.3f over %d runs (min %.3f, max %.3f)\n", median, runs, ratios[0], ratios[len(ratios)-1])
 			fmt.Fprintln(out, "dschema load by stage (last run):")
 			for _, st := range load.Stages {
@@ -154,16 +181,17 @@ func benchCmd() *cobra.Command {
 	cmd.Flags().IntVar(&rows, "rows", 100000, "rows in the generated file")
 	cmd.Flags().IntVar(&runs, "runs", 1, "timed runs of each side (the median ratio is reported)")
 	cmd.Flags().StringVar(&dir, "dir", "", "keep the generated file and databases in this folder (default: a temporary one, removed)")
+	cmd.Flags().StringVar(&memLimit, "memory-limit", "", "DuckDB memory_limit of both sides (default: datadecide "+DefaultMemoryLimit+", wandb-history 600MB)")
 	return cmd
 }
 
 // runPhase runs one timed phase in a child process so that its peak memory is its own.
-func runPhase(phase, file, db string) (*phaseResult, error) {
+func runPhase(phase, kind, file, db, memLimit string) (*phaseResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	c := exec.Command(self, "bench-phase", phase, file, db)
+	c := exec.Command(self, "bench-phase", phase, kind, file, db, memLimit)
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	if err := c.Run(); err != nil {
@@ -178,13 +206,13 @@ func runPhase(phase, file, db string) (*phaseResult, error) {
 
 func benchPhaseCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:    "bench-phase native|load <file> <db>",
+		Use:    "bench-phase native|load <kind> <file> <db> <memory-limit>",
 		Short:  "One timed phase of dschema bench (internal)",
 		Hidden: true,
-		Args:   cobra.ExactArgs(3),
+		Args:   cobra.ExactArgs(5),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			phase, file, path := args[0], args[1], args[2]
+			phase, kind, file, path, memLimit := args[0], args[1], args[2], args[3], args[4]
 			db, err := dbfile.Open(ctx, path)
 			if err != nil {
 				return err
@@ -194,11 +222,19 @@ func benchPhaseCmd() *cobra.Command {
 			start := time.Now()
 			switch phase {
 			case "native":
-				res, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE t AS SELECT * FROM read_parquet(%s)", dbschema.Literal(file)))
-				if err != nil {
+				read := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(file))
+				if kind == "wandb-history" {
+					read = fmt.Sprintf("read_json(%s, format = 'newline_delimited', columns = %s)", dbschema.Literal(file), loaders.HistoryJSONLColumns)
+				}
+				if _, err := db.ExecContext(ctx, "SET memory_limit = "+dbschema.Literal(memLimit)); err != nil {
 					return err
 				}
-				r.Rows, _ = res.RowsAffected()
+				if _, err := db.ExecContext(ctx, "CREATE TABLE t AS SELECT * FROM "+read); err != nil {
+					return err
+				}
+				if err := db.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&r.Rows); err != nil {
+					return err
+				}
 			case "load":
 				last, name := time.Now(), "checking the database version"
 				mark := func(next string) {
@@ -207,7 +243,7 @@ func benchPhaseCmd() *cobra.Command {
 				}
 				hashing := false
 				opts := loaders.Options{
-					MemoryLimit: DefaultMemoryLimit, // as dschema load
+					MemoryLimit: memLimit,
 					Progress:    mark,
 					HashProgress: func(done, total int64) {
 						if !hashing {
@@ -216,12 +252,12 @@ func benchPhaseCmd() *cobra.Command {
 						}
 					},
 				}
-				s, err := (&loaders.Engine{DB: db, DBPath: path}).Load(ctx, "datadecide", file, opts)
+				s, err := (&loaders.Engine{DB: db, DBPath: path}).Load(ctx, kind, file, opts)
 				if err != nil {
 					return err
 				}
 				mark("")
-				r.Rows = s.Rows["pretrain_evals"]
+				r.Rows = s.Rows[benchKinds[kind].rowsTable]
 			default:
 				return fmt.Errorf("unknown phase %q", phase)
 			}

@@ -188,6 +188,16 @@ func quickstartCmd(g *globals) *cobra.Command {
 			if err := fixtures.WriteAggregates(ctx, full, mean, std, fixtures.AggCurrent); err != nil {
 				return err
 			}
+			spec := fixtures.SampleWandb()
+			wruns := fixtures.WandbRuns(spec)
+			runsFile := filepath.Join(sampleDir, "runs_metadata.parquet")
+			histFile := filepath.Join(sampleDir, "runs_history.jsonl")
+			if err := fixtures.WriteRuns(ctx, runsFile, fixtures.RunsCanonical, wruns, false); err != nil {
+				return err
+			}
+			if err := fixtures.WriteHistory(ctx, histFile, fixtures.HistV3, fixtures.WandbHistory(spec, wruns)); err != nil {
+				return err
+			}
 			fmt.Fprintf(out, "sample data written to %s\n", sampleDir)
 
 			if _, err := upNewDB(ctx, g.db, out); err != nil {
@@ -211,6 +221,13 @@ func quickstartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			printSummary(out, full, s)
+			for _, w := range [][2]string{{"wandb-runs", runsFile}, {"wandb-history", histFile}} {
+				s, err := e.Load(ctx, w[0], w[1], loaders.Options{Source: QuickstartSource + "/" + filepath.Base(w[1])})
+				if err != nil {
+					return err
+				}
+				printSummary(out, w[1], s)
+			}
 			for _, p := range []string{mean, std} {
 				a, err := loaders.CheckDataDecideAgg(ctx, db, p, "")
 				if err != nil {
@@ -244,9 +261,50 @@ func quickstartCmd(g *globals) *cobra.Command {
 			}
 			sort.Strings(views)
 			fmt.Fprintf(out, "views: %s\n", strings.Join(views, ", "))
-			return finalStepTable(cmd, db)
+			if err := finalStepTable(cmd, db); err != nil {
+				return err
+			}
+			return runsJoinTable(cmd, db)
 		},
 	}
+}
+
+// runsJoinTable prints each W&B run's state and final logged train loss and
+// tokens, joining wandb_runs to wandb_history.
+func runsJoinTable(cmd *cobra.Command, db *sql.DB) error {
+	ctx := cmd.Context()
+	rows, err := db.QueryContext(ctx, `SELECT r.run_id, r.state, count(h.seq) AS rows_logged,
+			arg_max(h.train_loss, h.seq) FILTER (WHERE h.train_loss IS NOT NULL) AS last_loss,
+			max(h.total_tokens) AS tokens, max(h.step) AS last_step
+		FROM wandb_runs r LEFT JOIN wandb_history h USING (run_id)
+		GROUP BY r.run_id, r.state, r.created_at ORDER BY r.created_at`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "\nW&B runs with their history (wandb_runs joined to wandb_history): last logged train loss and tokens:\n")
+	fmt.Fprintf(out, "%-44s %-9s %5s %9s %10s %9s\n", "RUN", "STATE", "ROWS", "LAST STEP", "TRAIN LOSS", "TOKENS")
+	for rows.Next() {
+		var id, state string
+		var n int64
+		var loss, tokens sql.NullFloat64
+		var step sql.NullInt64
+		if err := rows.Scan(&id, &state, &n, &loss, &tokens, &step); err != nil {
+			return err
+		}
+		if len(id) > 44 {
+			id = id[:43] + "…"
+		}
+		f := func(v sql.NullFloat64, format string) string {
+			if !v.Valid {
+				return "-"
+			}
+			return fmt.Sprintf(format, v.Float64)
+		}
+		fmt.Fprintf(out, "%-44s %-9s %5d %9d %10s %9s\n", id, state, n, step.Int64, f(loss, "%.3f"), f(tokens, "%.3g"))
+	}
+	return rows.Err()
 }
 
 // finalStepTable prints the final-step seed mean of arc_easy_primary_metric by size and recipe.

@@ -145,6 +145,33 @@ func malformedLine(path string) (line int, why string, ok bool) {
 	}
 }
 
+// longestLine is the length in bytes of path's longest line.
+func longestLine(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	longest, cur := 0, 0
+	for {
+		n, err := f.Read(buf)
+		for _, b := range buf[:n] {
+			if b == '\n' {
+				longest, cur = max(longest, cur), 0
+			} else {
+				cur++
+			}
+		}
+		if err == io.EOF {
+			return max(longest, cur), nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
 // jsonReadError turns DuckDB's error reading a JSONL file into a FileError
 // naming the first malformed line.
 func jsonReadError(path string, err error) error {

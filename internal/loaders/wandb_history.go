@@ -295,8 +295,8 @@ func tsFromColumn(col, typ, sourceTZ string, h *histSource) string {
 	return fmt.Sprintf("timezone(%s, CAST(%s AS TIMESTAMP))", dbschema.Literal(zone), col)
 }
 
-// historyJSONLColumns tells read_json every column of a row-per-line history.
-const historyJSONLColumns = "{run_id: 'VARCHAR', step: 'BIGINT', timestamp: 'VARCHAR', runtime: 'DOUBLE', wandb_metadata: 'JSON', metrics: 'JSON', extra: 'JSON'}"
+// HistoryJSONLColumns tells read_json every column of a row-per-line history.
+const HistoryJSONLColumns = "{run_id: 'VARCHAR', step: 'BIGINT', timestamp: 'VARCHAR', runtime: 'DOUBLE', wandb_metadata: 'JSON', metrics: 'JSON', extra: 'JSON'}"
 
 func detectHistoryJSONL(path string) (*histSource, error) {
 	first, n, err := firstJSONLine(path)
@@ -310,12 +310,18 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 	switch {
 	case strings.HasPrefix(s, "["):
 		h.variant = HistJSONLArray
+		// DuckDB's reader buffers twice its maximum object size: tell it the
+		// longest line, not a fixed bound.
+		longest, err := longestLine(path)
+		if err != nil {
+			return nil, err
+		}
 		h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, l.rn * 1000000000 + i AS rn, TRY_CAST(e->>'$.step' AS BIGINT) AS step,
 			to_timestamp(TRY_CAST(e->>'$.timestamp' AS DOUBLE)) AS logged_at, TRY_CAST(e->>'$.runtime' AS DOUBLE) AS runtime,
 			%s AS m, %s AS xb
 			FROM (SELECT json AS arr, row_number() OVER () AS rn FROM read_json_objects(%s, format = 'newline_delimited', maximum_object_size = %d)) l,
 				LATERAL (SELECT i, json_extract(l.arr, '$[' || i || ']') AS e FROM range(CAST(json_array_length(l.arr) AS BIGINT)) r(i)) x`,
-			jsonMap("e->'$.metrics'"), fmt.Sprintf(wm, "e->'$.wandb_metadata'"), lit, maxJSONLine)
+			jsonMap("e->'$.metrics'"), fmt.Sprintf(wm, "e->'$.wandb_metadata'"), lit, max(longest+1, 16<<20))
 	case strings.HasPrefix(s, "{"):
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(pyJSON(first), &obj); err != nil {
@@ -338,41 +344,44 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 		}
 		h.sql = fmt.Sprintf(`SELECT s.run_id, row_number() OVER () AS rn, s.step, to_timestamp(TRY_CAST(s.timestamp AS DOUBLE)) AS logged_at, s.runtime,
 			%s AS m, map_concat(coalesce(%s, MAP {}::MAP(VARCHAR, JSON)), coalesce(%s, MAP {}::MAP(VARCHAR, JSON))) AS xb
-			FROM read_json(%s, format = 'newline_delimited', columns = %s, maximum_object_size = %d) s`,
-			jsonMap("s.metrics"), fmt.Sprintf(wm, "s.wandb_metadata"), jsonMap("s.extra"), lit, historyJSONLColumns, maxJSONLine)
+			FROM read_json(%s, format = 'newline_delimited', columns = %s) s`,
+			jsonMap("s.metrics"), fmt.Sprintf(wm, "s.wandb_metadata"), jsonMap("s.extra"), lit, HistoryJSONLColumns)
 	default:
 		return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a history JSONL line must be an object or an array of objects; found " + jsonKind(first)}
 	}
 	return h, nil
 }
 
-// historySelect is the INSERT's SELECT over a layout's common shape.
+// historySelect is the INSERT's SELECT over a layout's common shape. Each
+// entry of the row's map is parsed once, into its number (NULL when it is
+// not one) and its JSON: the metric columns are lookups in the numbers,
+// extra_metrics the other numbers, extra everything that is not a number.
 func historySelect(src string, metrics []historyMetric, loadID int64) (cols []string, sel string) {
 	cols = []string{"run_id", "seq", "step", "logged_at", "runtime"}
 	exprs := []string{"run_id", "row_number() OVER (PARTITION BY run_id ORDER BY rn) - 1", "step", "logged_at", "runtime"}
 	var keys []string
 	for _, m := range metrics {
-		v := fmt.Sprintf("m[%s]", dbschema.Literal(m.key))
 		cols = append(cols, m.column)
-		exprs = append(exprs, fmt.Sprintf("CASE WHEN "+isNumber+" THEN CAST(%s AS DOUBLE) END", v, v))
+		exprs = append(exprs, fmt.Sprintf("nums[%s]", dbschema.Literal(m.key)))
 		keys = append(keys, dbschema.Literal(m.key))
 	}
 	known := "[" + strings.Join(keys, ", ") + "]::VARCHAR[]"
-	num := fmt.Sprintf(isNumber, "kv.value")
 	cols = append(cols, "extra_metrics", "extra", "load_id")
 	exprs = append(exprs,
-		fmt.Sprintf("map_from_entries(list_transform(list_filter(map_entries(m), kv -> %s AND NOT list_contains(%s, kv.key)), kv -> {'key': kv.key, 'value': CAST(kv.value AS DOUBLE)}))", num, known),
-		fmt.Sprintf("CASE WHEN len(list_filter(map_entries(m), kv -> NOT (%[1]s))) + coalesce(cardinality(xb), 0) > 0 THEN to_json(map_from_entries(list_concat(list_filter(map_entries(m), kv -> NOT (%[1]s)), coalesce(map_entries(xb), [])))) END", num),
+		fmt.Sprintf("map_from_entries(list_transform(list_filter(l, kv -> kv.num IS NOT NULL AND NOT list_contains(%s, kv.key)), kv -> {'key': kv.key, 'value': kv.num}))", known),
+		"CASE WHEN len(list_filter(l, kv -> kv.num IS NULL)) + coalesce(cardinality(xb), 0) > 0 THEN to_json(map_from_entries(list_concat(list_transform(list_filter(l, kv -> kv.num IS NULL), kv -> {'key': kv.key, 'value': kv.raw}), coalesce(map_entries(xb), [])))) END",
 		fmt.Sprint(loadID))
 	quoted := make([]string, len(cols))
+	var parts []string
 	for i, c := range cols {
 		quoted[i] = dbschema.Ident(c)
-	}
-	var parts []string
-	for i := range cols {
 		parts = append(parts, exprs[i]+" AS "+quoted[i])
 	}
-	return quoted, fmt.Sprintf("SELECT %s FROM (%s) src", strings.Join(parts, ", "), src)
+	parsed := fmt.Sprintf(`SELECT *, map_from_entries(list_transform(list_filter(l, kv -> kv.num IS NOT NULL), kv -> {'key': kv.key, 'value': kv.num})) AS nums FROM (
+		SELECT run_id, rn, step, logged_at, runtime, xb,
+			coalesce(list_transform(map_entries(m), kv -> {'key': kv.key, 'num': CASE WHEN %s THEN CAST(kv.value AS DOUBLE) END, 'raw': kv.value}), []) AS l
+		FROM (%s) src) p`, fmt.Sprintf(isNumber, "kv.value"), src)
+	return quoted, fmt.Sprintf("SELECT %s FROM (%s) q", strings.Join(parts, ", "), parsed)
 }
 
 // Load implements Loader.

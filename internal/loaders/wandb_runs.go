@@ -432,8 +432,12 @@ func detectRunsJSONL(path string) (*runsLayout, error) {
 		return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a runs JSONL line must be a JSON object; found " + jsonKind(first)}
 	}
 	keys := sortedJSONKeys(obj)
+	longest, err := longestLine(path) // DuckDB buffers twice the bound it is told
+	if err != nil {
+		return nil, err
+	}
 	src := fmt.Sprintf("(SELECT json AS j, row_number() OVER () AS file_row_number FROM read_json_objects(%s, format = 'newline_delimited', maximum_object_size = %d)) s",
-		dbschema.Literal(path), maxJSONLine)
+		dbschema.Literal(path), max(longest+1, 16<<20))
 	lay := &runsLayout{from: src, exprs: map[string]string{}}
 	known := []string{}
 	switch {

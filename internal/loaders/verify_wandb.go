@@ -213,7 +213,7 @@ func (w WandbHistory) Verify(ctx context.Context, db *sql.DB, path string, opts 
 		if err != nil {
 			return err
 		}
-		cols, sel := historySelect(h.sql, metrics, 0)
+		cols, sel := historySelect(h, metrics, 0)
 		if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_verify_history AS "+sel); err != nil {
 			if h.jsonl {
 				return jsonReadError(abs, err)

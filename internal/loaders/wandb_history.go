@@ -92,12 +92,40 @@ type histSource struct {
 	variant string
 	sql     string // SELECT run_id, rn, step, logged_at, runtime, m, xb
 	jsonl   bool
-	notes   []string
+	// jsonMetrics: m is the row's metrics as one JSON object (the JSON
+	// layouts), not a MAP(VARCHAR, JSON) built from columns.
+	jsonMetrics bool
+	// order orders a run's rows for seq: the file's order (rn) where the
+	// reader gives one for free; see detectHistoryJSONL.
+	order string
+	notes []string
 	skipped []Skip
 	tzNote  bool
 }
 
-const isNumber = "json_type(%s) IN ('DOUBLE', 'BIGINT', 'UBIGINT')"
+// numberOf is the number a JSON value holds, NULL when it holds none. It
+// reads the value's first character instead of parsing it (json_type):
+// numbers start with -, a digit, NaN, Infinity or nan/inf; strings, objects,
+// arrays, booleans and null do not.
+func numberOf(x string) string {
+	x = "(" + x + ")"
+	return fmt.Sprintf(`CASE WHEN contains('-0123456789NIi', left(CAST(%[1]s AS VARCHAR), 1)) OR (starts_with(CAST(%[1]s AS VARCHAR), 'n') AND CAST(%[1]s AS VARCHAR) <> 'null') THEN TRY_CAST(CAST(%[1]s AS VARCHAR) AS DOUBLE) END`, x)
+}
+
+// xbType is the type of the other row data: (key, JSON) entries.
+const xbType = "STRUCT(key VARCHAR, value JSON)[]"
+
+// xbItem is one entry of other row data, none when the value is null.
+func xbItem(key, x string) string {
+	x = "(" + x + ")"
+	return fmt.Sprintf("CASE WHEN %[2]s IS NOT NULL AND CAST(%[2]s AS VARCHAR) <> 'null' THEN [{'key': %[1]s, 'value': %[2]s}] ELSE CAST([] AS %[3]s) END", dbschema.Literal(key), x, xbType)
+}
+
+// xbEntries is the entries of a JSON object of other row data.
+func xbEntries(x string) string {
+	x = "(" + x + ")"
+	return fmt.Sprintf("CASE WHEN starts_with(CAST(%[1]s AS VARCHAR), '{') AND CAST(%[1]s AS VARCHAR) <> '{}' THEN map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))) ELSE CAST([] AS %[2]s) END", x, xbType)
+}
 
 // jsonMap casts a JSON object to MAP(VARCHAR, JSON) (NULL when it is not an object).
 func jsonMap(x string) string {
@@ -171,9 +199,9 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 	h := &histSource{}
 	xbWandb := func(col string) string {
 		if t, ok := types[col]; ok {
-			return fmt.Sprintf("map_from_entries(list_filter([{'key': '_wandb', 'value': %s}], kv -> kv.value IS NOT NULL))", cellJSON("s."+dbschema.Ident(col), t, false))
+			return xbItem("_wandb", cellJSON("s."+dbschema.Ident(col), t, false))
 		}
-		return "CAST(NULL AS MAP(VARCHAR, JSON))"
+		return "CAST([] AS " + xbType + ")"
 	}
 	found := strings.Join(names, ", ")
 	if len(names) > 16 {
@@ -184,16 +212,17 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 		h.variant = HistSync
 		xb := xbWandb("_wandb")
 		if t, ok := types["extra_cols"]; ok {
-			xb = fmt.Sprintf("map_concat(coalesce(%s, MAP {}::MAP(VARCHAR, JSON)), coalesce(%s, MAP {}::MAP(VARCHAR, JSON)))", xb, jsonMap(cellJSON("s.extra_cols", t, false)))
+			xb = fmt.Sprintf("list_concat(%s, %s)", xb, xbEntries(cellJSON("s.extra_cols", t, false)))
 		}
+		h.jsonMetrics = true
 		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s._step AS BIGINT) AS step, %s AS logged_at, CAST(s._runtime AS DOUBLE) AS runtime, %s AS m, %s AS xb FROM %s",
-			epochTS("s._timestamp"), jsonMap(cellJSON("s.metrics", types["metrics"], false)), xb, from)
+			epochTS("s._timestamp"), cellJSON("s.metrics", types["metrics"], false), xb, from)
 		if extra := rest("run_id", "_step", "_timestamp", "_runtime", "_wandb", "metrics", "extra_cols"); len(extra) > 0 {
 			return nil, unexpectedColumns(path, h.variant, extra)
 		}
 	case hasAll(types, "run_id", "step", "metrics"):
 		h.variant = HistMetricsJSON
-		xb := "CAST(NULL AS MAP(VARCHAR, JSON))"
+		xb := "CAST([] AS " + xbType + ")"
 		if _, ok := types["wandb_metadata"]; ok {
 			xb = xbWandb("wandb_metadata")
 		}
@@ -205,8 +234,9 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 		if _, ok := types["runtime"]; ok {
 			rt = "CAST(s.runtime AS DOUBLE)"
 		}
+		h.jsonMetrics = true
 		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, %s AS xb FROM %s",
-			ts, rt, jsonMap(cellJSON("s.metrics", types["metrics"], false)), xb, from)
+			ts, rt, cellJSON("s.metrics", types["metrics"], false), xb, from)
 		if extra := rest("run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics"); len(extra) > 0 {
 			return nil, unexpectedColumns(path, h.variant, extra)
 		}
@@ -225,8 +255,8 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 	case hasAll(types, "run_id", "step", "timestamp", "runtime") && types["timestamp"] != "DOUBLE" && typeClass(types["timestamp"]) == "other":
 		h.variant = HistCanonical
 		metrics := rest("id", "run_id", "step", "timestamp", "runtime")
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, CAST(s.runtime AS DOUBLE) AS runtime, %s AS m, CAST(NULL AS MAP(VARCHAR, JSON)) AS xb FROM %s",
-			tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), entriesMap(metrics, true), from)
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, CAST(s.runtime AS DOUBLE) AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
+			tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), entriesMap(metrics, true), xbType, from)
 		h.notes = append(h.notes, "NaN in a metric column is pandas' mark of a key the row did not log in this layout: such cells are not loaded (no value, not NaN)")
 		if _, ok := types["id"]; ok {
 			h.skipped = append(h.skipped, Skip{What: "column id", Reason: "the export's staging-database row id; seq keeps the file's order"})
@@ -238,14 +268,14 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 		if _, ok := types["runtime"]; ok {
 			rt = "CAST(s.runtime AS DOUBLE)"
 		}
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, CAST(NULL AS MAP(VARCHAR, JSON)) AS xb FROM %s",
-			tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), rt, entriesMap(metrics, false), from)
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
+			tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), rt, entriesMap(metrics, false), xbType, from)
 	case allPositional(names):
 		h.variant = HistPositional
 		h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, s.file_row_number * 1000000 + CAST(pos AS BIGINT) AS rn,
 			TRY_CAST(e->>'$._step' AS BIGINT) AS step, %s AS logged_at, TRY_CAST(e->>'$._runtime' AS DOUBLE) AS runtime,
 			map_from_entries(list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> NOT starts_with(x.key, '_') AND x.key <> 'run_id')) AS m,
-			map_from_entries(list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> starts_with(x.key, '_') AND x.key NOT IN ('_step', '_timestamp', '_runtime'))) AS xb
+			list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> starts_with(x.key, '_') AND x.key NOT IN ('_step', '_timestamp', '_runtime')) AS xb
 			FROM (SELECT u.file_row_number, u.pos, %s AS e
 				FROM (UNPIVOT (SELECT * FROM read_parquet(%s, file_row_number = true)) ON COLUMNS(* EXCLUDE (file_row_number)) INTO NAME pos VALUE cell) u) s
 			WHERE e IS NOT NULL`,
@@ -305,7 +335,6 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 	}
 	h := &histSource{jsonl: true}
 	lit := dbschema.Literal(path)
-	wm := "map_from_entries(list_filter([{'key': '_wandb', 'value': %s}], kv -> kv.value IS NOT NULL AND json_type(kv.value) <> 'NULL'))"
 	s := strings.TrimSpace(string(first))
 	switch {
 	case strings.HasPrefix(s, "["):
@@ -321,7 +350,8 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 			%s AS m, %s AS xb
 			FROM (SELECT json AS arr, row_number() OVER () AS rn FROM read_json_objects(%s, format = 'newline_delimited', maximum_object_size = %d)) l,
 				LATERAL (SELECT i, json_extract(l.arr, '$[' || i || ']') AS e FROM range(CAST(json_array_length(l.arr) AS BIGINT)) r(i)) x`,
-			jsonMap("e->'$.metrics'"), fmt.Sprintf(wm, "e->'$.wandb_metadata'"), lit, max(longest+1, 16<<20))
+			"e->'$.metrics'", xbItem("_wandb", "e->'$.wandb_metadata'"), lit, max(longest+1, 16<<20))
+		h.jsonMetrics = true
 	case strings.HasPrefix(s, "{"):
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(pyJSON(first), &obj); err != nil {
@@ -342,34 +372,78 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 				return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: fmt.Sprintf("key %q is not one of run_id, step, timestamp, runtime, wandb_metadata, metrics, extra", k)}
 			}
 		}
-		h.sql = fmt.Sprintf(`SELECT s.run_id, row_number() OVER () AS rn, s.step, to_timestamp(TRY_CAST(s.timestamp AS DOUBLE)) AS logged_at, s.runtime,
-			%s AS m, map_concat(coalesce(%s, MAP {}::MAP(VARCHAR, JSON)), coalesce(%s, MAP {}::MAP(VARCHAR, JSON))) AS xb
+		// DuckDB's JSON reader numbers no rows, and numbering them
+		// (row_number() OVER ()) makes the whole load single-threaded: a
+		// run's rows are ordered as W&B logged them, by time, then step
+		// and runtime (content breaks exact ties, deterministically).
+		h.order = "logged_at, step, runtime, hash(CAST(m AS VARCHAR))"
+		h.notes = append(h.notes, "seq orders each run's rows by logged time, then step (JSON lines carry no row numbers a parallel reader can keep)")
+		h.sql = fmt.Sprintf(`SELECT s.run_id, 0 AS rn, s.step, to_timestamp(TRY_CAST(s.timestamp AS DOUBLE)) AS logged_at, s.runtime,
+			%s AS m, list_concat(%s, %s) AS xb
 			FROM read_json(%s, format = 'newline_delimited', columns = %s) s`,
-			jsonMap("s.metrics"), fmt.Sprintf(wm, "s.wandb_metadata"), jsonMap("s.extra"), lit, HistoryJSONLColumns)
+			"s.metrics", xbItem("_wandb", "s.wandb_metadata"), xbEntries("s.extra"), lit, HistoryJSONLColumns)
+		h.jsonMetrics = true
 	default:
 		return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a history JSONL line must be an object or an array of objects; found " + jsonKind(first)}
 	}
 	return h, nil
 }
 
-// historySelect is the INSERT's SELECT over a layout's common shape. Each
-// entry of the row's map is parsed once, into its number (NULL when it is
-// not one) and its JSON: the metric columns are lookups in the numbers,
-// extra_metrics the other numbers, extra everything that is not a number.
-func historySelect(src string, metrics []historyMetric, loadID int64) (cols []string, sel string) {
-	cols = []string{"run_id", "seq", "step", "logged_at", "runtime"}
-	exprs := []string{"run_id", "row_number() OVER (PARTITION BY run_id ORDER BY rn) - 1", "step", "logged_at", "runtime"}
-	var keys []string
+// historySelect is the INSERT's SELECT over a layout's common shape: the
+// metric columns are the row's numbers under their keys, extra_metrics its
+// other numbers (NULL when none), extra everything that is not a number
+// (and the layout's other row data). A key logged as null is kept in extra.
+func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols []string, sel string) {
+	var keys, paths []string
 	for _, m := range metrics {
-		cols = append(cols, m.column)
-		exprs = append(exprs, fmt.Sprintf("nums[%s]", dbschema.Literal(m.key)))
 		keys = append(keys, dbschema.Literal(m.key))
+		paths = append(paths, jsonPath(m.key))
 	}
 	known := "[" + strings.Join(keys, ", ") + "]::VARCHAR[]"
+	n := len(metrics)
+	// Level 1: tv, the typed keys' JSON values (one parse of the row's
+	// metrics), and u, its other entries. Level 2: tn, the typed keys'
+	// numbers; e, the other entries with their numbers; nt, typed keys
+	// holding something else. Level 3: x, what is not a number.
+	var level1 string
+	if h.jsonMetrics {
+		level1 = fmt.Sprintf(`SELECT run_id, rn, step, logged_at, runtime, xb, m,
+			CASE WHEN starts_with(CAST(m AS VARCHAR), '{') THEN json_extract(m, [%[1]s]) END AS tv,
+			CASE WHEN starts_with(CAST(m AS VARCHAR), '{') THEN list_transform(list_filter(json_keys(m), k -> NOT list_contains(%[2]s, k)),
+				k -> {'key': k, 'raw': json_extract(m, '$."' || replace(k, '"', '\"') || '"')}) END AS u,
+			CASE WHEN m IS NOT NULL AND NOT starts_with(CAST(m AS VARCHAR), '{') AND CAST(m AS VARCHAR) <> 'null' THEN [{'key': 'metrics', 'value': m}] END AS bad
+			FROM (%[3]s) src`, strings.Join(paths, ", "), known, h.sql)
+	} else {
+		var tv []string
+		for _, k := range keys {
+			tv = append(tv, fmt.Sprintf("m[%s]", k))
+		}
+		level1 = fmt.Sprintf(`SELECT run_id, rn, step, logged_at, runtime, xb, [%s]::JSON[] AS tv,
+			list_transform(list_filter(map_entries(m), kv -> NOT list_contains(%s, kv.key)), kv -> {'key': kv.key, 'raw': kv.value}) AS u,
+			CAST(NULL AS %s) AS bad FROM (%s) src`, strings.Join(tv, ", "), known, xbType, h.sql)
+	}
+	level2 := fmt.Sprintf(`SELECT *, list_transform(coalesce(u, []), kv -> {'key': kv.key, 'raw': kv.raw, 'num': %s}) AS e,
+		list_transform(list_filter(range(1, %d), i -> tv[i] IS NOT NULL AND tn[i] IS NULL), i -> {'key': (%s)[i], 'value': tv[i]}) AS nt
+		FROM (SELECT *, list_transform(coalesce(tv, []), x -> %s) AS tn FROM (%s) l1) l1n`,
+		numberOf("kv.raw"), n+1, known, numberOf("x"), level1)
+	level3 := fmt.Sprintf(`SELECT *, list_concat(
+			list_transform(list_filter(e, kv -> kv.num IS NULL), kv -> {'key': kv.key, 'value': kv.raw}),
+			coalesce(nt, []), coalesce(bad, []), coalesce(xb, [])) AS x FROM (%s) l2`, level2)
+
+	cols = []string{"run_id", "seq", "step", "logged_at", "runtime"}
+	order := h.order
+	if order == "" {
+		order = "rn"
+	}
+	exprs := []string{"run_id", "row_number() OVER (PARTITION BY run_id ORDER BY " + order + ") - 1", "step", "logged_at", "runtime"}
+	for i, m := range metrics {
+		cols = append(cols, m.column)
+		exprs = append(exprs, fmt.Sprintf("tn[%d]", i+1))
+	}
 	cols = append(cols, "extra_metrics", "extra", "load_id")
 	exprs = append(exprs,
-		fmt.Sprintf("map_from_entries(list_transform(list_filter(l, kv -> kv.num IS NOT NULL AND NOT list_contains(%s, kv.key)), kv -> {'key': kv.key, 'value': kv.num}))", known),
-		"CASE WHEN len(list_filter(l, kv -> kv.num IS NULL)) + coalesce(cardinality(xb), 0) > 0 THEN to_json(map_from_entries(list_concat(list_transform(list_filter(l, kv -> kv.num IS NULL), kv -> {'key': kv.key, 'value': kv.raw}), coalesce(map_entries(xb), [])))) END",
+		"CASE WHEN list_bool_or(list_transform(e, kv -> kv.num IS NOT NULL)) THEN map_from_entries(list_transform(list_filter(e, kv -> kv.num IS NOT NULL), kv -> {'key': kv.key, 'value': kv.num})) END",
+		"CASE WHEN len(x) > 0 THEN to_json(map_from_entries(x)) END",
 		fmt.Sprint(loadID))
 	quoted := make([]string, len(cols))
 	var parts []string
@@ -377,11 +451,7 @@ func historySelect(src string, metrics []historyMetric, loadID int64) (cols []st
 		quoted[i] = dbschema.Ident(c)
 		parts = append(parts, exprs[i]+" AS "+quoted[i])
 	}
-	parsed := fmt.Sprintf(`SELECT *, map_from_entries(list_transform(list_filter(l, kv -> kv.num IS NOT NULL), kv -> {'key': kv.key, 'value': kv.num})) AS nums FROM (
-		SELECT run_id, rn, step, logged_at, runtime, xb,
-			coalesce(list_transform(map_entries(m), kv -> {'key': kv.key, 'num': CASE WHEN %s THEN CAST(kv.value AS DOUBLE) END, 'raw': kv.value}), []) AS l
-		FROM (%s) src) p`, fmt.Sprintf(isNumber, "kv.value"), src)
-	return quoted, fmt.Sprintf("SELECT %s FROM (%s) q", strings.Join(parts, ", "), parsed)
+	return quoted, fmt.Sprintf("SELECT %s FROM (%s) q", strings.Join(parts, ", "), level3)
 }
 
 // Load implements Loader.
@@ -418,7 +488,7 @@ func (WandbHistory) Load(ctx context.Context, ld *Load) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	cols, sel := historySelect(h.sql, metrics, ld.ID)
+	cols, sel := historySelect(h, metrics, ld.ID)
 	where := ""
 	if len(taken) > 0 {
 		where = " WHERE run_id NOT IN (SELECT DISTINCT run_id FROM wandb_history)"

@@ -118,6 +118,9 @@ type runsLayout struct {
 	exprs   map[string]string // staging field -> SQL expression over s
 	notes   []string
 	kept    []Skip
+	// textBlobs are the source columns holding a JSON blob as text, by
+	// staging field: where the string "nan" (pandas' missing value) can be.
+	textBlobs map[string]string
 }
 
 func jsonPath(key string) string {
@@ -227,7 +230,7 @@ var sourceColumnFor = map[string]string{
 
 // columnsExpr maps the named source columns to staging expressions; the
 // source columns it did not use are returned.
-func columnsExpr(cols []fileColumn, exprs map[string]string) (rest []fileColumn) {
+func columnsExpr(cols []fileColumn, exprs map[string]string, textBlobs map[string]string) (rest []fileColumn) {
 	for _, c := range cols {
 		f, ok := sourceColumnFor[c.Name]
 		if !ok || exprs[f] != "" {
@@ -238,6 +241,9 @@ func columnsExpr(cols []fileColumn, exprs map[string]string) (rest []fileColumn)
 		switch fieldType(f) {
 		case "JSON":
 			exprs[f] = blobExpr(q, c.Type)
+			if c.Type == "VARCHAR" && textBlobs != nil {
+				textBlobs[f] = q
+			}
 		case "VARCHAR[]":
 			exprs[f] = tagsExpr(q, c.Type)
 		default:
@@ -304,7 +310,7 @@ func detectRuns(ctx context.Context, conn *sql.Conn, path string) (*runsLayout, 
 	if len(names) > 16 {
 		found = strings.Join(names[:16], ", ") + fmt.Sprintf(" … (%d columns in all)", len(names))
 	}
-	lay := &runsLayout{from: src, exprs: map[string]string{}}
+	lay := &runsLayout{from: src, exprs: map[string]string{}, textBlobs: map[string]string{}}
 	var rest []fileColumn
 	for _, c := range cols {
 		if c.Name != "file_row_number" {
@@ -318,7 +324,7 @@ func detectRuns(ctx context.Context, conn *sql.Conn, path string) (*runsLayout, 
 	switch {
 	case hasAll(types, "run_id", "state") && (hasAll(types, "json_config") || hasAll(types, "raw_config") && hasAll(types, "job_type")):
 		lay.variant = RunsSync
-		rest = columnsExpr(rest, lay.exprs)
+		rest = columnsExpr(rest, lay.exprs, lay.textBlobs)
 		if lay.exprs["config"] == "" {
 			// The wrapped config stands in for the plain one; it is unwrapped below.
 			if t, ok := types["json_config"]; ok {
@@ -329,10 +335,10 @@ func detectRuns(ctx context.Context, conn *sql.Conn, path string) (*runsLayout, 
 		lay.exprs["export_extra"] = objectExpr(rest, func(n string) string { return n })
 	case len(cols) == len(runsCanonicalColumns) && strings.Join(names, ",") == strings.Join(runsCanonicalColumns, ","):
 		lay.variant = RunsCanonical
-		columnsExpr(rest, lay.exprs)
+		columnsExpr(rest, lay.exprs, lay.textBlobs)
 	case hasAll(types, "run_id") && isCompanion(names):
 		lay.variant = RunsCompanion
-		columnsExpr(rest, lay.exprs)
+		columnsExpr(rest, lay.exprs, lay.textBlobs)
 	case hasAll(types, "run_id", "run_name", "state", "created_at", "runtime") && hasPrefixed(names, "config_", "summary_"):
 		lay.variant = RunsWide
 		var cfg, sum, other []fileColumn
@@ -347,7 +353,7 @@ func detectRuns(ctx context.Context, conn *sql.Conn, path string) (*runsLayout, 
 				other = append(other, c)
 			}
 		}
-		other = columnsExpr(other, lay.exprs)
+		other = columnsExpr(other, lay.exprs, lay.textBlobs)
 		lay.exprs["config"] = objectExpr(cfg, func(n string) string { return strings.TrimPrefix(n, "config_") })
 		lay.exprs["summary"] = objectExpr(sum, func(n string) string { return strings.TrimPrefix(n, "summary_") })
 		lay.exprs["export_extra"] = objectExpr(other, func(n string) string { return n })
@@ -369,7 +375,7 @@ func detectRuns(ctx context.Context, conn *sql.Conn, path string) (*runsLayout, 
 			}
 		}
 		columnsExpr([]fileColumn{{"run_id", types["run_id"]}, {"run_name", types["run_name"]}, {"state", types["state"]},
-			{"project", types["project"]}, {"entity", types["entity"]}, {"created_at", types["created_at"]}}, lay.exprs)
+			{"project", types["project"]}, {"entity", types["entity"]}, {"created_at", types["created_at"]}}, lay.exprs, lay.textBlobs)
 		lay.exprs["config"] = objectExpr(cfg, func(n string) string { return n })
 		lay.exprs["summary"] = objectExpr(sum, func(n string) string { return n })
 		lay.notes = append(lay.notes, fmt.Sprintf("this layout merged config and summary keys into columns (summary won on name clashes): %d keys known as summary keys (underscore keys, oe_eval_metrics, logged metrics) went to summary, %d to config", len(sum), len(cfg)))
@@ -438,13 +444,16 @@ func detectRunsJSONL(path string) (*runsLayout, error) {
 	}
 	src := fmt.Sprintf("(SELECT json AS j, row_number() OVER () AS file_row_number FROM read_json_objects(%s, format = 'newline_delimited', maximum_object_size = %d)) s",
 		dbschema.Literal(path), max(longest+1, 16<<20))
-	lay := &runsLayout{from: src, exprs: map[string]string{}}
+	lay := &runsLayout{from: src, exprs: map[string]string{}, textBlobs: map[string]string{}}
 	known := []string{}
 	switch {
 	case obj["run"] != nil && obj["exported_at"] != nil:
 		lay.variant = RunsV3
 		for k, f := range v3RunFields {
 			lay.exprs[f] = jsonField("s.j->'$.run'", k, f)
+			if fieldType(f) == "JSON" {
+				lay.textBlobs[f] = fmt.Sprintf("(s.j->'$.run'->>%s)", jsonPath(k))
+			}
 			known = append(known, k)
 		}
 		lay.exprs["user_name"] = `coalesce(s.j->>'$.run.user.username', s.j->>'$.run.user.name', CASE WHEN json_type(s.j, '$.run.user') = 'VARCHAR' THEN s.j->>'$.run.user' END)`
@@ -453,7 +462,11 @@ func detectRunsJSONL(path string) (*runsLayout, error) {
 	case obj["run_id"] != nil && obj["config"] != nil:
 		lay.variant = RunsNotebook
 		for _, k := range runsJSONLKeys {
-			lay.exprs[sourceColumnFor[k]] = jsonField("s.j", k, sourceColumnFor[k])
+			f := sourceColumnFor[k]
+			lay.exprs[f] = jsonField("s.j", k, f)
+			if fieldType(f) == "JSON" {
+				lay.textBlobs[f] = fmt.Sprintf("(s.j->>%s)", jsonPath(k))
+			}
 			known = append(known, k)
 		}
 		lay.exprs["export_extra"] = extraObject("s.j", known, "", "")
@@ -749,9 +762,6 @@ func mergeCompanion(ctx context.Context, conn *sql.Conn, path string, rep *Repor
 
 // blobReport says which JSON columns held Python str() text or "nan".
 func blobReport(ctx context.Context, conn *sql.Conn, path string, lay *runsLayout, rep *Report) error {
-	if lay.variant == RunsNotebook || lay.variant == RunsV3 {
-		return nil
-	}
 	for _, b := range runsBlobs {
 		var notJSON int64
 		var example sql.NullString
@@ -763,6 +773,19 @@ func blobReport(ctx context.Context, conn *sql.Conn, path string, lay *runsLayou
 		if notJSON > 0 {
 			rep.Kept = append(rep.Kept, Skip{What: "column " + b, Count: notJSON,
 				Reason: fmt.Sprintf("text that is not JSON (e.g. %q, a Python str()): kept as a JSON string", example.String)})
+		}
+	}
+	for _, b := range runsBlobs {
+		col, ok := lay.textBlobs[b]
+		if !ok {
+			continue
+		}
+		var nan int64
+		if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s = 'nan'", lay.from, col)).Scan(&nan); err != nil {
+			return readError(path, lay.variant == RunsNotebook || lay.variant == RunsV3, err)
+		}
+		if nan > 0 {
+			rep.Skipped = append(rep.Skipped, Skip{What: "column " + b, Count: nan, Reason: `the string "nan" (pandas' mark of a missing value): loaded as NULL`})
 		}
 	}
 	return nil

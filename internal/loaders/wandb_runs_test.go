@@ -154,7 +154,14 @@ func TestRunsLayouts(t *testing.T) {
 			if got := v.scalar("SELECT count(*) FROM wandb_runs WHERE json_type(config) = 'OBJECT' AND json_array_length(json_keys(config)) > 250"); got != "6" {
 				t.Errorf("runs with their whole config: %s", got)
 			}
+			skipped, _ := json.Marshal(s.Skipped)
+			if c.variant != loaders.RunsV3 && !strings.Contains(string(skipped), `{"what":"column sweep_info","count":1,"reason":"the string \"nan\" (pandas' mark of a missing value): loaded as NULL"}`) {
+				t.Errorf("the \"nan\" sweep_info is not reported: %s", skipped)
+			}
 			kept := keptText(s)
+			if !strings.Contains(kept, `"what":"column wandb_metadata","count":1`) {
+				t.Errorf("the Python str() wandb_metadata is not reported: %s", kept)
+			}
 			if !strings.Contains(kept, "config.max_train_steps") || !strings.Contains(kept, "not exactly a BIGINT (e.g. 1.5)") {
 				t.Errorf("kept does not report max_train_steps 1.5: %s", kept)
 			}

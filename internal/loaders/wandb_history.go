@@ -97,8 +97,8 @@ type histSource struct {
 	jsonMetrics bool
 	// order orders a run's rows for seq: the file's order (rn) where the
 	// reader gives one for free; see detectHistoryJSONL.
-	order string
-	notes []string
+	order   string
+	notes   []string
 	skipped []Skip
 	tzNote  bool
 }

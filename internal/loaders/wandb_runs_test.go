@@ -131,10 +131,10 @@ func TestRunsLayouts(t *testing.T) {
 				"config->>'$.notes_unicode'":  "naïve café ✓ 😀",
 				"config->>'$.missing_marker'": "nan",
 				"config->>'$.tokenizer'":      "PreTrainedTokenizerFast(name_or_path='allenai/gpt-neox-20b', vocab_size=50280, model_max_length=2048, is_fast=True)",
-				"CAST(summary->'$.huge_count' AS VARCHAR)":                              "123456789012345678901234",
-				"CAST(summary->'$.throughput_peak' AS VARCHAR)":                         "Infinity",
+				"CAST(summary->'$.huge_count' AS VARCHAR)":                             "123456789012345678901234",
+				"CAST(summary->'$.throughput_peak' AS VARCHAR)":                        "Infinity",
 				"isnan(CAST(config->'$.\"pretrain_eval/socialiqa/acc_7\"' AS DOUBLE))": "true",
-				"json_array_length(config->'$.dataset_mixer_list')":                     "2",
+				"json_array_length(config->'$.dataset_mixer_list')":                    "2",
 			}
 
 			if c.variant == loaders.RunsV3 {

@@ -24,7 +24,7 @@ type WandbHistory struct {
 	// RunID: W&B run slug (wandb_runs.run_id).
 	// (run_id VARCHAR NOT NULL)
 	RunID string
-	// Seq: Position of the row within the run's history in the source (0-based); the same step can be logged twice.
+	// Seq: Position of the row within the run's history (0-based): the file's row order, or for JSON lines (which carry no row numbers) the logged time, then step. The same step can be logged twice: seq keeps such rows apart.
 	// (seq BIGINT NOT NULL)
 	Seq int64
 	// Step: W&B _step. Unit: steps.

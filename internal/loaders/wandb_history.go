@@ -106,10 +106,15 @@ type histSource struct {
 // numberOf is the number a JSON value holds, NULL when it holds none. It
 // reads the value's first character instead of parsing it (json_type):
 // numbers start with -, a digit, NaN, Infinity or nan/inf; strings, objects,
-// arrays, booleans and null do not.
+// arrays, booleans and null do not. An integer no double holds exactly
+// (more than 15 digits, and not exact) is not taken as a number: it stays,
+// as written, in extra.
 func numberOf(x string) string {
-	x = "(" + x + ")"
-	return fmt.Sprintf(`CASE WHEN contains('-0123456789NIi', left(CAST(%[1]s AS VARCHAR), 1)) OR (starts_with(CAST(%[1]s AS VARCHAR), 'n') AND CAST(%[1]s AS VARCHAR) <> 'null') THEN TRY_CAST(CAST(%[1]s AS VARCHAR) AS DOUBLE) END`, x)
+	t := "CAST((" + x + ") AS VARCHAR)"
+	return fmt.Sprintf(`CASE WHEN contains('-0123456789NIi', left(%[1]s, 1)) OR (starts_with(%[1]s, 'n') AND %[1]s <> 'null') THEN
+		CASE WHEN length(%[1]s) > 15 AND regexp_full_match(%[1]s, '-?[0-9]+')
+			AND CAST(CAST(TRY_CAST(%[1]s AS HUGEINT) AS DOUBLE) AS HUGEINT) IS DISTINCT FROM TRY_CAST(%[1]s AS HUGEINT) THEN NULL
+		ELSE TRY_CAST(%[1]s AS DOUBLE) END END`, t)
 }
 
 // xbType is the type of the other row data: (key, JSON) entries.

@@ -297,3 +297,37 @@ func TestWandbReloadAndReplace(t *testing.T) {
 		t.Errorf("strict: %v", err)
 	}
 }
+
+// TestHistoryOddValues: a typed key holding text, a key logged as null, a
+// number too big for a double, metrics that are not an object and extra
+// row data all land somewhere, by name.
+func TestHistoryOddValues(t *testing.T) {
+	v := newEnv(t)
+	p := filepath.Join(t.TempDir(), "odd.jsonl")
+	writeFile(t, p, `{"run_id": "r", "step": 0, "timestamp": "1.5", "runtime": 1, "wandb_metadata": null, "metrics": {"learning_rate": "n/a", "train_loss": null, "grad": 1e400, "big": 123456789012345678901234, "s": "x", "q\"k": 2}, "extra": {"_custom": 1}}
+{"run_id": "r", "step": 1, "timestamp": "2.5", "runtime": 2, "wandb_metadata": {}, "metrics": [1, 2], "extra": {}}
+`)
+	s := v.loadKind("wandb-history", p, loaders.Options{})
+	if s.Variant != loaders.HistV3 || s.Rows["wandb_history"] != 2 {
+		t.Fatalf("%+v", s)
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"learning_rate IS NULL AND train_loss IS NULL", "true"},
+		{"extra->>'$.learning_rate'", "n/a"},
+		{"json_type(extra, '$.train_loss')", "NULL"},
+		{"extra->>'$.s'", "x"},
+		{"extra->>'$._custom'", "1"},
+		{"isinf(extra_metrics['grad'])", "true"},
+		{"extra->>'$.big'", "123456789012345678901234"},
+		{"extra_metrics['big'] IS NULL", "true"},
+		{`extra_metrics['q"k']`, "2"},
+		{"logged_at::VARCHAR", "1970-01-01 00:00:01.5+00"},
+	} {
+		if got := v.scalar("SELECT "+c.expr+" FROM wandb_history WHERE seq = 0"); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+	if got := v.scalar("SELECT CAST(extra->'$.metrics' AS VARCHAR) FROM wandb_history WHERE seq = 1"); got != "[1,2]" {
+		t.Errorf("metrics that are not an object: %s", got)
+	}
+}

@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -164,12 +165,12 @@ func printSummary(w io.Writer, path string, s *loaders.Summary) {
 	fmt.Fprintf(w, "%s: loaded as %s, layout %s: load %d in %.2fs\n", name, s.Kind, s.Variant, s.LoadID, s.Seconds)
 	if s.ReplacedLoad != 0 {
 		var removed []string
-		for _, t := range sortedKeys(s.Removed) {
+		for _, t := range slices.Sorted(maps.Keys(s.Removed)) {
 			removed = append(removed, fmt.Sprintf("%s %d", t, s.Removed[t]))
 		}
 		fmt.Fprintf(w, "  replaced load %d of the same source (rows removed: %s)\n", s.ReplacedLoad, strings.Join(removed, ", "))
 	}
-	for _, t := range sortedKeys(s.Rows) {
+	for _, t := range slices.Sorted(maps.Keys(s.Rows)) {
 		fmt.Fprintf(w, "  %-20s %9d rows written\n", t, s.Rows[t])
 	}
 	for _, k := range s.Kept {
@@ -194,15 +195,6 @@ func printSummary(w io.Writer, path string, s *loaders.Summary) {
 			fmt.Fprintf(w, "    %s\n", v)
 		}
 	}
-}
-
-func sortedKeys(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // progress shows a bar on a terminal for loads that take over a second:

@@ -136,19 +136,28 @@ func unquoted(cols []string) []string {
 	return out
 }
 
-// Verify implements Verifier: wandb_runs and wandb_run_evals against a runs file.
-func (w WandbRuns) Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error) {
+// startVerify checks a verification's options and file and returns the
+// file's absolute path and an empty Verification of it.
+func startVerify(kind, path string, opts *VerifyOptions) (string, *Verification, error) {
 	if opts.Stat != "" {
-		return nil, fmt.Errorf("--stat is for %s, not for wandb-runs", AggKind)
+		return "", nil, fmt.Errorf("--stat is for %s, not for %s", AggKind, kind)
 	}
 	if opts.MaxExamples <= 0 {
 		opts.MaxExamples = 5
 	}
 	abs, _, err := StatFile(path)
 	if err != nil {
+		return "", nil, err
+	}
+	return abs, &Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []Difference{}, Skipped: []string{}, NotInFile: []string{}}, nil
+}
+
+// Verify implements Verifier: wandb_runs and wandb_run_evals against a runs file.
+func (w WandbRuns) Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error) {
+	abs, v, err := startVerify(w.Kind(), path, &opts)
+	if err != nil {
 		return nil, err
 	}
-	v := &Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []Difference{}, Skipped: []string{}, NotInFile: []string{}}
 	err = inRollback(ctx, db, func(conn *sql.Conn) error {
 		defer dropRunsStage(ctx, conn)
 		rep, err := w.stage(ctx, conn, abs, func(string) {})
@@ -182,17 +191,10 @@ func (w WandbRuns) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 
 // Verify implements Verifier: wandb_history against a history file.
 func (w WandbHistory) Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error) {
-	if opts.Stat != "" {
-		return nil, fmt.Errorf("--stat is for %s, not for wandb-history", AggKind)
-	}
-	if opts.MaxExamples <= 0 {
-		opts.MaxExamples = 5
-	}
-	abs, _, err := StatFile(path)
+	abs, v, err := startVerify(w.Kind(), path, &opts)
 	if err != nil {
 		return nil, err
 	}
-	v := &Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []Difference{}, Skipped: []string{}, NotInFile: []string{}}
 	err = inRollback(ctx, db, func(conn *sql.Conn) error {
 		loadID, err := currentLoadOfPath(ctx, conn, w.Kind(), abs)
 		if err != nil {

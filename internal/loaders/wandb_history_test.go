@@ -56,12 +56,13 @@ func TestHistoryLayouts(t *testing.T) {
 				t.Helper()
 				return v.scalar("SELECT "+expr+" FROM wandb_history WHERE run_id = ? AND seq = ?", run, seq)
 			}
-			checks := []struct {
+			type check struct {
 				expr string
 				run  string
 				seq  int
 				want string
-			}{
+			}
+			checks := []check{
 				{"step", run0, 3, "300"},
 				{"train_loss", run0, 1, "2.9"},
 				{"total_tokens", run0, 4, "5e+06"},
@@ -80,27 +81,12 @@ func TestHistoryLayouts(t *testing.T) {
 				{"step", dpo, 19, "19"},
 			}
 			if c.nanKept {
-				checks = append(checks, struct {
-					expr string
-					run  string
-					seq  int
-					want string
-				}{"isnan(train_loss)", run0, 2, "true"})
+				checks = append(checks, check{"isnan(train_loss)", run0, 2, "true"})
 			} else {
-				checks = append(checks, struct {
-					expr string
-					run  string
-					seq  int
-					want string
-				}{"train_loss IS NULL", run0, 2, "true"})
+				checks = append(checks, check{"train_loss IS NULL", run0, 2, "true"})
 			}
 			if c.extraWandb {
-				checks = append(checks, struct {
-					expr string
-					run  string
-					seq  int
-					want string
-				}{"extra->>'$._wandb.runtime'", run0, 1, "25"})
+				checks = append(checks, check{"extra->>'$._wandb.runtime'", run0, 1, "25"})
 			}
 			for _, ck := range checks {
 				if got := q(ck.expr, ck.run, ck.seq); got != ck.want {
@@ -323,7 +309,7 @@ func TestHistoryOddValues(t *testing.T) {
 		{`extra_metrics['q"k']`, "2"},
 		{"logged_at::VARCHAR", "1970-01-01 00:00:01.5+00"},
 	} {
-		if got := v.scalar("SELECT "+c.expr+" FROM wandb_history WHERE seq = 0"); got != c.want {
+		if got := v.scalar("SELECT " + c.expr + " FROM wandb_history WHERE seq = 0"); got != c.want {
 			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
 		}
 	}

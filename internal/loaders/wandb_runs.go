@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -862,19 +864,10 @@ type VaryingKey struct {
 
 func (v VaryingKey) String() string {
 	var parts []string
-	for _, t := range sortedCountKeys(v.Counts) {
+	for _, t := range slices.Sorted(maps.Keys(v.Counts)) {
 		parts = append(parts, fmt.Sprintf("%s %d", t, v.Counts[t]))
 	}
 	return v.Key + " (" + strings.Join(parts, ", ") + ")"
-}
-
-func sortedCountKeys(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // typeVariation reports every config and summary key whose type varies.

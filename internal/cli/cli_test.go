@@ -18,6 +18,7 @@ import (
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/labtest"
+	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/migrations"
 )
@@ -233,7 +234,7 @@ func TestQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errs, code = runCmd(t, "quickstart", "--db", db)
-	if code != 0 || !strings.Contains(out, "full_eval.parquet: unchanged since load 1") || !strings.Contains(out, "dschema_loads                14        1") {
+	if code != 0 || !strings.Contains(out, "full_eval.parquet: unchanged since load 1") || !strings.Contains(out, "dschema_loads                14        3") {
 		t.Errorf("second quickstart: %s %s", out, errs)
 	}
 }
@@ -304,7 +305,7 @@ func TestLoadCommands(t *testing.T) {
 	}
 	// Errors: unknown kind, missing file, old database.
 	_, errs, code = runCmd(t, "load", "wandb", full, "--db", db)
-	if code == 0 || !strings.Contains(errs, `unknown load kind "wandb" (known: datadecide, datadecide-agg)`) {
+	if code == 0 || !strings.Contains(errs, fmt.Sprintf(`unknown load kind "wandb" (known: %s)`, strings.Join(append(loaders.Kinds(), loaders.AggKind), ", "))) {
 		t.Errorf("unknown kind: %q", errs)
 	}
 	_, errs, code = runCmd(t, "load", "datadecide", "missing.parquet", "--db", db)
@@ -315,7 +316,7 @@ func TestLoadCommands(t *testing.T) {
 		t.Fatal(errs)
 	}
 	_, errs, code = runCmd(t, "load", "datadecide", full, "--db", db)
-	if code == 0 || !strings.Contains(errs, "this dschema needs 2: run dschema migrate up --db "+db) {
+	if code == 0 || !strings.Contains(errs, fmt.Sprintf("this dschema needs %d: run dschema migrate up --db %s", newest(t), db)) {
 		t.Errorf("old database: %q", errs)
 	}
 }

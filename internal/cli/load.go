@@ -245,7 +245,7 @@ func (p *progress) barFor(mode string, total int64) *progressbar.ProgressBar {
 		progressbar.OptionSetDescription(p.path + ": " + p.stg)}
 	switch mode {
 	case "bytes", "read":
-		opts = append(opts, progressbar.OptionShowBytes(true))
+		opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowCount())
 	}
 	p.bar, p.mode = progressbar.NewOptions64(total, opts...), mode
 	return p.bar

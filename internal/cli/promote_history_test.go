@@ -85,7 +85,7 @@ func TestPromoteLoadedHistory(t *testing.T) {
 		return out
 	}
 	const inMap = `SELECT run_id || '/' || seq, CAST(extra_metrics['eval/loss'] AS VARCHAR) FROM wandb_history WHERE extra_metrics['eval/loss'] IS NOT NULL`
-	const others = `SELECT run_id || '/' || seq, CAST(map_from_entries(list_filter(map_entries(extra_metrics), lambda kv: kv.key <> 'eval/loss')) AS VARCHAR) FROM wandb_history`
+	const others = `SELECT run_id || '/' || seq, coalesce(CAST(map_from_entries(list_filter(map_entries(extra_metrics), lambda kv: kv.key <> 'eval/loss')) AS VARCHAR), 'NULL') FROM wandb_history`
 	before, beforeOthers := snapshot(inMap), snapshot(others)
 	if len(before) != 24 {
 		t.Fatalf("rows with eval/loss before: %d, want 24", len(before))

@@ -229,8 +229,8 @@ func TestVersionGuard(t *testing.T) {
 
 func TestUnknownKind(t *testing.T) {
 	v := newEnv(t)
-	_, err := v.e.Load(v.ctx, "wandb-runs", "x", loaders.Options{})
-	if err == nil || !strings.Contains(err.Error(), `unknown load kind "wandb-runs" (known: datadecide)`) {
+	_, err := v.e.Load(v.ctx, "no-such-kind", "x", loaders.Options{})
+	if err == nil || !strings.Contains(err.Error(), `unknown load kind "no-such-kind" (known: datadecide, wandb-history, wandb-runs)`) {
 		t.Errorf("Load() = %v", err)
 	}
 }

@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"fmt"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"

@@ -2,6 +2,7 @@ package loaders
 
 import (
 	"bufio"
+	"regexp"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -172,11 +173,18 @@ func longestLine(path string) (int, error) {
 	}
 }
 
+var transformError = regexp.MustCompile(`JSON transform error in file "[^"]*", in line (\d+): (.*)`)
+
 // jsonReadError turns DuckDB's error reading a JSONL file into a FileError
 // naming the first malformed line.
 func jsonReadError(path string, err error) error {
 	if n, why, ok := malformedLine(path); ok {
 		return &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "malformed JSON: " + why, Err: err}
+	}
+	// Well-formed, but not the shape the reader was told (metrics not an
+	// object): DuckDB names the line.
+	if m := transformError.FindStringSubmatch(err.Error()); m != nil {
+		return &FileError{Path: path, Place: "line " + m[1], Msg: "not the layout's shape: " + firstLine(m[2]), Err: err}
 	}
 	return &FileError{Path: path, Msg: "reading JSON lines: " + firstLine(err.Error()), Err: err}
 }

@@ -291,7 +291,7 @@ func TestHistoryOddValues(t *testing.T) {
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "odd.jsonl")
 	writeFile(t, p, `{"run_id": "r", "step": 0, "timestamp": "1.5", "runtime": 1, "wandb_metadata": null, "metrics": {"learning_rate": "n/a", "train_loss": null, "grad": 1e400, "big": 123456789012345678901234, "s": "x", "q\"k": 2}, "extra": {"_custom": 1}}
-{"run_id": "r", "step": 1, "timestamp": "2.5", "runtime": 2, "wandb_metadata": {}, "metrics": [1, 2], "extra": {}}
+{"run_id": "r", "step": 1, "timestamp": "2.5", "runtime": 2, "wandb_metadata": {}, "metrics": {}, "extra": {}}
 `)
 	s := v.loadKind("wandb-history", p, loaders.Options{})
 	if s.Variant != loaders.HistV3 || s.Rows["wandb_history"] != 2 {
@@ -313,7 +313,20 @@ func TestHistoryOddValues(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
 		}
 	}
-	if got := v.scalar("SELECT CAST(extra->'$.metrics' AS VARCHAR) FROM wandb_history WHERE seq = 1"); got != "[1,2]" {
-		t.Errorf("metrics that are not an object: %s", got)
+	if got := v.scalar("SELECT coalesce(CAST(extra AS VARCHAR), '-') || ' ' || coalesce(CAST(extra_metrics AS VARCHAR), '-') FROM wandb_history WHERE seq = 1"); got != `{"_wandb":{}} -` {
+		t.Errorf("empty metrics: %s", got)
+	}
+	// Metrics that are not an object: the line is named, nothing loaded.
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	writeFile(t, bad, `{"run_id": "r", "step": 0, "timestamp": "1.5", "runtime": 1, "wandb_metadata": null, "metrics": {"a": 1}, "extra": {}}
+{"run_id": "r", "step": 1, "timestamp": "2.5", "runtime": 2, "wandb_metadata": {}, "metrics": [1, 2], "extra": {}}
+`)
+	_, err := v.e.Load(v.ctx, "wandb-history", bad, loaders.Options{})
+	var fe *loaders.FileError
+	if !errors.As(err, &fe) || fe.Place != "line 2" || !strings.Contains(fe.Msg, "not the layout's shape") {
+		t.Errorf("metrics that are not an object: %v", err)
+	}
+	if got := v.scalar("SELECT count(*) FROM wandb_history WHERE load_id <> ?", s.LoadID); got != "0" {
+		t.Errorf("a refused load wrote %s rows", got)
 	}
 }

@@ -2,13 +2,13 @@ package loaders
 
 import (
 	"bufio"
-	"regexp"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 )
 

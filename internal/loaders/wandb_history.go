@@ -448,13 +448,21 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 		"CASE WHEN list_bool_or(list_transform(e, kv -> kv.num IS NOT NULL)) THEN map_from_entries(list_transform(list_filter(e, kv -> kv.num IS NOT NULL), kv -> {'key': kv.key, 'value': kv.num})) END",
 		"CASE WHEN len(x) > 0 THEN to_json(map_from_entries(x)) END",
 		fmt.Sprint(loadID))
+	// The row's columns are computed before the window numbers the rows,
+	// so that the window sorts finished rows, not the lists they are made
+	// from (at 3.2M rows the sort spills: its payload is what costs).
 	quoted := make([]string, len(cols))
-	var parts []string
+	var parts, outer []string
 	for i, c := range cols {
 		quoted[i] = dbschema.Ident(c)
+		if c == "seq" {
+			outer = append(outer, exprs[i]+" AS "+quoted[i])
+			continue
+		}
 		parts = append(parts, exprs[i]+" AS "+quoted[i])
+		outer = append(outer, quoted[i])
 	}
-	return quoted, fmt.Sprintf("SELECT %s FROM (%s) q", strings.Join(parts, ", "), level3)
+	return quoted, fmt.Sprintf("SELECT %s FROM (SELECT rn, %s FROM (%s) q) r", strings.Join(outer, ", "), strings.Join(parts, ", "), level3)
 }
 
 // Load implements Loader.

@@ -528,23 +528,29 @@ func (WandbHistory) Load(ctx context.Context, ld *Load) (*Report, error) {
 // historyChecks reports what the loaded rows say: rows without a run id or
 // step, repeated steps, runs unknown to wandb_runs, runs left to another source.
 func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSource, loadID int64, taken []string, rep *Report) error {
-	var noStep int64
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM wandb_history WHERE load_id = ? AND step IS NULL", loadID).Scan(&noStep); err != nil {
+	// One pass over the load's rows, grouped by run and step.
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE _dschema_history_steps AS
+		SELECT run_id, step, count(*) AS n FROM wandb_history WHERE load_id = ? GROUP BY run_id, step`, loadID); err != nil {
 		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS _dschema_history_steps")
+	var noStep, dupGroups, dupRows, noRun int64
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(sum(n) FILTER (WHERE step IS NULL), 0),
+		count(*) FILTER (WHERE step IS NOT NULL AND n > 1), coalesce(sum(n) FILTER (WHERE step IS NOT NULL AND n > 1), 0),
+		coalesce(sum(n) FILTER (WHERE run_id = ''), 0) FROM _dschema_history_steps`).Scan(&noStep, &dupGroups, &dupRows, &noRun); err != nil {
+		return err
+	}
+	if noRun > 0 {
+		return &FileError{Path: path, Msg: fmt.Sprintf("%d rows have an empty run_id", noRun)}
 	}
 	if noStep > 0 {
 		rep.Kept = append(rep.Kept, Skip{What: "rows without a step", Count: noStep, Reason: "loaded with step NULL; seq keeps their order"})
 	}
-	var dupGroups, dupRows int64
-	if err := conn.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(n), 0) FROM (SELECT run_id, step, count(*) AS n FROM wandb_history
-		WHERE load_id = ? AND step IS NOT NULL GROUP BY run_id, step HAVING count(*) > 1)`, loadID).Scan(&dupGroups, &dupRows); err != nil {
-		return err
-	}
 	if dupGroups > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d steps were logged more than once (%d rows): all kept, told apart by seq", dupGroups, dupRows))
 	}
-	unknown, err := queryStrings(ctx, conn, `SELECT run_id || ' (' || count(*) || ' rows)' FROM wandb_history WHERE load_id = ?
-		AND run_id NOT IN (SELECT run_id FROM wandb_runs) GROUP BY run_id ORDER BY run_id`, loadID)
+	unknown, err := queryStrings(ctx, conn, `SELECT run_id || ' (' || sum(n) || ' rows)' FROM _dschema_history_steps
+		WHERE run_id NOT IN (SELECT run_id FROM wandb_runs) GROUP BY run_id ORDER BY run_id`)
 	if err != nil {
 		return err
 	}
@@ -562,13 +568,6 @@ func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSour
 			rep.Skipped = append(rep.Skipped, Skip{What: "history of runs " + examples(left, 5), Count: int64(len(left)),
 				Reason: "already in wandb_history from another source (the first source to load a run's history keeps it)"})
 		}
-	}
-	var noRun int64
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM wandb_history WHERE load_id = ? AND (run_id IS NULL OR run_id = '')", loadID).Scan(&noRun); err != nil {
-		return err
-	}
-	if noRun > 0 {
-		return &FileError{Path: path, Msg: fmt.Sprintf("%d rows have no run_id", noRun)}
 	}
 	return nil
 }

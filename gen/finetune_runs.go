@@ -13,7 +13,7 @@ import (
 const FinetuneRunTable = "finetune_runs"
 
 // FinetuneRunColumns lists the columns of finetune_runs in schema order; the appender writes them in this order.
-var FinetuneRunColumns = []string{"run_id", "run_type", "pattern_name", "started_at", "exp_name", "base_recipe", "base_recipe_raw", "base_size", "checkpoint_step", "checkpoint_is_main", "seed", "lr", "lr1", "lr2", "tokens_per_epoch", "epochs", "tokens", "tokens_real", "abs_difference_tokens_pct", "reduce_loss", "max_train_samples", "comparison_model_size", "comparison_metric", "comparison_model_recipe", "source", "load_id"}
+var FinetuneRunColumns = []string{"run_id", "run_type", "pattern_name", "started_at", "exp_name", "base_recipe", "base_recipe_raw", "base_size", "checkpoint_step", "checkpoint_is_main", "seed", "lr", "lr_text", "lr1", "lr2", "tokens_per_epoch", "epochs", "tokens", "tokens_real", "abs_difference_tokens_pct", "reduce_loss", "max_train_samples", "comparison_model_size", "comparison_metric", "comparison_model_recipe", "source", "origin", "load_id"}
 
 // FinetuneRunPrimaryKey lists the primary key columns of finetune_runs.
 var FinetuneRunPrimaryKey = []string{"run_id"}
@@ -56,6 +56,9 @@ type FinetuneRun struct {
 	// LR: Finetune learning rate.
 	// (lr DOUBLE, nil is NULL)
 	LR *float64
+	// LRText: The learning rate as the run name or record wrote it (the legacy records kept it as text, e.g. 5e-05).
+	// (lr_text VARCHAR, nil is NULL)
+	LRText *string
 	// Lr1: First DPO learning rate.
 	// (lr1 DOUBLE, nil is NULL)
 	Lr1 *float64
@@ -95,6 +98,9 @@ type FinetuneRun struct {
 	// Source: The legacy record the row was made from, whole.
 	// (source JSON, nil is NULL)
 	Source json.RawMessage
+	// Origin: Where the row comes from: run name (parsed from a loaded W&B run's name, with its config) or pickle (a notebook's modernized run data).
+	// (origin VARCHAR, nil is NULL)
+	Origin *string
 	// LoadID: dschema_loads.load_id of the load that wrote this row.
 	// (load_id BIGINT, nil is NULL)
 	LoadID *int64
@@ -132,20 +138,22 @@ func (x *FinetuneRunAppender) Append(r *FinetuneRun) error {
 	v[9] = appender.Deref(r.CheckpointIsMain)
 	v[10] = appender.Deref(r.Seed)
 	v[11] = appender.Deref(r.LR)
-	v[12] = appender.Deref(r.Lr1)
-	v[13] = appender.Deref(r.Lr2)
-	v[14] = appender.Deref(r.TokensPerEpoch)
-	v[15] = appender.Deref(r.Epochs)
-	v[16] = appender.Deref(r.Tokens)
-	v[17] = appender.Deref(r.TokensReal)
-	v[18] = appender.Deref(r.AbsDifferenceTokensPct)
-	v[19] = appender.Deref(r.ReduceLoss)
-	v[20] = appender.Deref(r.MaxTrainSamples)
-	v[21] = appender.Deref(r.ComparisonModelSize)
-	v[22] = appender.Deref(r.ComparisonMetric)
-	v[23] = appender.Deref(r.ComparisonModelRecipe)
-	v[24] = appender.Nilable(r.Source, r.Source == nil)
-	v[25] = appender.Deref(r.LoadID)
+	v[12] = appender.Deref(r.LRText)
+	v[13] = appender.Deref(r.Lr1)
+	v[14] = appender.Deref(r.Lr2)
+	v[15] = appender.Deref(r.TokensPerEpoch)
+	v[16] = appender.Deref(r.Epochs)
+	v[17] = appender.Deref(r.Tokens)
+	v[18] = appender.Deref(r.TokensReal)
+	v[19] = appender.Deref(r.AbsDifferenceTokensPct)
+	v[20] = appender.Deref(r.ReduceLoss)
+	v[21] = appender.Deref(r.MaxTrainSamples)
+	v[22] = appender.Deref(r.ComparisonModelSize)
+	v[23] = appender.Deref(r.ComparisonMetric)
+	v[24] = appender.Deref(r.ComparisonModelRecipe)
+	v[25] = appender.Nilable(r.Source, r.Source == nil)
+	v[26] = appender.Deref(r.Origin)
+	v[27] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

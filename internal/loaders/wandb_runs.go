@@ -628,6 +628,12 @@ func (w WandbRuns) Load(ctx context.Context, ld *Load) (*Report, error) {
 		return nil, err
 	}
 	rep.Rows["wandb_run_evals"] = ne
+	ld.Stage("deriving finetune_runs from the run names")
+	nf, err := deriveFinetuneRuns(ctx, conn, ld.ID, rep)
+	if err != nil {
+		return nil, err
+	}
+	rep.Rows["finetune_runs"] = nf
 	return rep, nil
 }
 

@@ -84,9 +84,10 @@ func (t NaiveTime) MarshalJSON() ([]byte, error) {
 }
 
 // LRValue is the learning rate as a number, when it reads as one.
-func (p *Parsed) LRValue() *float64 { return number(p.LR) }
+func (p *Parsed) LRValue() *float64 { return Number(p.LR) }
 
-func number(s *string) *float64 {
+// Number reads a field as a number (nil when it is not one).
+func Number(s *string) *float64 {
 	if s == nil {
 		return nil
 	}
@@ -250,7 +251,7 @@ func (p *Parsed) fields(g map[string]string) {
 	p.NumFinetuneTokensPerEpoch = p.tokens(g, "num_finetune_tokens_per_epoch")
 	p.NumFinetuneTokens = p.tokens(g, "num_finetune_tokens")
 	if e, ok := g["num_finetune_epochs"]; ok {
-		p.NumFinetuneEpochs = number(&e)
+		p.NumFinetuneEpochs = Number(&e)
 	}
 	p.LR, p.LR1, p.LR2 = str(g, "lr"), str(g, "lr1"), str(g, "lr2")
 	p.Seed = str(g, "seed")
@@ -394,7 +395,7 @@ func (p *Parsed) Fill(config map[string]any) {
 	set("seed", "seed", &p.Seed)
 	if HasField(p.RunType, "num_finetune_epochs") && !p.nameHas("num_finetune_epochs") && !strings.Contains(p.RunID, "_Ft_") {
 		if s, ok := configText(config["num_train_epochs"]); ok {
-			if f := number(&s); f != nil {
+			if f := Number(&s); f != nil {
 				p.NumFinetuneEpochs = f
 				p.Filled = append(p.Filled, "num_finetune_epochs")
 				if p.NumFinetuneTokensPerEpoch != nil && !p.nameHas("num_finetune_tokens") {

@@ -1,0 +1,98 @@
+"""Writes the pickle fixtures of internal/pickle's tests.
+
+Run from this folder with Debian's python3-pandas (pandas 1.5, numpy 1):
+    /usr/bin/python3 write_fixtures.py
+The files are committed; tests and CI do not need Python. numpy 2 spells
+its modules numpy._core.*: the *_np2 files are the same values with those
+names (protocol 2 writes globals as text lines, rewritten in place; protocol
+4 through a pickler that names a stand-in module).
+"""
+import collections
+import datetime
+import pickle
+import sys
+import types
+
+import numpy as np
+
+
+def values():
+    return {
+        "none": None, "true": True, "false": False, "int": -7, "big": 123456789012345678901234567890,
+        "float": 2.5, "nan": float("nan"), "inf": float("-inf"), "str": "naïve ✓ 😀", "bytes": b"\x00\xffab",
+        "list": [1, "two", 3.0, None, [4]], "tuple": (1, (2, 3)), "dict": {1: "one", "k": {"nested": [1, 2]}},
+        "ordered": collections.OrderedDict([("b", 1), ("a", 2)]), "set": {3, 1, 2}, "frozenset": frozenset({"x"}),
+        "slice": slice(1, 10, 2), "bytearray": bytearray(b"xy"),
+        "datetime": datetime.datetime(2025, 8, 19, 5, 36, 1, 123456), "date": datetime.date(2025, 1, 2),
+        "timedelta": datetime.timedelta(days=1, seconds=2, microseconds=3),
+        "aware": datetime.datetime(2025, 1, 2, 3, 4, 5, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
+        "f8": np.array([1.5, float("nan"), -0.0, float("inf")]),
+        "f4": np.array([0.25, -1.0], dtype="f4"),
+        "i8": np.array([[1, 2, 3], [4, 5, 6]], dtype="i8"),
+        "i8f": np.asfortranarray(np.array([[1, 2, 3], [4, 5, 6]], dtype="i8")),
+        "i4": np.array([-1, 2**31 - 1], dtype="i4"),
+        "u1": np.array([0, 255], dtype="u1"),
+        "b1": np.array([True, False, True]),
+        "obj": np.array(["a", None, 1.5, [1, 2]], dtype=object),
+        "m8": np.array(["2025-01-01T00:00:00.5", "NaT"], dtype="M8[ns]"),
+        "U": np.array(["ab", "ü✓"]),
+        "big_endian": np.array([1.0, 2.0], dtype=">f8"),
+        "scalar_f8": np.float64(2.5), "scalar_i8": np.int64(-3), "scalar_bool": np.bool_(True),
+        "scalar_m8": np.datetime64("2025-01-02T03:04:05", "ns"),
+    }
+
+
+class Np2Pickler(pickle._Pickler):
+    """Writes numpy's globals under numpy 2's names (numpy._core.*)."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, np.ndarray) and type(obj) is np.ndarray:
+            fn, args, state = obj.__reduce__()
+            return (_reconstruct, args, state)
+        if isinstance(obj, np.generic):
+            fn, args = obj.__reduce__()[:2]
+            return (scalar, args)
+        return NotImplemented
+
+
+_core = types.ModuleType("numpy._core.multiarray")
+
+
+def _reconstruct(*a):
+    return np.core.multiarray._reconstruct(*a)
+
+
+def scalar(*a):
+    return np.core.multiarray.scalar(*a)
+
+
+for f in (_reconstruct, scalar):
+    f.__module__ = "numpy._core.multiarray"
+    f.__qualname__ = f.__name__
+    setattr(_core, f.__name__, f)
+sys.modules["numpy._core.multiarray"] = _core
+
+
+class System:
+    """Pickles as a call of os.system: the decoder must refuse it."""
+
+    def __reduce__(self):
+        import os
+        return (os.system, ("echo pwned",))
+
+
+def main():
+    v = values()
+    for proto in (2, 4, 5):
+        with open(f"values_p{proto}.pkl", "wb") as f:
+            pickle.dump(v, f, protocol=proto)
+    p2 = pickle.dumps(v, protocol=2).replace(b"cnumpy.core.multiarray\n", b"cnumpy._core.multiarray\n")
+    with open("values_p2_np2.pkl", "wb") as f:
+        f.write(p2)
+    with open("values_p4_np2.pkl", "wb") as f:
+        Np2Pickler(f, protocol=4).dump(v)
+    with open("system.pkl", "wb") as f:
+        pickle.dump({"ok": 1, "evil": System()}, f, protocol=4)
+
+
+main()

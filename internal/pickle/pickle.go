@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 	"time"
 
 	gp "github.com/nlpodyssey/gopickle/pickle"
@@ -51,7 +52,7 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("byte %d: refused %s.%s: this decoder reconstructs only builtins, datetime and numpy arrays, dtypes and scalars; nothing was run", e.Offset, e.Module, e.Name)
+	return fmt.Sprintf("byte %d: refused %s.%s: this decoder reconstructs only builtins, datetime, numpy arrays, dtypes and scalars, and pandas DataFrames, Index, Timestamp and NaT; nothing was run", e.Offset, e.Module, e.Name)
 }
 
 // Unwrap makes errors.Is(err, ErrRefused) hold.
@@ -176,7 +177,7 @@ func allowed(module, name string) (any, bool) {
 				}
 				return &Slice{args[0], args[1], args[2]}, nil
 			}), true
-		case "bytearray":
+		case "bytearray", "bytes":
 			return callable(func(args ...any) (any, error) {
 				if len(args) == 0 {
 					return []byte{}, nil
@@ -213,6 +214,9 @@ func allowed(module, name string) (any, bool) {
 		case "dtype":
 			return callable(newDtype), true
 		}
+	}
+	if strings.HasPrefix(module, "pandas.") {
+		return pandasClass(module, name)
 	}
 	return nil, false
 }
@@ -263,7 +267,12 @@ func convert(v any) (any, error) {
 			*p = c
 		}
 		return x, nil
-	case nil, bool, float64, string, []byte, *big.Int, *Set, *Array, *Dtype:
+	case *DataFrame:
+		if x.pending {
+			return nil, &Error{Msg: "pandas DataFrame never given its state (no BUILD)"}
+		}
+		return x, nil
+	case nil, bool, float64, string, []byte, *big.Int, *Set, *Array, *Dtype, *Index, NaTValue:
 		if s, ok := x.(*Set); ok {
 			for i, e := range s.Items {
 				c, err := convert(e)

@@ -193,7 +193,7 @@ func indexOf(s, sub string) int {
 // FuzzDecode: any bytes decode or fail with an error; never a panic, never
 // an allocation beyond the input (the race detector-free run would OOM).
 func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"values_p2.pkl", "values_p4.pkl", "values_p5.pkl", "system.pkl"} {
+	for _, name := range []string{"values_p2.pkl", "values_p4.pkl", "values_p5.pkl", "system.pkl", "frames_p2.pkl", "frames_p4.pkl"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -208,4 +208,60 @@ func FuzzDecode(f *testing.F) {
 			_ = v
 		}
 	})
+}
+
+// TestFrames decodes pandas DataFrames (seven unconsolidated blocks: float,
+// int, object strings, object mixed, datetime with NaT, bool, float), a
+// named string index, an empty frame, and Timestamps with NaT, as pandas
+// 1.5 writes them with protocols 2, 4 and 5, and under numpy 2's names.
+func TestFrames(t *testing.T) {
+	for _, file := range []string{"frames_p2.pkl", "frames_p4.pkl", "frames_p5.pkl", "frames_p4_np2.pkl"} {
+		t.Run(file, func(t *testing.T) {
+			d := decodeFile(t, file).(*Dict)
+			v, _ := d.Get("df")
+			df, ok := v.(*DataFrame)
+			if !ok {
+				t.Fatalf("df is %T", v)
+			}
+			if !reflect.DeepEqual(df.Columns, []any{"f", "i", "s", "o", "t", "b", "f2"}) || df.Len() != 3 || !df.Index.Range || len(df.Blocks) != 7 {
+				t.Fatalf("columns %v, %d rows, range %v, %d blocks", df.Columns, df.Len(), df.Index.Range, len(df.Blocks))
+			}
+			col := func(name string) []any {
+				c, err := df.ColumnByName(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			f := col("f")
+			if f[0] != 1.5 || !math.IsNaN(f[1].(float64)) || f[2] != 3.0 {
+				t.Errorf("f = %v", f)
+			}
+			for name, want := range map[string][]any{
+				"i":  {int64(1), int64(2), int64(3)},
+				"s":  {"a", nil, "c"},
+				"o":  {[]any{1.0, 2.0}, 0.5, nil},
+				"t":  {time.Date(2025, 1, 1, 0, 0, 0, 5e8, time.UTC), NaTv, time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)},
+				"b":  {true, false, true},
+				"f2": {0.25, 0.5, 0.75},
+			} {
+				if got := col(name); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s = %#v, want %#v", name, got, want)
+				}
+			}
+			v, _ = d.Get("named")
+			named := v.(*DataFrame)
+			if named.Index.Name != "run" || !reflect.DeepEqual(named.Index.Values, []any{"r1", "r2"}) || named.Index.Range {
+				t.Errorf("named index = %#v", named.Index)
+			}
+			v, _ = d.Get("empty")
+			if e := v.(*DataFrame); e.Len() != 0 || !reflect.DeepEqual(e.Columns, []any{"a"}) {
+				t.Errorf("empty = %#v", e)
+			}
+			v, _ = d.Get("stamps")
+			if got := v.([]any); !reflect.DeepEqual(got, []any{time.Date(2025, 1, 2, 3, 4, 5, 5e8, time.UTC), NaTv}) {
+				t.Errorf("stamps = %#v", got)
+			}
+		})
+	}
 }

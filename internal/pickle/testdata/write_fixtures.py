@@ -14,6 +14,7 @@ import sys
 import types
 
 import numpy as np
+import pandas as pd
 
 
 def values():
@@ -81,8 +82,28 @@ class System:
         return (os.system, ("echo pwned",))
 
 
+def frames():
+    """DataFrames in several unconsolidated blocks, and Timestamps."""
+    df = pd.DataFrame({"f": [1.5, float("nan"), 3.0]})
+    df["i"] = [1, 2, 3]
+    df["s"] = ["a", None, "c"]
+    df["o"] = [[1.0, 2.0], 0.5, None]
+    df["t"] = pd.to_datetime(["2025-01-01 00:00:00.5", None, "2025-03-04"])
+    df["b"] = [True, False, True]
+    df["f2"] = [0.25, 0.5, 0.75]
+    named = pd.DataFrame({"x": [1.0, 2.0]}, index=pd.Index(["r1", "r2"], name="run"))
+    return {"df": df, "named": named, "stamps": [pd.Timestamp("2025-01-02 03:04:05.5"), pd.NaT],
+            "empty": pd.DataFrame({"a": pd.Series([], dtype="f8")})}
+
+
 def main():
     v = values()
+    fr = frames()
+    for proto in (2, 4, 5):
+        with open(f"frames_p{proto}.pkl", "wb") as f:
+            pickle.dump(fr, f, protocol=proto)
+    with open("frames_p4_np2.pkl", "wb") as f:
+        Np2Pickler(f, protocol=4).dump(fr)
     for proto in (2, 4, 5):
         with open(f"values_p{proto}.pkl", "wb") as f:
             pickle.dump(v, f, protocol=proto)

@@ -83,6 +83,20 @@ func (t NaiveTime) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(t).Format("2006-01-02T15:04:05") + `"`), nil
 }
 
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *NaiveTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.Parse("2006-01-02T15:04:05", s)
+	if err != nil {
+		return err
+	}
+	*t = NaiveTime(v)
+	return nil
+}
+
 // LRValue is the learning rate as a number, when it reads as one.
 func (p *Parsed) LRValue() *float64 { return Number(p.LR) }
 

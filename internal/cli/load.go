@@ -52,6 +52,9 @@ func loadCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("--stat is for %s, not for %s", loaders.AggKind, kind)
 				}
 			}
+			if opts.SourceTZ != "" && kind != "wandb-history" {
+				return fmt.Errorf("--source-tz is for wandb-history (the canonical runs_history.parquet's naive times), not for %s", kind)
+			}
 			if opts.Source != "" && len(paths) > 1 {
 				return fmt.Errorf("--source names one source: give one file")
 			}

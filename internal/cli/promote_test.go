@@ -107,7 +107,7 @@ func TestPromote(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range []string{
-		`UPDATE "history" SET "logps_chosen" = "extra_metrics"['logps/chosen'], "extra_metrics" = map_from_entries(`,
+		`UPDATE "history" SET "logps_chosen" = "extra_metrics"['logps/chosen'], "extra_metrics" = CASE WHEN cardinality(`,
 		`UPDATE "history" SET "extra_metrics" = map_concat(`,
 	} {
 		if !strings.Contains(string(mig), w) {

@@ -230,7 +230,7 @@ func TestVersionGuard(t *testing.T) {
 func TestUnknownKind(t *testing.T) {
 	v := newEnv(t)
 	_, err := v.e.Load(v.ctx, "no-such-kind", "x", loaders.Options{})
-	if err == nil || !strings.Contains(err.Error(), `unknown load kind "no-such-kind" (known: datadecide, wandb-history, wandb-runs)`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown load kind "no-such-kind" (known: `+strings.Join(loaders.Kinds(), ", ")+")") {
 		t.Errorf("Load() = %v", err)
 	}
 }

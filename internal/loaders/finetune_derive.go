@@ -25,7 +25,7 @@ const OriginRunName = "run name"
 // load's load_id: replacing or removing the runs file removes them too. A
 // run that already has a finetune_runs row (from another source) keeps it.
 func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *Report) (int64, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT r.run_id,
+	rows, err := conn.QueryContext(ctx, `SELECT r.run_id, coalesce(r.run_name, r.run_id),
 			CAST(json_extract(r.config, '$.learning_rate') AS VARCHAR), CAST(json_extract(r.config, '$.seed') AS VARCHAR),
 			CAST(json_extract(r.config, '$.num_train_epochs') AS VARCHAR), r.total_tokens, f.run_id IS NOT NULL
 		FROM wandb_runs r LEFT JOIN finetune_runs f USING (run_id) WHERE r.load_id = ? ORDER BY r.run_id`, loadID)
@@ -36,15 +36,17 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 	counts := map[string]int64{}
 	var taken []string
 	for rows.Next() {
-		var id string
+		var id, name string
 		var lr, seed, epochs sql.NullString
 		var real sql.NullFloat64
 		var exists bool
-		if err := rows.Scan(&id, &lr, &seed, &epochs, &real, &exists); err != nil {
+		if err := rows.Scan(&id, &name, &lr, &seed, &epochs, &real, &exists); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		p := runname.Parse(id)
+		// The name carries the fields (in this lab it is also the id).
+		p := runname.Parse(name)
+		p.RunID = id
 		if p.RunType == runname.TypeOld || p.RunType == runname.TypeOther {
 			counts[p.RunType]++
 			continue

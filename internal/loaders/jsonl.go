@@ -186,23 +186,32 @@ func jsonReadError(path string, err error) error {
 	if m := transformError.FindStringSubmatch(err.Error()); m != nil {
 		return &FileError{Path: path, Place: "line " + m[1], Msg: "not the layout's shape: " + firstLine(m[2]), Err: err}
 	}
-	return &FileError{Path: path, Msg: "reading JSON lines: " + firstLine(err.Error()), Err: err}
+	return &FileError{Path: path, Msg: "reading JSON lines: " + duckMessage(err), Err: err}
 }
 
-// isJSONL tells a JSON-lines file from a parquet file by its first byte.
+// isJSONL tells a JSON-lines file from a parquet file by its first bytes
+// (blank lines may come first).
 func isJSONL(path string) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
-	head := make([]byte, 4)
+	head := make([]byte, 4096)
 	n, _ := io.ReadFull(f, head)
-	if n == 4 && string(head) == "PAR1" {
+	head = head[:n]
+	if bytes.HasPrefix(head, []byte("PAR1")) {
 		return false, nil
 	}
-	if t := strings.TrimLeft(string(head[:n]), " \t\r\n\ufeff"); t != "" && (t[0] == '{' || t[0] == '[') {
+	if t := bytes.TrimLeft(head, " \t\r\n\ufeff"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		return true, nil
 	}
 	return false, &FileError{Path: path, Msg: "neither parquet (no PAR1 magic) nor JSON lines (does not start with { or [)"}
+}
+
+// duckMessage is the first line of a DuckDB error, without the "Invalid
+// Input Error: " that DuckDB puts before the messages loaders raise with
+// error() (they name their place themselves).
+func duckMessage(err error) string {
+	return strings.TrimPrefix(firstLine(err.Error()), "Invalid Input Error: ")
 }

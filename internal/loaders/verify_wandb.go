@@ -49,8 +49,20 @@ func compareRelation(ctx context.Context, conn *sql.Conn, v *Verification, r rel
 	v.Rows += rows
 	v.MissingRows += missing
 	v.Columns += len(r.cols)
+	types, err := dbTypes(ctx, conn, r.name)
+	if err != nil {
+		return err
+	}
+	// Values compare as text (NaN = NaN, NULL = NULL); maps by their
+	// sorted entries: a promotion's Down puts a key back last.
+	text := func(side, c string) string {
+		if strings.HasPrefix(types[r.name+"."+c], "MAP(") {
+			return fmt.Sprintf("CAST(list_sort(map_entries(%s.%s)) AS VARCHAR)", side, q(c))
+		}
+		return fmt.Sprintf("CAST(%s.%s AS VARCHAR)", side, q(c))
+	}
 	diff := func(c string) string {
-		return fmt.Sprintf("CAST(f.%[1]s AS VARCHAR) IS DISTINCT FROM CAST(d.%[1]s AS VARCHAR)", q(c))
+		return fmt.Sprintf("%s IS DISTINCT FROM %s", text("f", c), text("d", c))
 	}
 	var sums []string
 	for _, c := range r.cols {
@@ -70,8 +82,8 @@ func compareRelation(ctx context.Context, conn *sql.Conn, v *Verification, r rel
 		if len(v.Examples) >= maxExamples {
 			continue
 		}
-		ex, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT concat_ws(' / ', %s), coalesce(left(CAST(f.%s AS VARCHAR), 200), 'NULL'), coalesce(left(CAST(d.%s AS VARCHAR), 200), 'NULL') %s
-			WHERE %s AND %s ORDER BY 1 LIMIT %d`, strings.Join(keyText, ", "), q(c), q(c), join, matched, diff(c), maxExamples-len(v.Examples)))
+		ex, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT concat_ws(' / ', %s), coalesce(left(%s, 200), 'NULL'), coalesce(left(%s, 200), 'NULL') %s
+			WHERE %s AND %s ORDER BY 1 LIMIT %d`, strings.Join(keyText, ", "), text("f", c), text("d", c), join, matched, diff(c), maxExamples-len(v.Examples)))
 		if err != nil {
 			return err
 		}
@@ -209,6 +221,9 @@ func (w WandbHistory) Verify(ctx context.Context, db *sql.DB, path string, opts 
 		}
 		h, err := detectHistory(ctx, conn, abs, tz)
 		if err != nil {
+			return err
+		}
+		if err := checkRowKeys(ctx, conn, abs, h); err != nil {
 			return err
 		}
 		metrics, err := historyMetrics()

@@ -1,10 +1,13 @@
 package loaders
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -94,7 +97,10 @@ type histSource struct {
 	jsonl   bool
 	// order orders a run's rows for seq: the file's order (rn) where the
 	// reader gives one for free; see detectHistoryJSONL.
-	order   string
+	order string
+	// rowKeys are the keys read_json is told of (JSON lines of rows): it
+	// ignores any other, so the load first looks for them.
+	rowKeys []string
 	notes   []string
 	skipped []Skip
 	tzNote  bool
@@ -104,13 +110,14 @@ type histSource struct {
 // reads the value's first character instead of parsing it (json_type):
 // numbers start with -, a digit, NaN, Infinity or nan/inf; strings, objects,
 // arrays, booleans and null do not. An integer no double holds exactly
-// (more than 15 digits, and not exact) is not taken as a number: it stays,
-// as written, in extra.
+// (more than 15 digits, and not exact), or a literal beyond a double's range
+// (1e400), is not taken as a number: it stays, as written, in extra.
 func numberOf(x string) string {
 	t := "CAST((" + x + ") AS VARCHAR)"
 	return fmt.Sprintf(`CASE WHEN contains('-0123456789NIi', left(%[1]s, 1)) OR (starts_with(%[1]s, 'n') AND %[1]s <> 'null') THEN
 		CASE WHEN length(%[1]s) > 15 AND regexp_full_match(%[1]s, '-?[0-9]+')
-			AND CAST(CAST(TRY_CAST(%[1]s AS HUGEINT) AS DOUBLE) AS HUGEINT) IS DISTINCT FROM TRY_CAST(%[1]s AS HUGEINT) THEN NULL
+			AND (TRY_CAST(%[1]s AS HUGEINT) IS NULL OR CAST(CAST(TRY_CAST(%[1]s AS HUGEINT) AS DOUBLE) AS HUGEINT) IS DISTINCT FROM TRY_CAST(%[1]s AS HUGEINT)) THEN NULL
+		WHEN isinf(TRY_CAST(%[1]s AS DOUBLE)) AND NOT contains(lower(%[1]s), 'inf') THEN NULL
 		ELSE TRY_CAST(%[1]s AS DOUBLE) END END`, t)
 }
 
@@ -169,7 +176,31 @@ func entriesMap(cols []fileColumn, nanMissing bool) string {
 	return fmt.Sprintf("map_from_entries(list_filter([%s], kv -> kv.value IS NOT NULL))", strings.Join(items, ", "))
 }
 
-func epochTS(x string) string { return fmt.Sprintf("to_timestamp(CAST(%s AS DOUBLE))", x) }
+// stepOf reads a step: a whole number; NaN or null is no step (counted in
+// the report); a fraction or text is an error naming the run.
+func stepOf(x, typ, run string) string {
+	if typeClass(typ) == "integer" {
+		return fmt.Sprintf("CAST(%s AS BIGINT)", x)
+	}
+	d := fmt.Sprintf("TRY_CAST(%s AS DOUBLE)", x)
+	return fmt.Sprintf(`CASE WHEN %[1]s IS NULL THEN NULL
+		WHEN %[2]s IS NULL THEN error('run ' || coalesce(%[3]s, '?') || ': step ' || CAST(%[1]s AS VARCHAR) || ' is not a number')
+		WHEN isnan(%[2]s) THEN NULL
+		WHEN %[2]s <> trunc(%[2]s) OR abs(%[2]s) > 9007199254740992 THEN error('run ' || coalesce(%[3]s, '?') || ': step ' || CAST(%[1]s AS VARCHAR) || ' is not a whole number')
+		ELSE CAST(%[2]s AS BIGINT) END`, x, d, run)
+}
+
+// timeOf reads a time: epoch seconds as a number or numeric text, or a time
+// as text (UTC when it has no offset); anything else is an error naming the run.
+func timeOf(x, run string) string {
+	d := fmt.Sprintf("TRY_CAST(%s AS DOUBLE)", x)
+	t := fmt.Sprintf("CAST(%s AS VARCHAR)", x)
+	return fmt.Sprintf(`CASE WHEN %[1]s IS NULL OR isnan(%[2]s) THEN NULL
+		WHEN %[2]s IS NOT NULL THEN to_timestamp(%[2]s)
+		ELSE coalesce(%[3]s, error('run ' || coalesce(%[4]s, '?') || ': timestamp ' || %[5]s || ' is not a time')) END`, x, d, tsCast(t), run, t)
+}
+
+func epochTS(x string) string { return timeOf(x, "s.run_id") }
 
 func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (*histSource, error) {
 	jsonl, err := isJSONL(path)
@@ -225,8 +256,8 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 			xb = fmt.Sprintf("list_concat(%s, %s)", xb, xbEntries(cellJSON("s.extra_cols", t, false)))
 		}
 		mj := cellJSON("s.metrics", types["metrics"], false)
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s._step AS BIGINT) AS step, %s AS logged_at, CAST(s._runtime AS DOUBLE) AS runtime, %s AS m, list_concat(%s, %s) AS xb FROM %s",
-			epochTS("s._timestamp"), jsonMap(mj), xb, xbNotObject(mj), from)
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, CAST(s._runtime AS DOUBLE) AS runtime, %s AS m, list_concat(%s, %s) AS xb FROM %s",
+			stepOf("s._step", types["_step"], "s.run_id"), epochTS("s._timestamp"), jsonMap(mj), xb, xbNotObject(mj), from)
 		if extra := rest("run_id", "_step", "_timestamp", "_runtime", "_wandb", "metrics", "extra_cols"); len(extra) > 0 {
 			return nil, unexpectedColumns(path, h.variant, extra)
 		}
@@ -245,8 +276,8 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 			rt = "CAST(s.runtime AS DOUBLE)"
 		}
 		mj := cellJSON("s.metrics", types["metrics"], false)
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, list_concat(%s, %s) AS xb FROM %s",
-			ts, rt, jsonMap(mj), xb, xbNotObject(mj), from)
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, list_concat(%s, %s) AS xb FROM %s",
+			stepOf("s.step", types["step"], "s.run_id"), ts, rt, jsonMap(mj), xb, xbNotObject(mj), from)
 		if extra := rest("run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics"); len(extra) > 0 {
 			return nil, unexpectedColumns(path, h.variant, extra)
 		}
@@ -257,16 +288,16 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 		if _, ok := types["_runtime"]; ok {
 			rt = "CAST(s._runtime AS DOUBLE)"
 		}
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s._step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, %s AS xb FROM %s",
-			epochTS("s._timestamp"), rt, entriesMap(metrics, false), xbWandb("_wandb"), from)
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, %s AS xb FROM %s",
+			stepOf("s._step", types["_step"], "s.run_id"), epochTS("s._timestamp"), rt, entriesMap(metrics, false), xbWandb("_wandb"), from)
 		if _, ok := types["run_name"]; ok {
 			h.skipped = append(h.skipped, Skip{What: "column run_name", Reason: "the run's name; wandb_runs holds it"})
 		}
 	case hasAll(types, "run_id", "step", "timestamp", "runtime") && types["timestamp"] != "DOUBLE" && typeClass(types["timestamp"]) == "other":
 		h.variant = HistCanonical
 		metrics := rest("id", "run_id", "step", "timestamp", "runtime")
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, CAST(s.runtime AS DOUBLE) AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
-			tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), entriesMap(metrics, true), xbType, from)
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, CAST(s.runtime AS DOUBLE) AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
+			stepOf("s.step", types["step"], "s.run_id"), tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), entriesMap(metrics, true), xbType, from)
 		h.notes = append(h.notes, "NaN in a metric column is pandas' mark of a key the row did not log in this layout: such cells are not loaded (no value, not NaN)")
 		if _, ok := types["id"]; ok {
 			h.skipped = append(h.skipped, Skip{What: "column id", Reason: "the export's staging-database row id; seq keeps the file's order"})
@@ -278,18 +309,18 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 		if _, ok := types["runtime"]; ok {
 			rt = "CAST(s.runtime AS DOUBLE)"
 		}
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, CAST(s.step AS BIGINT) AS step, %s AS logged_at, %s AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
-			tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), rt, entriesMap(metrics, false), xbType, from)
+		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
+			stepOf("s.step", types["step"], "s.run_id"), tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), rt, entriesMap(metrics, false), xbType, from)
 	case allPositional(names):
 		h.variant = HistPositional
 		h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, s.file_row_number * 1000000 + CAST(pos AS BIGINT) AS rn,
-			TRY_CAST(e->>'$._step' AS BIGINT) AS step, %s AS logged_at, TRY_CAST(e->>'$._runtime' AS DOUBLE) AS runtime,
+			%s AS step, %s AS logged_at, TRY_CAST(e->>'$._runtime' AS DOUBLE) AS runtime,
 			map_from_entries(list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> NOT starts_with(x.key, '_') AND x.key <> 'run_id')) AS m,
 			list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> starts_with(x.key, '_') AND x.key NOT IN ('_step', '_timestamp', '_runtime')) AS xb
 			FROM (SELECT u.file_row_number, u.pos, %s AS e
 				FROM (UNPIVOT (SELECT * FROM read_parquet(%s, file_row_number = true)) ON COLUMNS(* EXCLUDE (file_row_number)) INTO NAME pos VALUE cell) u) s
 			WHERE e IS NOT NULL`,
-			epochTS("e->>'$._timestamp'"), cellJSON("u.cell", types[names[0]], false), dbschema.Literal(path))
+			stepOf("e->>'$._step'", "VARCHAR", "e->>'$.run_id'"), timeOf("e->>'$._timestamp'", "e->>'$.run_id'"), cellJSON("u.cell", types[names[0]], false), dbschema.Literal(path))
 		h.notes = append(h.notes, "positional layout: each cell is one logged entry; seq follows the column number")
 	default:
 		return nil, &FileError{Path: path, Msg: fmt.Sprintf("unknown history layout; expected one of: id, run_id, step, timestamp, runtime and metric columns (canonical); run_id, step, timestamp (epoch seconds) and metric columns (flattened); _step, _timestamp, _runtime, _wandb, metric columns, run_id (raw scan); run_id, step, timestamp, runtime, wandb_metadata, metrics (metrics as JSON); run_id, _step, _timestamp, _runtime, _wandb, metrics, extra_cols (sync export); columns 0, 1, … (positional); found %s", found)}
@@ -322,7 +353,7 @@ func tsFromColumn(col, typ, sourceTZ string, h *histSource) string {
 	case "integer", "float":
 		return epochTS(col)
 	case "text":
-		return fmt.Sprintf("to_timestamp(TRY_CAST(%s AS DOUBLE))", col)
+		return timeOf(col, "s.run_id")
 	}
 	if typ == "TIMESTAMP WITH TIME ZONE" {
 		return col
@@ -343,7 +374,7 @@ const HistoryJSONLColumns = "{run_id: 'VARCHAR', step: 'BIGINT', timestamp: 'VAR
 // parse makes metrics and extra maps of JSON values, which costs less than
 // keeping them as JSON text and parsing that again (400k rows: 1.0 s
 // against 1.4 s for json_extract of the typed keys plus json_keys).
-const historyRowColumns = "{run_id: 'VARCHAR', step: 'BIGINT', timestamp: 'VARCHAR', runtime: 'DOUBLE', wandb_metadata: 'JSON', metrics: 'MAP(VARCHAR, JSON)', extra: 'MAP(VARCHAR, JSON)'}"
+const historyRowColumns = "{run_id: 'VARCHAR', step: 'DOUBLE', timestamp: 'VARCHAR', runtime: 'DOUBLE', wandb_metadata: 'JSON', metrics: 'MAP(VARCHAR, JSON)', extra: 'MAP(VARCHAR, JSON)'}"
 
 func detectHistoryJSONL(path string) (*histSource, error) {
 	first, n, err := firstJSONLine(path)
@@ -362,12 +393,17 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, l.rn * 1000000000 + i AS rn, TRY_CAST(e->>'$.step' AS BIGINT) AS step,
-			to_timestamp(TRY_CAST(e->>'$.timestamp' AS DOUBLE)) AS logged_at, TRY_CAST(e->>'$.runtime' AS DOUBLE) AS runtime,
-			%s AS m, list_concat(%s, %s) AS xb
+		// An element's keys besides the six are kept in extra.
+		known := `{"run_id": null, "step": null, "timestamp": null, "runtime": null, "wandb_metadata": null, "metrics": null}`
+		h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, l.rn * 1000000000 + i AS rn, %s AS step,
+			%s AS logged_at, TRY_CAST(e->>'$.runtime' AS DOUBLE) AS runtime,
+			%s AS m, list_concat(%s, %s, %s) AS xb
 			FROM (SELECT json AS arr, row_number() OVER () AS rn FROM read_json_objects(%s, format = 'newline_delimited', maximum_object_size = %d)) l,
-				LATERAL (SELECT i, json_extract(l.arr, '$[' || i || ']') AS e FROM range(CAST(json_array_length(l.arr) AS BIGINT)) r(i)) x`,
-			jsonMap("e->'$.metrics'"), xbItem("_wandb", "e->'$.wandb_metadata'"), xbNotObject("e->'$.metrics'"), lit, max(longest+1, 16<<20))
+				LATERAL (SELECT i, json_extract(l.arr, '$[' || i || ']') AS e FROM range(CAST(CASE WHEN json_type(l.arr) = 'ARRAY' THEN json_array_length(l.arr)
+					ELSE error('record ' || l.rn || ' is a JSON ' || lower(json_type(l.arr)) || ', not an array of rows') END AS BIGINT)) r(i)) x`,
+			stepOf("e->>'$.step'", "VARCHAR", "e->>'$.run_id'"), timeOf("e->>'$.timestamp'", "e->>'$.run_id'"),
+			jsonMap("e->'$.metrics'"), xbItem("_wandb", "e->'$.wandb_metadata'"), xbNotObject("e->'$.metrics'"),
+			xbEntries(fmt.Sprintf("json_merge_patch(e, %s)", dbschema.Literal(known))), lit, max(longest+1, 16<<20))
 	case strings.HasPrefix(s, "{"):
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(pyJSON(first), &obj); err != nil {
@@ -391,19 +427,71 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 		// DuckDB's JSON reader numbers no rows, and numbering them
 		// (row_number() OVER ()) makes the whole load single-threaded: a
 		// run's rows are ordered as W&B logged them, by time, then step
-		// and runtime. Rows equal in all three have no order between them;
-		// W&B stamps each logged row with its own time, to the microsecond.
-		// (A content hash to break such ties cost a fifth of the load.)
-		h.order = "logged_at, step, runtime"
+		// and runtime, and rows equal in all three by a hash of their
+		// metrics (so the order is the same on every load and verify).
+		h.order = "logged_at, step, runtime, m_hash"
 		h.notes = append(h.notes, "seq orders each run's rows by logged time, then step (JSON lines carry no row numbers a parallel reader can keep)")
-		h.sql = fmt.Sprintf(`SELECT s.run_id, 0 AS rn, s.step, to_timestamp(TRY_CAST(s.timestamp AS DOUBLE)) AS logged_at, s.runtime,
+		h.sql = fmt.Sprintf(`SELECT s.run_id, 0 AS rn, %s AS step, %s AS logged_at, s.runtime,
 			s.metrics AS m, list_concat(%s, coalesce(map_entries(s.extra), [])) AS xb
 			FROM read_json(%s, format = 'newline_delimited', columns = %s) s`,
-			xbItem("_wandb", "s.wandb_metadata"), lit, historyRowColumns)
+			stepOf("s.step", "DOUBLE", "s.run_id"), timeOf("s.timestamp", "s.run_id"), xbItem("_wandb", "s.wandb_metadata"), lit, historyRowColumns)
+		h.rowKeys = []string{"run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics", "extra"}
 	default:
 		return nil, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a history JSONL line must be an object or an array of objects; found " + jsonKind(first)}
 	}
 	return h, nil
+}
+
+// checkRowKeys refuses JSON lines with a key the reader is not told of:
+// read_json would leave it out without a word. It costs a pass over the
+// file, in parallel; the line is found only when there is one.
+func checkRowKeys(ctx context.Context, conn *sql.Conn, path string, h *histSource) error {
+	if len(h.rowKeys) == 0 {
+		return nil
+	}
+	var known []string
+	for _, k := range h.rowKeys {
+		known = append(known, dbschema.Literal(k))
+	}
+	var key sql.NullString
+	err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT any_value(k) FROM (SELECT unnest(json_keys(json)) AS k
+		FROM read_json_objects(%s, format = 'newline_delimited')) WHERE k NOT IN (%s)`, dbschema.Literal(path), strings.Join(known, ", "))).Scan(&key)
+	if err != nil {
+		return jsonReadError(path, err)
+	}
+	if !key.Valid {
+		return nil
+	}
+	msg := fmt.Sprintf("key %q is not one of %s (this layout has no place for it)", key.String, strings.Join(h.rowKeys, ", "))
+	if n := lineWithKey(path, key.String); n > 0 {
+		return &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: msg}
+	}
+	return &FileError{Path: path, Msg: msg}
+}
+
+// lineWithKey is the first line of a JSONL file whose object has key at
+// its top level (0 when none).
+func lineWithKey(path, key string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for n := 1; ; n++ {
+		b, err := readLine(r)
+		if len(bytes.TrimSpace(b)) > 0 && bytes.Contains(b, []byte(key)) {
+			var obj map[string]json.RawMessage
+			if json.Unmarshal(pyJSON(b), &obj) == nil {
+				if _, ok := obj[key]; ok {
+					return n
+				}
+			}
+		}
+		if err != nil {
+			return 0
+		}
+	}
 }
 
 // historySelect is the INSERT's SELECT over a layout's common shape: the
@@ -438,7 +526,8 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 	if order == "" {
 		order = "rn"
 	}
-	exprs := []string{"run_id", "row_number() OVER (PARTITION BY run_id ORDER BY " + order + ") - 1", "step", "logged_at", "runtime"}
+	exprs := []string{"CASE WHEN run_id IS NULL OR run_id = '' THEN error('a row without a run_id (step ' || coalesce(CAST(step AS VARCHAR), 'none') || ')') ELSE run_id END",
+		"row_number() OVER (PARTITION BY run_id ORDER BY " + order + ") - 1", "step", "logged_at", "runtime"}
 	for i, m := range metrics {
 		cols = append(cols, m.column)
 		exprs = append(exprs, fmt.Sprintf("tn[%d]", i+1))
@@ -446,7 +535,9 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 	cols = append(cols, "extra_metrics", "extra", "load_id")
 	exprs = append(exprs,
 		"CASE WHEN list_bool_or(list_transform(e, kv -> kv.num IS NOT NULL)) THEN map_from_entries(list_transform(list_filter(e, kv -> kv.num IS NOT NULL), kv -> {'key': kv.key, 'value': kv.num})) END",
-		"CASE WHEN len(x) > 0 THEN to_json(map_from_entries(x)) END",
+		`CASE WHEN len(x) = 0 THEN NULL
+			WHEN len(list_distinct(list_transform(x, kv -> kv.key))) < len(x) THEN error('run ' || run_id || ', step ' || coalesce(CAST(step AS VARCHAR), 'none') || ': a key is both a non-numeric metric and other row data (extra, _wandb, extra_cols): ' || list_aggregate(list_transform(x, kv -> kv.key), 'string_agg', ', '))
+			ELSE to_json(map_from_entries(x)) END`,
 		fmt.Sprint(loadID))
 	// The row's columns are computed before the window numbers the rows,
 	// so that the window sorts finished rows, not the lists they are made
@@ -462,6 +553,9 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 		parts = append(parts, exprs[i]+" AS "+quoted[i])
 		outer = append(outer, quoted[i])
 	}
+	if strings.Contains(order, "m_hash") {
+		parts = append(parts, "hash(m) AS m_hash")
+	}
 	return quoted, fmt.Sprintf("SELECT %s FROM (SELECT rn, %s FROM (%s) q) r", strings.Join(outer, ", "), strings.Join(parts, ", "), level3)
 }
 
@@ -471,6 +565,9 @@ func (WandbHistory) Load(ctx context.Context, ld *Load) (*Report, error) {
 	ld.Stage("reading the layout")
 	h, err := detectHistory(ctx, conn, path, ld.SourceTZ)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkRowKeys(ctx, conn, path, h); err != nil {
 		return nil, err
 	}
 	metrics, err := historyMetrics()
@@ -514,7 +611,7 @@ func (WandbHistory) Load(ctx context.Context, ld *Load) (*Report, error) {
 		if h.jsonl {
 			return nil, jsonReadError(path, err)
 		}
-		return nil, &FileError{Path: path, Msg: firstLine(err.Error()), Err: err}
+		return nil, &FileError{Path: path, Msg: duckMessage(err), Err: err}
 	}
 	n, _ := res.RowsAffected()
 	rep.Rows["wandb_history"] = n

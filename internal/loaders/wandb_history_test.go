@@ -2,6 +2,7 @@ package loaders_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -303,7 +304,7 @@ func TestHistoryOddValues(t *testing.T) {
 		{"json_type(extra, '$.train_loss')", "NULL"},
 		{"extra->>'$.s'", "x"},
 		{"extra->>'$._custom'", "1"},
-		{"isinf(extra_metrics['grad'])", "true"},
+		{"CAST(extra->'$.grad' AS VARCHAR)", "1e400"},
 		{"extra->>'$.big'", "123456789012345678901234"},
 		{"extra_metrics['big'] IS NULL", "true"},
 		{`extra_metrics['q"k']`, "2"},
@@ -328,5 +329,82 @@ func TestHistoryOddValues(t *testing.T) {
 	}
 	if got := v.scalar("SELECT count(*) FROM wandb_history WHERE load_id <> ?", s.LoadID); got != "0" {
 		t.Errorf("a refused load wrote %s rows", got)
+	}
+}
+
+// TestHistoryRefusesWhatItCannotPlace: what the layouts have no place for,
+// or cannot read exactly, is an error naming the place; nothing is loaded.
+func TestHistoryRefusesWhatItCannotPlace(t *testing.T) {
+	row := func(extra string) string {
+		return `{"run_id": "r", "step": 1, "timestamp": "1.5", "runtime": 1, "wandb_metadata": null, "metrics": {"a": 1}, "extra": {}` + extra + "}\n"
+	}
+	for _, c := range []struct {
+		name, data, place, msg string
+	}{
+		{"unknown key", row("") + row(`, "run_name": "r"`), "line 2", `key "run_name" is not one of run_id, step`},
+		{"fractional step", row("") + `{"run_id": "r", "step": 1.5, "timestamp": "1.5", "runtime": 1, "metrics": {}, "extra": {}}` + "\n", "", "run r: step 1.5 is not a whole number"},
+		{"timestamp not a time", `{"run_id": "r", "step": 1, "timestamp": "soon", "runtime": 1, "metrics": {}, "extra": {}}` + "\n", "", "run r: timestamp soon is not a time"},
+		{"no run_id", `{"run_id": null, "step": 3, "timestamp": "1.5", "runtime": 1, "metrics": {}, "extra": {}}` + "\n", "", "a row without a run_id (step 3)"},
+		{"key in metrics and extra", `{"run_id": "r", "step": 1, "timestamp": "1.5", "runtime": 1, "metrics": {"note": "x"}, "extra": {"note": "y"}}` + "\n", "", "a key is both a non-numeric metric and other row data"},
+		{"array line not an array", `[{"run_id": "r", "step": 0, "timestamp": 1.5, "runtime": 1, "metrics": {}}]` + "\n" + `{"run_id": "r"}` + "\n", "", "record 2 is a JSON object, not an array of rows"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := newEnv(t)
+			p := filepath.Join(t.TempDir(), "h.jsonl")
+			writeFile(t, p, c.data)
+			_, err := v.e.Load(v.ctx, "wandb-history", p, loaders.Options{})
+			var fe *loaders.FileError
+			if !errors.As(err, &fe) || fe.Place != c.place || !strings.Contains(fe.Msg, c.msg) {
+				t.Fatalf("Load = %v; want place %q, %q", err, c.place, c.msg)
+			}
+			if got := v.scalar("SELECT count(*) FROM wandb_history"); got != "0" {
+				t.Errorf("%s rows loaded", got)
+			}
+		})
+	}
+}
+
+// TestHistoryExactValues: ISO times, a NaN step, whole steps written as
+// floats, an array element's other keys, a 40-digit integer, and rows tied
+// in time, step and runtime (verify agrees right after the load).
+func TestHistoryExactValues(t *testing.T) {
+	v := newEnv(t)
+	dir := t.TempDir()
+	rows := filepath.Join(dir, "rows.jsonl")
+	var b strings.Builder
+	b.WriteString(`{"run_id": "r", "step": 2.0, "timestamp": "2025-08-19T05:36:01Z", "runtime": 1, "wandb_metadata": null, "metrics": {"big": 1234567890123456789012345678901234567890}, "extra": {}}` + "\n")
+	b.WriteString(`{"run_id": "r", "step": NaN, "timestamp": "2025-08-19 05:36:02", "runtime": 2, "wandb_metadata": null, "metrics": {"a": 1}, "extra": {}}` + "\n")
+	for i := 0; i < 50; i++ { // fifty rows equal in time, step and runtime, different metrics
+		fmt.Fprintf(&b, `{"run_id": "t", "step": 5, "timestamp": "9.5", "runtime": 1, "wandb_metadata": null, "metrics": {"v": %d}, "extra": {}}`+"\n", i)
+	}
+	writeFile(t, rows, b.String())
+	s := v.loadKind("wandb-history", rows, loaders.Options{})
+	if s.Rows["wandb_history"] != 52 {
+		t.Fatalf("rows %v", s.Rows)
+	}
+	for _, c := range []struct{ q, want string }{
+		{"SELECT step FROM wandb_history WHERE run_id = 'r' AND seq = 0", "2"},
+		{"SELECT logged_at::VARCHAR FROM wandb_history WHERE run_id = 'r' AND seq = 0", "2025-08-19 05:36:01+00"},
+		{"SELECT CAST(extra->'$.big' AS VARCHAR) FROM wandb_history WHERE run_id = 'r' AND seq = 0", "1234567890123456789012345678901234567890"},
+		{"SELECT step IS NULL FROM wandb_history WHERE run_id = 'r' AND seq = 1", "true"},
+		{"SELECT logged_at::VARCHAR FROM wandb_history WHERE run_id = 'r' AND seq = 1", "2025-08-19 05:36:02+00"},
+	} {
+		if got := v.scalar(c.q); got != c.want {
+			t.Errorf("%s = %s, want %s", c.q, got, c.want)
+		}
+	}
+	if !strings.Contains(keptText(s), `"what":"rows without a step","count":1`) {
+		t.Errorf("the NaN step is not reported: %s", keptText(s))
+	}
+	vf, _ := loaders.LookupVerifier("wandb-history")
+	got, err := vf.Verify(v.ctx, v.db, rows, loaders.VerifyOptions{})
+	if err != nil || !got.OK() {
+		t.Errorf("verify right after the load: %+v %v", got, err)
+	}
+	arrays := filepath.Join(dir, "arrays.jsonl")
+	writeFile(t, arrays, `[{"run_id": "a", "step": 0, "timestamp": 1.5, "runtime": 1, "metrics": {"x": 1}, "run_name": "alpha", "extra": {"k": 1}}]`+"\n")
+	v.loadKind("wandb-history", arrays, loaders.Options{})
+	if got := v.scalar("SELECT extra->>'$.run_name' || ' ' || CAST(extra->'$.extra' AS VARCHAR) FROM wandb_history WHERE run_id = 'a'"); got != `alpha {"k":1}` {
+		t.Errorf("an array element's other keys: %s", got)
 	}
 }

@@ -123,6 +123,8 @@ type runsLayout struct {
 	// textBlobs are the source columns holding a JSON blob as text, by
 	// staging field: where the string "nan" (pandas' missing value) can be.
 	textBlobs map[string]string
+	// tagsText is the source column of tags written as text (a JSON list).
+	tagsText string
 }
 
 func jsonPath(key string) string {
@@ -151,7 +153,7 @@ func tsExpr(col, typ string) string {
 // is UTC wall-clock time. NULL when the text is not a time.
 func tsCast(x string) string {
 	return fmt.Sprintf(`CASE WHEN %[1]s IS NULL OR trim(%[1]s) IN ('', 'nan', 'NaN', 'None', 'NaT') THEN NULL
-		WHEN regexp_matches(trim(%[1]s), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN TRY_CAST(trim(%[1]s) AS TIMESTAMPTZ)
+		WHEN regexp_matches(trim(%[1]s), '[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN TRY_CAST(trim(%[1]s) AS TIMESTAMPTZ)
 		ELSE timezone('UTC', TRY_CAST(trim(%[1]s) AS TIMESTAMP)) END`, x)
 }
 
@@ -248,6 +250,9 @@ func columnsExpr(cols []fileColumn, exprs map[string]string, textBlobs map[strin
 			}
 		case "VARCHAR[]":
 			exprs[f] = tagsExpr(q, c.Type)
+			if c.Type == "VARCHAR" && textBlobs != nil {
+				textBlobs["tags text"] = q
+			}
 		default:
 			if f == "created_at" || f == "updated_at" || f == "heartbeat_at" {
 				exprs[f] = tsExpr(q, c.Type)
@@ -260,23 +265,26 @@ func columnsExpr(cols []fileColumn, exprs map[string]string, textBlobs map[strin
 }
 
 // objectExpr builds a JSON object from source columns, each under its key.
+// A NULL cell, or NaN in a float column, is a key the run did not have
+// (pandas filled the union of keys with them): it is left out. Text stays
+// text.
 func objectExpr(cols []fileColumn, key func(string) string) string {
 	if len(cols) == 0 {
 		return "NULL"
 	}
-	var parts []string
+	var items []string
 	for _, c := range cols {
 		q := "s." + dbschema.Ident(c.Name)
-		v := q
-		if c.Type == "VARCHAR" {
-			// Text columns of these layouts hold text; JSON-looking text stays text.
+		v := "to_json(" + q + ")"
+		switch {
+		case c.Type == "JSON":
 			v = q
-		} else if c.Type == "JSON" {
-			v = q
+		case typeClass(c.Type) == "float":
+			v = fmt.Sprintf("CASE WHEN isnan(%[1]s) THEN NULL ELSE to_json(%[1]s) END", q)
 		}
-		parts = append(parts, dbschema.Literal(key(c.Name)), v)
+		items = append(items, fmt.Sprintf("{'key': %s, 'value': %s}", dbschema.Literal(key(c.Name)), v))
 	}
-	return "json_object(" + strings.Join(parts, ", ") + ")"
+	return fmt.Sprintf("to_json(map_from_entries(list_filter([%s], kv -> kv.value IS NOT NULL)))", strings.Join(items, ", "))
 }
 
 func hasAll(types map[string]string, names ...string) bool {
@@ -444,7 +452,7 @@ func detectRunsJSONL(path string) (*runsLayout, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := fmt.Sprintf("(SELECT json AS j, row_number() OVER () AS file_row_number FROM read_json_objects(%s, format = 'newline_delimited', maximum_object_size = %d)) s",
+	src := fmt.Sprintf("(SELECT json AS j, row_number() OVER () - 1 AS file_row_number FROM read_json_objects(%s, format = 'newline_delimited', maximum_object_size = %d)) s",
 		dbschema.Literal(path), max(longest+1, 16<<20))
 	lay := &runsLayout{from: src, exprs: map[string]string{}, textBlobs: map[string]string{}}
 	known := []string{}
@@ -459,8 +467,11 @@ func detectRunsJSONL(path string) (*runsLayout, error) {
 			known = append(known, k)
 		}
 		lay.exprs["user_name"] = `coalesce(s.j->>'$.run.user.username', s.j->>'$.run.user.name', CASE WHEN json_type(s.j, '$.run.user') = 'VARCHAR' THEN s.j->>'$.run.user' END)`
-		known = append(known, "user")
-		lay.exprs["export_extra"] = extraObject("s.j->'$.run'", known, "exported_at", "s.j->'$.exported_at'")
+		// The whole user object stays in export_extra; the top level's keys
+		// besides run (exported_at, ...) too.
+		lay.exprs["export_extra"] = fmt.Sprintf(`CASE WHEN CAST(json_merge_patch(coalesce(%[1]s, '{}'::JSON), coalesce(%[2]s, '{}'::JSON)) AS VARCHAR) = '{}' THEN NULL
+			ELSE json_merge_patch(coalesce(%[1]s, '{}'::JSON), coalesce(%[2]s, '{}'::JSON)) END`,
+			extraObject("s.j->'$.run'", known, "", ""), extraObject("s.j", []string{"run"}, "", ""))
 	case obj["run_id"] != nil && obj["config"] != nil:
 		lay.variant = RunsNotebook
 		for _, k := range runsJSONLKeys {
@@ -656,10 +667,14 @@ func (w WandbRuns) stage(ctx context.Context, conn *sql.Conn, path string, stage
 	if err := stageRuns(ctx, conn, stageTable, lay); err != nil {
 		return nil, readError(path, jsonl, err)
 	}
-	if err := checkRunIDs(ctx, conn, path, stageTable); err != nil {
+	unit := "row"
+	if jsonl {
+		unit = "record"
+	}
+	if err := checkRunIDs(ctx, conn, path, stageTable, unit); err != nil {
 		return nil, err
 	}
-	if lay.variant == RunsCanonical {
+	if !jsonl {
 		comps, _ := w.Companions(path)
 		for _, cp := range comps {
 			if err := mergeCompanion(ctx, conn, cp, rep); err != nil {
@@ -691,14 +706,16 @@ func examples(items []string, n int) string {
 }
 
 // checkRunIDs refuses a file with a missing or repeated run id.
-func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t string) error {
+// unit names a source row in messages: row (parquet) or record (JSON
+// lines, counted from 1 without blank lines).
+func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t, unit string) error {
 	var row sql.NullInt64
 	err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT min(src_row) FROM %s WHERE run_id IS NULL OR trim(run_id) = ''", t)).Scan(&row)
 	if err != nil {
 		return err
 	}
 	if row.Valid {
-		return &FileError{Path: path, Place: fmt.Sprintf("row %d", row.Int64+1), Msg: "no run_id"}
+		return &FileError{Path: path, Place: fmt.Sprintf("%s %d", unit, row.Int64+1), Msg: "no run_id"}
 	}
 	var id string
 	var rows []int64
@@ -715,7 +732,7 @@ func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t string) error {
 		for _, v := range l {
 			rows = append(rows, v.(int64))
 		}
-		return &FileError{Path: path, Place: "run_id " + id, Msg: fmt.Sprintf("appears in rows %v: one row per run", rows)}
+		return &FileError{Path: path, Place: "run_id " + id, Msg: fmt.Sprintf("appears in %ss %v: one per run", unit, rows)}
 	}
 	return r.Err()
 }
@@ -736,7 +753,7 @@ func mergeCompanion(ctx context.Context, conn *sql.Conn, path string, rep *Repor
 	if err := stageRuns(ctx, conn, ct, lay); err != nil {
 		return readError(path, false, err)
 	}
-	if err := checkRunIDs(ctx, conn, path, ct); err != nil {
+	if err := checkRunIDs(ctx, conn, path, ct, "row"); err != nil {
 		return err
 	}
 	var blob string
@@ -781,6 +798,17 @@ func blobReport(ctx context.Context, conn *sql.Conn, path string, lay *runsLayou
 		if notJSON > 0 {
 			rep.Kept = append(rep.Kept, Skip{What: "column " + b, Count: notJSON,
 				Reason: fmt.Sprintf("text that is not JSON (e.g. %q, a Python str()): kept as a JSON string", example.String)})
+		}
+	}
+	if col, ok := lay.textBlobs["tags text"]; ok {
+		var bad int64
+		var ex sql.NullString
+		if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), any_value(left(%[1]s, 60)) FROM %[2]s WHERE %[1]s IS NOT NULL AND (NOT json_valid(%[1]s) OR json_type(%[1]s) <> 'ARRAY')",
+			col, lay.from)).Scan(&bad, &ex); err != nil {
+			return readError(path, false, err)
+		}
+		if bad > 0 {
+			rep.Skipped = append(rep.Skipped, Skip{What: "column tags", Count: bad, Reason: fmt.Sprintf("not a JSON list (e.g. %q): tags left NULL", ex.String)})
 		}
 	}
 	for _, b := range runsBlobs {
@@ -833,7 +861,7 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 		}
 	}
 	var id, val sql.NullString
-	err = conn.QueryRowContext(ctx, fmt.Sprintf("SELECT run_id, history_line_count FROM %s WHERE history_line_count IS NOT NULL AND TRY_CAST(TRY_CAST(history_line_count AS DOUBLE) AS BIGINT) IS NULL ORDER BY src_row LIMIT 1", t)).Scan(&id, &val)
+	err = conn.QueryRowContext(ctx, fmt.Sprintf("SELECT run_id, history_line_count FROM %s WHERE history_line_count IS NOT NULL AND (TRY_CAST(history_line_count AS DOUBLE) IS NULL OR TRY_CAST(history_line_count AS DOUBLE) <> trunc(TRY_CAST(history_line_count AS DOUBLE))) ORDER BY src_row LIMIT 1", t)).Scan(&id, &val)
 	if err == nil {
 		return &FileError{Path: path, Place: "run " + id.String + ", historyLineCount", Msg: fmt.Sprintf("%q is not a count", val.String)}
 	} else if err != sql.ErrNoRows {
@@ -1028,11 +1056,12 @@ func stageRunEvals(ctx context.Context, conn *sql.Conn, rep *Report) error {
 	), lone AS (
 		SELECT run_id, substr(key, 17) AS task, '' AS metric, value, type, 0 AS pri FROM top WHERE type <> 'OBJECT' AND NOT contains(substr(key, 17), '/')
 	), allv AS (SELECT * FROM flat UNION ALL SELECT * FROM nested UNION ALL SELECT * FROM lone)
-	SELECT run_id, task, metric,
-		arg_min(CASE WHEN type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(CAST(value AS VARCHAR) AS DOUBLE) END, pri) AS value,
-		arg_min(CASE WHEN type NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN value END, pri) AS value_json,
-		count(*) AS n, count(DISTINCT CAST(value AS VARCHAR)) AS nd
-	FROM allv GROUP BY run_id, task, metric`, stageTable, typedTable)
+	SELECT run_id, task, metric, won.num AS value, won.json AS value_json, n, nd FROM (SELECT run_id, task, metric,
+		arg_min({'num': CASE WHEN type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(CAST(value AS VARCHAR) AS DOUBLE) END,
+			'json': CASE WHEN type NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN value END}, pri) AS won,
+		count(*) AS n,
+		count(DISTINCT coalesce(CAST(CASE WHEN type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(CAST(value AS VARCHAR) AS DOUBLE) END AS VARCHAR), CAST(value AS VARCHAR))) AS nd
+	FROM allv GROUP BY run_id, task, metric) g`, stageTable, typedTable)
 	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("read oe_eval_metrics: %w", err)
 	}

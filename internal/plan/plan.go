@@ -407,8 +407,9 @@ func (pr *promotion) up() string {
 	if pr.colType != pr.valType {
 		set = fmt.Sprintf("CAST(%s AS %s)", val, pr.colType)
 	}
-	return fmt.Sprintf("UPDATE %s SET %s = %s, %s = map_from_entries(list_filter(map_entries(%s), lambda _entry: _entry.key <> %s)) WHERE %s IS NOT NULL;",
-		dbschema.Ident(pr.table), dbschema.Ident(pr.column), set, m, m, k, val)
+	// A map left empty becomes NULL, as a load writes a row with no other keys.
+	return fmt.Sprintf("UPDATE %s SET %s = %s, %s = CASE WHEN cardinality(%s) = 1 THEN NULL ELSE map_from_entries(list_filter(map_entries(%s), lambda _entry: _entry.key <> %s)) END WHERE %s IS NOT NULL;",
+		dbschema.Ident(pr.table), dbschema.Ident(pr.column), set, m, m, m, k, val)
 }
 
 // down puts the column's values back into the map, where they win over an

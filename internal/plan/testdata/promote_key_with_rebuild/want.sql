@@ -25,7 +25,7 @@ COMMENT ON COLUMN "runs"."extra_metrics" IS 'Other numeric keys.';
 COMMENT ON COLUMN "runs"."logps_chosen" IS 'logps/chosen (DPO).';
 COMMENT ON COLUMN "runs"."load_id" IS 'Load.';
 -- +goose StatementEnd
-UPDATE "runs" SET "logps_chosen" = CAST("extra_metrics"['logps/chosen'] AS DOUBLE), "extra_metrics" = map_from_entries(list_filter(map_entries("extra_metrics"), lambda _entry: _entry.key <> 'logps/chosen')) WHERE "extra_metrics"['logps/chosen'] IS NOT NULL;
+UPDATE "runs" SET "logps_chosen" = CAST("extra_metrics"['logps/chosen'] AS DOUBLE), "extra_metrics" = CASE WHEN cardinality("extra_metrics") = 1 THEN NULL ELSE map_from_entries(list_filter(map_entries("extra_metrics"), lambda _entry: _entry.key <> 'logps/chosen')) END WHERE "extra_metrics"['logps/chosen'] IS NOT NULL;
 
 -- +goose Down
 UPDATE "runs" SET "extra_metrics" = map_concat(coalesce("extra_metrics", CAST(MAP {} AS MAP(VARCHAR, FLOAT))), MAP {'logps/chosen': CAST("logps_chosen" AS FLOAT)}) WHERE "logps_chosen" IS NOT NULL;

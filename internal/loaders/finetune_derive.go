@@ -77,12 +77,20 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 	if len(out) == 0 {
 		return 0, nil
 	}
-	err = conn.Raw(func(dc any) error {
+	if err := appendFinetuneRuns(conn, out); err != nil {
+		return 0, err
+	}
+	return int64(len(out)), nil
+}
+
+// appendFinetuneRuns writes rows through the generated appender.
+func appendFinetuneRuns(conn *sql.Conn, rows []*gen.FinetuneRun) error {
+	err := conn.Raw(func(dc any) error {
 		a, err := gen.NewFinetuneRunAppender(dc.(driver.Conn))
 		if err != nil {
 			return err
 		}
-		for _, r := range out {
+		for _, r := range rows {
 			if err := a.Append(r); err != nil {
 				a.Close()
 				return fmt.Errorf("run %s: %w", r.RunID, err)
@@ -91,9 +99,9 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 		return a.Close()
 	})
 	if err != nil {
-		return 0, fmt.Errorf("write finetune_runs: %w", err)
+		return fmt.Errorf("write finetune_runs: %w", err)
 	}
-	return int64(len(out)), nil
+	return nil
 }
 
 // configValue turns a config value's JSON text into what runname.Fill

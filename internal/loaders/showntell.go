@@ -3,7 +3,6 @@ package loaders
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -286,21 +285,8 @@ func loadModernized(ctx context.Context, ld *Load, d *pickle.Dict) (*Report, err
 			Reason: "those runs keep their finetune_runs row from the W&B runs load; the pickle's values are in this report"})
 	}
 	if len(rows) > 0 {
-		err = conn.Raw(func(dc any) error {
-			a, err := gen.NewFinetuneRunAppender(dc.(driver.Conn))
-			if err != nil {
-				return err
-			}
-			for _, r := range rows {
-				if err := a.Append(r); err != nil {
-					a.Close()
-					return fmt.Errorf("run %s: %w", r.RunID, err)
-				}
-			}
-			return a.Close()
-		})
-		if err != nil {
-			return nil, fmt.Errorf("write finetune_runs: %w", err)
+		if err := appendFinetuneRuns(conn, rows); err != nil {
+			return nil, err
 		}
 	}
 	rep.Rows["finetune_runs"] = int64(len(rows))

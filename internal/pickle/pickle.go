@@ -77,6 +77,20 @@ func (d *Dict) Get(key string) (any, bool) {
 	return nil, false
 }
 
+// add appends a key and its value, converted.
+func (d *Dict) add(key, value any) error {
+	k, err := convert(key)
+	if err != nil {
+		return err
+	}
+	v, err := convert(value)
+	if err != nil {
+		return err
+	}
+	d.Keys, d.Values = append(d.Keys, k), append(d.Values, v)
+	return nil
+}
+
 // Set is a Python set or frozenset; its items sorted by their text, since
 // Python keeps no order.
 type Set struct {
@@ -314,30 +328,18 @@ func convert(v any) (any, error) {
 	case *types.Dict:
 		d := &Dict{}
 		for _, e := range *x {
-			k, err := convert(e.Key)
-			if err != nil {
+			if err := d.add(e.Key, e.Value); err != nil {
 				return nil, err
 			}
-			val, err := convert(e.Value)
-			if err != nil {
-				return nil, err
-			}
-			d.Keys, d.Values = append(d.Keys, k), append(d.Values, val)
 		}
 		return d, nil
 	case *types.OrderedDict:
 		d := &Dict{Ordered: true}
 		for e := x.List.Front(); e != nil; e = e.Next() {
 			entry := e.Value.(*types.OrderedDictEntry)
-			k, err := convert(entry.Key)
-			if err != nil {
+			if err := d.add(entry.Key, entry.Value); err != nil {
 				return nil, err
 			}
-			val, err := convert(entry.Value)
-			if err != nil {
-				return nil, err
-			}
-			d.Keys, d.Values = append(d.Keys, k), append(d.Values, val)
 		}
 		return d, nil
 	case *types.Set:

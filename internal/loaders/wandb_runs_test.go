@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -213,3 +214,56 @@ func keptText(s *loaders.Summary) string {
 
 var _ = math.NaN
 var _ = errors.Is
+
+// TestRunsReviewCases: what a review found lost or invented, each on a
+// small file: NaN and NULL cells of a wide layout are keys the run did not
+// have; v3 keeps the user object and the top-level keys; a date without a
+// clock is that date in UTC; tags that are not a JSON list are reported;
+// a flat result and a nested text one are one row, the nested one whole.
+func TestRunsReviewCases(t *testing.T) {
+	v := newEnv(t)
+	dir := t.TempDir()
+	wide := filepath.Join(dir, "wide.parquet")
+	v.exec(fmt.Sprintf(`COPY (SELECT * FROM (VALUES
+		('r1', 'r1', 'finished', TIMESTAMP '2025-01-01 00:00:00', 0.0, 5e-05, 'adam', 0.5, NULL::DOUBLE),
+		('r2', 'r2', 'finished', TIMESTAMP '2025-01-02 00:00:00', 0.0, 'NaN'::DOUBLE, NULL, 'NaN'::DOUBLE, 0.7))
+		t(run_id, run_name, state, created_at, runtime, config_learning_rate, config_opt, summary_train_loss, "summary_oe_eval_metrics/piqa/acc"))
+		TO '%s' (FORMAT parquet)`, wide))
+	v.loadKind("wandb-runs", wide, loaders.Options{})
+	for q, want := range map[string]string{
+		"SELECT CAST(config AS VARCHAR) FROM wandb_runs WHERE run_id = 'r2'":                      "{}",
+		"SELECT learning_rate IS NULL AND train_loss IS NULL FROM wandb_runs WHERE run_id = 'r2'": "true",
+		"SELECT CAST(config AS VARCHAR) FROM wandb_runs WHERE run_id = 'r1'":                      `{"learning_rate":0.00005,"opt":"adam"}`,
+		"SELECT count(*) FROM wandb_run_evals WHERE run_id = 'r1'":                                "0",
+	} {
+		if got := v.scalar(q); got != want {
+			t.Errorf("%s = %s, want %s", q, got, want)
+		}
+	}
+	v3 := filepath.Join(wandbSample(t), "runs_v3.jsonl")
+	v.loadKind("wandb-runs", v3, loaders.Options{})
+	if got := v.scalar("SELECT (export_extra->>'$.user.name') || ' / ' || (export_extra->>'$.exported_at') FROM wandb_runs WHERE run_id = ?", fixtures.RunName(0)); got != "Example User / 2026-02-01T10:00:00Z" {
+		t.Errorf("v3 export_extra: %s", got)
+	}
+	nb := filepath.Join(dir, "nb.jsonl")
+	writeFile(t, nb, `{"run_id": "d1", "run_name": "d1", "state": "finished", "project": "p", "entity": "e", "created_at": "2025-08-19", "config": {}, "summary": {"oe_eval_metrics/piqa/acc": 0.5, "oe_eval_metrics/piqa": {"acc": "0.5"}}, "wandb_metadata": {}, "system_metrics": {}, "system_attrs": {}, "sweep_info": {}}`+"\n")
+	// The session's zone must not matter (it is the machine's by default).
+	v.exec("SET GLOBAL TimeZone = 'America/New_York'")
+	defer v.exec("SET GLOBAL TimeZone = 'UTC'")
+	v.loadKind("wandb-runs", nb, loaders.Options{})
+	if got := v.scalar("SELECT CAST(epoch(created_at) AS BIGINT) FROM wandb_runs WHERE run_id = 'd1'"); got != "1755561600" {
+		t.Errorf("a date without a clock: %s", got)
+	}
+	if got := v.scalar("SELECT coalesce(CAST(value AS VARCHAR), 'NULL') || ' ' || CAST(value_json AS VARCHAR) FROM wandb_run_evals WHERE run_id = 'd1'"); got != `NULL "0.5"` {
+		t.Errorf("flat number and nested text: %s", got)
+	}
+	sync := filepath.Join(dir, "sync.parquet")
+	v.exec(fmt.Sprintf(`COPY (SELECT 's1' AS run_id, 's1' AS run_name, 'finished' AS state, 'p' AS project, 'e' AS entity,
+		'2025-01-01T00:00:00Z' AS created_at, '2025-01-01T00:00:00Z' AS updated_at, '[''a'', ''b'']' AS tags, 'g' AS "group", 'train' AS job_type,
+		'u' AS url, '{"lr": {"value": 1, "desc": null}}' AS json_config, '{}' AS raw_config, '{}' AS summary, '{}' AS wandb_metadata,
+		'{}' AS system_metrics, '{}' AS system_attrs, '{}' AS sweep_info) TO '%s' (FORMAT parquet)`, sync))
+	s := v.loadKind("wandb-runs", sync, loaders.Options{})
+	if b, _ := json.Marshal(s.Skipped); !strings.Contains(string(b), `"what":"column tags","count":1,"reason":"not a JSON list (e.g. \"['a', 'b']\"): tags left NULL"`) {
+		t.Errorf("tags that are not a JSON list: %s", b)
+	}
+}

@@ -6,7 +6,7 @@ package gen
 
 // SchemaVersion is the newest migration version this code was generated with; loaders
 // refuse a database at any other version.
-const SchemaVersion int64 = 5
+const SchemaVersion int64 = 6
 
 // SchemaSum identifies the schema content this code was generated from.
 const SchemaSum = "4ace414814d6c7f4"

@@ -212,7 +212,7 @@ func TestQuickstart(t *testing.T) {
 		"std_eval.parquet: std of seeds",
 		"agrees with the database (relative tolerance 1e-09)",
 		"pretrain_evals             1887      144",
-		"views: datadecide_full_eval, datadecide_mean_eval, datadecide_std_eval, pretrain_evals_mean, pretrain_evals_std",
+		"views: datadecide_full_eval, datadecide_mean_eval, datadecide_seeds, datadecide_std_eval, pretrain_evals_mean, pretrain_evals_std, recipe_aliases",
 		"1B     Dolma1.7                   0.8124      3",
 	} {
 		if !strings.Contains(out, want) {

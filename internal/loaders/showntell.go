@@ -29,7 +29,7 @@ func (Showntell) Kind() string { return "showntell" }
 
 // Short implements Loader.
 func (Showntell) Short() string {
-	return "notebook pickles: *_modernized_run_data.pkl (into finetune_runs); decoded without running code"
+	return "notebook pickles: *_modernized_run_data.pkl (finetune_runs), combined_plotting_data_matched.pkl (finetune_matched_*); decoded without running code"
 }
 
 // Layouts.
@@ -77,7 +77,7 @@ func (Showntell) Load(ctx context.Context, ld *Load) (*Report, error) {
 		}
 		return loadModernized(ctx, ld, x)
 	case *pickle.DataFrame:
-		return nil, &FileError{Path: path, Msg: fmt.Sprintf("%s (%d rows × %d columns): this dschema does not load it yet", ShowntellMatched, x.Len(), len(x.Columns))}
+		return loadMatched(ctx, ld, x)
 	}
 	return nil, &FileError{Path: path, Msg: fmt.Sprintf("unknown pickle layout: a %T; expected a modernized run data dict or a DataFrame", v)}
 }

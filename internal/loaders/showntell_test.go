@@ -49,7 +49,7 @@ func TestShowntellModernized(t *testing.T) {
 
 // TestShowntellRefuses: a pickle calling os.system is refused with the
 // class and byte offset, and nothing is loaded; a truncated pickle names
-// its byte; the matched frame is named and not loaded yet.
+// its byte.
 func TestShowntellRefuses(t *testing.T) {
 	v := newEnv(t)
 	data, err := os.ReadFile(modernized)
@@ -63,7 +63,6 @@ func TestShowntellRefuses(t *testing.T) {
 	for _, c := range []struct{ path, place, msg string }{
 		{"../pickle/testdata/system.pkl", "byte 45", "refused posix.system"},
 		{trunc, "byte 2", "FRAME: length"},
-		{"testdata/showntell/combined_plotting_data_matched.pkl", "", "combined matched DataFrame (1 rows × 2 columns): this dschema does not load it yet"},
 	} {
 		_, err := v.e.Load(v.ctx, "showntell", c.path, loaders.Options{})
 		var fe *loaders.FileError
@@ -73,5 +72,42 @@ func TestShowntellRefuses(t *testing.T) {
 	}
 	if got := v.scalar("SELECT count(*) FROM dschema_loads"); got != "0" {
 		t.Errorf("%s loads recorded", got)
+	}
+}
+
+// TestShowntellMatched: the combined matched frame loads without loss:
+// base columns typed, every other number by legacy name, every list as a
+// curve (JSON when an element is None), other text kept; verify-style
+// counts add up to rows × columns.
+func TestShowntellMatched(t *testing.T) {
+	v := newEnv(t)
+	s := v.loadKind("showntell", "testdata/showntell/combined_plotting_data_matched.pkl", loaders.Options{})
+	if s.Variant != loaders.ShowntellMatched || s.Rows["finetune_matched_runs"] != 3 {
+		t.Fatalf("variant %q rows %v", s.Variant, s.Rows)
+	}
+	// 32 columns: 19 base, 3 list columns (9 curves), 9 numeric (27 values), 1 text (in other_text).
+	if got := s.Rows["finetune_matched_values"] + s.Rows["finetune_matched_curves"]; got != 36 || s.Rows["finetune_matched_curves"] != 9 {
+		t.Errorf("values + curves = %d (%v)", got, s.Rows)
+	}
+	run1, run2, run3 := fixtures.RunName(1), fixtures.RunName(4), "250912-172812_match_150M_c4_finetune_Ft_DD-d17-530M-6250-2"
+	for _, c := range []struct{ q, arg, want string }{
+		{"SELECT ckpt_steps || ' ' || matched_group_id || ' ' || matched_group_name || ' ' || row_index FROM finetune_matched_runs WHERE run_id = ?", run1, "6250 0 150M_c4 0"},
+		{"SELECT timestamp::VARCHAR FROM finetune_matched_runs WHERE run_id = ?", run1, "2025-09-12 17:28:12"},
+		{"SELECT timestamp IS NULL AND lr IS NULL AND ft_tok_real = 1330254868 FROM finetune_matched_runs WHERE run_id = ?", run3, "true"},
+		{"SELECT isnan(ft_tok_real) AND isnan(abs_difference_ft_tokens_pct) FROM finetune_matched_runs WHERE run_id = ?", run2, "true"},
+		{"SELECT other_text->>'$.note' FROM finetune_matched_runs WHERE run_id = ?", run1, "first"},
+		{"SELECT json_type(other_text, '$.note') FROM finetune_matched_runs WHERE run_id = ?", run2, "NULL"},
+		{"SELECT value FROM finetune_matched_values WHERE run_id = ? AND name = 'pt_c4_en-valppl'", run2, "30.25"},
+		{"SELECT family FROM finetune_matched_values WHERE run_id = ? AND name = 'group_avg_delta_arc_easy_acc_uncond'", run1, "group"},
+		{"SELECT isnan(value) FROM finetune_matched_values WHERE run_id = ? AND name = 'pt_arc_easy_acc_raw'", run2, "true"},
+		{"SELECT isnan(value) FROM finetune_matched_values WHERE run_id = ? AND name = 'ft_core9_full_primary_score'", run2, "true"},
+		{"SELECT value FROM finetune_matched_values WHERE run_id = ? AND name = 'late_flag'", run2, "0"},
+		{"SELECT CAST(points AS VARCHAR) FROM finetune_matched_curves WHERE run_id = ? AND name = 'ft_loss_list'", run1, "[3.0, 2.5, nan]"},
+		{"SELECT CAST(points AS VARCHAR) FROM finetune_matched_curves WHERE run_id = ? AND name = 'ft_steps_list'", run3, "[]"},
+		{"SELECT CAST(points_json AS VARCHAR) FROM finetune_matched_curves WHERE run_id = ? AND name = 'pt_arc_easy_acc_raw_list'", run3, "[0.1,null]"},
+	} {
+		if got := v.scalar(c.q, c.arg); got != c.want {
+			t.Errorf("%s = %s, want %s", c.q, got, c.want)
+		}
 	}
 }

@@ -56,7 +56,32 @@ def main():
     with open("20250920_101500_modernized_run_data.pkl", "wb") as f:
         pickle.dump(data, f, protocol=4)
     with open("combined_plotting_data_matched.pkl", "wb") as f:
-        pickle.dump(pd.DataFrame({"run_id": [RECORDS[1]["run_id"]], "ft_loss_list": [[2.5, 2.0]]}), f, protocol=4)
+        pickle.dump(matched(), f, protocol=4)
+
+
+def matched():
+    """The combined matched frame's shape (§4.2), three runs, a few columns of each family."""
+    ids = [RECORDS[1]["run_id"], "250904-222144_test_match_150M_finetune_10Mtx1_DD-d17-300M-17500-2_lr=5e-05",
+           "250912-172812_match_150M_c4_finetune_Ft_DD-d17-530M-6250-2"]
+    df = pd.DataFrame({
+        "run_id": ids,
+        "timestamp": pd.to_datetime(["2025-09-12 17:28:12", "2025-09-04 22:21:44", None]),
+        "comparison_model_size": ["150M"] * 3, "comparison_metric": ["c4_en-valppl", "pile-valppl", "c4_en-valppl"],
+        "comparison_model_recipe": ["Dolma1.7"] * 3, "ckpt_data": ["Dolma1.7"] * 3, "ckpt_params": ["530M", "300M", "530M"],
+        "ckpt_steps": ["6250", "17500", "6250"], "seed": ["2", "2", "2"], "lr": [None, "5e-05", None],
+        "ft_tok_per_epoch": [1e8, 1e7, 665127434.0], "ft_epochs": [1.0, 1.0, 2.0], "ft_tok": [1e8, 1e7, 1330254868.0],
+        "ft_tok_real": [2e9, NAN, 1330254868.0], "abs_difference_ft_tokens_pct": [1900.0, None, 0.0],
+        "ft_steps_list": [[0, 100, 200], [0, 100], []], "ft_loss_list": [[3.0, 2.5, NAN], [2.0, 1.5], []],
+        "ft_arc_easy_acc_raw": [0.5, 0.25, 0.75], "ft_core9_full_primary_score": [0.4, NAN, 0.6],
+        "pt_arc_easy_acc_raw": [0.45, None, 0.45], "pt_arc_easy_acc_raw_list": [[0.1, 0.2, 0.45], [0.3], [0.1, None]],
+        "pt_c4_en-valppl": [20.5, 30.25, 20.5], "pt_step": [6250.0, None, 6250.0],
+        "delta_arc_easy_acc_uncond": [0.05, NAN, 0.3], "pt_ft_toks": [1e8, 1e7, 1330254868.0],
+        "matched_group_name": ["150M_c4", "150M_pile", "150M_c4"], "matched_group_id": [0, 1, 0],
+        "matched_group_med_metric": [20.5, 30.25, 20.5], "matched_group_avg_metric": [20.5, 30.25, 20.5],
+        "group_avg_delta_arc_easy_acc_uncond": [0.175, NAN, 0.175], "note": ["first", None, "third"],
+    })
+    df["late_flag"] = [True, False, True]  # another block
+    return df
 
 
 main()

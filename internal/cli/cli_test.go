@@ -214,6 +214,10 @@ func TestQuickstart(t *testing.T) {
 		"pretrain_evals             1887      144",
 		"views: datadecide_full_eval, datadecide_mean_eval, datadecide_seeds, datadecide_std_eval, pretrain_evals_mean, pretrain_evals_std, recipe_aliases",
 		"1B     Dolma1.7                   0.8124      3",
+		"runs_metadata.parquet: loaded as wandb-runs, layout runs_metadata (canonical: 12 columns, JSON strings): load 2",
+		"wandb_history               76 rows written",
+		"2025_08_21-08_24_43_test_finetune_DD-dolma1… finished      9       700      2.200     9e+06",
+		"2025_08_21-08_24_43_test_finetu… simple_ft_vary_tokens  Dolma1.7       4M        main     5725    24.268         -    2.200",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)

@@ -264,9 +264,60 @@ func quickstartCmd(g *globals) *cobra.Command {
 			if err := finalStepTable(cmd, db); err != nil {
 				return err
 			}
-			return runsJoinTable(cmd, db)
+			if err := runsJoinTable(cmd, db); err != nil {
+				return err
+			}
+			return finetuneJoinTable(cmd, db)
 		},
 	}
+}
+
+// finetuneJoinTable prints the finetune runs next to the pretraining
+// checkpoint they started from (finetune_runs ⋈ pretrain_evals by the
+// match rule: params = size, data = recipe, seed 0, step = checkpoint
+// step, or the last step for main; no such row gives NULL).
+func finetuneJoinTable(cmd *cobra.Command, db *sql.DB) error {
+	ctx := cmd.Context()
+	rows, err := db.QueryContext(ctx, `WITH ckpt AS (
+			SELECT f.run_id, f.run_type, f.base_recipe, f.base_size, f.checkpoint_step,
+				CASE WHEN f.checkpoint_is_main THEN (SELECT max(step) FROM pretrain_evals e WHERE e.params = f.base_size AND e.data = f.base_recipe AND e.seed = 0)
+				ELSE f.checkpoint_step END AS step
+			FROM finetune_runs f)
+		SELECT c.run_id, c.run_type, c.base_recipe, c.base_size, coalesce(CAST(c.checkpoint_step AS VARCHAR), 'main'), c.step,
+			e.arc_easy_primary_metric, e.pile_valppl,
+			(SELECT arg_max(h.train_loss, h.seq) FILTER (WHERE h.train_loss IS NOT NULL) FROM wandb_history h WHERE h.run_id = c.run_id)
+		FROM ckpt c LEFT JOIN pretrain_evals e ON e.params = c.base_size AND e.data = c.base_recipe AND e.seed = 0 AND e.step = c.step
+		ORDER BY c.run_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "\nFinetune runs and the checkpoint they started from (finetune_runs joined to pretrain_evals, seed 0):\n")
+	fmt.Fprintf(out, "%-32s %-22s %-14s %-5s %8s %8s %9s %9s %8s\n", "RUN", "TYPE", "RECIPE", "SIZE", "CKPT", "PT STEP", "PT PILE", "PT ARC-E", "FT LOSS")
+	for rows.Next() {
+		var id, typ, recipe, size, ckpt string
+		var step sql.NullInt64
+		var arc, ppl, loss sql.NullFloat64
+		if err := rows.Scan(&id, &typ, &recipe, &size, &ckpt, &step, &arc, &ppl, &loss); err != nil {
+			return err
+		}
+		if len(id) > 32 {
+			id = id[:31] + "…"
+		}
+		f := func(v sql.NullFloat64) string {
+			if !v.Valid {
+				return "-"
+			}
+			return fmt.Sprintf("%.3f", v.Float64)
+		}
+		st := "-"
+		if step.Valid {
+			st = fmt.Sprint(step.Int64)
+		}
+		fmt.Fprintf(out, "%-32s %-22s %-14.14s %-5s %8s %8s %9s %9s %8s\n", id, typ, recipe, size, ckpt, st, f(ppl), f(arc), f(loss))
+	}
+	return rows.Err()
 }
 
 // runsJoinTable prints each W&B run's state and final logged train loss and

@@ -117,6 +117,41 @@ func dictKeys(d *pickle.Dict) string {
 // record is one processed_runs entry, by field.
 type record map[string]any
 
+// modernizedRecords reads processed_runs: one record per run, keyed by field.
+func modernizedRecords(path string, d *pickle.Dict) ([]record, error) {
+	pr, _ := d.Get("processed_runs")
+	list, ok := pr.([]any)
+	if !ok {
+		return nil, &FileError{Path: path, Place: "key processed_runs", Msg: fmt.Sprintf("a %T, want a list of dicts", pr)}
+	}
+	var recs []record
+	seen := map[string]int{}
+	for i, e := range list {
+		rd, ok := e.(*pickle.Dict)
+		if !ok {
+			return nil, &FileError{Path: path, Place: fmt.Sprintf("processed_runs[%d]", i), Msg: fmt.Sprintf("a %T, want a dict", e)}
+		}
+		r := record{}
+		for j, k := range rd.Keys {
+			ks, ok := k.(string)
+			if !ok {
+				return nil, &FileError{Path: path, Place: fmt.Sprintf("processed_runs[%d]", i), Msg: fmt.Sprintf("key %v is not a string", k)}
+			}
+			r[ks] = rd.Values[j]
+		}
+		id, _ := r["run_id"].(string)
+		if id == "" {
+			return nil, &FileError{Path: path, Place: fmt.Sprintf("processed_runs[%d]", i), Msg: "no run_id"}
+		}
+		if prev, dup := seen[id]; dup {
+			return nil, &FileError{Path: path, Place: fmt.Sprintf("processed_runs[%d]", i), Msg: fmt.Sprintf("run %s again (first at [%d])", id, prev)}
+		}
+		seen[id] = i
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
+
 // missing reports whether a record value is absent: None, NaN or NaT.
 func missing(v any) bool {
 	switch x := v.(type) {
@@ -192,35 +227,9 @@ func text(v any) string {
 func loadModernized(ctx context.Context, ld *Load, d *pickle.Dict) (*Report, error) {
 	path, conn := ld.Source.Path, ld.Conn
 	rep := &Report{Variant: ShowntellModernized, Rows: map[string]int64{}}
-	pr, _ := d.Get("processed_runs")
-	list, ok := pr.([]any)
-	if !ok {
-		return nil, &FileError{Path: path, Place: "key processed_runs", Msg: fmt.Sprintf("a %T, want a list of dicts", pr)}
-	}
-	var recs []record
-	seen := map[string]int{}
-	for i, e := range list {
-		rd, ok := e.(*pickle.Dict)
-		if !ok {
-			return nil, &FileError{Path: path, Place: fmt.Sprintf("processed_runs[%d]", i), Msg: fmt.Sprintf("a %T, want a dict", e)}
-		}
-		r := record{}
-		for j, k := range rd.Keys {
-			ks, ok := k.(string)
-			if !ok {
-				return nil, &FileError{Path: path, Place: fmt.Sprintf("processed_runs[%d]", i), Msg: fmt.Sprintf("key %v is not a string", k)}
-			}
-			r[ks] = rd.Values[j]
-		}
-		id, _ := r["run_id"].(string)
-		if id == "" {
-			return nil, &FileError{Path: path, Place: fmt.Sprintf("processed_runs[%d]", i), Msg: "no run_id"}
-		}
-		if prev, dup := seen[id]; dup {
-			return nil, &FileError{Path: path, Place: fmt.Sprintf("processed_runs[%d]", i), Msg: fmt.Sprintf("run %s again (first at [%d])", id, prev)}
-		}
-		seen[id] = i
-		recs = append(recs, r)
+	recs, err := modernizedRecords(path, d)
+	if err != nil {
+		return nil, err
 	}
 	if md, ok := d.Get("metadata"); ok {
 		if m, ok := md.(*pickle.Dict); ok {

@@ -2,6 +2,7 @@ package loaders
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -73,12 +74,48 @@ func cellText(v any) *string {
 	return &s
 }
 
+// matchedRows are the rows of the matched tables one frame makes.
+type matchedRows struct {
+	runs     []*gen.FinetuneMatchedRun
+	values   []*gen.FinetuneMatchedValue
+	curves   []*gen.FinetuneMatchedCurve
+	families map[string]int
+	ids      []string
+	columns  int
+}
+
 // loadMatched writes the combined matched frame: base columns typed, every
 // other numeric cell to finetune_matched_values, every list cell to
 // finetune_matched_curves, other text to other_text. Nothing is left out.
 func loadMatched(ctx context.Context, ld *Load, df *pickle.DataFrame) (*Report, error) {
 	path, conn := ld.Source.Path, ld.Conn
 	rep := &Report{Variant: ShowntellMatched, Rows: map[string]int64{}}
+	m, err := buildMatched(path, df, ld.ID)
+	if err != nil {
+		return nil, err
+	}
+	ld.Stage("writing the matched tables")
+	if err := writeMatched(conn, m); err != nil {
+		if strings.Contains(err.Error(), "PRIMARY KEY") || strings.Contains(err.Error(), "Duplicate key") {
+			return nil, &FileError{Path: path, Msg: "a run of this frame is already in the matched tables from another source: " + firstLine(err.Error()), Err: err}
+		}
+		return nil, err
+	}
+	rep.Rows["finetune_matched_runs"] = int64(len(m.runs))
+	rep.Rows["finetune_matched_values"] = int64(len(m.values))
+	rep.Rows["finetune_matched_curves"] = int64(len(m.curves))
+	var fams []string
+	for f, c := range m.families {
+		fams = append(fams, fmt.Sprintf("%s %d", f, c))
+	}
+	sort.Strings(fams)
+	rep.Notes = append(rep.Notes, fmt.Sprintf("%d rows × %d columns; cells by family: %s", len(m.runs), m.columns, strings.Join(fams, ", ")))
+	return rep, nil
+}
+
+// buildMatched makes the matched tables' rows of a frame.
+func buildMatched(path string, df *pickle.DataFrame, loadID int64) (*matchedRows, error) {
+	ld := &Load{ID: loadID}
 	n := df.Len()
 	cols := map[string][]any{}
 	var names []string
@@ -199,14 +236,22 @@ func loadMatched(ctx context.Context, ld *Load, df *pickle.DataFrame) (*Report, 
 			runs[i].OtherText = b
 		}
 	}
-	ld.Stage("writing the matched tables")
-	err := conn.Raw(func(dc any) error {
+	m := &matchedRows{runs: runs, values: values, curves: curves, families: families, columns: len(names)}
+	for _, id := range ids {
+		m.ids = append(m.ids, id.(string))
+	}
+	return m, nil
+}
+
+// writeMatched appends the rows through the generated appenders.
+func writeMatched(conn *sql.Conn, m *matchedRows) error {
+	return conn.Raw(func(dc any) error {
 		c := dc.(driver.Conn)
 		ra, err := gen.NewFinetuneMatchedRunAppender(c)
 		if err != nil {
 			return err
 		}
-		for _, r := range runs {
+		for _, r := range m.runs {
 			if err := ra.Append(r); err != nil {
 				ra.Close()
 				return fmt.Errorf("finetune_matched_runs %s: %w", r.RunID, err)
@@ -219,7 +264,7 @@ func loadMatched(ctx context.Context, ld *Load, df *pickle.DataFrame) (*Report, 
 		if err != nil {
 			return err
 		}
-		for _, r := range values {
+		for _, r := range m.values {
 			if err := va.Append(r); err != nil {
 				va.Close()
 				return fmt.Errorf("finetune_matched_values %s %s: %w", r.RunID, r.Name, err)
@@ -232,7 +277,7 @@ func loadMatched(ctx context.Context, ld *Load, df *pickle.DataFrame) (*Report, 
 		if err != nil {
 			return err
 		}
-		for _, r := range curves {
+		for _, r := range m.curves {
 			if err := ca.Append(r); err != nil {
 				ca.Close()
 				return fmt.Errorf("finetune_matched_curves %s %s: %w", r.RunID, r.Name, err)
@@ -240,40 +285,6 @@ func loadMatched(ctx context.Context, ld *Load, df *pickle.DataFrame) (*Report, 
 		}
 		return ca.Close()
 	})
-	if err != nil {
-		if strings.Contains(err.Error(), "PRIMARY KEY") || strings.Contains(err.Error(), "Duplicate key") {
-			return nil, &FileError{Path: path, Msg: "a run of this frame is already in the matched tables from another source: " + firstLine(err.Error()), Err: err}
-		}
-		return nil, err
-	}
-	rep.Rows["finetune_matched_runs"] = int64(len(runs))
-	rep.Rows["finetune_matched_values"] = int64(len(values))
-	rep.Rows["finetune_matched_curves"] = int64(len(curves))
-	var fams []string
-	for f, c := range families {
-		fams = append(fams, fmt.Sprintf("%s %d", f, c))
-	}
-	sort.Strings(fams)
-	rep.Notes = append(rep.Notes, fmt.Sprintf("%d rows × %d columns; cells by family: %s", n, len(names), strings.Join(fams, ", ")))
-	return rep, nil
-}
-
-// columnKind tells what a column's non-None cells are: curve (a list),
-// value (numbers) or text.
-func columnKind(col []any) string {
-	kind := "text"
-	for _, v := range col {
-		switch v.(type) {
-		case []any:
-			return "curve"
-		case float64, int64, bool:
-			kind = "value"
-		case nil:
-		default:
-			return "text"
-		}
-	}
-	return kind
 }
 
 func setMatchedBase(r *gen.FinetuneMatchedRun, name, kind string, v any) error {
@@ -346,4 +357,22 @@ func setMatchedBase(r *gen.FinetuneMatchedRun, name, kind string, v any) error {
 		r.MatchedGroupName = s
 	}
 	return nil
+}
+
+// columnKind tells what a column's non-None cells are: curve (a list),
+// value (numbers) or text.
+func columnKind(col []any) string {
+	kind := "text"
+	for _, v := range col {
+		switch v.(type) {
+		case []any:
+			return "curve"
+		case float64, int64, bool:
+			kind = "value"
+		case nil:
+		default:
+			return "text"
+		}
+	}
+	return kind
 }

@@ -111,3 +111,55 @@ func TestShowntellMatched(t *testing.T) {
 		}
 	}
 }
+
+// TestShowntellVerify: verify agrees after a load of each pickle, and
+// names a changed value, a lost row, and a field where the run-name parse
+// the database holds differs from the pickle.
+func TestShowntellVerify(t *testing.T) {
+	v := newEnv(t)
+	matched := "testdata/showntell/combined_plotting_data_matched.pkl"
+	v.loadKind("showntell", matched, loaders.Options{})
+	v.loadKind("showntell", modernized, loaders.Options{})
+	vf, err := loaders.LookupVerifier("showntell")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(path string) *loaders.Verification {
+		t.Helper()
+		got, err := vf.Verify(v.ctx, v.db, path, loaders.VerifyOptions{MaxExamples: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.(*loaders.Verification)
+	}
+	for _, p := range []string{matched, modernized} {
+		if got := verify(p); !got.OK() || got.Rows == 0 {
+			t.Errorf("%s after load: %+v", p, got)
+		}
+	}
+	run1 := fixtures.RunName(1)
+	v.exec("UPDATE finetune_matched_values SET value = 0.99 WHERE run_id = ? AND name = 'ft_arc_easy_acc_raw'", run1)
+	v.exec("DELETE FROM finetune_matched_curves WHERE run_id = ? AND name = 'ft_loss_list'", run1)
+	got := verify(matched)
+	if got.OK() || got.Differing != 1 || got.MissingRows != 1 || len(got.Examples) != 1 || got.Examples[0].File != "0.5" || got.Examples[0].DB != "0.99" {
+		t.Errorf("matched after changes: %+v", got)
+	}
+	// A database whose finetune_runs came from the run names: the pickle's
+	// legacy 100Mt value is one of the differences named.
+	w := newEnv(t)
+	w.loadKind("wandb-runs", filepath.Join(wandbSample(t), "runs_metadata.parquet"), loaders.Options{})
+	got2, err := vf.Verify(w.ctx, w.db, modernized, loaders.VerifyOptions{MaxExamples: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got2.(*loaders.Verification)
+	found := false
+	for _, d := range g.Examples {
+		if d.Column == "finetune_runs.tokens" && strings.HasPrefix(d.Key, fixtures.RunName(5)) && d.File == "100000000000000.0" && d.DB == "100000000.0" {
+			found = true
+		}
+	}
+	if g.OK() || !found || g.MissingRows != 1 {
+		t.Errorf("modernized against derived rows: %+v", g)
+	}
+}

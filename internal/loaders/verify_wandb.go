@@ -25,6 +25,7 @@ var (
 // database table they belong in, matched on keys.
 type relation struct {
 	name     string   // the database table
+	label    string   // the table's name in reports ("" for name)
 	expected string   // temp table of the file's rows
 	keys     []string // matching key columns
 	cols     []string // compared columns
@@ -45,6 +46,10 @@ func compareRelation(ctx context.Context, conn *sql.Conn, v *Verification, r rel
 	var rows, missing int64
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE NOT (%s)) %s", matched, join)).Scan(&rows, &missing); err != nil {
 		return fmt.Errorf("compare %s: %w", r.name, err)
+	}
+	label := r.label
+	if label == "" {
+		label = r.name
 	}
 	v.Rows += rows
 	v.MissingRows += missing
@@ -78,7 +83,7 @@ func compareRelation(ctx context.Context, conn *sql.Conn, v *Verification, r rel
 			continue
 		}
 		v.Differing += n
-		v.ByColumn[r.name+"."+c] = n
+		v.ByColumn[label+"."+c] = n
 		if len(v.Examples) >= maxExamples {
 			continue
 		}
@@ -88,7 +93,7 @@ func compareRelation(ctx context.Context, conn *sql.Conn, v *Verification, r rel
 			return err
 		}
 		for ex.Next() {
-			d := Difference{Column: r.name + "." + c}
+			d := Difference{Column: label + "." + c}
 			if err := ex.Scan(&d.Key, &d.File, &d.DB); err != nil {
 				ex.Close()
 				return err

@@ -6,7 +6,7 @@ package gen
 
 // SchemaVersion is the newest migration version this code was generated with; loaders
 // refuse a database at any other version.
-const SchemaVersion int64 = 7
+const SchemaVersion int64 = 8
 
 // SchemaSum identifies the schema content this code was generated from.
 const SchemaSum = "b946937e11cc1b70"

@@ -32,7 +32,7 @@ func TestLoadEmbedded(t *testing.T) {
 	for _, d := range s.Domains {
 		names = append(names, d.Name)
 	}
-	if got := strings.Join(names, ","); got != "finetune,pretraining,provenance,wandb,wandb_history" {
+	if got := strings.Join(names, ","); got != "finetune,pretraining,provenance,reference,wandb,wandb_history" {
 		t.Errorf("domains = %s", got)
 	}
 }

@@ -269,6 +269,19 @@ func bytesArg(v any, rest ...any) ([]byte, error) {
 	return nil, fmt.Errorf("bytes from %T", v)
 }
 
+// convertAll converts every item of a list or tuple.
+func convertAll(items []any) ([]any, error) {
+	out := make([]any, len(items))
+	for i, e := range items {
+		c, err := convert(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
 // convert turns gopickle's values into this package's.
 func convert(v any) (any, error) {
 	switch x := v.(type) {
@@ -306,25 +319,10 @@ func convert(v any) (any, error) {
 	case int64, uint64, int32, float32:
 		return x, nil
 	case *types.List:
-		out := make([]any, len(*x))
-		for i, e := range *x {
-			c, err := convert(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
+		return convertAll(*x)
 	case *types.Tuple:
-		out := make(Tuple, len(*x))
-		for i, e := range *x {
-			c, err := convert(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
+		out, err := convertAll(*x)
+		return Tuple(out), err
 	case *types.Dict:
 		d := &Dict{}
 		for _, e := range *x {

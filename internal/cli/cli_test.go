@@ -216,6 +216,8 @@ func TestQuickstart(t *testing.T) {
 		"1B     Dolma1.7                   0.8124      3",
 		"runs_metadata.parquet: loaded as wandb-runs, layout runs_metadata (canonical: 12 columns, JSON strings): load 2",
 		"wandb_history               76 rows written",
+		"combined_plotting_data_matched.pkl: loaded as showntell, layout combined matched DataFrame: load 5",
+		"num_finetune_tokens pickle 1e+14, run name 1e+08",
 		"2025_08_21-08_24_43_test_finetune_DD-dolma1… finished      9       700      2.200     9e+06",
 		"2025_08_21-08_24_43_test_finetu… simple_ft_vary_tokens  Dolma1.7       4M        main     5725    24.268         -    2.200",
 	} {
@@ -238,7 +240,7 @@ func TestQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errs, code = runCmd(t, "quickstart", "--db", db)
-	if code != 0 || !strings.Contains(out, "full_eval.parquet: unchanged since load 1") || !strings.Contains(out, "dschema_loads                14        3") {
+	if code != 0 || !strings.Contains(out, "full_eval.parquet: unchanged since load 1") || !strings.Contains(out, "dschema_loads                14        5") {
 		t.Errorf("second quickstart: %s %s", out, errs)
 	}
 }

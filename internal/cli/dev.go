@@ -198,6 +198,14 @@ func quickstartCmd(g *globals) *cobra.Command {
 			if err := fixtures.WriteHistory(ctx, histFile, fixtures.HistV3, fixtures.WandbHistory(spec, wruns)); err != nil {
 				return err
 			}
+			var pickles []string
+			for _, name := range []string{fixtures.ModernizedPickle, fixtures.MatchedPickle} {
+				p, err := fixtures.WritePickle(sampleDir, name)
+				if err != nil {
+					return err
+				}
+				pickles = append(pickles, p)
+			}
 			fmt.Fprintf(out, "sample data written to %s\n", sampleDir)
 
 			if _, err := upNewDB(ctx, g.db, out); err != nil {
@@ -221,7 +229,7 @@ func quickstartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			printSummary(out, full, s)
-			for _, w := range [][2]string{{"wandb-runs", runsFile}, {"wandb-history", histFile}} {
+			for _, w := range [][2]string{{"wandb-runs", runsFile}, {"wandb-history", histFile}, {"showntell", pickles[0]}, {"showntell", pickles[1]}} {
 				s, err := e.Load(ctx, w[0], w[1], loaders.Options{Source: QuickstartSource + "/" + filepath.Base(w[1])})
 				if err != nil {
 					return err

@@ -11,7 +11,7 @@ import (
 	"github.com/dschema/dschema/internal/loaders"
 )
 
-const modernized = "testdata/showntell/20250920_101500_modernized_run_data.pkl"
+const modernized = "../fixtures/pickles/20250920_101500_modernized_run_data.pkl"
 
 // TestShowntellModernized: a modernized pickle loads into finetune_runs;
 // runs the W&B load already derived are compared field by field, and the
@@ -81,7 +81,7 @@ func TestShowntellRefuses(t *testing.T) {
 // counts add up to rows × columns.
 func TestShowntellMatched(t *testing.T) {
 	v := newEnv(t)
-	s := v.loadKind("showntell", "testdata/showntell/combined_plotting_data_matched.pkl", loaders.Options{})
+	s := v.loadKind("showntell", "../fixtures/pickles/combined_plotting_data_matched.pkl", loaders.Options{})
 	if s.Variant != loaders.ShowntellMatched || s.Rows["finetune_matched_runs"] != 3 {
 		t.Fatalf("variant %q rows %v", s.Variant, s.Rows)
 	}
@@ -117,7 +117,7 @@ func TestShowntellMatched(t *testing.T) {
 // the database holds differs from the pickle.
 func TestShowntellVerify(t *testing.T) {
 	v := newEnv(t)
-	matched := "testdata/showntell/combined_plotting_data_matched.pkl"
+	matched := "../fixtures/pickles/combined_plotting_data_matched.pkl"
 	v.loadKind("showntell", matched, loaders.Options{})
 	v.loadKind("showntell", modernized, loaders.Options{})
 	vf, err := loaders.LookupVerifier("showntell")

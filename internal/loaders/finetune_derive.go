@@ -148,13 +148,7 @@ func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (*gen.Fi
 		t := time.Time(*p.Timestamp)
 		r.StartedAt = &t
 	}
-	if s := p.InitialCheckpointSteps; s != nil {
-		main := *s == "main"
-		r.CheckpointIsMain = &main
-		if n, err := strconv.ParseInt(*s, 10, 64); err == nil {
-			r.CheckpointStep = &n
-		}
-	}
+	r.CheckpointIsMain, r.CheckpointStep = checkpoint(p.InitialCheckpointSteps)
 	if p.Seed != nil {
 		if f, err := strconv.ParseFloat(*p.Seed, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 			n := int64(f)
@@ -170,4 +164,17 @@ func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (*gen.Fi
 		}
 	}
 	return r, nil
+}
+
+// checkpoint reads a checkpoint's steps as the legacy records write them
+// ("main" or digits): whether it is the final checkpoint, and its step.
+func checkpoint(steps *string) (isMain *bool, step *int64) {
+	if steps == nil {
+		return nil, nil
+	}
+	main := *steps == "main"
+	if n, err := strconv.ParseInt(*steps, 10, 64); err == nil {
+		step = &n
+	}
+	return &main, step
 }

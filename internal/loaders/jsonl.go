@@ -73,31 +73,49 @@ func identByte(b []byte, i int) bool {
 // can be large; DuckDB is told the same bound).
 const maxJSONLine = 1 << 30
 
+// eachLine calls f with every non-blank line of path (numbered from 1,
+// without its newline) until f returns true, and returns that line's
+// number (0 when f never did). A line it cannot read (longer than
+// maxJSONLine) is an error with its number.
+func eachLine(path string, f func(n int, line []byte) bool) (int, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	r := bufio.NewReaderSize(file, 1<<20)
+	for n := 1; ; n++ {
+		b, err := readLine(r)
+		if err != nil && err != io.EOF {
+			return n, err
+		}
+		if len(bytes.TrimSpace(b)) > 0 && f(n, b) {
+			return n, nil
+		}
+		if err == io.EOF {
+			return 0, nil
+		}
+	}
+}
+
 // firstJSONLine decodes the first non-blank line of a JSONL file. It
 // returns the value and its 1-based line number.
 func firstJSONLine(path string) (json.RawMessage, int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, err
+	var v json.RawMessage
+	var jerr error
+	n, err := eachLine(path, func(_ int, line []byte) bool {
+		jerr = json.Unmarshal(pyJSON(line), &v)
+		return true
+	})
+	switch {
+	case err != nil:
+		return nil, n, err
+	case n == 0:
+		return nil, 0, &FileError{Path: path, Msg: "no JSON lines"}
+	case jerr != nil:
+		return nil, n, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "malformed JSON: " + jerr.Error(), Err: jerr}
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	for n := 1; ; n++ {
-		line, err := readLine(r)
-		if len(bytes.TrimSpace(line)) > 0 {
-			var v json.RawMessage
-			if jerr := json.Unmarshal(pyJSON(line), &v); jerr != nil {
-				return nil, n, &FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "malformed JSON: " + jerr.Error(), Err: jerr}
-			}
-			return v, n, nil
-		}
-		if err == io.EOF {
-			return nil, 0, &FileError{Path: path, Msg: "no JSON lines"}
-		}
-		if err != nil {
-			return nil, n, err
-		}
-	}
+	return v, n, nil
 }
 
 // readLine reads one line without its newline, however long (up to maxJSONLine).
@@ -119,31 +137,26 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 // malformedLine finds the first non-blank line of path that is not one JSON
 // value, and says why; ok is false when every line is well formed.
 func malformedLine(path string) (line int, why string, ok bool) {
-	f, err := os.Open(path)
-	if err != nil {
+	n, err := eachLine(path, func(_ int, b []byte) bool {
+		dec := json.NewDecoder(bytes.NewReader(pyJSON(b)))
+		var v json.RawMessage
+		if derr := dec.Decode(&v); derr != nil {
+			why = derr.Error()
+			return true
+		}
+		if _, derr := dec.Token(); derr != io.EOF {
+			why = "more than one JSON value on the line"
+			return true
+		}
+		return false
+	})
+	switch {
+	case err != nil && n > 0:
+		return n, err.Error(), true
+	case err != nil:
 		return 0, "", false
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	for n := 1; ; n++ {
-		b, err := readLine(r)
-		if err != nil && err != io.EOF {
-			return n, err.Error(), true
-		}
-		if len(bytes.TrimSpace(b)) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(pyJSON(b)))
-			var v json.RawMessage
-			if derr := dec.Decode(&v); derr != nil {
-				return n, derr.Error(), true
-			}
-			if _, derr := dec.Token(); derr != io.EOF {
-				return n, "more than one JSON value on the line", true
-			}
-		}
-		if err == io.EOF {
-			return 0, "", false
-		}
-	}
+	return n, why, n > 0
 }
 
 // longestLine is the length in bytes of path's longest line.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -57,16 +58,13 @@ func (Showntell) Load(ctx context.Context, ld *Load) (*Report, error) {
 	}
 	v, err := pickle.Decode(data)
 	if err != nil {
-		place := ""
 		var pe *pickle.Error
 		var re *pickle.RefusedError
 		switch {
-		case asErr(err, &re):
-			place = fmt.Sprintf("byte %d", re.Offset)
-			return nil, &FileError{Path: path, Place: place, Msg: fmt.Sprintf("refused %s.%s: only builtins, datetime, numpy and pandas DataFrame objects are reconstructed; nothing was run", re.Module, re.Name), Err: err}
-		case asErr(err, &pe):
-			place = fmt.Sprintf("byte %d", pe.Offset)
-			return nil, &FileError{Path: path, Place: place, Msg: pe.Msg, Err: err}
+		case errors.As(err, &re):
+			return nil, &FileError{Path: path, Place: fmt.Sprintf("byte %d", re.Offset), Msg: fmt.Sprintf("refused %s.%s: only builtins, datetime, numpy and pandas DataFrame objects are reconstructed; nothing was run", re.Module, re.Name), Err: err}
+		case errors.As(err, &pe):
+			return nil, &FileError{Path: path, Place: fmt.Sprintf("byte %d", pe.Offset), Msg: pe.Msg, Err: err}
 		}
 		return nil, &FileError{Path: path, Msg: err.Error(), Err: err}
 	}
@@ -80,21 +78,6 @@ func (Showntell) Load(ctx context.Context, ld *Load) (*Report, error) {
 		return loadMatched(ctx, ld, x)
 	}
 	return nil, &FileError{Path: path, Msg: fmt.Sprintf("unknown pickle layout: a %T; expected a modernized run data dict or a DataFrame", v)}
-}
-
-func asErr[T error](err error, target *T) bool {
-	for e := err; e != nil; {
-		if t, ok := e.(T); ok {
-			*target = t
-			return true
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		e = u.Unwrap()
-	}
-	return false
 }
 
 func hasKeys(d *pickle.Dict, keys ...string) bool {
@@ -163,17 +146,8 @@ func missing(v any) bool {
 	return false
 }
 
-func recText(r record, k string) *string {
-	v, ok := r[k]
-	if !ok || missing(v) {
-		return nil
-	}
-	s := fmt.Sprint(v)
-	if f, ok := v.(float64); ok {
-		s = strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	return &s
-}
+// recText is a record field as text (an absent field is nil).
+func recText(r record, k string) *string { return cellText(r[k]) }
 
 func recFloat(r record, k string) *float64 {
 	v, ok := r[k]
@@ -425,13 +399,7 @@ func pickleRow(r record, loadID int64) (*gen.FinetuneRun, error) {
 	if t, ok := r["timestamp"].(time.Time); ok {
 		row.StartedAt = &t
 	}
-	if s := recText(r, "initial_checkpoint_steps"); s != nil {
-		main := *s == "main"
-		row.CheckpointIsMain = &main
-		if n, err := strconv.ParseInt(*s, 10, 64); err == nil {
-			row.CheckpointStep = &n
-		}
-	}
+	row.CheckpointIsMain, row.CheckpointStep = checkpoint(recText(r, "initial_checkpoint_steps"))
 	if f := recFloat(r, "seed"); f != nil && *f == math.Trunc(*f) {
 		n := int64(*f)
 		row.Seed = &n

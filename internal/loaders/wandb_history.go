@@ -1,13 +1,11 @@
 package loaders
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
@@ -472,26 +470,21 @@ func checkRowKeys(ctx context.Context, conn *sql.Conn, path string, h *histSourc
 // lineWithKey is the first line of a JSONL file whose object has key at
 // its top level (0 when none).
 func lineWithKey(path, key string) int {
-	f, err := os.Open(path)
+	n, err := eachLine(path, func(_ int, b []byte) bool {
+		if !bytes.Contains(b, []byte(key)) {
+			return false
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(pyJSON(b), &obj) != nil {
+			return false
+		}
+		_, ok := obj[key]
+		return ok
+	})
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	for n := 1; ; n++ {
-		b, err := readLine(r)
-		if len(bytes.TrimSpace(b)) > 0 && bytes.Contains(b, []byte(key)) {
-			var obj map[string]json.RawMessage
-			if json.Unmarshal(pyJSON(b), &obj) == nil {
-				if _, ok := obj[key]; ok {
-					return n
-				}
-			}
-		}
-		if err != nil {
-			return 0
-		}
-	}
+	return n
 }
 
 // historySelect is the INSERT's SELECT over a layout's common shape: the

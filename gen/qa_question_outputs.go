@@ -4,6 +4,7 @@ package gen
 
 import (
 	"database/sql/driver"
+	"encoding/json"
 	"github.com/dschema/dschema/internal/appender"
 )
 
@@ -11,7 +12,7 @@ import (
 const QAQuestionOutputTable = "qa_question_outputs"
 
 // QAQuestionOutputColumns lists the columns of qa_question_outputs in schema order; the appender writes them in this order.
-var QAQuestionOutputColumns = []string{"model_ref", "task", "doc_id", "native_id", "label", "metrics", "answer_outputs", "load_id"}
+var QAQuestionOutputColumns = []string{"model_ref", "task", "doc_id", "native_id", "label", "metrics", "answer_outputs", "load_id", "extra"}
 
 // QAQuestionOutputPrimaryKey lists the primary key columns of qa_question_outputs.
 var QAQuestionOutputPrimaryKey = []string{"model_ref", "task", "doc_id"}
@@ -34,7 +35,7 @@ type QAQuestionOutput struct {
 	// Label: Index of the correct answer choice.
 	// (label BIGINT, nil is NULL)
 	Label *int64
-	// Metrics: Per-question metrics such as acc_raw and predicted_index_raw.
+	// Metrics: Per-question numeric metrics such as acc_raw and predicted_index_raw (NaN kept); metrics that are not numbers are in extra.
 	// (metrics MAP(VARCHAR, DOUBLE), nil is NULL)
 	Metrics map[string]float64
 	// AnswerOutputs: One entry per answer choice, in choice order (ModelAnswerOutput).
@@ -43,6 +44,9 @@ type QAQuestionOutput struct {
 	// LoadID: dschema_loads.load_id of the load that wrote this row.
 	// (load_id BIGINT, nil is NULL)
 	LoadID *int64
+	// Extra: What of the prediction line has no column, as an object: its other keys, metrics that are not numbers (under metrics), and model_output: the per-choice keys outside ModelAnswerOutput (one object per choice), or the whole list when a choice does not fit ModelAnswerOutput (answer_outputs is then NULL); NULL when nothing is left.
+	// (extra JSON, nil is NULL)
+	Extra json.RawMessage
 }
 
 // QAQuestionOutputAnswerOutputs is the DuckDB type STRUCT(is_greedy BOOLEAN, logits_per_byte DOUBLE, logits_per_char DOUBLE, logits_per_token DOUBLE, num_chars BIGINT, num_tokens BIGINT, num_tokens_all BIGINT, sum_logits DOUBLE, sum_logits_uncond DOUBLE).
@@ -87,6 +91,7 @@ func (x *QAQuestionOutputAppender) Append(r *QAQuestionOutput) error {
 	v[5] = appender.Map(r.Metrics, true)
 	v[6] = appender.Nilable(r.AnswerOutputs, r.AnswerOutputs == nil)
 	v[7] = appender.Deref(r.LoadID)
+	v[8] = appender.Nilable(r.Extra, r.Extra == nil)
 	return x.a.AppendRow()
 }
 

@@ -12,33 +12,36 @@ import (
 const QATaskOutputTable = "qa_task_outputs"
 
 // QATaskOutputColumns lists the columns of qa_task_outputs in schema order; the appender writes them in this order.
-var QATaskOutputColumns = []string{"model_ref", "task", "model_kind", "run_id", "data", "params", "seed", "step", "task_hash", "model_hash", "num_instances", "primary_score", "metrics", "task_config", "load_id"}
+var QATaskOutputColumns = []string{"model_ref", "task", "model_kind", "run_id", "data", "params", "seed", "step", "task_hash", "model_hash", "num_instances", "primary_score", "metrics", "task_config", "load_id", "model_name", "recipe_raw", "training_seed", "is_aggregate", "metrics_json", "model_config", "record", "member"}
 
 // QATaskOutputPrimaryKey lists the primary key columns of qa_task_outputs.
 var QATaskOutputPrimaryKey = []string{"model_ref", "task"}
 
 // QATaskOutput is one row of qa_task_outputs: One evaluated model or checkpoint on one task, with its
-// aggregate metrics (TaskOutputData).
+// aggregate metrics (TaskOutputData). A pretraining checkpoint of DataDecide's eval instances joins
+// pretrain_evals on (data, params, seed, step); a finetuned model of the lab's OLMES dumps joins
+// finetune_runs and wandb_runs on run_id. Aggregates over tasks that exist only in an OLMES dump's
+// metrics-all.jsonl (such as core_9mcqa:rc::olmes:full) are rows too, without questions.
 type QATaskOutput struct {
-	// ModelRef: What was evaluated: a finetune run id, or data/params/seed-N/step-S for a pretraining checkpoint.
+	// ModelRef: What was evaluated: <data>/<params>/seed-<0-4>/step-<S> for a DataDecide checkpoint (the slug and training-seed-<N> where they do not map); for an OLMES dump its folder name without the __<revision> suffix (for the lab's finetuned models the run name, which is the run id).
 	// (model_ref VARCHAR NOT NULL)
 	ModelRef string
-	// Task: Eval task name.
+	// Task: Eval task name (the OLMES task_name, e.g. arc_easy:mc::olmes; for DataDecide instances the file's task, e.g. arc_easy).
 	// (task VARCHAR NOT NULL)
 	Task string
-	// ModelKind: finetune or pretrain_checkpoint.
+	// ModelKind: finetune (a W&B finetune run), pretrain_checkpoint (a DataDecide checkpoint) or model (any other model, e.g. a base model from a hub).
 	// (model_kind VARCHAR, nil is NULL)
 	ModelKind *string
-	// RunID: Finetune run id, when the model is a finetune run.
+	// RunID: Finetune run id (wandb_runs.run_id, finetune_runs.run_id), when the model is a finetune run.
 	// (run_id VARCHAR, nil is NULL)
 	RunID *string
-	// Data: Pretraining recipe, when the model is a checkpoint.
+	// Data: DataDecide recipe of a checkpoint (pretrain_datasets.data), mapped from the slug through recipe_aliases.
 	// (data VARCHAR, nil is NULL)
 	Data *string
-	// Params: Model size.
+	// Params: Model size of a checkpoint, e.g. 150M.
 	// (params VARCHAR, nil is NULL)
 	Params *string
-	// Seed: Training seed of the checkpoint.
+	// Seed: DataDecide seed number 0-4 of a checkpoint (datadecide_seeds), mapped from its training seed.
 	// (seed BIGINT, nil is NULL)
 	Seed *int64
 	// Step: Checkpoint step. Unit: steps.
@@ -56,7 +59,7 @@ type QATaskOutput struct {
 	// PrimaryScore: The task's primary score.
 	// (primary_score DOUBLE, nil is NULL)
 	PrimaryScore *float64
-	// Metrics: Every numeric aggregate metric of the task.
+	// Metrics: Every numeric aggregate metric of the task (NaN kept).
 	// (metrics MAP(VARCHAR, DOUBLE), nil is NULL)
 	Metrics map[string]float64
 	// TaskConfig: The task configuration, whole.
@@ -65,6 +68,30 @@ type QATaskOutput struct {
 	// LoadID: dschema_loads.load_id of the load that wrote this row.
 	// (load_id BIGINT, nil is NULL)
 	LoadID *int64
+	// ModelName: The model as the source names it: model_config.model of the metrics record, else the checkpoint path <slug>/<params>/seed-<N>/step-<S> or the dump folder as written.
+	// (model_name VARCHAR, nil is NULL)
+	ModelName *string
+	// RecipeRaw: The recipe of a checkpoint as its path wrote it (a slug such as dolma1_7-no-code).
+	// (recipe_raw VARCHAR, nil is NULL)
+	RecipeRaw *string
+	// TrainingSeed: Training seed of a checkpoint as its path wrote it (seed-<N>).
+	// (training_seed BIGINT, nil is NULL)
+	TrainingSeed *int64
+	// IsAggregate: The row is an aggregate over tasks found only in metrics-all.jsonl; it has no questions.
+	// (is_aggregate BOOLEAN, nil is NULL)
+	IsAggregate *bool
+	// MetricsJSON: Aggregate metrics that are not numbers, whole; NULL when every metric is a number.
+	// (metrics_json JSON, nil is NULL)
+	MetricsJSON json.RawMessage
+	// ModelConfig: The OLMES model configuration of the metrics record, whole; NULL when the task has no metrics record.
+	// (model_config JSON, nil is NULL)
+	ModelConfig json.RawMessage
+	// Record: The rest of the metrics record (compute_config, processing_time, current_date, beaker_info, task_idx and any other key), whole; NULL when the task has no metrics record.
+	// (record JSON, nil is NULL)
+	Record json.RawMessage
+	// Member: The file or archive member the task's metrics came from (nested archives joined by !/).
+	// (member VARCHAR, nil is NULL)
+	Member *string
 }
 
 // QATaskOutputAppender appends QATaskOutput rows with DuckDB's appender; every value goes in with
@@ -102,6 +129,14 @@ func (x *QATaskOutputAppender) Append(r *QATaskOutput) error {
 	v[12] = appender.Map(r.Metrics, true)
 	v[13] = appender.Nilable(r.TaskConfig, r.TaskConfig == nil)
 	v[14] = appender.Deref(r.LoadID)
+	v[15] = appender.Deref(r.ModelName)
+	v[16] = appender.Deref(r.RecipeRaw)
+	v[17] = appender.Deref(r.TrainingSeed)
+	v[18] = appender.Deref(r.IsAggregate)
+	v[19] = appender.Nilable(r.MetricsJSON, r.MetricsJSON == nil)
+	v[20] = appender.Nilable(r.ModelConfig, r.ModelConfig == nil)
+	v[21] = appender.Nilable(r.Record, r.Record == nil)
+	v[22] = appender.Deref(r.Member)
 	return x.a.AppendRow()
 }
 

@@ -3,6 +3,7 @@ package loaders_test
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/dschema/dschema/internal/fixtures"
@@ -53,5 +54,27 @@ func TestReferenceViews(t *testing.T) {
 		if got := v.scalar("SELECT seed_name FROM datadecide_seeds WHERE seed = ?", i); got != n {
 			t.Errorf("seed %d = %s, want %s", i, got, n)
 		}
+	}
+	// LEGACY-FORMATS §1.1 lists the training seeds in the seeds' order.
+	if got := v.scalar("SELECT string_agg(training_seed::VARCHAR, ' ' ORDER BY seed) FROM datadecide_seeds"); got != "6198 14 15 4 5" {
+		t.Errorf("training seeds by seed = %s", got)
+	}
+	if got, want := v.scalar("SELECT string_agg(training_seed || '->' || seed, ' ' ORDER BY training_seed) FROM datadecide_training_seeds"), func() string {
+		var ks []int
+		for k := range runname.TrainingSeeds {
+			ks = append(ks, int(k))
+		}
+		sort.Ints(ks)
+		var out []string
+		for _, k := range ks {
+			out = append(out, fmt.Sprintf("%d->%d", k, runname.TrainingSeeds[int64(k)]))
+		}
+		return strings.Join(out, " ")
+	}(); got != want {
+		t.Errorf("datadecide_training_seeds = %s, runname.TrainingSeeds = %s", got, want)
+	}
+	// Every training seed's DataDecide seed is the one datadecide_seeds names it for, or the default's alias 2.
+	if got := v.scalar("SELECT count(*) FROM datadecide_training_seeds t LEFT JOIN datadecide_seeds s USING (training_seed) WHERE s.seed IS DISTINCT FROM t.seed"); got != "1" {
+		t.Errorf("%s training seeds are not datadecide_seeds' (want 1: the default's alias 2)", got)
 	}
 }

@@ -49,7 +49,10 @@ type FinetuneMatchedCurveAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewFinetuneMatchedCurveAppender(conn driver.Conn) (*FinetuneMatchedCurveAppender, error) {
-	a, err := appender.New(conn, FinetuneMatchedCurveTable, FinetuneMatchedCurveColumns)
+	a, err := appender.NewStaged(conn, FinetuneMatchedCurveTable, FinetuneMatchedCurveColumns, []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {
+		Cast: "DOUBLE[]",
+		Type: "VARCHAR",
+	}, {Type: "JSON"}, {Type: "BIGINT"}})
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +64,8 @@ func (x *FinetuneMatchedCurveAppender) Append(r *FinetuneMatchedCurve) error {
 	v := x.a.Row()
 	v[0] = r.RunID
 	v[1] = r.Name
-	v[2] = appender.Nilable(r.Points, r.Points == nil)
-	v[3] = appender.Nilable(r.PointsJSON, r.PointsJSON == nil)
+	v[2] = appender.ListJSON(r.Points, true)
+	v[3] = appender.JSONText(r.PointsJSON)
 	v[4] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }

@@ -63,6 +63,31 @@ type QAQuestionOutputAnswerOutputs struct {
 	SumLogitsUncond float64 `db:"sum_logits_uncond"`
 }
 
+// AppendJSON appends s to b as a JSON object (the staged appender's form).
+
+func (s QAQuestionOutputAnswerOutputs) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appender.AppendJSONKey(b, "is_greedy", true)
+	b = appender.AppendJSONScalar(b, s.IsGreedy)
+	b = appender.AppendJSONKey(b, "logits_per_byte", false)
+	b = appender.AppendJSONScalar(b, s.LogitsPerByte)
+	b = appender.AppendJSONKey(b, "logits_per_char", false)
+	b = appender.AppendJSONScalar(b, s.LogitsPerChar)
+	b = appender.AppendJSONKey(b, "logits_per_token", false)
+	b = appender.AppendJSONScalar(b, s.LogitsPerToken)
+	b = appender.AppendJSONKey(b, "num_chars", false)
+	b = appender.AppendJSONScalar(b, s.NumChars)
+	b = appender.AppendJSONKey(b, "num_tokens", false)
+	b = appender.AppendJSONScalar(b, s.NumTokens)
+	b = appender.AppendJSONKey(b, "num_tokens_all", false)
+	b = appender.AppendJSONScalar(b, s.NumTokensAll)
+	b = appender.AppendJSONKey(b, "sum_logits", false)
+	b = appender.AppendJSONScalar(b, s.SumLogits)
+	b = appender.AppendJSONKey(b, "sum_logits_uncond", false)
+	b = appender.AppendJSONScalar(b, s.SumLogitsUncond)
+	return append(b, '}')
+}
+
 // QAQuestionOutputAppender appends QAQuestionOutput rows with DuckDB's appender; every value goes in with
 // the exact Go type of its column, and errors name the table, row and column.
 type QAQuestionOutputAppender struct {
@@ -73,7 +98,13 @@ type QAQuestionOutputAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewQAQuestionOutputAppender(conn driver.Conn) (*QAQuestionOutputAppender, error) {
-	a, err := appender.New(conn, QAQuestionOutputTable, QAQuestionOutputColumns)
+	a, err := appender.NewStaged(conn, QAQuestionOutputTable, QAQuestionOutputColumns, []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {
+		Cast: "MAP(VARCHAR, DOUBLE)",
+		Type: "VARCHAR",
+	}, {
+		Cast: "STRUCT(is_greedy BOOLEAN, logits_per_byte DOUBLE, logits_per_char DOUBLE, logits_per_token DOUBLE, num_chars BIGINT, num_tokens BIGINT, num_tokens_all BIGINT, sum_logits DOUBLE, sum_logits_uncond DOUBLE)[]",
+		Type: "VARCHAR",
+	}, {Type: "BIGINT"}, {Type: "JSON"}})
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +119,10 @@ func (x *QAQuestionOutputAppender) Append(r *QAQuestionOutput) error {
 	v[2] = r.DocID
 	v[3] = appender.Deref(r.NativeID)
 	v[4] = appender.Deref(r.Label)
-	v[5] = appender.Map(r.Metrics, true)
-	v[6] = appender.Nilable(r.AnswerOutputs, r.AnswerOutputs == nil)
+	v[5] = appender.MapJSON(r.Metrics, true)
+	v[6] = appender.StructsJSON(r.AnswerOutputs, true)
 	v[7] = appender.Deref(r.LoadID)
-	v[8] = appender.Nilable(r.Extra, r.Extra == nil)
+	v[8] = appender.JSONText(r.Extra)
 	return x.a.AppendRow()
 }
 

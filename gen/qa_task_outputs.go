@@ -104,7 +104,10 @@ type QATaskOutputAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewQATaskOutputAppender(conn driver.Conn) (*QATaskOutputAppender, error) {
-	a, err := appender.New(conn, QATaskOutputTable, QATaskOutputColumns)
+	a, err := appender.NewStaged(conn, QATaskOutputTable, QATaskOutputColumns, []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "DOUBLE"}, {
+		Cast: "MAP(VARCHAR, DOUBLE)",
+		Type: "VARCHAR",
+	}, {Type: "JSON"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "BOOLEAN"}, {Type: "JSON"}, {Type: "JSON"}, {Type: "JSON"}, {Type: "VARCHAR"}})
 	if err != nil {
 		return nil, err
 	}
@@ -126,16 +129,16 @@ func (x *QATaskOutputAppender) Append(r *QATaskOutput) error {
 	v[9] = appender.Deref(r.ModelHash)
 	v[10] = appender.Deref(r.NumInstances)
 	v[11] = appender.Deref(r.PrimaryScore)
-	v[12] = appender.Map(r.Metrics, true)
-	v[13] = appender.Nilable(r.TaskConfig, r.TaskConfig == nil)
+	v[12] = appender.MapJSON(r.Metrics, true)
+	v[13] = appender.JSONText(r.TaskConfig)
 	v[14] = appender.Deref(r.LoadID)
 	v[15] = appender.Deref(r.ModelName)
 	v[16] = appender.Deref(r.RecipeRaw)
 	v[17] = appender.Deref(r.TrainingSeed)
 	v[18] = appender.Deref(r.IsAggregate)
-	v[19] = appender.Nilable(r.MetricsJSON, r.MetricsJSON == nil)
-	v[20] = appender.Nilable(r.ModelConfig, r.ModelConfig == nil)
-	v[21] = appender.Nilable(r.Record, r.Record == nil)
+	v[19] = appender.JSONText(r.MetricsJSON)
+	v[20] = appender.JSONText(r.ModelConfig)
+	v[21] = appender.JSONText(r.Record)
 	v[22] = appender.Deref(r.Member)
 	return x.a.AppendRow()
 }

@@ -26,6 +26,8 @@ type Appender struct {
 	raw   *duckdb.Appender
 	row   []driver.Value
 	rows  int64
+	// flushEvery, when set, flushes after every so many rows.
+	flushEvery int64
 }
 
 // New opens an appender on table for the named columns, on conn (a
@@ -47,6 +49,9 @@ func (a *Appender) AppendRow() error {
 		return fmt.Errorf("append row %d to %s: %w", a.rows+1, a.table, err)
 	}
 	a.rows++
+	if a.flushEvery > 0 && a.rows%a.flushEvery == 0 {
+		return a.Flush()
+	}
 	return nil
 }
 

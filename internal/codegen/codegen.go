@@ -113,6 +113,77 @@ type mapper struct {
 	table   *schema.Table
 	structs []jen.Code // generated STRUCT types
 	named   map[string]bool
+	staged  bool // the table's appender stages nested values as JSON: STRUCTs get AppendJSON
+}
+
+// jsonScalars are the scalar types a staged nested value may hold: JSON
+// carries each of them exactly.
+var jsonScalars = map[string]bool{"BOOLEAN": true, "TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true,
+	"UTINYINT": true, "USMALLINT": true, "UINTEGER": true, "UBIGINT": true, "FLOAT": true, "DOUBLE": true, "VARCHAR": true}
+
+// stageable reports whether a nested type travels exactly as JSON: a MAP
+// with VARCHAR keys, LISTs and STRUCTs, over jsonScalars (no LIST of
+// LISTs: a nil inner list would have no exact form).
+func stageable(t *ducktype.Type, inList bool) bool {
+	switch t.Kind {
+	case ducktype.List:
+		return !inList && stageable(t.Elem, true)
+	case ducktype.Struct:
+		for _, f := range t.Fields {
+			if !stageable(f.Type, false) {
+				return false
+			}
+		}
+		return true
+	case ducktype.Map:
+		return t.Key.Kind == ducktype.Scalar && t.Key.Name == "VARCHAR" && t.Value.Kind == ducktype.Scalar && jsonScalars[t.Value.Name]
+	case ducktype.Scalar:
+		return jsonScalars[t.Name]
+	}
+	return false
+}
+
+// stagedTable reports whether a table's appender stages its nested
+// columns as JSON (appender.NewStaged): it has a nested column, every
+// nested column is stageable and every other column can travel as itself.
+func stagedTable(types []*ducktype.Type) bool {
+	nested := false
+	for _, t := range types {
+		switch {
+		case t.Kind == ducktype.Scalar:
+			if !jsonScalars[t.Name] && t.Name != "JSON" {
+				return false
+			}
+		case stageable(t, false):
+			nested = true
+		default:
+			return false
+		}
+	}
+	return nested
+}
+
+// jsonField is the code that appends STRUCT field f of s to b as JSON.
+func jsonField(f ducktype.Field, goName string, first bool) []jen.Code {
+	val := jen.Id("s").Dot(goName)
+	key := jen.Id("b").Op("=").Qual(appenderPkg, "AppendJSONKey").Call(jen.Id("b"), jen.Lit(f.Name), jen.Lit(first))
+	var write jen.Code
+	switch f.Type.Kind {
+	case ducktype.Struct:
+		write = jen.Id("b").Op("=").Add(val).Dot("AppendJSON").Call(jen.Id("b"))
+	case ducktype.List:
+		fn := "AppendJSONList"
+		if f.Type.Elem.Kind == ducktype.Struct {
+			fn = "AppendJSONStructs"
+		}
+		// A nil list is JSON null (NULL), an empty one [].
+		write = jen.If(val.Clone().Op("==").Nil()).Block(
+			jen.Id("b").Op("=").Append(jen.Id("b"), jen.Lit("null").Op("...")),
+		).Else().Block(jen.Id("b").Op("=").Qual(appenderPkg, fn).Call(jen.Id("b"), val.Clone()))
+	default:
+		write = jen.Id("b").Op("=").Qual(appenderPkg, "AppendJSONScalar").Call(jen.Id("b"), val)
+	}
+	return []jen.Code{key, write}
 }
 
 func (m *mapper) mapType(t *ducktype.Type, name string, nested bool) (goType, error) {
@@ -142,6 +213,17 @@ func (m *mapper) mapType(t *ducktype.Type, name string, nested bool) (goType, er
 		m.structs = append(m.structs,
 			jen.Commentf("%s is the DuckDB type %s.", typeName, t.Text),
 			jen.Type().Id(typeName).Struct(fields...))
+		if m.staged {
+			// func (s T) AppendJSON(b []byte) []byte { b = append(b, '{'); ...; return append(b, '}') }
+			body := []jen.Code{jen.Id("b").Op("=").Append(jen.Id("b"), jen.LitRune('{'))}
+			for i, fld := range t.Fields {
+				body = append(body, jsonField(fld, schema.GoIdent(fld.Name), i == 0)...)
+			}
+			body = append(body, jen.Return(jen.Append(jen.Id("b"), jen.LitRune('}'))))
+			m.structs = append(m.structs,
+				jen.Commentf("AppendJSON appends s to b as a JSON object (the staged appender's form)."),
+				jen.Func().Params(jen.Id("s").Id(typeName)).Id("AppendJSON").Params(jen.Id("b").Index().Byte()).Index().Byte().Block(body...))
+		}
 		return goType{code: jen.Id(typeName), kind: "struct"}, nil
 	case ducktype.Map:
 		if nested {
@@ -234,14 +316,21 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 	m := &mapper{table: t, named: map[string]bool{}}
 	row := t.GoName()
 	appName := row + "Appender"
-
-	var fields []jen.Code
-	var assigns []jen.Code
-	for i, c := range t.Columns {
+	var parsed []*ducktype.Type
+	for _, c := range t.Columns {
 		pt, err := ducktype.Parse(c.Type)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: table %q: column %q: %w", t.File, c.Line, t.Name, c.Name, err)
 		}
+		parsed = append(parsed, pt)
+	}
+	m.staged = stagedTable(parsed)
+	var stages []jen.Code
+
+	var fields []jen.Code
+	var assigns []jen.Code
+	for i, c := range t.Columns {
+		pt := parsed[i]
 		gt, err := m.mapType(pt, c.GoName(), false)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: table %q: column %q: %w", t.File, c.Line, t.Name, c.Name, err)
@@ -259,7 +348,26 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 		slot := jen.Id("v").Index(jen.Lit(i))
 		field := jen.Id("r").Dot(c.GoName())
 		fail := jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("x").Dot("a").Dot("Fail").Call(jen.Lit(c.Name), jen.Err())))
+		if m.staged {
+			st := jen.Dict{jen.Id("Type"): jen.Lit(pt.Name)}
+			if pt.Kind != ducktype.Scalar {
+				st = jen.Dict{jen.Id("Type"): jen.Lit("VARCHAR"), jen.Id("Cast"): jen.Lit(pt.Text)}
+			}
+			stages = append(stages, jen.Values(st))
+		}
 		switch {
+		case m.staged && pt.Kind == ducktype.Scalar && pt.Name == "JSON":
+			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "JSONText").Call(field))
+		case m.staged && pt.Kind == ducktype.Map:
+			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "MapJSON").Call(field, jen.Lit(nullable)))
+		case m.staged && pt.Kind == ducktype.List && pt.Elem.Kind == ducktype.Struct:
+			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "StructsJSON").Call(field, jen.Lit(nullable)))
+		case m.staged && pt.Kind == ducktype.List:
+			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "ListJSON").Call(field, jen.Lit(nullable)))
+		case m.staged && pt.Kind == ducktype.Struct && nullable:
+			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "StructPtrJSON").Call(field))
+		case m.staged && pt.Kind == ducktype.Struct:
+			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "StructJSON").Call(field))
 		case gt.kind == "decimal":
 			fn := "Decimal"
 			if nullable {
@@ -320,8 +428,14 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 	f.Line()
 	// func NewXAppender(conn driver.Conn) (*XAppender, error)
 	addComments(f, fmt.Sprintf("New%s opens an appender on %s. conn is a duckdb-go driver connection\n(inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on\nthat connection are rolled back with it.", appName, t.Name))
+	open := jen.Qual(appenderPkg, "New").Call(jen.Id("conn"), jen.Id(row+"Table"), jen.Id(row+"Columns"))
+	if m.staged {
+		// Nested columns travel as JSON text and DuckDB's casts build them (appender.NewStaged).
+		open = jen.Qual(appenderPkg, "NewStaged").Call(jen.Id("conn"), jen.Id(row+"Table"), jen.Id(row+"Columns"),
+			jen.Index().Qual(appenderPkg, "Stage").Values(stages...))
+	}
 	f.Func().Id("New"+appName).Params(jen.Id("conn").Qual("database/sql/driver", "Conn")).Params(jen.Op("*").Id(appName), jen.Error()).Block(
-		jen.List(jen.Id("a"), jen.Err()).Op(":=").Qual(appenderPkg, "New").Call(jen.Id("conn"), jen.Id(row+"Table"), jen.Id(row+"Columns")),
+		jen.List(jen.Id("a"), jen.Err()).Op(":=").Add(open),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Op("&").Id(appName).Values(jen.Dict{jen.Id("a"): jen.Id("a")}), jen.Nil()),
 	)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"math"
 	"math/big"
 	"os"
 	"os/exec"
@@ -275,5 +276,82 @@ func TestRollbackAndFlushErrors(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "close appender on ledger") {
 		t.Errorf("duplicate key error = %v, want it to name the ledger table", err)
+	}
+}
+
+// TestStagedAppenderIsExact: a table whose nested columns hold numbers,
+// booleans and text is appended through JSON text and DuckDB's casts
+// (appender.NewStaged); every value comes back exactly, the edges of each
+// type included, and nil stays NULL where the column allows it.
+func TestStagedAppenderIsExact(t *testing.T) {
+	conn := setup(t)
+	ctx := context.Background()
+	floats := []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 5e-324, math.MaxFloat64, -math.MaxFloat64, 0.1, 1.0 / 3, 123456789.123456789, 1e21, 2.5e-5}
+	text := "q\"uote \\ back\x01ctl\nnew\ttab é 日本 🙂 </script>"
+	rows := []*Answer{
+		{ID: 1, Label: ptr(text), Ok: true,
+			Metrics: map[string]float64{"nan": floats[0], "inf": floats[1], "-inf": floats[2], "zero": floats[3], text: 1},
+			Counts:  map[string]int64{"min": math.MinInt64, "max": math.MaxInt64},
+			Points:  floats,
+			Choices: []AnswerChoices{
+				{Label: text, Logit: 0.1, Tokens: []int64{math.MinInt64, 0, math.MaxInt64}, Greedy: true, Small: -128, Part: AnswerChoicesPart{X: math.MaxUint64, F: 0.1}},
+				{Label: "", Logit: math.NaN(), Tokens: []int64{}, Small: 127},
+				{Label: "nil tokens", Tokens: nil},
+			},
+			Best: &AnswerBest{Label: "b", Logit: math.Copysign(0, -1)},
+			Doc:  json.RawMessage(`{"a": NaN, "b": [1, 2]}`)},
+		{ID: 2}, // every nullable nil: NULL; Counts (NOT NULL) nil: an empty map
+		{ID: 3, Metrics: map[string]float64{}, Points: []float64{}, Choices: []AnswerChoices{}},
+	}
+	err := withDriver(t, conn, func(dc driver.Conn) error {
+		a, err := NewAnswerAppender(dc)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := a.Append(r); err != nil {
+				return err
+			}
+		}
+		return a.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range floats {
+		var got float64
+		if err := conn.QueryRowContext(ctx, "SELECT points[?] FROM answers WHERE id = 1", i+1).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if math.Float64bits(got) != math.Float64bits(f) && !(math.IsNaN(got) && math.IsNaN(f)) {
+			t.Errorf("points[%d] = %v (%x), want %v (%x)", i+1, got, math.Float64bits(got), f, math.Float64bits(f))
+		}
+	}
+	for _, c := range []struct{ q, want string }{
+		{"SELECT label = ? FROM answers WHERE id = 1", "true"},
+		{"SELECT ok FROM answers WHERE id = 1", "true"},
+		{"SELECT list_contains(map_keys(metrics), ?)::VARCHAR || ' ' || list_sort(list_filter(map_keys(metrics), k -> len(k) < 5))::VARCHAR FROM answers WHERE id = 1", "true [-inf, inf, nan, zero]"},
+		{"SELECT metrics['nan']::VARCHAR || ' ' || metrics['inf'] || ' ' || metrics['-inf'] || ' ' || (1/metrics['zero'])::VARCHAR FROM answers WHERE id = 1", "nan inf -inf -inf"},
+		{"SELECT counts['min']::VARCHAR || ' ' || counts['max'] FROM answers WHERE id = 1", "-9223372036854775808 9223372036854775807"},
+		{"SELECT choices[1].label = ? FROM answers WHERE id = 1", "true"},
+		{"SELECT choices[1].tokens::VARCHAR || ' ' || choices[1].greedy || ' ' || choices[1].small || ' ' || choices[1].part.x || ' ' || (choices[1].part.f = 0.1::FLOAT) || ' ' || (choices[1].logit = 0.1) FROM answers WHERE id = 1",
+			"[-9223372036854775808, 0, 9223372036854775807] true -128 18446744073709551615 true true"},
+		{"SELECT isnan(choices[2].logit)::VARCHAR || ' ' || choices[2].tokens::VARCHAR || ' ' || choices[2].small || ' ' || (choices[3].tokens IS NULL) FROM answers WHERE id = 1", "true [] 127 true"},
+		{"SELECT best.label || ' ' || best.logit FROM answers WHERE id = 1", "b -0.0"},
+		{"SELECT doc::VARCHAR FROM answers WHERE id = 1", `{"a": NaN, "b": [1, 2]}`},
+		{"SELECT (label IS NULL)::VARCHAR || (metrics IS NULL) || (points IS NULL) || (choices IS NULL) || (best IS NULL) || (doc IS NULL) || ' ' || cardinality(counts) || ' ' || ok FROM answers WHERE id = 2", "truetruetruetruetruetrue 0 false"},
+		{"SELECT cardinality(metrics)::VARCHAR || len(points) || len(choices) FROM answers WHERE id = 3", "000"},
+	} {
+		var got string
+		args := []any{}
+		if strings.Contains(c.q, "?") {
+			args = append(args, text)
+		}
+		if err := conn.QueryRowContext(ctx, c.q, args...).Scan(&got); err != nil {
+			t.Fatalf("%s: %v", c.q, err)
+		}
+		if got != c.want {
+			t.Errorf("%s = %q, want %q", c.q, got, c.want)
+		}
 	}
 }

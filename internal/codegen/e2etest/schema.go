@@ -9,7 +9,7 @@ package e2etest
 const SchemaVersion int64 = 1
 
 // SchemaSum identifies the schema content this code was generated from.
-const SchemaSum = "b259efa9a3af2dc6"
+const SchemaSum = "eb07421d393804b0"
 
 // Tables lists every canonical table, sorted by name.
-var Tables = []string{"ledger", "samples"}
+var Tables = []string{"answers", "ledger", "samples"}

@@ -51,10 +51,30 @@ type QuestionOutputAnswer struct {
 	Score float64 `db:"score"`
 }
 
+// AppendJSON appends s to b as a JSON object (the staged appender's form).
+
+func (s QuestionOutputAnswer) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appender.AppendJSONKey(b, "text", true)
+	b = appender.AppendJSONScalar(b, s.Text)
+	b = appender.AppendJSONKey(b, "score", false)
+	b = appender.AppendJSONScalar(b, s.Score)
+	return append(b, '}')
+}
+
 // QuestionOutputAnswersExtra is the DuckDB type STRUCT(a INTEGER).
 
 type QuestionOutputAnswersExtra struct {
 	A int32 `db:"a"`
+}
+
+// AppendJSON appends s to b as a JSON object (the staged appender's form).
+
+func (s QuestionOutputAnswersExtra) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appender.AppendJSONKey(b, "a", true)
+	b = appender.AppendJSONScalar(b, s.A)
+	return append(b, '}')
 }
 
 // QuestionOutputAnswers is the DuckDB type STRUCT(is_greedy BOOLEAN, num_tokens BIGINT, extra STRUCT(a INTEGER)).
@@ -63,6 +83,19 @@ type QuestionOutputAnswers struct {
 	IsGreedy  bool                       `db:"is_greedy"`
 	NumTokens int64                      `db:"num_tokens"`
 	Extra     QuestionOutputAnswersExtra `db:"extra"`
+}
+
+// AppendJSON appends s to b as a JSON object (the staged appender's form).
+
+func (s QuestionOutputAnswers) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appender.AppendJSONKey(b, "is_greedy", true)
+	b = appender.AppendJSONScalar(b, s.IsGreedy)
+	b = appender.AppendJSONKey(b, "num_tokens", false)
+	b = appender.AppendJSONScalar(b, s.NumTokens)
+	b = appender.AppendJSONKey(b, "extra", false)
+	b = s.Extra.AppendJSON(b)
+	return append(b, '}')
 }
 
 // QuestionOutputAppender appends QuestionOutput rows with DuckDB's appender; every value goes in with
@@ -75,7 +108,19 @@ type QuestionOutputAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewQuestionOutputAppender(conn driver.Conn) (*QuestionOutputAppender, error) {
-	a, err := appender.New(conn, QuestionOutputTable, QuestionOutputColumns)
+	a, err := appender.NewStaged(conn, QuestionOutputTable, QuestionOutputColumns, []appender.Stage{{Type: "BIGINT"}, {
+		Cast: "MAP(VARCHAR, DOUBLE)",
+		Type: "VARCHAR",
+	}, {
+		Cast: "VARCHAR[]",
+		Type: "VARCHAR",
+	}, {
+		Cast: "STRUCT(\"text\" VARCHAR, score DOUBLE)",
+		Type: "VARCHAR",
+	}, {
+		Cast: "STRUCT(is_greedy BOOLEAN, num_tokens BIGINT, extra STRUCT(a INTEGER))[]",
+		Type: "VARCHAR",
+	}, {Type: "DOUBLE"}, {Type: "DOUBLE"}, {Type: "DOUBLE"}})
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +131,10 @@ func NewQuestionOutputAppender(conn driver.Conn) (*QuestionOutputAppender, error
 func (x *QuestionOutputAppender) Append(r *QuestionOutput) error {
 	v := x.a.Row()
 	v[0] = r.DocID
-	v[1] = appender.Map(r.Metrics, false)
-	v[2] = appender.Nilable(r.Tags, r.Tags == nil)
-	v[3] = appender.Deref(r.Answer)
-	v[4] = appender.Nilable(r.Answers, r.Answers == nil)
+	v[1] = appender.MapJSON(r.Metrics, false)
+	v[2] = appender.ListJSON(r.Tags, true)
+	v[3] = appender.StructPtrJSON(r.Answer)
+	v[4] = appender.StructsJSON(r.Answers, true)
 	v[5] = appender.Deref(r.ArcAcc)
 	v[6] = appender.Deref(r.PiqaAcc)
 	v[7] = appender.Deref(r.ArcMargin)

@@ -70,6 +70,24 @@ func (x *FinetuneMatchedCurveAppender) Append(r *FinetuneMatchedCurve) error {
 	return x.a.AppendRow()
 }
 
+// Values is r as the staged appender writes it, in column order (nested columns as JSON
+// text). AppendValues appends it: a row can be encoded on one goroutine and appended on another.
+func (r *FinetuneMatchedCurve) Values() []driver.Value {
+	v := make([]driver.Value, 5)
+	v[0] = r.RunID
+	v[1] = r.Name
+	v[2] = appender.ListJSON(r.Points, true)
+	v[3] = appender.JSONText(r.PointsJSON)
+	v[4] = appender.Deref(r.LoadID)
+	return v
+}
+
+// AppendValues adds one row made by Values.
+func (x *FinetuneMatchedCurveAppender) AppendValues(v []driver.Value) error {
+	copy(x.a.Row(), v)
+	return x.a.AppendRow()
+}
+
 // Rows is the number of rows appended so far.
 func (x *FinetuneMatchedCurveAppender) Rows() int64 {
 	return x.a.Rows()

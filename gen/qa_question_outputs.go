@@ -126,6 +126,28 @@ func (x *QAQuestionOutputAppender) Append(r *QAQuestionOutput) error {
 	return x.a.AppendRow()
 }
 
+// Values is r as the staged appender writes it, in column order (nested columns as JSON
+// text). AppendValues appends it: a row can be encoded on one goroutine and appended on another.
+func (r *QAQuestionOutput) Values() []driver.Value {
+	v := make([]driver.Value, 9)
+	v[0] = r.ModelRef
+	v[1] = r.Task
+	v[2] = r.DocID
+	v[3] = appender.Deref(r.NativeID)
+	v[4] = appender.Deref(r.Label)
+	v[5] = appender.MapJSON(r.Metrics, true)
+	v[6] = appender.StructsJSON(r.AnswerOutputs, true)
+	v[7] = appender.Deref(r.LoadID)
+	v[8] = appender.JSONText(r.Extra)
+	return v
+}
+
+// AppendValues adds one row made by Values.
+func (x *QAQuestionOutputAppender) AppendValues(v []driver.Value) error {
+	copy(x.a.Row(), v)
+	return x.a.AppendRow()
+}
+
 // Rows is the number of rows appended so far.
 func (x *QAQuestionOutputAppender) Rows() int64 {
 	return x.a.Rows()

@@ -143,6 +143,42 @@ func (x *QATaskOutputAppender) Append(r *QATaskOutput) error {
 	return x.a.AppendRow()
 }
 
+// Values is r as the staged appender writes it, in column order (nested columns as JSON
+// text). AppendValues appends it: a row can be encoded on one goroutine and appended on another.
+func (r *QATaskOutput) Values() []driver.Value {
+	v := make([]driver.Value, 23)
+	v[0] = r.ModelRef
+	v[1] = r.Task
+	v[2] = appender.Deref(r.ModelKind)
+	v[3] = appender.Deref(r.RunID)
+	v[4] = appender.Deref(r.Data)
+	v[5] = appender.Deref(r.Params)
+	v[6] = appender.Deref(r.Seed)
+	v[7] = appender.Deref(r.Step)
+	v[8] = appender.Deref(r.TaskHash)
+	v[9] = appender.Deref(r.ModelHash)
+	v[10] = appender.Deref(r.NumInstances)
+	v[11] = appender.Deref(r.PrimaryScore)
+	v[12] = appender.MapJSON(r.Metrics, true)
+	v[13] = appender.JSONText(r.TaskConfig)
+	v[14] = appender.Deref(r.LoadID)
+	v[15] = appender.Deref(r.ModelName)
+	v[16] = appender.Deref(r.RecipeRaw)
+	v[17] = appender.Deref(r.TrainingSeed)
+	v[18] = appender.Deref(r.IsAggregate)
+	v[19] = appender.JSONText(r.MetricsJSON)
+	v[20] = appender.JSONText(r.ModelConfig)
+	v[21] = appender.JSONText(r.Record)
+	v[22] = appender.Deref(r.Member)
+	return v
+}
+
+// AppendValues adds one row made by Values.
+func (x *QATaskOutputAppender) AppendValues(v []driver.Value) error {
+	copy(x.a.Row(), v)
+	return x.a.AppendRow()
+}
+
 // Rows is the number of rows appended so far.
 func (x *QATaskOutputAppender) Rows() int64 {
 	return x.a.Rows()

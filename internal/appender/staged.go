@@ -186,31 +186,33 @@ func AppendJSONKey(b []byte, key string, first bool) []byte {
 // exactly: integers in full, a double as its shortest round-trip text,
 // NaN, Infinity and -Infinity as bare tokens.
 func AppendJSONScalar[V Scalar](b []byte, v V) []byte {
-	switch x := any(v).(type) {
-	case bool:
-		return strconv.AppendBool(b, x)
-	case string:
-		return AppendJSONString(b, x)
-	case float64:
-		return appendJSONFloat(b, x, 64)
-	case float32:
-		return appendJSONFloat(b, float64(x), 32)
-	case int64:
-		return strconv.AppendInt(b, x, 10)
-	case int32:
-		return strconv.AppendInt(b, int64(x), 10)
-	case int16:
-		return strconv.AppendInt(b, int64(x), 10)
-	case int8:
-		return strconv.AppendInt(b, int64(x), 10)
-	case uint64:
-		return strconv.AppendUint(b, x, 10)
-	case uint32:
-		return strconv.AppendUint(b, uint64(x), 10)
-	case uint16:
-		return strconv.AppendUint(b, uint64(x), 10)
-	case uint8:
-		return strconv.AppendUint(b, uint64(x), 10)
+	// A switch on a pointer: converting v itself to an interface would
+	// allocate for every value.
+	switch x := any(&v).(type) {
+	case *bool:
+		return strconv.AppendBool(b, *x)
+	case *string:
+		return AppendJSONString(b, *x)
+	case *float64:
+		return appendJSONFloat(b, *x, 64)
+	case *float32:
+		return appendJSONFloat(b, float64(*x), 32)
+	case *int64:
+		return strconv.AppendInt(b, *x, 10)
+	case *int32:
+		return strconv.AppendInt(b, int64(*x), 10)
+	case *int16:
+		return strconv.AppendInt(b, int64(*x), 10)
+	case *int8:
+		return strconv.AppendInt(b, int64(*x), 10)
+	case *uint64:
+		return strconv.AppendUint(b, *x, 10)
+	case *uint32:
+		return strconv.AppendUint(b, uint64(*x), 10)
+	case *uint16:
+		return strconv.AppendUint(b, uint64(*x), 10)
+	case *uint8:
+		return strconv.AppendUint(b, uint64(*x), 10)
 	}
 	return b // unreachable: Scalar's types are the cases above
 }

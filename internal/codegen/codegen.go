@@ -457,6 +457,22 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 	f.Commentf("Append adds one row.")
 	f.Func().Params(jen.Id("x").Op("*").Id(appName)).Id("Append").Params(jen.Id("r").Op("*").Id(row)).Error().Block(body...)
 	f.Line()
+	if m.staged {
+		// Values and AppendValues split Append in two: the encoding (JSON
+		// text for nested columns) on any goroutine, the append on the
+		// appender's.
+		vals := []jen.Code{jen.Id("v").Op(":=").Make(jen.Index().Qual("database/sql/driver", "Value"), jen.Lit(len(t.Columns)))}
+		vals = append(vals, assigns...)
+		vals = append(vals, jen.Return(jen.Id("v")))
+		addComments(f, "Values is r as the staged appender writes it, in column order (nested columns as JSON\ntext). AppendValues appends it: a row can be encoded on one goroutine and appended on another.")
+		f.Func().Params(jen.Id("r").Op("*").Id(row)).Id("Values").Params().Index().Qual("database/sql/driver", "Value").Block(vals...)
+		f.Line()
+		f.Comment("AppendValues adds one row made by Values.")
+		f.Func().Params(jen.Id("x").Op("*").Id(appName)).Id("AppendValues").Params(jen.Id("v").Index().Qual("database/sql/driver", "Value")).Error().Block(
+			jen.Copy(jen.Id("x").Dot("a").Dot("Row").Call(), jen.Id("v")),
+			jen.Return(jen.Id("x").Dot("a").Dot("AppendRow").Call()))
+		f.Line()
+	}
 	f.Comment("Rows is the number of rows appended so far.")
 	f.Func().Params(jen.Id("x").Op("*").Id(appName)).Id("Rows").Params().Int64().Block(jen.Return(jen.Id("x").Dot("a").Dot("Rows").Call()))
 	f.Line()

@@ -166,6 +166,28 @@ func (x *AnswerAppender) Append(r *Answer) error {
 	return x.a.AppendRow()
 }
 
+// Values is r as the staged appender writes it, in column order (nested columns as JSON
+// text). AppendValues appends it: a row can be encoded on one goroutine and appended on another.
+func (r *Answer) Values() []driver.Value {
+	v := make([]driver.Value, 9)
+	v[0] = r.ID
+	v[1] = appender.Deref(r.Label)
+	v[2] = r.Ok
+	v[3] = appender.MapJSON(r.Metrics, true)
+	v[4] = appender.MapJSON(r.Counts, false)
+	v[5] = appender.ListJSON(r.Points, true)
+	v[6] = appender.StructsJSON(r.Choices, true)
+	v[7] = appender.StructPtrJSON(r.Best)
+	v[8] = appender.JSONText(r.Doc)
+	return v
+}
+
+// AppendValues adds one row made by Values.
+func (x *AnswerAppender) AppendValues(v []driver.Value) error {
+	copy(x.a.Row(), v)
+	return x.a.AppendRow()
+}
+
 // Rows is the number of rows appended so far.
 func (x *AnswerAppender) Rows() int64 {
 	return x.a.Rows()

@@ -141,6 +141,27 @@ func (x *QuestionOutputAppender) Append(r *QuestionOutput) error {
 	return x.a.AppendRow()
 }
 
+// Values is r as the staged appender writes it, in column order (nested columns as JSON
+// text). AppendValues appends it: a row can be encoded on one goroutine and appended on another.
+func (r *QuestionOutput) Values() []driver.Value {
+	v := make([]driver.Value, 8)
+	v[0] = r.DocID
+	v[1] = appender.MapJSON(r.Metrics, false)
+	v[2] = appender.ListJSON(r.Tags, true)
+	v[3] = appender.StructPtrJSON(r.Answer)
+	v[4] = appender.StructsJSON(r.Answers, true)
+	v[5] = appender.Deref(r.ArcAcc)
+	v[6] = appender.Deref(r.PiqaAcc)
+	v[7] = appender.Deref(r.ArcMargin)
+	return v
+}
+
+// AppendValues adds one row made by Values.
+func (x *QuestionOutputAppender) AppendValues(v []driver.Value) error {
+	copy(x.a.Row(), v)
+	return x.a.AppendRow()
+}
+
 // Rows is the number of rows appended so far.
 func (x *QuestionOutputAppender) Rows() int64 {
 	return x.a.Rows()

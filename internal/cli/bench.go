@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,26 +64,30 @@ var benchKinds = map[string]struct {
 	// 600MB: under it the history load stays below 1 GiB of RSS (DuckDB's
 	// limit covers its buffers, not the process).
 	"wandb-history": {"history_v3.jsonl", "DuckDB CREATE TABLE AS read_json (every column told)", "wandb_history", "rows of v3 history JSONL", "600MB"},
+	// 256MB: with the reader's buffers the load stays under 512 MiB of RSS.
+	"qa-outputs": {"c4.tar.gz", "system tar -xzf (outer, then each step), DuckDB read_json", "qa_question_outputs", "questions in a recipe tarball of nested step tarballs", "256MB"},
 }
 
 func benchCmd() *cobra.Command {
 	var rows, runs int
-	var dir, memLimit string
+	var dir, memLimit, size string
 	cmd := &cobra.Command{
-		Use:   "bench datadecide|wandb-history",
+		Use:   "bench datadecide|wandb-history|qa-outputs",
 		Short: "Time a load against DuckDB's native read of the same file",
 		Long: "Generates a file of --rows rows (datadecide: a full_eval.parquet in the real 1,939-column layout;\n" +
-			"wandb-history: a v3 history JSONL with keys that first appear mid-file), then times, each in a fresh\n" +
-			"process and database file: DuckDB's own CREATE TABLE AS of the file (read_parquet, or read_json told\n" +
-			"every column), and dschema's load of the same file (into a database migrated beforehand, untimed),\n" +
+			"wandb-history: a v3 history JSONL with keys that first appear mid-file; qa-outputs: a recipe tarball\n" +
+			"of about --size bytes holding nested step tarballs), then times, each in a fresh process and database\n" +
+			"file: the native way (DuckDB's own CREATE TABLE AS of the file with read_parquet, or read_json told every\n" +
+			"column; for qa-outputs the system tar extracting the tarball and each step tarball in it, then read_json\n" +
+			"of every predictions file), and dschema's load of the same file (into a database migrated beforehand, untimed),\n" +
 			"both under --memory-limit. Prints both, their ratio, rows/s and each process's peak memory (RSS).",
 		Args:    cobra.ExactArgs(1),
-		Example: "  dschema bench datadecide --rows 100000\n  dschema bench wandb-history --rows 3500000",
+		Example: "  dschema bench datadecide --rows 100000\n  dschema bench wandb-history --rows 3500000\n  dschema bench qa-outputs --size 1GiB",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind := args[0]
 			bk, ok := benchKinds[kind]
 			if !ok {
-				return fmt.Errorf("bench knows datadecide and wandb-history, not %q", kind)
+				return fmt.Errorf("bench knows datadecide, wandb-history and qa-outputs, not %q", kind)
 			}
 			if !cmd.Flags().Changed("memory-limit") {
 				memLimit = bk.defaultMemory
@@ -109,9 +115,16 @@ func benchCmd() *cobra.Command {
 			start := time.Now()
 			n := int64(rows)
 			var err error
-			if kind == "datadecide" {
+			switch kind {
+			case "datadecide":
 				n, err = fixtures.WriteFullEval(ctx, file, fixtures.BenchSpec(rows))
-			} else {
+			case "qa-outputs":
+				var bytes int64
+				if bytes, err = parseSize(size); err != nil {
+					return err
+				}
+				n, err = fixtures.WriteQABenchTarball(file, bytes, qaBenchQuestions)
+			default:
 				err = fixtures.WriteBenchHistory(file, rows)
 			}
 			if err != nil {
@@ -178,11 +191,64 @@ func benchCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&rows, "rows", 100000, "rows in the generated file")
+	cmd.Flags().IntVar(&rows, "rows", 100000, "rows in the generated file (datadecide, wandb-history)")
+	cmd.Flags().StringVar(&size, "size", "100MiB", "qa-outputs: size of the generated tarball (bytes, or with KB, MB, GB, KiB, MiB, GiB)")
 	cmd.Flags().IntVar(&runs, "runs", 1, "timed runs of each side (the median ratio is reported)")
 	cmd.Flags().StringVar(&dir, "dir", "", "keep the generated file and databases in this folder (default: a temporary one, removed)")
-	cmd.Flags().StringVar(&memLimit, "memory-limit", "", "DuckDB memory_limit of both sides (default: datadecide "+DefaultMemoryLimit+", wandb-history 600MB)")
+	cmd.Flags().StringVar(&memLimit, "memory-limit", "", "DuckDB memory_limit of both sides (default: datadecide "+DefaultMemoryLimit+", wandb-history 600MB, qa-outputs 256MB)")
 	return cmd
+}
+
+// qaBenchQuestions is the questions per task of each step in the qa-outputs bench.
+const qaBenchQuestions = 2000
+
+// parseSize reads a size such as 1GiB, 500MB or 1048576.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--size %q: give a size of at least 1 byte, such as 1GiB or 500MB", s)
+	}
+	return int64(n * float64(mult)), nil
+}
+
+// extractNested is the native way to read a recipe tarball: the system tar
+// extracts it into a folder beside db, then each step tarball in it into
+// its own folder.
+func extractNested(file, beside string) (string, error) {
+	dir, err := os.MkdirTemp(beside, "native-extract")
+	if err != nil {
+		return "", err
+	}
+	if out, err := exec.Command("tar", "-xzf", file, "-C", dir).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("tar -xzf %s: %w: %s", file, err, out)
+	}
+	var inner []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".tar.gz") {
+			inner = append(inner, p)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, p := range inner {
+		if out, err := exec.Command("tar", "-xzf", p, "-C", filepath.Dir(p)).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("tar -xzf %s: %w: %s", p, err, out)
+		}
+	}
+	return dir, nil
 }
 
 // runPhase runs one timed phase in a child process so that its peak memory is its own.
@@ -223,8 +289,16 @@ func benchPhaseCmd() *cobra.Command {
 			switch phase {
 			case "native":
 				read := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(file))
-				if kind == "wandb-history" {
+				switch kind {
+				case "wandb-history":
 					read = fmt.Sprintf("read_json(%s, format = 'newline_delimited', columns = %s)", dbschema.Literal(file), loaders.HistoryJSONLColumns)
+				case "qa-outputs":
+					dir, err := extractNested(file, filepath.Dir(path))
+					if err != nil {
+						return err
+					}
+					defer os.RemoveAll(dir)
+					read = fmt.Sprintf("read_json(%s, format = 'newline_delimited')", dbschema.Literal(filepath.Join(dir, "**", "*-predictions.jsonl")))
 				}
 				if _, err := db.ExecContext(ctx, "SET memory_limit = "+dbschema.Literal(memLimit)); err != nil {
 					return err

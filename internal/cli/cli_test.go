@@ -212,7 +212,7 @@ func TestQuickstart(t *testing.T) {
 		"std_eval.parquet: std of seeds",
 		"agrees with the database (relative tolerance 1e-09)",
 		"pretrain_evals             1887      144",
-		"views: datadecide_full_eval, datadecide_mean_eval, datadecide_seeds, datadecide_std_eval, finetune_pretrain_match, pretrain_evals_mean, pretrain_evals_std, recipe_aliases",
+		"views: datadecide_full_eval, datadecide_mean_eval, datadecide_seeds, datadecide_std_eval, datadecide_training_seeds, finetune_pretrain_match, pretrain_evals_mean, pretrain_evals_std, recipe_aliases",
 		"1B     Dolma1.7                   0.8124      3",
 		"runs_metadata.parquet: loaded as wandb-runs, layout runs_metadata (canonical: 12 columns, JSON strings): load 2",
 		"wandb_history               76 rows written",
@@ -220,6 +220,10 @@ func TestQuickstart(t *testing.T) {
 		"num_finetune_tokens pickle 1e+14, run name 1e+08",
 		"2025_08_21-08_24_43_test_finetune_DD-dolma1… finished      9       700      2.200     9e+06",
 		"2025_08_21-08_24_43_test_finetu… simple_ft_vary_tokens  Dolma1.7       4M        main     5725    24.268         -    2.200",
+		"c4.tar.gz: loaded as qa-outputs, layout DataDecide eval instances (nested step tarballs) (tarball): load 6",
+		"qa_question_inputs         117 rows written",
+		"C4/4M/seed-0/step-2500     boolq                6        0.833        0.833          0.912",
+		"250912-172812_match_150M_c4_fin… matched  Dolma1.7 530M    core_9mcqa:rc::olmes:full (aggregate)     0.533",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
@@ -240,7 +244,7 @@ func TestQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errs, code = runCmd(t, "quickstart", "--db", db)
-	if code != 0 || !strings.Contains(out, "full_eval.parquet: unchanged since load 1") || !strings.Contains(out, "dschema_loads                14        5") {
+	if code != 0 || !strings.Contains(out, "full_eval.parquet: unchanged since load 1") || !strings.Contains(out, "dschema_loads                14        7") || !strings.Contains(out, "c4.tar.gz: unchanged since load 6") {
 		t.Errorf("second quickstart: %s %s", out, errs)
 	}
 }

@@ -198,6 +198,14 @@ func quickstartCmd(g *globals) *cobra.Command {
 			if err := fixtures.WriteHistory(ctx, histFile, fixtures.HistV3, fixtures.WandbHistory(spec, wruns)); err != nil {
 				return err
 			}
+			qaTarball := filepath.Join(sampleDir, "instances", "c4.tar.gz")
+			if err := fixtures.WriteQARecipeTarball(qaTarball, fixtures.SampleQACheckpoints(), fixtures.QATasks, fixtures.QAQuestions); err != nil {
+				return err
+			}
+			qaDump, err := fixtures.WriteOLMESDump(filepath.Join(sampleDir, "olmes"), fixtures.RunName(1), fixtures.QATasks, fixtures.QAQuestions)
+			if err != nil {
+				return err
+			}
 			var pickles []string
 			for _, name := range []string{fixtures.ModernizedPickle, fixtures.MatchedPickle} {
 				p, err := fixtures.WritePickle(sampleDir, name)
@@ -229,7 +237,8 @@ func quickstartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			printSummary(out, full, s)
-			for _, w := range [][2]string{{"wandb-runs", runsFile}, {"wandb-history", histFile}, {"showntell", pickles[0]}, {"showntell", pickles[1]}} {
+			for _, w := range [][2]string{{"wandb-runs", runsFile}, {"wandb-history", histFile}, {"showntell", pickles[0]}, {"showntell", pickles[1]},
+				{loaders.QAKind, qaTarball}, {loaders.QAKind, qaDump}} {
 				s, err := e.Load(ctx, w[0], w[1], loaders.Options{Source: QuickstartSource + "/" + filepath.Base(w[1])})
 				if err != nil {
 					return err
@@ -275,9 +284,79 @@ func quickstartCmd(g *globals) *cobra.Command {
 			if err := runsJoinTable(cmd, db); err != nil {
 				return err
 			}
-			return finetuneJoinTable(cmd, db)
+			if err := finetuneJoinTable(cmd, db); err != nil {
+				return err
+			}
+			return qaJoinTable(cmd, db)
 		},
 	}
+}
+
+// qaJoinTable prints each checkpoint's per-task accuracy from its QA
+// outputs next to the same metric in pretrain_evals (qa_task_outputs joined
+// on data, params, seed, step), and the finetuned model's tasks next to
+// its run (joined to finetune_runs on run_id).
+func qaJoinTable(cmd *cobra.Command, db *sql.DB) error {
+	ctx := cmd.Context()
+	rows, err := db.QueryContext(ctx, `WITH pe AS (
+			UNPIVOT (SELECT data, params, seed, step, COLUMNS('_acc_raw$') FROM pretrain_evals)
+			ON COLUMNS('_acc_raw$') INTO NAME col VALUE acc_raw)
+		SELECT q.model_ref, q.task, q.num_instances,
+			(SELECT avg(x.metrics['acc_raw']) FROM qa_question_outputs x WHERE x.model_ref = q.model_ref AND x.task = q.task),
+			q.metrics['acc_raw'], pe.acc_raw
+		FROM qa_task_outputs q
+		LEFT JOIN pe ON pe.data = q.data AND pe.params = q.params AND pe.seed = q.seed AND pe.step = q.step AND pe.col = q.task || '_acc_raw'
+		WHERE q.model_kind = 'pretrain_checkpoint' ORDER BY q.model_ref, q.task`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out := cmd.OutOrStdout()
+	f := func(v sql.NullFloat64) string {
+		if !v.Valid {
+			return "-"
+		}
+		return fmt.Sprintf("%.3f", v.Float64)
+	}
+	fmt.Fprintf(out, "\nQA outputs of DataDecide checkpoints, per task, next to pretrain_evals (joined on data, params, seed, step):\n")
+	fmt.Fprintf(out, "%-26s %-12s %9s %12s %12s %14s\n", "CHECKPOINT", "TASK", "QUESTIONS", "ACC (QS)", "ACC (TASK)", "PRETRAIN_EVALS")
+	for rows.Next() {
+		var ref, task string
+		var n sql.NullInt64
+		var qs, agg, pt sql.NullFloat64
+		if err := rows.Scan(&ref, &task, &n, &qs, &agg, &pt); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-26s %-12s %9d %12s %12s %14s\n", ref, task, n.Int64, f(qs), f(agg), f(pt))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	frows, err := db.QueryContext(ctx, `SELECT q.run_id, f.run_type, f.base_recipe || ' ' || f.base_size, q.task, q.primary_score, q.is_aggregate
+		FROM qa_task_outputs q JOIN finetune_runs f USING (run_id) ORDER BY q.run_id, q.is_aggregate, q.task`)
+	if err != nil {
+		return err
+	}
+	defer frows.Close()
+	fmt.Fprintf(out, "\nQA outputs of finetuned models (qa_task_outputs joined to finetune_runs on run_id):\n")
+	fmt.Fprintf(out, "%-32s %-8s %-16s %-38s %8s\n", "RUN", "TYPE", "BASE", "TASK", "PRIMARY")
+	for frows.Next() {
+		var id, typ, base, task string
+		var score sql.NullFloat64
+		var agg bool
+		if err := frows.Scan(&id, &typ, &base, &task, &score, &agg); err != nil {
+			return err
+		}
+		if len(id) > 32 {
+			id = id[:31] + "…"
+		}
+		if agg {
+			task += " (aggregate)"
+		}
+		fmt.Fprintf(out, "%-32s %-8s %-16s %-38s %8s\n", id, typ, base, task, f(score))
+	}
+	return frows.Err()
 }
 
 // finetuneJoinTable prints the finetune runs next to the pretraining

@@ -82,7 +82,7 @@ func loadCmd(g *globals) *cobra.Command {
 			for i, p := range paths {
 				o := opts
 				bar := newProgress(cmd.ErrOrStderr(), p)
-				o.Progress, o.HashProgress = bar.stage, bar.bytes
+				o.Progress, o.HashProgress, o.ReadProgress = bar.stage, bar.bytes, bar.read
 				if bar.on {
 					o.Fraction = bar.fraction
 				}
@@ -263,6 +263,16 @@ func (p *progress) bytes(done, total int64) {
 	}
 }
 
+// read shows how many bytes of the source a streaming loader has read.
+func (p *progress) read(done, total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b := p.barFor("read", total); b != nil {
+		b.Describe(p.path + ": " + p.stg)
+		b.Set64(done)
+	}
+}
+
 func (p *progress) stage(s string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -387,7 +397,8 @@ func verifyCmd(g *globals) *cobra.Command {
 			"examples and every column it did not compare. Kinds: " + strings.Join(loaders.VerifierKinds(), ", ") + ".",
 		Args: cobra.MinimumNArgs(2),
 		Example: `  dschema verify datadecide full_eval.parquet --db lab.duckdb
-  dschema verify datadecide-agg mean_eval.parquet std_eval.parquet`,
+  dschema verify datadecide-agg mean_eval.parquet std_eval.parquet
+  dschema verify qa-outputs models/c4.tar.gz instances_extracted/`,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			var said bool
 			if asJSON {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +27,7 @@ import (
 	"github.com/dschema/dschema/gen"
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/internal/tarstream"
 	"github.com/dschema/dschema/internal/version"
 	"github.com/dschema/dschema/migrations"
 )
@@ -80,6 +82,8 @@ type Load struct {
 	Strict   bool
 	SourceTZ string // zone of naive local timestamps in the file ("" for UTC)
 	progress func(stage string)
+	// ReadProgress, when set, is told how many bytes of the source were read (streaming loaders).
+	ReadProgress func(done, total int64)
 }
 
 // Stage reports progress (a step of the load) to the user.
@@ -109,6 +113,13 @@ type Bundler interface {
 	PartOf(path string) string
 }
 
+// DirLoader is a loader that also takes a directory tree as one source
+// (the extracted folders and dumps of QA outputs). The source's sha256
+// covers every file's path and content.
+type DirLoader interface {
+	LoadsDirs() bool
+}
+
 // Skip is something a loader did not load as such.
 type Skip struct {
 	What   string `json:"what"`
@@ -126,6 +137,9 @@ type Options struct {
 	SourceTZ string
 	// Progress, when set, is told each stage of the load.
 	Progress func(stage string)
+	// ReadProgress, when set, is told how many bytes of the source a
+	// streaming loader has read, of how many.
+	ReadProgress func(done, total int64)
 	// HashProgress, when set, is told how many bytes of the file were hashed.
 	HashProgress func(done, total int64)
 	// MemoryLimit bounds DuckDB's memory during the load, in DuckDB's
@@ -241,6 +255,76 @@ func StatFile(path string) (string, int64, error) {
 	return abs, fi.Size(), nil
 }
 
+// statSource is StatFile, but a directory is a source too for a loader
+// that takes directories; its size is the sum of its files'.
+func statSource(loader Loader, path string) (abs string, size int64, isDir bool, err error) {
+	if dl, ok := loader.(DirLoader); ok && dl.LoadsDirs() {
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			if abs, err = filepath.Abs(path); err != nil {
+				return "", 0, false, err
+			}
+			err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if d.Type().IsRegular() {
+					fi, err := d.Info()
+					if err != nil {
+						return err
+					}
+					size += fi.Size()
+				}
+				return nil
+			})
+			if err != nil {
+				return "", 0, false, &FileError{Path: path, Msg: err.Error(), Err: err}
+			}
+			if size == 0 {
+				return "", 0, false, &FileError{Path: path, Msg: "a directory with no data in its files"}
+			}
+			return abs, size, true, nil
+		}
+	}
+	abs, size, err = StatFile(path)
+	return abs, size, false, err
+}
+
+// hashTree is the sha256 of a directory tree: of each file's path
+// (relative, slash-separated), size and content sha256, in walk order. A
+// symlink or any other non-regular file is refused (tarstream.Walk).
+func hashTree(ctx context.Context, root string, progress func(done, total int64)) (string, error) {
+	h := sha256.New()
+	err := tarstream.Walk(ctx, root, tarstream.Options{Progress: progress}, func(m tarstream.Member, r io.Reader) error {
+		fh := sha256.New()
+		n, err := io.Copy(fh, r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%x\n", m.Path, n, fh.Sum(nil))
+		return nil
+	})
+	if err != nil {
+		return "", treeError(root, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// treeError makes a walk's error a FileError naming the member.
+func treeError(root string, err error) error {
+	var te *tarstream.Error
+	if errors.As(err, &te) {
+		place := ""
+		if te.Member != "" {
+			place = "member " + te.Member
+		}
+		if te.Offset >= 0 {
+			place = strings.TrimPrefix(place+fmt.Sprintf(" (byte %d)", te.Offset), " ")
+		}
+		return &FileError{Path: root, Place: place, Msg: te.Msg, Err: err}
+	}
+	return err
+}
+
 func hashFile(path string, size int64, progress func(done, total int64)) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -292,7 +376,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	if err != nil {
 		return nil, err
 	}
-	abs, size, err := StatFile(path)
+	abs, size, isDir, err := statSource(loader, path)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +395,12 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 			return nil, err
 		}
 	}
-	sum, err := hashFile(abs, size, opts.HashProgress)
+	var sum string
+	if isDir {
+		sum, err = hashTree(ctx, abs, opts.HashProgress)
+	} else {
+		sum, err = hashFile(abs, size, opts.HashProgress)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +503,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, err
 	}
 	s.LoadID = id
-	l := &Load{Conn: conn, ID: id, Source: src, Strict: opts.Strict, SourceTZ: opts.SourceTZ, progress: progress}
+	l := &Load{Conn: conn, ID: id, Source: src, Strict: opts.Strict, SourceTZ: opts.SourceTZ, progress: progress, ReadProgress: opts.ReadProgress}
 	if prior != 0 {
 		l.Stage(fmt.Sprintf("removing the rows of load %d (the previous version of this source)", prior))
 		s.ReplacedLoad = prior

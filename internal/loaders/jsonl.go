@@ -119,13 +119,22 @@ func firstJSONLine(path string) (json.RawMessage, int, error) {
 }
 
 // readLine reads one line without its newline, however long (up to maxJSONLine).
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var line []byte
+func readLine(r *bufio.Reader) ([]byte, error) { return readLineMax(r, maxJSONLine) }
+
+// readLineMax reads one line without its newline, up to limit bytes. A
+// line that fits the reader's buffer is returned without a copy: it is
+// valid until the next read.
+func readLineMax(r *bufio.Reader, limit int) ([]byte, error) {
+	chunk, err := r.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return bytes.TrimRight(chunk, "\r\n"), err
+	}
+	line := append([]byte(nil), chunk...)
 	for {
 		chunk, err := r.ReadSlice('\n')
 		line = append(line, chunk...)
-		if len(line) > maxJSONLine {
-			return nil, fmt.Errorf("line longer than %d bytes", maxJSONLine)
+		if len(line) > limit {
+			return nil, fmt.Errorf("line longer than %d bytes", limit)
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue

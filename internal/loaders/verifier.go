@@ -116,6 +116,9 @@ func (v *Verification) Report(w io.Writer) {
 	if len(v.Skipped) > 0 {
 		fmt.Fprintf(w, "  not compared (non-numeric, not in the schema): %s\n", strings.Join(v.Skipped, ", "))
 	}
+	for _, n := range v.NotCompared {
+		fmt.Fprintf(w, "  not compared: %s\n", n)
+	}
 	if len(v.NotInFile) > 0 {
 		fmt.Fprintf(w, "  not compared (in the database's layout, not in the file): %s\n", strings.Join(v.NotInFile, ", "))
 	}

@@ -31,6 +31,9 @@ type Verification struct {
 	// NotInFile lists the database's full_eval columns the file lacks:
 	// not compared either.
 	NotInFile []string `json:"database_columns_not_in_file"`
+	// NotCompared lists rows of the file the comparison left out, and why
+	// (a model and task another source's load holds).
+	NotCompared []string `json:"rows_not_compared,omitempty"`
 }
 
 // OK reports whether nothing differs.

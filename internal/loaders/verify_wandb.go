@@ -162,7 +162,13 @@ func startVerify(kind, path string, opts *VerifyOptions) (string, *Verification,
 	if opts.MaxExamples <= 0 {
 		opts.MaxExamples = 5
 	}
-	abs, _, err := StatFile(path)
+	var abs string
+	var err error
+	if l, ok := registry[kind]; ok {
+		abs, _, _, err = statSource(l, path)
+	} else {
+		abs, _, err = StatFile(path)
+	}
 	if err != nil {
 		return "", nil, err
 	}

@@ -1,0 +1,1134 @@
+package loaders
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/runname"
+	"github.com/dschema/dschema/internal/tarstream"
+)
+
+// The QA loader reads the per-question evaluation outputs of
+// LEGACY-FORMATS.md §5 as one stream: DataDecide's eval-instance tarballs
+// (one per checkpoint step, or one per recipe holding the step tarballs),
+// the lab's extracted folders of them, and the lab's OLMES dumps of
+// finetuned models, as folders or tarballs. Nothing is extracted to disk:
+// tarstream hands each member over as a reader, nested tarballs included,
+// and question rows go to the generated appenders as they are read, so
+// memory stays bounded whatever the archive's size. Task rows (one per
+// model and task, a few thousand at most) are kept until the end.
+
+func init() { Register(qaLoader{}) }
+
+// QAKind is the load kind of QA outputs.
+const QAKind = "qa-outputs"
+
+type qaLoader struct{}
+
+func (qaLoader) Kind() string { return QAKind }
+func (qaLoader) Short() string {
+	return "QA per-question eval outputs: DataDecide eval-instance tarballs (per step, per recipe with nested tarballs, extracted folders) and the lab's OLMES dumps (folder or tarball)"
+}
+func (qaLoader) LoadsDirs() bool { return true }
+
+// maxQALine bounds one JSON line or metrics file of QA outputs; a longer
+// one is an error naming it, so memory stays bounded.
+const maxQALine = 64 << 20
+
+var (
+	olmesFile     = regexp.MustCompile(`^task-(\d+)-(.+)-(predictions\.jsonl|recorded-inputs\.jsonl|requests\.jsonl|metrics\.json|config\.json)$`)
+	instanceFile  = regexp.MustCompile(`^(.+)-(predictions\.jsonl|metrics\.json)$`)
+	stepDir       = regexp.MustCompile(`^step-(\d+)(\.tar\.gz|\.tgz|\.tar)?$`)
+	seedDir       = regexp.MustCompile(`^seed-(\d+)$`)
+	paramsRe      = regexp.MustCompile(`^\d+(\.\d+)?[MB]$`)
+	extractedDir  = regexp.MustCompile(`^(.+)_(\d+(?:\.\d+)?[MB])_(\d+)$`)
+	revisionTail  = regexp.MustCompile(`__[^_/]+$`)
+	archiveSuffix = regexp.MustCompile(`\.(tar\.gz|tgz|tar)$`)
+)
+
+// qaModel is what was evaluated.
+type qaModel struct {
+	ref    string // model_ref
+	kind   string // pretrain_checkpoint, finetune or model
+	layout string // datadecide or olmes
+	// checkpoint
+	slug, data, params string
+	trainingSeed, step int64
+	seed               *int64
+	// OLMES
+	dir string // the dump folder's name
+}
+
+// qaTask gathers one (model, task) of the source.
+type qaTask struct {
+	model        *qaModel
+	task         string
+	predictions  string // member the questions came from
+	questions    int64
+	taskHash     string
+	modelHash    string
+	record       *fastjson.Value // the metrics record (parsed, owned by arena of its own)
+	recordText   string
+	recordMember string
+	config       string // -config.json, compact
+	inputs       int64  // lines of its -requests.jsonl and -recorded-inputs.jsonl
+	skipped      int64  // load id of another source holding this model and task, when skipped
+}
+
+type qaLoad struct {
+	ctx      context.Context
+	l        *Load
+	root     string
+	tasks    map[string]*qaTask
+	existing map[string]int64 // model_ref\x00task → load_id of another source
+	layouts  map[string]bool
+	rep      *Report
+	qs       *gen.QAQuestionOutputAppender
+	ins      *gen.QAQuestionInputAppender
+	parser   fastjson.Parser
+	skipped  map[string][]string // reason → members
+	notes    []string
+	kept     map[string]int64
+	dumpDirs map[string]bool // OLMES dumps with task files
+	batches  chan *qaBatch   // rows from the walk to the appending goroutine
+	done     <-chan struct{} // closed when the load stops
+}
+
+// qaBatch is rows of one member, with their lines, on their way to the appenders.
+type qaBatch struct {
+	m     tarstream.Member
+	lines []int64
+	rows  []*gen.QAQuestionOutput // question rows, decoded
+	qs    [][]driver.Value        // the same rows encoded (gen.QAQuestionOutput.Values)
+	ins   []*gen.QAQuestionInput
+}
+
+// qaBatchRows is the rows a batch holds.
+const qaBatchRows = 512
+
+// send hands a batch to the appending goroutine.
+func (q *qaLoad) send(b *qaBatch) error {
+	if len(b.lines) == 0 {
+		return nil
+	}
+	select {
+	case q.batches <- b:
+		return nil
+	case <-q.done:
+		return q.ctx.Err()
+	}
+}
+
+// appendBatch writes a batch through the generated appenders.
+func (q *qaLoad) appendBatch(b *qaBatch) error {
+	for i, r := range b.qs {
+		if err := q.qs.AppendValues(r); err != nil {
+			return q.fail(b.m, b.lines[i], err.Error())
+		}
+	}
+	for i, r := range b.ins {
+		if err := q.ins.Append(r); err != nil {
+			return q.fail(b.m, b.lines[i], err.Error())
+		}
+	}
+	return nil
+}
+
+func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
+	q := &qaLoad{ctx: ctx, l: l, root: l.Source.Path, tasks: map[string]*qaTask{}, layouts: map[string]bool{},
+		rep: &Report{Rows: map[string]int64{}}, skipped: map[string][]string{}, kept: map[string]int64{}, dumpDirs: map[string]bool{}}
+	var err error
+	if q.existing, err = qaExisting(ctx, l.Conn, l.ID); err != nil {
+		return nil, err
+	}
+	l.Stage("reading " + filepath.Base(q.root))
+	err = l.Conn.Raw(func(dc any) error {
+		var err error
+		if q.qs, err = gen.NewQAQuestionOutputAppender(dc.(driver.Conn)); err != nil {
+			return err
+		}
+		defer q.qs.Close()
+		if q.ins, err = gen.NewQAQuestionInputAppender(dc.(driver.Conn)); err != nil {
+			return err
+		}
+		defer q.ins.Close()
+		// Three stages: the walk (decompression and JSON decoding) sends
+		// batches of rows, a second goroutine encodes them for the staged
+		// appender, this one appends them. Each takes about a third of the
+		// work, so two cores stay busy.
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		q.batches = make(chan *qaBatch, 4)
+		q.done = wctx.Done()
+		encoded := make(chan *qaBatch, 4)
+		var walkErr error
+		go func() {
+			defer close(q.batches)
+			walkErr = tarstream.Walk(wctx, q.root, tarstream.Options{Nested: true, Progress: l.ReadProgress}, q.member)
+		}()
+		go func() {
+			defer close(encoded)
+			for b := range q.batches {
+				for _, r := range b.rows {
+					b.qs = append(b.qs, r.Values())
+				}
+				b.rows = nil
+				encoded <- b
+			}
+		}()
+		var appendErr error
+		for b := range encoded {
+			if appendErr == nil {
+				if appendErr = q.appendBatch(b); appendErr != nil {
+					cancel()
+				}
+			}
+		}
+		if appendErr != nil {
+			return appendErr
+		}
+		if walkErr != nil {
+			return walkErr
+		}
+		l.Stage("writing the questions")
+		if err := q.qs.Close(); err != nil {
+			return fmt.Errorf("write qa_question_outputs: %w", err)
+		}
+		if err := q.ins.Close(); err != nil {
+			return fmt.Errorf("write qa_question_inputs: %w", err)
+		}
+		q.rep.Rows[gen.QAQuestionOutputTable] = q.qs.Rows()
+		q.rep.Rows[gen.QAQuestionInputTable] = q.ins.Rows()
+		return q.writeTasks(dc.(driver.Conn))
+	})
+	if err != nil {
+		var fe *FileError
+		if errors.As(err, &fe) || ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, treeError(q.root, err)
+	}
+	if len(q.tasks) == 0 {
+		return nil, &FileError{Path: q.root, Msg: "no QA outputs found: expected <task>-predictions.jsonl and <task>-metrics.json under step-<N>/ (DataDecide eval instances) or task-XXX-<task>-predictions.jsonl and metrics-all.jsonl (an OLMES dump)" + q.skippedSummary()}
+	}
+	q.report()
+	return q.rep, nil
+}
+
+// qaExisting lists the (model, task) pairs another current load holds.
+func qaExisting(ctx context.Context, conn *sql.Conn, id int64) (map[string]int64, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT model_ref, task, load_id FROM qa_task_outputs WHERE load_id <> ?", id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var m, t string
+		var lid int64
+		if err := rows.Scan(&m, &t, &lid); err != nil {
+			return nil, err
+		}
+		out[m+"\x00"+t] = lid
+	}
+	return out, rows.Err()
+}
+
+// components are the path elements of a member, the root's included.
+func (q *qaLoad) components(m tarstream.Member) []string {
+	out := strings.Split(filepath.ToSlash(q.root), "/")
+	for _, c := range m.Chain {
+		out = append(out, strings.Split(path.Clean(c), "/")...)
+	}
+	return out
+}
+
+func (q *qaLoad) member(m tarstream.Member, r io.Reader) error {
+	comps := q.components(m)
+	base := comps[len(comps)-1]
+	parents := comps[:len(comps)-1]
+	if g := olmesFile.FindStringSubmatch(base); g != nil {
+		model := q.olmesModel(parents)
+		q.dumpDirs[model.ref] = true
+		q.layouts["olmes"] = true
+		t := q.task(model, g[2])
+		switch g[3] {
+		case "predictions.jsonl":
+			return q.predictions(m, r, t)
+		case "metrics.json":
+			return q.metricsFile(m, r, t)
+		case "config.json":
+			b, err := readSmall(r)
+			if err != nil {
+				return q.readErr(m, 0, err)
+			}
+			v, err := q.parser.ParseBytes(pyInf(b))
+			if err != nil {
+				return q.fail(m, 1, "malformed JSON: "+err.Error())
+			}
+			t.config = string(compactJSON(v))
+			return nil
+		case "requests.jsonl":
+			return q.inputs(m, r, t, "request")
+		default:
+			return q.inputs(m, r, t, "recorded_input")
+		}
+	}
+	if base == "metrics-all.jsonl" {
+		q.layouts["olmes"] = true
+		return q.metricsAll(m, r, q.olmesModel(parents))
+	}
+	if g := instanceFile.FindStringSubmatch(base); g != nil {
+		model, err := q.checkpoint(parents)
+		if err != nil {
+			return q.fail(m, 0, err.Error())
+		}
+		q.layouts["datadecide"] = true
+		t := q.task(model, g[1])
+		if g[2] == "predictions.jsonl" {
+			return q.predictions(m, r, t)
+		}
+		return q.metricsFile(m, r, t)
+	}
+	reason := "not a QA output file (only <task>-predictions.jsonl, <task>-metrics.json, the OLMES task-XXX-<task>-* files and metrics-all.jsonl are read)"
+	if base == "metrics.jsonl" {
+		reason = "the OLMES dumps' vestigial metrics.jsonl (no structured records; metrics-all.jsonl holds them)"
+	}
+	q.skip(reason, m.Path)
+	return nil
+}
+
+// skip records a member passed over, and why.
+func (q *qaLoad) skip(reason, member string) { q.skipped[reason] = append(q.skipped[reason], member) }
+
+// checkpoint tells the DataDecide checkpoint of a member from its path:
+// <slug>/<params>/seed-<N>/step-<S>[.tar.gz]/... or
+// <slug>_<params>_<N>/step-<S>/...; step-<S> may repeat (a step tarball
+// extracted into a folder of its name).
+func (q *qaLoad) checkpoint(parents []string) (*qaModel, error) {
+	i := len(parents) - 1
+	var step int64 = -1
+	for ; i >= 0; i-- {
+		g := stepDir.FindStringSubmatch(parents[i])
+		if g == nil {
+			break
+		}
+		s, _ := strconv.ParseInt(g[1], 10, 64)
+		if step >= 0 && s != step {
+			return nil, fmt.Errorf("two steps in its path: step-%d and step-%d", s, step)
+		}
+		step = s
+	}
+	const want = "expected <recipe>/<params>/seed-<N>/step-<S>/ or <recipe>_<params>_<N>/step-<S>/ in its path"
+	if step < 0 || i < 0 {
+		return nil, fmt.Errorf("cannot tell which checkpoint it is: %s", want)
+	}
+	m := &qaModel{kind: "pretrain_checkpoint", layout: "datadecide", step: step}
+	if g := seedDir.FindStringSubmatch(parents[i]); g != nil && i >= 2 && paramsRe.MatchString(parents[i-1]) {
+		m.trainingSeed, _ = strconv.ParseInt(g[1], 10, 64)
+		m.params, m.slug = parents[i-1], parents[i-2]
+	} else if g := extractedDir.FindStringSubmatch(parents[i]); g != nil {
+		m.slug, m.params = g[1], g[2]
+		m.trainingSeed, _ = strconv.ParseInt(g[3], 10, 64)
+	} else {
+		return nil, fmt.Errorf("cannot tell which checkpoint it is (%q before step-%d): %s", parents[i], step, want)
+	}
+	m.slug = archiveSuffix.ReplaceAllString(m.slug, "")
+	data, known := runname.LookupRecipe(m.slug)
+	seedName := fmt.Sprintf("training-seed-%d", m.trainingSeed)
+	if s, ok := runname.DataDecideSeed(m.trainingSeed); ok {
+		m.seed = &s
+		seedName = fmt.Sprintf("seed-%d", s)
+	} else {
+		q.kept[fmt.Sprintf("training seed %d is not one of DataDecide's (6198 or 2, 14, 15, 4, 5): seed left NULL", m.trainingSeed)]++
+	}
+	name := m.slug
+	if known {
+		m.data, name = data, data
+	} else {
+		q.kept[fmt.Sprintf("recipe %q is not a DataDecide recipe alias (recipe_aliases): data left NULL", m.slug)]++
+	}
+	m.ref = fmt.Sprintf("%s/%s/%s/step-%d", name, m.params, seedName, m.step)
+	return m, nil
+}
+
+// olmesModel is the model of an OLMES dump: its folder's name without the
+// __<revision> suffix (a tarball holding the files at its top: the
+// tarball's name).
+func (q *qaLoad) olmesModel(parents []string) *qaModel {
+	dir := archiveSuffix.ReplaceAllString(parents[len(parents)-1], "")
+	ref := revisionTail.ReplaceAllString(dir, "")
+	if ref == "" {
+		ref = dir
+	}
+	return &qaModel{ref: ref, kind: "model", layout: "olmes", dir: dir}
+}
+
+// task is the gathered (model, task), made on first sight.
+func (q *qaLoad) task(m *qaModel, task string) *qaTask {
+	key := m.ref + "\x00" + task
+	t, ok := q.tasks[key]
+	if !ok {
+		t = &qaTask{model: m, task: task}
+		t.skipped = q.existing[key]
+		q.tasks[key] = t
+	}
+	return t
+}
+
+// readErr is a member's read error (a truncated or corrupt archive) as a
+// FileError naming the member, the line and the archive's byte offset.
+func (q *qaLoad) readErr(m tarstream.Member, line int64, err error) error {
+	var te *tarstream.Error
+	if !errors.As(err, &te) {
+		fe := q.fail(m, line, err.Error()).(*FileError)
+		fe.Err = err
+		return fe
+	}
+	place := "member " + m.Path
+	if line > 0 {
+		place += fmt.Sprintf(" line %d", line)
+	}
+	if te.Offset >= 0 {
+		place += fmt.Sprintf(" (byte %d)", te.Offset)
+	}
+	return &FileError{Path: q.root, Place: place, Msg: te.Msg, Err: err}
+}
+
+func (q *qaLoad) fail(m tarstream.Member, line int64, msg string) error {
+	place := "member " + m.Path
+	if line > 0 {
+		place += fmt.Sprintf(" line %d", line)
+	}
+	return &FileError{Path: q.root, Place: place, Msg: msg}
+}
+
+// readSmall reads a whole metrics or config member, up to maxQALine.
+func readSmall(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxQALine+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxQALine {
+		return nil, fmt.Errorf("larger than %d bytes", maxQALine)
+	}
+	return b, nil
+}
+
+// eachQALine calls f with every non-blank line of r, numbered from 1.
+func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(n int64, b []byte) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	for n := int64(1); ; n++ {
+		b, err := readLineMax(br, maxQALine)
+		if err != nil && err != io.EOF {
+			return q.readErr(m, n, err)
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			if ferr := f(n, b); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if n%4096 == 0 {
+			if cerr := q.ctx.Err(); cerr != nil {
+				return cerr
+			}
+		}
+	}
+}
+
+// predictions reads a -predictions.jsonl: one question a line.
+func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
+	if t.predictions != "" {
+		return q.fail(m, 0, fmt.Sprintf("a second predictions file for %s, task %s (the first: %s)", t.model.ref, t.task, t.predictions))
+	}
+	t.predictions = m.Path
+	if t.skipped != 0 {
+		q.skip(fmt.Sprintf("questions of a model and task load %d already holds", t.skipped), m.Path)
+		return nil
+	}
+	seen := map[int64]int64{}
+	batch := &qaBatch{m: m}
+	err := q.eachQALine(m, r, func(n int64, b []byte) error {
+		row, err := q.question(b, t)
+		if err != nil {
+			return q.fail(m, n, err.Error())
+		}
+		if prev, dup := seen[row.DocID]; dup {
+			return q.fail(m, n, fmt.Sprintf("doc_id %d again (first on line %d)", row.DocID, prev))
+		}
+		seen[row.DocID] = n
+		t.questions++
+		batch.rows, batch.lines = append(batch.rows, row), append(batch.lines, n)
+		if len(batch.lines) == qaBatchRows {
+			if err := q.send(batch); err != nil {
+				return err
+			}
+			batch = &qaBatch{m: m}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return q.send(batch)
+}
+
+// answerKeys are ModelAnswerOutput's fields, in the struct's order.
+var answerKeys = []string{"is_greedy", "logits_per_byte", "logits_per_char", "logits_per_token", "num_chars", "num_tokens", "num_tokens_all", "sum_logits", "sum_logits_uncond"}
+
+// question decodes one prediction line.
+func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
+	v, err := q.parser.ParseBytes(pyInf(b))
+	if err != nil {
+		return nil, fmt.Errorf("malformed JSON: %w", err)
+	}
+	o, err := v.Object()
+	if err != nil {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	row := &gen.QAQuestionOutput{ModelRef: t.model.ref, Task: t.task, LoadID: &q.l.ID}
+	var extra jsonObject
+	docID := o.Get("doc_id")
+	if docID == nil {
+		return nil, fmt.Errorf("no doc_id")
+	}
+	id, ok := exactInt(docID)
+	if !ok {
+		return nil, fmt.Errorf("doc_id %s is not an integer", docID)
+	}
+	row.DocID = id
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		switch string(k) {
+		case "doc_id":
+		case "native_id":
+			row.NativeID = nativeID(x)
+		case "label":
+			if l, ok := exactInt(x); ok {
+				row.Label = &l
+			} else if x.Type() != fastjson.TypeNull {
+				extra.add("label", x)
+			}
+		case "task_hash", "model_hash":
+			s := string(x.GetStringBytes())
+			if x.Type() != fastjson.TypeString {
+				extra.add(string(k), x)
+				return
+			}
+			h := &t.taskHash
+			if string(k) == "model_hash" {
+				h = &t.modelHash
+			}
+			if *h == "" {
+				*h = s
+			} else if *h != s {
+				extra.add(string(k), x) // another hash than the task's first line
+			}
+		case "metrics":
+			mo, err := x.Object()
+			if err != nil {
+				extra.add("metrics", x)
+				return
+			}
+			var rest jsonObject
+			row.Metrics = make(map[string]float64, mo.Len())
+			mo.Visit(func(mk []byte, mv *fastjson.Value) {
+				if f, ok := exactFloat(mv); ok {
+					row.Metrics[string(mk)] = f
+				} else {
+					rest.add(string(mk), mv)
+				}
+			})
+			if !rest.empty() {
+				extra.addRaw("metrics", rest.bytes())
+			}
+		case "model_output":
+			outs, leftover, ok := answers(x)
+			if !ok {
+				extra.add("model_output", x)
+				return
+			}
+			row.AnswerOutputs = outs
+			if leftover != nil {
+				extra.addRaw("model_output", leftover)
+			}
+		default:
+			extra.add(string(k), x)
+		}
+	})
+	if !extra.empty() {
+		row.Extra = extra.bytes()
+		q.kept["questions with something kept in extra (text metrics, other keys, per-choice keys outside ModelAnswerOutput)"]++
+	}
+	return row, nil
+}
+
+// answers turns model_output into ModelAnswerOutputs when every choice has
+// every field with its type; leftover is the choices' other keys (one
+// object per choice), nil when none.
+func answers(x *fastjson.Value) (out []gen.QAQuestionOutputAnswerOutputs, leftover []byte, ok bool) {
+	arr, err := x.Array()
+	if err != nil {
+		return nil, nil, false
+	}
+	out = make([]gen.QAQuestionOutputAnswerOutputs, len(arr))
+	var rest []jsonObject
+	anyRest := false
+	for i, c := range arr {
+		co, err := c.Object()
+		if err != nil || co.Len() < len(answerKeys) {
+			return nil, nil, false
+		}
+		a := &out[i]
+		floats := []*float64{&a.LogitsPerByte, &a.LogitsPerChar, &a.LogitsPerToken, &a.SumLogits, &a.SumLogitsUncond}
+		ints := []*int64{&a.NumChars, &a.NumTokens, &a.NumTokensAll}
+		for j, k := range []string{"logits_per_byte", "logits_per_char", "logits_per_token", "sum_logits", "sum_logits_uncond"} {
+			f, ok := exactFloat(co.Get(k))
+			if !ok {
+				return nil, nil, false
+			}
+			*floats[j] = f
+		}
+		for j, k := range []string{"num_chars", "num_tokens", "num_tokens_all"} {
+			n, ok := exactInt(co.Get(k))
+			if !ok {
+				return nil, nil, false
+			}
+			*ints[j] = n
+		}
+		g := co.Get("is_greedy")
+		if g == nil || (g.Type() != fastjson.TypeTrue && g.Type() != fastjson.TypeFalse) {
+			return nil, nil, false
+		}
+		a.IsGreedy = g.Type() == fastjson.TypeTrue
+		var r jsonObject
+		if co.Len() > len(answerKeys) {
+			co.Visit(func(k []byte, v *fastjson.Value) {
+				if !isAnswerKey(string(k)) {
+					r.add(string(k), v)
+				}
+			})
+			anyRest = true
+		}
+		rest = append(rest, r)
+	}
+	if anyRest {
+		b := []byte{'['}
+		for i, r := range rest {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, r.bytes()...)
+		}
+		leftover = append(b, ']')
+	}
+	return out, leftover, true
+}
+
+func isAnswerKey(k string) bool {
+	for _, a := range answerKeys {
+		if a == k {
+			return true
+		}
+	}
+	return false
+}
+
+// metricsFile reads a -metrics.json: the task's metrics record.
+func (q *qaLoad) metricsFile(m tarstream.Member, r io.Reader, t *qaTask) error {
+	b, err := readSmall(r)
+	if err != nil {
+		return q.readErr(m, 0, err)
+	}
+	return q.setRecord(m, 1, b, t, false)
+}
+
+// metricsAll reads an OLMES metrics-all.jsonl: one record a line, the
+// aggregates over tasks among them.
+func (q *qaLoad) metricsAll(m tarstream.Member, r io.Reader, model *qaModel) error {
+	return q.eachQALine(m, r, func(n int64, b []byte) error {
+		v, err := q.parser.ParseBytes(pyInf(b))
+		if err != nil {
+			return q.fail(m, n, "malformed JSON: "+err.Error())
+		}
+		name := string(v.GetStringBytes("task_name"))
+		if name == "" {
+			return q.fail(m, n, "a record without task_name")
+		}
+		return q.setRecord(m, n, b, q.task(model, strings.TrimSpace(name)), true)
+	})
+}
+
+// setRecord keeps a task's metrics record. OLMES writes it twice (the
+// task's -metrics.json and its metrics-all.jsonl line): the first is kept,
+// and a second that differs is reported.
+func (q *qaLoad) setRecord(m tarstream.Member, line int64, b []byte, t *qaTask, fromAll bool) error {
+	var p fastjson.Parser
+	v, err := p.ParseBytes(pyInf(b))
+	if err != nil {
+		return q.fail(m, line, "malformed JSON: "+err.Error())
+	}
+	if v.Type() != fastjson.TypeObject {
+		return q.fail(m, line, "a metrics record is a JSON object")
+	}
+	text := string(compactJSON(v))
+	where := m.Path
+	if fromAll {
+		where = fmt.Sprintf("%s line %d", m.Path, line)
+	}
+	if t.record != nil {
+		if text != t.recordText {
+			q.notes = append(q.notes, fmt.Sprintf("%s, task %s: the metrics record in %s differs from the one in %s; the first is kept", t.model.ref, t.task, where, t.recordMember))
+		}
+		return nil
+	}
+	t.record, t.recordText, t.recordMember = v, text, where
+	return nil
+}
+
+// inputs reads an OLMES -requests.jsonl or -recorded-inputs.jsonl.
+func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string) error {
+	if t.skipped != 0 {
+		q.skip(fmt.Sprintf("inputs of a model and task load %d already holds", t.skipped), m.Path)
+		return nil
+	}
+	batch := &qaBatch{m: m}
+	err := q.eachQALine(m, r, func(n int64, b []byte) error {
+		v, err := q.parser.ParseBytes(pyInf(b))
+		if err != nil {
+			return q.fail(m, n, "malformed JSON: "+err.Error())
+		}
+		row := &gen.QAQuestionInput{ModelRef: t.model.ref, Task: t.task, Kind: kind, Line: n, LoadID: &q.l.ID,
+			Body: append([]byte(nil), b...)}
+		d := v.Get("doc_id")
+		if d == nil {
+			return q.fail(m, n, "no doc_id")
+		}
+		id, ok := exactInt(d)
+		if !ok {
+			return q.fail(m, n, fmt.Sprintf("doc_id %s is not an integer", d))
+		}
+		row.DocID = &id
+		if x := v.Get("native_id"); x != nil {
+			row.NativeID = nativeID(x)
+		}
+		if x := v.Get("idx"); x != nil {
+			if i, ok := exactInt(x); ok {
+				row.Idx = &i
+			}
+		}
+		if x := v.Get("request_type"); x != nil && x.Type() == fastjson.TypeString {
+			s := string(x.GetStringBytes())
+			row.RequestType = &s
+		}
+		t.inputs++
+		batch.ins, batch.lines = append(batch.ins, row), append(batch.lines, n)
+		if len(batch.lines) == qaBatchRows {
+			if err := q.send(batch); err != nil {
+				return err
+			}
+			batch = &qaBatch{m: m}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return q.send(batch)
+}
+
+// writeTasks appends one qa_task_outputs row per gathered (model, task).
+func (q *qaLoad) writeTasks(dc driver.Conn) error {
+	a, err := gen.NewQATaskOutputAppender(dc)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	keys := make([]string, 0, len(q.tasks))
+	for k := range q.tasks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	runIDs := map[*qaModel]*string{}
+	for _, k := range keys {
+		t := q.tasks[k]
+		if t.skipped != 0 {
+			q.rep.Skipped = append(q.rep.Skipped, Skip{What: fmt.Sprintf("%s, task %s", t.model.ref, t.task), Count: 1,
+				Reason: fmt.Sprintf("load %d (another source) already holds this model and task", t.skipped)})
+			continue
+		}
+		row, err := q.taskRow(t, runIDs)
+		if err != nil {
+			return err
+		}
+		if err := a.Append(row); err != nil {
+			return fmt.Errorf("%s, task %s: %w", t.model.ref, t.task, err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		return fmt.Errorf("write qa_task_outputs: %w", err)
+	}
+	q.rep.Rows[gen.QATaskOutputTable] = a.Rows()
+	return nil
+}
+
+func (q *qaLoad) taskRow(t *qaTask, runIDs map[*qaModel]*string) (*gen.QATaskOutput, error) {
+	m := t.model
+	row := &gen.QATaskOutput{ModelRef: m.ref, Task: t.task, LoadID: &q.l.ID}
+	str := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	isAgg := false
+	row.IsAggregate = &isAgg
+	switch m.layout {
+	case "datadecide":
+		row.Data, row.Params, row.Seed, row.RecipeRaw = str(m.data), str(m.params), m.seed, str(m.slug)
+		row.TrainingSeed, row.Step = &m.trainingSeed, &m.step
+		row.ModelName = str(fmt.Sprintf("%s/%s/seed-%d/step-%d", m.slug, m.params, m.trainingSeed, m.step))
+	case "olmes":
+		row.ModelName = str(m.dir)
+		// An aggregate: only in metrics-all.jsonl, in a dump that has task files.
+		isAgg = t.predictions == "" && t.config == "" && !strings.HasSuffix(t.recordMember, "-metrics.json") && q.dumpDirs[m.ref] && t.inputs == 0
+	}
+	row.TaskHash, row.ModelHash = str(t.taskHash), str(t.modelHash)
+	if t.predictions != "" {
+		n := t.questions
+		row.NumInstances = &n
+	}
+	row.ModelKind = str(m.kind)
+	if t.record != nil {
+		o, _ := t.record.Object()
+		var rest jsonObject
+		o.Visit(func(k []byte, v *fastjson.Value) {
+			switch string(k) {
+			case "task_name":
+				if string(v.GetStringBytes()) != t.task {
+					rest.add("task_name", v)
+				}
+			case "task_hash", "model_hash":
+				h := &row.TaskHash
+				if string(k) == "model_hash" {
+					h = &row.ModelHash
+				}
+				if s := string(v.GetStringBytes()); v.Type() == fastjson.TypeString && (*h == nil || **h == s) {
+					*h = &s
+				} else {
+					rest.add(string(k), v)
+					q.notes = append(q.notes, fmt.Sprintf("%s, task %s: %s %s of the metrics record differs from the predictions' (%s); the predictions' is kept, the record's is in record", m.ref, t.task, k, v, **h))
+				}
+			case "num_instances":
+				n, ok := exactInt(v)
+				if !ok {
+					rest.add("num_instances", v)
+				} else if row.NumInstances != nil && *row.NumInstances != n {
+					rest.add("num_instances", v)
+					q.notes = append(q.notes, fmt.Sprintf("%s, task %s: the metrics record says %d instances, the predictions have %d", m.ref, t.task, n, *row.NumInstances))
+				} else {
+					row.NumInstances = &n
+				}
+			case "metrics":
+				mo, err := v.Object()
+				if err != nil {
+					rest.add("metrics", v)
+					return
+				}
+				var other jsonObject
+				row.Metrics = map[string]float64{}
+				mo.Visit(func(mk []byte, mv *fastjson.Value) {
+					if f, ok := exactFloat(mv); ok {
+						row.Metrics[string(mk)] = f
+					} else {
+						other.add(string(mk), mv)
+					}
+				})
+				if f, ok := row.Metrics["primary_score"]; ok {
+					row.PrimaryScore = &f
+				}
+				if !other.empty() {
+					row.MetricsJSON = other.bytes()
+				}
+			case "task_config":
+				row.TaskConfig = compactJSON(v)
+			case "model_config":
+				row.ModelConfig = compactJSON(v)
+				if name := string(v.GetStringBytes("model")); name != "" {
+					row.ModelName = &name
+				}
+			default:
+				rest.add(string(k), v)
+			}
+		})
+		if !rest.empty() {
+			row.Record = rest.bytes()
+		}
+	}
+	if row.TaskConfig == nil && t.config != "" {
+		row.TaskConfig = []byte(t.config)
+	} else if t.config != "" && string(row.TaskConfig) != t.config {
+		q.notes = append(q.notes, fmt.Sprintf("%s, task %s: -config.json differs from the metrics record's task_config; the record's is kept", m.ref, t.task))
+	}
+	if m.layout == "olmes" {
+		id, ok := runIDs[m]
+		if !ok {
+			id = olmesRunID(m, row.ModelConfig)
+			runIDs[m] = id
+		}
+		if id != nil {
+			row.RunID, row.ModelKind = id, str("finetune")
+		}
+	}
+	member := t.recordMember
+	if member == "" {
+		member = t.predictions
+	}
+	row.Member = str(member)
+	return row, nil
+}
+
+// olmesRunID finds the W&B finetune run an OLMES dump evaluated: the first
+// of the dump's name, then the components of model_config's model and
+// model_path, that the run-name parser reads as one of the lab's run names
+// (in this lab a run's id is its name).
+func olmesRunID(m *qaModel, modelConfig []byte) *string {
+	cands := []string{m.ref}
+	if len(modelConfig) > 0 {
+		var p fastjson.Parser
+		if v, err := p.ParseBytes(modelConfig); err == nil {
+			for _, k := range []string{"model", "model_path"} {
+				cands = append(cands, strings.Split(string(v.GetStringBytes(k)), "/")...)
+			}
+		}
+	}
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if p := runname.Parse(c); p.RunType != "other" && p.RunType != "old" {
+			return &c
+		}
+	}
+	return nil
+}
+
+func (q *qaLoad) report() {
+	var ls []string
+	for l := range q.layouts {
+		ls = append(ls, l)
+	}
+	sort.Strings(ls)
+	var parts []string
+	nested := false
+	for _, t := range q.tasks {
+		if strings.Contains(t.predictions, "!/") || strings.Contains(t.recordMember, "!/") {
+			nested = true
+		}
+	}
+	for _, l := range ls {
+		switch {
+		case l == "olmes":
+			parts = append(parts, "OLMES dump")
+		case nested:
+			parts = append(parts, "DataDecide eval instances (nested step tarballs)")
+		default:
+			parts = append(parts, "DataDecide eval instances")
+		}
+	}
+	form := "tarball"
+	if fi, err := os.Stat(q.root); err == nil && fi.IsDir() {
+		form = "folder"
+	}
+	q.rep.Variant = strings.Join(parts, " + ") + " (" + form + ")"
+	reasons := make([]string, 0, len(q.skipped))
+	for r := range q.skipped {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		ms := q.skipped[r]
+		what := strings.Join(ms[:min(len(ms), 5)], ", ")
+		if len(ms) > 5 {
+			what += fmt.Sprintf(", and %d more", len(ms)-5)
+		}
+		q.rep.Skipped = append(q.rep.Skipped, Skip{What: what, Count: int64(len(ms)), Reason: r})
+	}
+	kept := make([]string, 0, len(q.kept))
+	for k := range q.kept {
+		kept = append(kept, k)
+	}
+	sort.Strings(kept)
+	for _, k := range kept {
+		q.rep.Kept = append(q.rep.Kept, Skip{What: fmt.Sprintf("%d times", q.kept[k]), Count: q.kept[k], Reason: k})
+	}
+	q.rep.Notes = append(q.rep.Notes, q.notes...)
+}
+
+func (q *qaLoad) skippedSummary() string {
+	n := 0
+	for _, ms := range q.skipped {
+		n += len(ms)
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d other files were passed over)", n)
+}
+
+// exactInt is a JSON number that is an integer, written as one.
+func exactInt(v *fastjson.Value) (int64, bool) {
+	if v == nil || v.Type() != fastjson.TypeNumber {
+		return 0, false
+	}
+	n, err := v.Int64()
+	return n, err == nil
+}
+
+// exactFloat is a JSON number as a double: NaN and ±Infinity included, a
+// finite text that overflows a double not.
+func exactFloat(v *fastjson.Value) (float64, bool) {
+	if v == nil || v.Type() != fastjson.TypeNumber {
+		return 0, false
+	}
+	f, err := v.Float64()
+	if err != nil {
+		return 0, false
+	}
+	if math.IsInf(f, 0) {
+		s := strings.TrimLeft(v.String(), "+-")
+		if s != "Inf" && s != "inf" && s != "Infinity" {
+			return 0, false
+		}
+	}
+	return f, true
+}
+
+// nativeID is a native id as text: a string as is, a number as written.
+func nativeID(x *fastjson.Value) *string {
+	var s string
+	switch x.Type() {
+	case fastjson.TypeNull:
+		return nil
+	case fastjson.TypeString:
+		s = string(x.GetStringBytes())
+	default:
+		s = string(compactJSON(x))
+	}
+	return &s
+}
+
+// jsonObject builds a JSON object's text key by key.
+type jsonObject struct{ b []byte }
+
+func (o *jsonObject) addRaw(k string, raw []byte) {
+	if o.b == nil {
+		o.b = []byte{'{'}
+	} else {
+		o.b = append(o.b, ',')
+	}
+	o.b = appendJSONString(o.b, k)
+	o.b = append(o.b, ':')
+	o.b = append(o.b, raw...)
+}
+
+func (o *jsonObject) add(k string, v *fastjson.Value) { o.addRaw(k, compactJSON(v)) }
+func (o *jsonObject) empty() bool                     { return o.b == nil }
+func (o *jsonObject) bytes() []byte {
+	if o.b == nil {
+		return []byte("{}")
+	}
+	return append(o.b, '}')
+}
+
+// appendJSONString appends s as a JSON string (fastjson's escaping).
+func appendJSONString(b []byte, s string) []byte {
+	var a fastjson.Arena
+	return a.NewString(s).MarshalTo(b)
+}
+
+// compactJSON is v's JSON text, with Python's Infinity tokens restored.
+func compactJSON(v *fastjson.Value) []byte {
+	return unInf(v.MarshalTo(nil))
+}
+
+// pyInf rewrites Python's bare Infinity and -Infinity tokens, outside
+// strings, as fastjson's Inf (padded with spaces, so offsets stay);
+// unInf puts them back. NaN fastjson reads as it is.
+func pyInf(b []byte) []byte {
+	if !strings.Contains(string(b), "Infinity") {
+		return b
+	}
+	out := append([]byte(nil), b...)
+	scanTokens(out, func(i int) {
+		if strings.HasPrefix(string(out[i:]), "Infinity") && !wordByte(out, i-1) && !identByte(out, i+8) {
+			copy(out[i:], "Inf     ")
+		}
+	})
+	return out
+}
+
+func unInf(b []byte) []byte {
+	if !strings.Contains(string(b), "Inf") {
+		return b
+	}
+	var out []byte
+	last := 0
+	scanTokens(b, func(i int) {
+		if strings.HasPrefix(string(b[i:]), "Inf") && !wordByte(b, i-1) && !identByte(b, i+3) {
+			out = append(append(out, b[last:i]...), "Infinity"...)
+			last = i + 3
+		}
+	})
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
+}
+
+// wordByte is a byte of a word or number other than a sign (which may
+// come before Infinity).
+func wordByte(b []byte, i int) bool { return identByte(b, i) && b[i] != '-' && b[i] != '+' }
+
+// scanTokens calls f at every byte offset of b outside JSON strings.
+func scanTokens(b []byte, f func(i int)) {
+	inStr, esc := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		if c == '"' {
+			inStr = true
+			continue
+		}
+		f(i)
+	}
+}

@@ -1,0 +1,72 @@
+package loaders
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/dbschema"
+)
+
+var _ Verifier = qaLoader{}
+
+// qaTables are the QA loader's tables with their keys.
+var qaTables = []struct {
+	name string
+	keys []string
+}{
+	{gen.QATaskOutputTable, gen.QATaskOutputPrimaryKey},
+	{gen.QAQuestionOutputTable, gen.QAQuestionOutputPrimaryKey},
+	{gen.QAQuestionInputTable, gen.QAQuestionInputPrimaryKey},
+}
+
+// Verify implements Verifier: the QA outputs of a tarball or folder
+// against what its current load wrote. In a transaction rolled back, the
+// load's rows are set aside, the source is read again by the loader's own
+// pipeline (load id -1), and the two compared row for row and value for
+// value (NaN = NaN, NULL = NULL, maps by sorted entries). What another
+// source's load holds the loader leaves out, and the verdict names it.
+func (k qaLoader) Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error) {
+	abs, v, err := startVerify(k.Kind(), path, &opts)
+	if err != nil {
+		return nil, err
+	}
+	err = inRollback(ctx, db, func(conn *sql.Conn) error {
+		loadID, err := currentLoadOfPath(ctx, conn, k.Kind(), abs)
+		if err != nil {
+			return err
+		}
+		for _, t := range qaTables {
+			if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _dschema_db_%[1]s AS SELECT * FROM %[1]s WHERE load_id = ?`, t.name), loadID); err != nil {
+				return err
+			}
+			if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE load_id = ?`, t.name), loadID); err != nil {
+				return err
+			}
+		}
+		rep, err := k.Load(ctx, &Load{Conn: conn, ID: -1, Source: Source{Path: abs, Key: abs}})
+		if err != nil {
+			return err
+		}
+		for _, s := range rep.Skipped {
+			v.NotCompared = append(v.NotCompared, fmt.Sprintf("%s (%d): %s", s.What, s.Count, s.Reason))
+		}
+		for _, t := range qaTables {
+			exp := "_dschema_exp_" + t.name
+			if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE load_id = -1", exp, dbschema.Ident(t.name))); err != nil {
+				return err
+			}
+			cols := without(columnsOf(ctx, conn, t.name), append([]string{"load_id"}, t.keys...)...)
+			r := relation{name: "_dschema_db_" + t.name, label: t.name, expected: exp, keys: t.keys, cols: cols}
+			if err := compareRelation(ctx, conn, v, r, loadID, opts.MaxExamples); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/docs"
 	"github.com/dschema/dschema/internal/fixtures"
@@ -173,6 +174,10 @@ func quickstartCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
+			// Before anything is written: an empty --db would put the sample in ./.sample.
+			if err := dbfile.Named(g.db); err != nil {
+				return err
+			}
 			if sampleDir == "" {
 				sampleDir = g.db + ".sample"
 			}

@@ -210,6 +210,11 @@ func TestOnlyMigrateUpCreatesADatabase(t *testing.T) {
 		if code == 0 || errs != "dschema: no database: --db is empty (name a file, or set DSCHEMA_DB)\n" {
 			t.Errorf("%v --db '' = %q, exit %d", args, errs, code)
 		}
+		// Refused before anything is written (quickstart once wrote its sample to ./.sample first).
+		if _, err := os.Stat(".sample"); err == nil {
+			os.RemoveAll(".sample")
+			t.Errorf("%v --db '' wrote ./.sample", args)
+		}
 	}
 }
 

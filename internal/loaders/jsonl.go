@@ -22,24 +22,7 @@ import (
 // strings replaced by 0, so encoding/json can check or decode it.
 func pyJSON(b []byte) []byte {
 	var out []byte // nil until a token is replaced
-	inStr, esc := false, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		}
-		if c == '"' {
-			inStr = true
-			continue
-		}
+	scanTokens(b, func(i int) int {
 		for _, tok := range []string{"-Infinity", "Infinity", "NaN"} {
 			if bytes.HasPrefix(b[i:], []byte(tok)) && !identByte(b, i-1) && !identByte(b, i+len(tok)) {
 				if out == nil {
@@ -50,15 +33,39 @@ func pyJSON(b []byte) []byte {
 				for j := i + 1; j < i+len(tok); j++ {
 					out[j] = ' '
 				}
-				i += len(tok) - 1
-				break
+				return len(tok)
 			}
 		}
-	}
+		return 1
+	})
 	if out == nil {
 		return b
 	}
 	return out
+}
+
+// scanTokens calls f at every byte offset of b outside JSON strings; f
+// returns how many bytes to move on (1, or a token's length).
+func scanTokens(b []byte, f func(i int) int) {
+	inStr, esc := false, false
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case inStr && esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case inStr && c == '"':
+			inStr = false
+		case inStr:
+		case c == '"':
+			inStr = true
+		default:
+			i += f(i)
+			continue
+		}
+		i++
+	}
 }
 
 func identByte(b []byte, i int) bool {

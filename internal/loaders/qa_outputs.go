@@ -467,8 +467,7 @@ func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 		return nil
 	}
 	seen := map[int64]int64{}
-	batch := &qaBatch{m: m}
-	err := q.eachQALine(m, r, func(n int64, b []byte) error {
+	return q.batched(m, r, func(n int64, b []byte, batch *qaBatch) error {
 		row, err := q.question(b, t)
 		if err != nil {
 			return q.fail(m, n, err.Error())
@@ -479,12 +478,22 @@ func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 		seen[row.DocID] = n
 		t.questions++
 		batch.rows, batch.lines = append(batch.rows, row), append(batch.lines, n)
-		if len(batch.lines) == qaBatchRows {
-			if err := q.send(batch); err != nil {
-				return err
-			}
-			batch = &qaBatch{m: m}
+		return nil
+	})
+}
+
+// batched calls f with every line of a member and the batch its row goes
+// to, and sends the batches on as they fill.
+func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(n int64, line []byte, b *qaBatch) error) error {
+	batch := &qaBatch{m: m}
+	err := q.eachQALine(m, r, func(n int64, line []byte) error {
+		if err := f(n, line, batch); err != nil || len(batch.lines) < qaBatchRows {
+			return err
 		}
+		if err := q.send(batch); err != nil {
+			return err
+		}
+		batch = &qaBatch{m: m}
 		return nil
 	})
 	if err != nil {
@@ -711,8 +720,7 @@ func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string)
 		q.skip(fmt.Sprintf("inputs of a model and task load %d already holds", t.skipped), m.Path)
 		return nil
 	}
-	batch := &qaBatch{m: m}
-	err := q.eachQALine(m, r, func(n int64, b []byte) error {
+	return q.batched(m, r, func(n int64, b []byte, batch *qaBatch) error {
 		v, err := q.parser.ParseBytes(pyInf(b))
 		if err != nil {
 			return q.fail(m, n, "malformed JSON: "+err.Error())
@@ -742,18 +750,8 @@ func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string)
 		}
 		t.inputs++
 		batch.ins, batch.lines = append(batch.ins, row), append(batch.lines, n)
-		if len(batch.lines) == qaBatchRows {
-			if err := q.send(batch); err != nil {
-				return err
-			}
-			batch = &qaBatch{m: m}
-		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return q.send(batch)
 }
 
 // writeTasks appends one qa_task_outputs row per gathered (model, task).
@@ -1079,10 +1077,12 @@ func pyInf(b []byte) []byte {
 		return b
 	}
 	out := append([]byte(nil), b...)
-	scanTokens(out, func(i int) {
+	scanTokens(out, func(i int) int {
 		if strings.HasPrefix(string(out[i:]), "Infinity") && !wordByte(out, i-1) && !identByte(out, i+8) {
 			copy(out[i:], "Inf     ")
+			return 8
 		}
+		return 1
 	})
 	return out
 }
@@ -1093,11 +1093,13 @@ func unInf(b []byte) []byte {
 	}
 	var out []byte
 	last := 0
-	scanTokens(b, func(i int) {
+	scanTokens(b, func(i int) int {
 		if strings.HasPrefix(string(b[i:]), "Inf") && !wordByte(b, i-1) && !identByte(b, i+3) {
 			out = append(append(out, b[last:i]...), "Infinity"...)
 			last = i + 3
+			return 3
 		}
+		return 1
 	})
 	if out == nil {
 		return b
@@ -1108,27 +1110,3 @@ func unInf(b []byte) []byte {
 // wordByte is a byte of a word or number other than a sign (which may
 // come before Infinity).
 func wordByte(b []byte, i int) bool { return identByte(b, i) && b[i] != '-' && b[i] != '+' }
-
-// scanTokens calls f at every byte offset of b outside JSON strings.
-func scanTokens(b []byte, f func(i int)) {
-	inStr, esc := false, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		}
-		if c == '"' {
-			inStr = true
-			continue
-		}
-		f(i)
-	}
-}

@@ -6,7 +6,7 @@ package gen
 
 // SchemaVersion is the newest migration version this code was generated with; loaders
 // refuse a database at any other version.
-const SchemaVersion int64 = 9
+const SchemaVersion int64 = 10
 
 // SchemaSum identifies the schema content this code was generated from.
 const SchemaSum = "ff602cf2e2ff34be"

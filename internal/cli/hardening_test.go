@@ -518,3 +518,28 @@ func TestVerifyDispatchesByKind(t *testing.T) {
 		t.Errorf("verify datadecide --stat = %q, exit %d", errs, code)
 	}
 }
+
+// TestQAOutputsCommands: load and verify take a folder as well as a
+// tarball; a folder that differs from its load fails verify, naming it.
+func TestQAOutputsCommands(t *testing.T) {
+	db := migratedDB(t)
+	dir := t.TempDir()
+	dump, err := fixtures.WriteOLMESDump(dir, fixtures.RunName(1), fixtures.QATasks, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runCmd(t, "load", "qa-outputs", dump, "--db", db)
+	if code != 0 || !strings.Contains(out, "layout OLMES dump (folder)") || !strings.Contains(out, "qa_question_outputs         15 rows written") {
+		t.Fatalf("load: %s %s", out, errs)
+	}
+	if out, errs, code := runCmd(t, "verify", "qa-outputs", dump, "--db", db); code != 0 || !strings.Contains(out, "0 differing cells, 0 rows missing from the database, 0 rows missing from the file") {
+		t.Errorf("verify: %s %s", out, errs)
+	}
+	f := filepath.Join(dump, "task-001-boolq:mc::olmes-predictions.jsonl")
+	b, _ := os.ReadFile(f)
+	os.WriteFile(f, bytes.Replace(b, []byte(`"label": `), []byte(`"label": 1`), 1), 0o644)
+	out, errs, code = runCmd(t, "verify", "qa-outputs", dump, "--db", db)
+	if code == 0 || !strings.Contains(out, "qa_question_outputs.label") || !strings.Contains(errs, "differs from the database") {
+		t.Errorf("verify of a changed folder: %s %s (exit %d)", out, errs, code)
+	}
+}

@@ -63,10 +63,15 @@ func (a *Appender) Fail(column string, err error) error {
 // Rows is the number of rows appended so far.
 func (a *Appender) Rows() int64 { return a.rows }
 
+// ErrWrite is wrapped by the errors of Flush and Close, and of an
+// AppendRow that flushed: DuckDB refused a batch of buffered rows (a
+// duplicate key, a value a cast refused), so no one row is to blame.
+var ErrWrite = errors.New("writing buffered rows")
+
 // Flush writes buffered rows to the table.
 func (a *Appender) Flush() error {
 	if err := a.raw.Flush(); err != nil {
-		return fmt.Errorf("flush appender on %s: %w", a.table, err)
+		return fmt.Errorf("flush appender on %s: %w: %w", a.table, ErrWrite, err)
 	}
 	return nil
 }
@@ -74,7 +79,7 @@ func (a *Appender) Flush() error {
 // Close flushes and closes the appender.
 func (a *Appender) Close() error {
 	if err := a.raw.Close(); err != nil {
-		return fmt.Errorf("close appender on %s: %w", a.table, err)
+		return fmt.Errorf("close appender on %s: %w: %w", a.table, ErrWrite, err)
 	}
 	return nil
 }

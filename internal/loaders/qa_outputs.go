@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/appender"
 	"github.com/dschema/dschema/internal/runname"
 	"github.com/dschema/dschema/internal/tarstream"
 )
@@ -103,11 +104,12 @@ type qaLoad struct {
 	qs       *gen.QAQuestionOutputAppender
 	ins      *gen.QAQuestionInputAppender
 	parser   fastjson.Parser
-	skipped  map[string][]string // reason → members
+	skipped  map[string]*skipped // reason → members passed over
 	notes    []string
 	kept     map[string]int64
 	dumpDirs map[string]bool // OLMES dumps with task files
 	batches  chan *qaBatch   // rows from the walk to the appending goroutine
+	pending  int             // source bytes appended since the last flush
 	done     <-chan struct{} // closed when the load stops
 }
 
@@ -115,6 +117,7 @@ type qaLoad struct {
 type qaBatch struct {
 	m     tarstream.Member
 	lines []int64
+	bytes int                     // the lines' size
 	rows  []*gen.QAQuestionOutput // question rows, decoded
 	qs    [][]driver.Value        // the same rows encoded (gen.QAQuestionOutput.Values)
 	ins   []*gen.QAQuestionInput
@@ -136,24 +139,48 @@ func (q *qaLoad) send(b *qaBatch) error {
 	}
 }
 
+// qaFlushBytes bounds the source bytes whose rows the appenders hold
+// before they write them (the staged appender also writes every 16,384
+// rows): rows of long lines would otherwise pile up by row count.
+const qaFlushBytes = 32 << 20
+
 // appendBatch writes a batch through the generated appenders.
 func (q *qaLoad) appendBatch(b *qaBatch) error {
 	for i, r := range b.qs {
 		if err := q.qs.AppendValues(r); err != nil {
-			return q.fail(b.m, b.lines[i], err.Error())
+			return q.writeErr(b.m, b.lines[i], err)
 		}
 	}
 	for i, r := range b.ins {
 		if err := q.ins.Append(r); err != nil {
-			return q.fail(b.m, b.lines[i], err.Error())
+			return q.writeErr(b.m, b.lines[i], err)
+		}
+	}
+	if q.pending += b.bytes; q.pending >= qaFlushBytes {
+		q.pending = 0
+		for _, f := range []func() error{q.qs.Flush, q.ins.Flush} {
+			if err := f(); err != nil {
+				return q.writeErr(b.m, b.lines[len(b.lines)-1], err)
+			}
 		}
 	}
 	return nil
 }
 
+// writeErr names the place of an append's error: the row's line when the
+// row was refused; when DuckDB refused a batch of rows being written
+// (appender.ErrWrite), the rows read up to that line.
+func (q *qaLoad) writeErr(m tarstream.Member, line int64, err error) error {
+	if errors.Is(err, appender.ErrWrite) {
+		return &FileError{Path: q.root, Place: fmt.Sprintf("the rows read up to member %s line %d", m.Path, line),
+			Msg: "DuckDB refused them: " + err.Error(), Err: err}
+	}
+	return q.fail(m, line, err.Error())
+}
+
 func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
 	q := &qaLoad{ctx: ctx, l: l, root: l.Source.Path, tasks: map[string]*qaTask{}, layouts: map[string]bool{},
-		rep: &Report{Rows: map[string]int64{}}, skipped: map[string][]string{}, kept: map[string]int64{}, dumpDirs: map[string]bool{}}
+		rep: &Report{Rows: map[string]int64{}}, skipped: map[string]*skipped{}, kept: map[string]int64{}, dumpDirs: map[string]bool{}}
 	var err error
 	if q.existing, err = qaExisting(ctx, l.Conn, l.ID); err != nil {
 		return nil, err
@@ -208,11 +235,10 @@ func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
 			return walkErr
 		}
 		l.Stage("writing the questions")
-		if err := q.qs.Close(); err != nil {
-			return fmt.Errorf("write qa_question_outputs: %w", err)
-		}
-		if err := q.ins.Close(); err != nil {
-			return fmt.Errorf("write qa_question_inputs: %w", err)
+		for _, c := range []func() error{q.qs.Close, q.ins.Close} {
+			if err := c(); err != nil {
+				return &FileError{Path: q.root, Place: "the last rows read", Msg: "DuckDB refused them: " + err.Error(), Err: err}
+			}
 		}
 		q.rep.Rows[gen.QAQuestionOutputTable] = q.qs.Rows()
 		q.rep.Rows[gen.QAQuestionInputTable] = q.ins.Rows()
@@ -316,7 +342,24 @@ func (q *qaLoad) member(m tarstream.Member, r io.Reader) error {
 }
 
 // skip records a member passed over, and why.
-func (q *qaLoad) skip(reason, member string) { q.skipped[reason] = append(q.skipped[reason], member) }
+func (q *qaLoad) skip(reason, member string) {
+	s := q.skipped[reason]
+	if s == nil {
+		s = &skipped{}
+		q.skipped[reason] = s
+	}
+	if len(s.first) < 5 {
+		s.first = append(s.first, member)
+	}
+	s.n++
+}
+
+// skipped is the members passed over for one reason: the first few by
+// name, and how many.
+type skipped struct {
+	first []string
+	n     int64
+}
 
 // checkpoint tells the DataDecide checkpoint of a member from its path:
 // <slug>/<params>/seed-<N>/step-<S>[.tar.gz]/... or
@@ -487,6 +530,7 @@ func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(n int64, line []byte, b *qaBatch) error) error {
 	batch := &qaBatch{m: m}
 	err := q.eachQALine(m, r, func(n int64, line []byte) error {
+		batch.bytes += len(line)
 		if err := f(n, line, batch); err != nil || len(batch.lines) < qaBatchRows {
 			return err
 		}
@@ -964,12 +1008,12 @@ func (q *qaLoad) report() {
 	}
 	sort.Strings(reasons)
 	for _, r := range reasons {
-		ms := q.skipped[r]
-		what := strings.Join(ms[:min(len(ms), 5)], ", ")
-		if len(ms) > 5 {
-			what += fmt.Sprintf(", and %d more", len(ms)-5)
+		sk := q.skipped[r]
+		what := strings.Join(sk.first, ", ")
+		if more := sk.n - int64(len(sk.first)); more > 0 {
+			what += fmt.Sprintf(", and %d more", more)
 		}
-		q.rep.Skipped = append(q.rep.Skipped, Skip{What: what, Count: int64(len(ms)), Reason: r})
+		q.rep.Skipped = append(q.rep.Skipped, Skip{What: what, Count: sk.n, Reason: r})
 	}
 	kept := make([]string, 0, len(q.kept))
 	for k := range q.kept {
@@ -983,9 +1027,9 @@ func (q *qaLoad) report() {
 }
 
 func (q *qaLoad) skippedSummary() string {
-	n := 0
-	for _, ms := range q.skipped {
-		n += len(ms)
+	var n int64
+	for _, sk := range q.skipped {
+		n += sk.n
 	}
 	if n == 0 {
 		return ""
@@ -1011,6 +1055,14 @@ func exactFloat(v *fastjson.Value) (float64, bool) {
 	f, err := v.Float64()
 	if err != nil {
 		return 0, false
+	}
+	if t := v.String(); !strings.ContainsAny(t, ".eEnNiI") {
+		// An integer: exact only if a double holds it (|n| ≤ 2^53, or a
+		// wider one that happens to be a double).
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || int64(float64(n)) != n || (n != 0 && float64(n) != f) {
+			return 0, false
+		}
 	}
 	if math.IsInf(f, 0) {
 		s := strings.TrimLeft(v.String(), "+-")
@@ -1044,7 +1096,7 @@ func (o *jsonObject) addRaw(k string, raw []byte) {
 	} else {
 		o.b = append(o.b, ',')
 	}
-	o.b = appendJSONString(o.b, k)
+	o.b = appender.AppendJSONString(o.b, k)
 	o.b = append(o.b, ':')
 	o.b = append(o.b, raw...)
 }
@@ -1058,15 +1110,41 @@ func (o *jsonObject) bytes() []byte {
 	return append(o.b, '}')
 }
 
-// appendJSONString appends s as a JSON string (fastjson's escaping).
-func appendJSONString(b []byte, s string) []byte {
-	var a fastjson.Arena
-	return a.NewString(s).MarshalTo(b)
-}
+// compactJSON is v's JSON text, compact, with Python's Infinity tokens
+// restored. Strings are written by appender.AppendJSONString: fastjson's
+// own writer escapes a string it has unescaped in Go's syntax (\x01),
+// which is not JSON.
+func compactJSON(v *fastjson.Value) []byte { return unInf(appendCompact(nil, v)) }
 
-// compactJSON is v's JSON text, with Python's Infinity tokens restored.
-func compactJSON(v *fastjson.Value) []byte {
-	return unInf(v.MarshalTo(nil))
+func appendCompact(b []byte, v *fastjson.Value) []byte {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		b = append(b, '{')
+		first := true
+		o.Visit(func(k []byte, x *fastjson.Value) {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appender.AppendJSONString(b, string(k))
+			b = append(b, ':')
+			b = appendCompact(b, x)
+		})
+		return append(b, '}')
+	case fastjson.TypeArray:
+		b = append(b, '[')
+		for i, x := range v.GetArray() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendCompact(b, x)
+		}
+		return append(b, ']')
+	case fastjson.TypeString:
+		return appender.AppendJSONString(b, string(v.GetStringBytes()))
+	}
+	return v.MarshalTo(b) // a number as written, true, false, null
 }
 
 // pyInf rewrites Python's bare Infinity and -Infinity tokens, outside

@@ -456,3 +456,37 @@ func TestQAAggregates(t *testing.T) {
 		})
 	}
 }
+
+// TestQAOddValues: what a prediction line holds beyond the typed columns
+// is kept exactly in extra (keys with control characters, integers a
+// double cannot hold, text that spells Infinity), and what is typed is
+// exact (-0.0, Infinity, 2^53).
+func TestQAOddValues(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c4_4M_14", "step-1250")
+	lines := `{"doc_id": 0, "native_id": "a", "k\u0001": 1, "metrics": {"big": 9007199254740993, "ok": 9007199254740992, "neg0": -0.0, "inf": Infinity, "txt": "Inf \"Infinity\""}, "model_output": [], "label": 0, "task_hash": "t", "model_hash": "m"}
+{"doc_id": 1, "native_id": 12345678901234567890, "metrics": {}, "model_output": [], "label": 1, "task_hash": "t\u0002", "model_hash": "m"}
+`
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "arc_easy-predictions.jsonl"), lines)
+	v := newEnv(t)
+	s := v.loadKind(loaders.QAKind, filepath.Dir(dir), loaders.Options{})
+	if s.Rows["qa_question_outputs"] != 2 {
+		t.Fatalf("%+v", s)
+	}
+	q := "SELECT %s FROM qa_question_outputs WHERE doc_id = %d"
+	for _, c := range []struct {
+		col  string
+		doc  int
+		want string
+	}{
+		{"extra::VARCHAR", 0, `{"k\u0001":1,"metrics":{"big":9007199254740993,"txt":"Inf \"Infinity\""}}`},
+		{"metrics['ok']::BIGINT::VARCHAR || ' ' || (1 / metrics['neg0'])::VARCHAR || ' ' || metrics['inf']::VARCHAR || ' ' || cardinality(metrics)", 0, "9007199254740992 -inf inf 3"},
+		{"native_id || ' ' || extra::VARCHAR || ' ' || len(answer_outputs)", 1, `12345678901234567890 {"task_hash":"t\u0002"} 0`},
+	} {
+		if got := v.scalar(fmt.Sprintf(q, c.col, c.doc)); got != c.want {
+			t.Errorf("%s of doc %d = %s, want %s", c.col, c.doc, got, c.want)
+		}
+	}
+}

@@ -64,7 +64,7 @@ var benchKinds = map[string]struct {
 	// 600MB: under it the history load stays below 1 GiB of RSS (DuckDB's
 	// limit covers its buffers, not the process).
 	"wandb-history": {"history_v3.jsonl", "DuckDB CREATE TABLE AS read_json (every column told)", "wandb_history", "rows of v3 history JSONL", "600MB"},
-	"qa-outputs": {"c4.tar.gz", "system tar -xzf (outer, then each step), DuckDB read_json", "qa_question_outputs", "questions in a recipe tarball of nested step tarballs", QAMemoryLimit},
+	"qa-outputs":    {"c4.tar.gz", "system tar -xzf (outer, then each step), DuckDB read_json", "qa_question_outputs", "questions in a recipe tarball of nested step tarballs", QAMemoryLimit},
 }
 
 func benchCmd() *cobra.Command {

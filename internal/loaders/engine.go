@@ -313,16 +313,25 @@ func hashTree(ctx context.Context, root string, progress func(done, total int64)
 func treeError(root string, err error) error {
 	var te *tarstream.Error
 	if errors.As(err, &te) {
-		place := ""
-		if te.Member != "" {
-			place = "member " + te.Member
-		}
-		if te.Offset >= 0 {
-			place = strings.TrimPrefix(place+fmt.Sprintf(" (byte %d)", te.Offset), " ")
-		}
-		return &FileError{Path: root, Place: place, Msg: te.Msg, Err: err}
+		return &FileError{Path: root, Place: memberPlace(te.Member, 0, te.Offset), Msg: te.Msg, Err: err}
 	}
 	return err
+}
+
+// memberPlace names a place in an archive or folder: "member M line N
+// (byte B)", each part only when known (member "", line 0, offset < 0).
+func memberPlace(member string, line, offset int64) string {
+	var parts []string
+	if member != "" {
+		parts = append(parts, "member "+member)
+	}
+	if line > 0 {
+		parts = append(parts, fmt.Sprintf("line %d", line))
+	}
+	if offset >= 0 {
+		parts = append(parts, fmt.Sprintf("(byte %d)", offset))
+	}
+	return strings.Join(parts, " ")
 }
 
 func hashFile(path string, size int64, progress func(done, total int64)) (string, error) {

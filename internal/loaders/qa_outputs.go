@@ -98,7 +98,8 @@ type qaLoad struct {
 	l        *Load
 	root     string
 	tasks    map[string]*qaTask
-	existing map[string]int64 // model_ref\x00task → load_id of another source
+	models   map[string]*qaModel // by model_ref (checkpoints) or dump folder: one per model
+	existing map[string]int64    // model_ref\x00task → load_id of another source
 	layouts  map[string]bool
 	rep      *Report
 	qs       *gen.QAQuestionOutputAppender
@@ -179,7 +180,7 @@ func (q *qaLoad) writeErr(m tarstream.Member, line int64, err error) error {
 }
 
 func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
-	q := &qaLoad{ctx: ctx, l: l, root: l.Source.Path, tasks: map[string]*qaTask{}, layouts: map[string]bool{},
+	q := &qaLoad{ctx: ctx, l: l, root: l.Source.Path, tasks: map[string]*qaTask{}, models: map[string]*qaModel{}, layouts: map[string]bool{},
 		rep: &Report{Rows: map[string]int64{}}, skipped: map[string]*skipped{}, kept: map[string]int64{}, dumpDirs: map[string]bool{}}
 	var err error
 	if q.existing, err = qaExisting(ctx, l.Conn, l.ID); err != nil {
@@ -409,7 +410,16 @@ func (q *qaLoad) checkpoint(parents []string) (*qaModel, error) {
 		q.kept[fmt.Sprintf("recipe %q is not a DataDecide recipe alias (recipe_aliases): data left NULL", m.slug)]++
 	}
 	m.ref = fmt.Sprintf("%s/%s/%s/step-%d", name, m.params, seedName, m.step)
-	return m, nil
+	return q.model(m.ref, m), nil
+}
+
+// model is the model under key, m when it is the first.
+func (q *qaLoad) model(key string, m *qaModel) *qaModel {
+	if old, ok := q.models[key]; ok {
+		return old
+	}
+	q.models[key] = m
+	return m
 }
 
 // olmesModel is the model of an OLMES dump: its folder's name without the
@@ -421,7 +431,7 @@ func (q *qaLoad) olmesModel(parents []string) *qaModel {
 	if ref == "" {
 		ref = dir
 	}
-	return &qaModel{ref: ref, kind: "model", layout: "olmes", dir: dir}
+	return q.model("olmes\x00"+dir, &qaModel{ref: ref, kind: "model", layout: "olmes", dir: dir})
 }
 
 // task is the gathered (model, task), made on first sight.
@@ -441,26 +451,13 @@ func (q *qaLoad) task(m *qaModel, task string) *qaTask {
 func (q *qaLoad) readErr(m tarstream.Member, line int64, err error) error {
 	var te *tarstream.Error
 	if !errors.As(err, &te) {
-		fe := q.fail(m, line, err.Error()).(*FileError)
-		fe.Err = err
-		return fe
+		return &FileError{Path: q.root, Place: memberPlace(m.Path, line, -1), Msg: err.Error(), Err: err}
 	}
-	place := "member " + m.Path
-	if line > 0 {
-		place += fmt.Sprintf(" line %d", line)
-	}
-	if te.Offset >= 0 {
-		place += fmt.Sprintf(" (byte %d)", te.Offset)
-	}
-	return &FileError{Path: q.root, Place: place, Msg: te.Msg, Err: err}
+	return &FileError{Path: q.root, Place: memberPlace(m.Path, line, te.Offset), Msg: te.Msg, Err: err}
 }
 
 func (q *qaLoad) fail(m tarstream.Member, line int64, msg string) error {
-	place := "member " + m.Path
-	if line > 0 {
-		place += fmt.Sprintf(" line %d", line)
-	}
-	return &FileError{Path: q.root, Place: place, Msg: msg}
+	return &FileError{Path: q.root, Place: memberPlace(m.Path, line, -1), Msg: msg}
 }
 
 // readSmall reads a whole metrics or config member, up to maxQALine.

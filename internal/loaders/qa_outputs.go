@@ -85,7 +85,7 @@ type qaTask struct {
 	questions    int64
 	taskHash     string
 	modelHash    string
-	record       *fastjson.Value // the metrics record (parsed, owned by arena of its own)
+	record       *fastjson.Value // the metrics record (parsed by a parser of its own, so it outlives the next line)
 	recordText   string
 	recordMember string
 	config       string // -config.json, compact

@@ -3,6 +3,9 @@ package cache
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -187,6 +190,22 @@ func TestFiles(t *testing.T) {
 			}
 		})
 	}
+	t.Run("data file missing", func(t *testing.T) {
+		fresh(dir).PutFile(key, src)
+		if err := os.Remove(filepath.Join(dir, key+".data")); err != nil {
+			t.Fatal(err)
+		}
+		c := fresh(dir)
+		if c.GetFile(key, filepath.Join(t.TempDir(), "dst.bin")) {
+			t.Fatal("GetFile returned a file it does not hold")
+		}
+		if s := c.Stats(); s.Rejected != 1 {
+			t.Errorf("stats = %+v, want one rejected entry", s)
+		}
+		if _, err := os.Stat(filepath.Join(dir, key+".json")); err == nil {
+			t.Error("the manifest of the missing file is still on disk")
+		}
+	})
 	if fresh("").GetFile(key, dst) {
 		t.Error("a memory-only cache returned a file")
 	}
@@ -278,5 +297,70 @@ func TestParseBuildID(t *testing.T) {
 	}
 	if !strings.HasPrefix(programIdentity(), "buildid\x00") {
 		t.Errorf("programIdentity() = %q, want the build ID", programIdentity())
+	}
+}
+
+// withIdentity makes the program's identity id for the test.
+func withIdentity(t *testing.T, id string) {
+	t.Helper()
+	programIdentity() // run the Once first, so it cannot overwrite id
+	old := identity
+	identity = id
+	t.Cleanup(func() { identity = old })
+}
+
+// TestKeyIsTheDocumentedHash: a key is kind, "-" and the first 40 hex
+// digits of the sha256 of the length-prefixed format, program identity,
+// kind and parts.
+func TestKeyIsTheDocumentedHash(t *testing.T) {
+	withIdentity(t, "buildid\x00abc/def")
+	h := sha256.New()
+	for _, p := range []string{Format, "buildid\x00abc/def", "replay", "ab", "", "c"} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+	want := "replay-" + hex.EncodeToString(h.Sum(nil))[:40]
+	if got := Key("replay", []byte("ab"), nil, []byte("c")); got != want {
+		t.Errorf("Key(replay, ab, nil, c) = %s, want %s", got, want)
+	}
+}
+
+// TestOtherBuildsDoNotShareEntries: another build of dschema (another
+// build ID) computes other keys and never reads this build's entries; a
+// program that cannot tell its identity keeps nothing on disk.
+func TestOtherBuildsDoNotShareEntries(t *testing.T) {
+	dir := t.TempDir()
+	withIdentity(t, "buildid\x00one")
+	keyOne := Key("test", []byte("x"))
+	Put(fresh(dir), keyOne, &value{Name: "built by one"})
+
+	withIdentity(t, "buildid\x00two")
+	keyTwo := Key("test", []byte("x"))
+	if keyTwo == keyOne {
+		t.Fatalf("Key(test, x) = %s under both build IDs", keyOne)
+	}
+	if got, ok := Get[value](fresh(dir), keyTwo); ok {
+		t.Errorf("build two read build one's entry: %+v", got)
+	}
+
+	withIdentity(t, "")
+	c := fresh(dir)
+	if c.disk() {
+		t.Error("disk() = true for a program with no identity")
+	}
+	keyNone := Key("test", []byte("none"))
+	Put(c, keyNone, &value{Name: "no identity"})
+	if _, err := os.Stat(c.path(keyNone, ".json")); err == nil {
+		t.Error("a program with no identity wrote to the disk cache")
+	}
+	if got, ok := Get[value](fresh(dir), keyOne); ok {
+		t.Errorf("a program with no identity read the disk cache: %+v", got)
+	}
+
+	withIdentity(t, "buildid\x00one")
+	if got, ok := Get[value](fresh(dir), keyOne); !ok || got.Name != "built by one" {
+		t.Errorf("build one's own entry = %+v, %v", got, ok)
 	}
 }

@@ -123,6 +123,12 @@ func TestFamilies(t *testing.T) {
 			"num_finetune_tokens": "1.330254868e+09", "lr": "2e-05"}},
 		{"2025_08_18-22_30_05_allenai--DataDecide-dolma1_7-4M_main_default", map[string]string{"run_type": "old"}},
 		{"2025_08_18-22_30_05_dpo_DataDecide-dolma1_7-4M_main_default", map[string]string{"run_type": "other"}},
+		{"2025_08_18-22_30_05_allenai--DataDecide-dolma1_7-4M_main_default_--reduce_loss=sum", map[string]string{"run_type": "other"}},
+		// A sample count too big for an integer: the family matches, the count is NULL.
+		{"2025_08_20-12_12_19_t_DD-dolma1_7-4M_main_default_--max_train_samples=99999999999999999999_--reduce_loss=sum", map[string]string{
+			"run_type": "reduce_type", "pattern_name": "REDUCE_LOSS_PATTERN", "timestamp": "2025-08-20T12:12:19", "exp_name": "t",
+			"initial_checkpoint_recipe": "Dolma1.7", "initial_checkpoint_recipe_raw": "dolma1_7", "initial_checkpoint_size": "4M",
+			"initial_checkpoint_steps": "main", "reduce_loss": "sum"}},
 		{"my-quick-test", map[string]string{"run_type": "other"}},
 		{"", map[string]string{"run_type": "other"}},
 		// A date that is not one: the family matches, the timestamp is NULL.
@@ -182,7 +188,7 @@ func TestFill(t *testing.T) {
 		v    any
 		want string
 		ok   bool
-	}{{5e-05, "5e-05", true}, {0.0001, "0.0001", true}, {2.0, "2.0", true}, {float64(3), "3.0", true}, {int64(7), "7", true}, {json.Number("3"), "3", true}, {"1e-4", "1e-4", true}, {nil, "", false}, {"N/A", "", false}, {1e16, "1e+16", true}} {
+	}{{5e-05, "5e-05", true}, {0.0001, "0.0001", true}, {2.0, "2.0", true}, {float64(3), "3.0", true}, {int64(7), "7", true}, {json.Number("3"), "3", true}, {"1e-4", "1e-4", true}, {nil, "", false}, {"N/A", "", false}, {"", "", false}, {1e16, "1e+16", true}, {true, "True", true}, {[]any{1}, "", false}} {
 		if got, ok := configText(c.v); got != c.want || ok != c.ok {
 			t.Errorf("configText(%v) = %q %v, want %q %v", c.v, got, ok, c.want, c.ok)
 		}
@@ -246,4 +252,61 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNumber: a field reads as a finite number, or not at all (NaN and
+// infinities, which ParseFloat accepts, are not numbers for a run record).
+func TestNumber(t *testing.T) {
+	for _, c := range []struct {
+		in   *string
+		want *float64
+	}{
+		{ptr("5e-05"), ptr(5e-05)},
+		{ptr(" 3 "), ptr(3.0)},
+		{ptr("-0.5"), ptr(-0.5)},
+		{ptr("1e308"), ptr(1e308)},
+		{nil, nil},
+		{ptr(""), nil},
+		{ptr("abc"), nil},
+		{ptr("1e400"), nil}, // out of range: ParseFloat gives +Inf and an error
+		{ptr("NaN"), nil},
+		{ptr("nan"), nil},
+		{ptr("Inf"), nil},
+		{ptr("+inf"), nil},
+		{ptr("-Inf"), nil},
+		{ptr("infinity"), nil},
+		{ptr("-Infinity"), nil},
+	} {
+		got := Number(c.in)
+		if (got == nil) != (c.want == nil) || got != nil && *got != *c.want {
+			t.Errorf("Number(%s) = %s, want %s", show(c.in), show(got), show(c.want))
+		}
+	}
+	p := &Parsed{LR: ptr("NaN")}
+	if v := p.LRValue(); v != nil {
+		t.Errorf("LRValue() of lr NaN = %v, want nil", *v)
+	}
+}
+
+// TestFillRefusesNonNumbers: a config whose epochs are not a finite
+// number fills nothing, and the token total stays the name's.
+func TestFillRefusesNonNumbers(t *testing.T) {
+	const name = "2025_08_22-10_00_00_test_finetune_DD-dolma1_7-4M_main_10M_toks_--learning_rate=5e-06" // FT3: no epochs in the name
+	for _, epochs := range []any{"NaN", "inf", "-Infinity", "three", "", "N/A", nil, map[string]any{}} {
+		p := Parse(name)
+		p.Fill(map[string]any{"num_train_epochs": epochs})
+		if show(p.NumFinetuneEpochs) != `"1"` || show(p.NumFinetuneTokens) != `"1e+07"` || p.Filled != nil {
+			t.Errorf("Fill(num_train_epochs=%#v): epochs %s, tokens %s, filled %q; want 1, 1e+07, nothing",
+				epochs, show(p.NumFinetuneEpochs), show(p.NumFinetuneTokens), p.Filled)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func show[T any](p *T) string {
+	if p == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("%q", fmt.Sprint(*p))
 }

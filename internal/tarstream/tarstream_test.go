@@ -475,23 +475,135 @@ func TestProgress(t *testing.T) {
 	}
 }
 
-func FuzzWalk(f *testing.F) {
-	f.Add(tgz(f, reg("a.jsonl", "{}\n"), reg("b", "")))
-	f.Add(tarOf(f, true, entry{name: "d/", typ: tar.TypeDir}, reg("d/x", "xyz")))
-	f.Add(tgz(f, reg("n.tar.gz", string(tgz(f, reg("in", "1")))), reg("n2.tar", string(tarOf(f, true, reg("in2", "2"))))))
-	dir := f.TempDir()
-	f.Fuzz(func(t *testing.T, data []byte) {
-		root := filepath.Join(dir, "in.tar.gz")
-		if err := os.WriteFile(root, data, 0o644); err != nil {
+// TestSwappedWhileWalking: a folder's file replaced after the folder was
+// listed (here by fn, while it reads an earlier file) is refused when what
+// Walk opened is not what the folder now holds, or is not a regular file.
+func TestSwappedWhileWalking(t *testing.T) {
+	const secret = "outside the root"
+	cases := []struct {
+		name string
+		swap func(t *testing.T, p, outside string)
+	}{
+		{"by a symlink to a file outside", func(t *testing.T, p, outside string) {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"by a folder", func(t *testing.T, p, _ string) {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "root")
+			outside := writeFile(t, filepath.Dir(dir), "secret.txt", []byte(secret))
+			writeFile(t, dir, "a.txt", []byte("a"))
+			b := writeFile(t, dir, "b.txt", []byte("b"))
+			writeFile(t, dir, "c.txt", []byte("c"))
+			var got []seen
+			err := Walk(context.Background(), dir, Options{}, func(m Member, r io.Reader) error {
+				body, err := io.ReadAll(r)
+				got = append(got, seen{m.Path, m.Chain, m.Size, string(body)})
+				if m.Path == "a.txt" {
+					c.swap(t, b, outside)
+				}
+				return err
+			})
+			if want := []seen{s("a.txt", "a")}; !slices.EqualFunc(got, want, func(a, b seen) bool {
+				return a.Path == b.Path && a.Body == b.Body
+			}) {
+				t.Errorf("fn saw %+v, want %+v", got, want)
+			}
+			e := mustError(t, err)
+			if !errors.Is(err, ErrUnsafe) || e.Member != "b.txt" {
+				t.Errorf("Walk = %v (member %q), want ErrUnsafe on b.txt", err, e.Member)
+			}
+		})
+	}
+}
+
+// TestRootSymlink: a root that is a symlink, to a folder or an archive, is
+// followed (and the paths are relative to it); symlinks below it are not.
+func TestRootSymlink(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "dump/a.jsonl", []byte("a"))
+	writeFile(t, dir, "dump/sub/b.jsonl", []byte("bb"))
+	writeFile(t, dir, "bad/a.jsonl", []byte("a"))
+	writeFile(t, dir, "arch.tgz", tgz(t, reg("m.jsonl", "m")))
+	for _, l := range []struct{ link, target string }{
+		{"link", "dump"}, {"link2", "link"}, {"abs-link", filepath.Join(dir, "dump")},
+		{"bad-link", "bad"}, {"bad/inner", "../dump/a.jsonl"}, {"arch-link", "arch.tgz"},
+	} {
+		if err := os.Symlink(l.target, filepath.Join(dir, l.link)); err != nil {
 			t.Fatal(err)
 		}
-		err := Walk(context.Background(), root, Options{Nested: true}, func(m Member, r io.Reader) error {
-			_, err := io.Copy(io.Discard, r)
-			return err
+	}
+	dumpWant := []seen{s("a.jsonl", "a"), s("sub/b.jsonl", "bb")}
+	cases := []struct {
+		root   string
+		want   []seen
+		member string // refused member, "" for success
+	}{
+		{root: "dump", want: dumpWant},
+		{root: "link", want: dumpWant},
+		{root: "link/", want: dumpWant},
+		{root: "link2", want: dumpWant},
+		{root: "abs-link", want: dumpWant},
+		{root: "arch-link", want: []seen{s("m.jsonl", "m")}},
+		{root: "bad-link", want: []seen{s("a.jsonl", "a")}, member: "inner"},
+		{root: "bad-link/", want: []seen{s("a.jsonl", "a")}, member: "inner"},
+	}
+	for _, c := range cases {
+		t.Run(c.root, func(t *testing.T) {
+			root := filepath.Join(dir, c.root)
+			if strings.HasSuffix(c.root, "/") {
+				root += string(filepath.Separator)
+			}
+			got, err := collect(root, Options{})
+			if c.member == "" && err != nil {
+				t.Fatalf("Walk(%q): %v", root, err)
+			}
+			if c.member != "" {
+				e := mustError(t, err)
+				if !errors.Is(err, ErrUnsafe) || e.Member != c.member {
+					t.Errorf("Walk(%q) = %v (member %q), want ErrUnsafe on %q", root, err, e.Member, c.member)
+				}
+			}
+			if !slices.EqualFunc(got, c.want, func(a, b seen) bool {
+				return a.Path == b.Path && slices.Equal(a.Chain, b.Chain) && a.Size == b.Size && a.Body == b.Body
+			}) {
+				t.Errorf("Walk(%q) saw %+v, want %+v", root, got, c.want)
+			}
 		})
-		var e *Error
-		if err != nil && !errors.As(err, &e) {
-			t.Fatalf("error %v (%T) is not an *Error", err, err)
+	}
+}
+
+// TestMissingRoot: a root that does not exist, or a dangling symlink, is an
+// *Error wrapping fs.ErrNotExist, at no offset.
+func TestMissingRoot(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("nowhere", filepath.Join(dir, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"missing", "missing.tar.gz", "dangling", "dangling/"} {
+		root := filepath.Join(dir, name)
+		if strings.HasSuffix(name, "/") {
+			root += string(filepath.Separator)
 		}
-	})
+		var calls int
+		err := Walk(context.Background(), root, Options{}, func(Member, io.Reader) error { calls++; return nil })
+		e := mustError(t, err)
+		if !errors.Is(err, fs.ErrNotExist) || e.Path != root || e.Member != "" || e.Offset != -1 || calls != 0 {
+			t.Errorf("Walk(%q) = %v (path %q, member %q, offset %d, %d calls); want ErrNotExist on the root, offset -1",
+				root, err, e.Path, e.Member, e.Offset, calls)
+		}
+	}
 }

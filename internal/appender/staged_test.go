@@ -1,0 +1,213 @@
+package appender
+
+import (
+	"encoding/json"
+	"math"
+	"math/big"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// TestAppendJSONString: the text is JSON as encoding/json writes it, with
+// each byte that is not part of valid UTF-8 as U+FFFD, and the JSON text is
+// itself valid UTF-8.
+func TestAppendJSONString(t *testing.T) {
+	for _, c := range []struct {
+		name, in, want string
+	}{
+		{"plain", "arc_easy", `"arc_easy"`},
+		{"empty", "", `""`},
+		{"quote and backslash", `say "hi" \ bye`, `"say \"hi\" \\ bye"`},
+		{"controls", "a\x00b\tc\nd\x1f", `"a\u0000b\u0009c\u000ad\u001f"`},
+		{"DEL and HTML characters stay", "\x7f<>&", "\"\x7f<>&\""},
+		{"valid multibyte", "é—😀\u2028", "\"é—😀\u2028\""},
+		{"a real U+FFFD stays", "\ufffd", "\"\ufffd\""},
+		{"invalid byte", "a\xffb", "\"a\ufffdb\""},
+		{"Latin-1 text", "caf\xe9", "\"caf\ufffd\""},
+		{"truncated sequence at the end", "ok\xe2\x82", "\"ok\ufffd\ufffd\""},
+		{"truncated sequence before ASCII", "\xc3(", "\"\ufffd(\""},
+		{"UTF-16 surrogate", "\xed\xa0\x80", "\"\ufffd\ufffd\ufffd\""},
+		{"overlong slash", "\xc0\xaf", "\"\ufffd\ufffd\""},
+		{"lone continuation bytes", "\x80\xbf", "\"\ufffd\ufffd\""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := string(AppendJSONString([]byte("x"), c.in))
+			if got != "x"+c.want {
+				t.Errorf("AppendJSONString(%q) = %q, want %q", c.in, got[1:], c.want)
+			}
+			checkJSONString(t, c.in, []byte(got[1:]))
+		})
+	}
+}
+
+// checkJSONString checks out, the JSON text of s: valid UTF-8, valid JSON,
+// and the same string as encoding/json's text for s decodes to.
+func checkJSONString(t *testing.T, s string, out []byte) {
+	t.Helper()
+	if !utf8.Valid(out) {
+		t.Fatalf("AppendJSONString(%q) = %q: not UTF-8", s, out)
+	}
+	var got string
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("AppendJSONString(%q) = %q: %v", s, out, err)
+	}
+	ref, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	if err := json.Unmarshal(ref, &want); err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("AppendJSONString(%q) reads back as %q, encoding/json's as %q", s, got, want)
+	}
+}
+
+// FuzzAppendJSONString: any Go string becomes valid UTF-8 JSON text that
+// reads back as encoding/json's text for it does.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"arc_easy", "", `"\`, "\x00\x1f\x7f", "é😀", "a\xffb", "\xed\xa0\x80", "ok\xe2\x82", "\ufffd"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkJSONString(t, s, AppendJSONString(nil, s))
+	})
+}
+
+func TestAppendJSONScalar(t *testing.T) {
+	for _, c := range []struct {
+		got, want string
+	}{
+		{string(AppendJSONScalar(nil, true)), "true"},
+		{string(AppendJSONScalar(nil, "a\xff")), "\"a\ufffd\""},
+		{string(AppendJSONScalar(nil, 0.1)), "0.1"},
+		{string(AppendJSONScalar(nil, float32(0.1))), "0.1"},
+		{string(AppendJSONScalar(nil, 1e21)), "1e+21"},
+		{string(AppendJSONScalar(nil, 3.0)), "3"},
+		{string(AppendJSONScalar(nil, math.NaN())), "NaN"},
+		{string(AppendJSONScalar(nil, math.Inf(1))), "Infinity"},
+		{string(AppendJSONScalar(nil, float32(math.Inf(-1)))), "-Infinity"},
+		{string(AppendJSONScalar(nil, math.Copysign(0, -1))), "-0.0"},
+		{string(AppendJSONScalar(nil, int8(-128))), "-128"},
+		{string(AppendJSONScalar(nil, int64(math.MinInt64))), "-9223372036854775808"},
+		{string(AppendJSONScalar(nil, uint64(math.MaxUint64))), "18446744073709551615"},
+		{string(AppendJSONScalar(nil, uint8(255))), "255"},
+	} {
+		if c.got != c.want {
+			t.Errorf("AppendJSONScalar = %s, want %s", c.got, c.want)
+		}
+	}
+}
+
+func TestNestedJSON(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"map sorted", MapJSON(map[string]float64{"b": 2, "a": 0.5, "\xff": 1}, false), "{\"a\":0.5,\"b\":2,\"\ufffd\":1}"},
+		{"nil map, nullable", MapJSON[int64](nil, true), nil},
+		{"nil map, not null", MapJSON[int64](nil, false), "{}"},
+		{"list", ListJSON([]string{"x", "y\n"}, false), `["x","y\u000a"]`},
+		{"nil list, nullable", ListJSON[bool](nil, true), nil},
+		{"nil list, not null", ListJSON[bool](nil, false), "[]"},
+		{"JSON text", JSONText([]byte(`{"a":1}`)), `{"a":1}`},
+		{"nil JSON text", JSONText(nil), nil},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestNewStagedRefuses(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		columns []string
+		stages  []Stage
+		want    string
+	}{
+		{"more columns than stages", []string{"a", "b"}, []Stage{{Type: "VARCHAR"}}, "2 columns, 1 stages"},
+		{"a type that cannot be staged", []string{"a", "scores"}, []Stage{{Type: "VARCHAR"}, {Type: "MAP(VARCHAR, DOUBLE)"}}, "column scores: MAP(VARCHAR, DOUBLE) cannot be staged"},
+		{"DECIMAL", []string{"d"}, []Stage{{Type: "DECIMAL(10,2)"}}, "column d: DECIMAL(10,2) cannot be staged"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := NewStaged(nil, "t", c.columns, c.stages)
+			if err == nil || a != nil || !strings.Contains(err.Error(), "open appender on t: "+c.want) {
+				t.Errorf("NewStaged = %v, %v; want an error with %q", a, err, c.want)
+			}
+		})
+	}
+	for name, want := range map[string]bool{"DOUBLE": true, "JSON": true, "UBIGINT": true, "DECIMAL(10,2)": false, "double": false, "": false} {
+		if got := StageType(name); got != want {
+			t.Errorf("StageType(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestDecimal(t *testing.T) {
+	dec := func(v int64, scale uint8) duckdb.Decimal {
+		return duckdb.Decimal{Width: 38, Scale: scale, Value: big.NewInt(v)}
+	}
+	for _, c := range []struct {
+		name    string
+		in      duckdb.Decimal
+		wantErr bool
+	}{
+		{"fits", dec(125, 2), false},
+		{"widest", dec(9_999_999_999, 2), false},
+		{"negative widest", dec(-9_999_999_999, 2), false},
+		{"one digit too wide", dec(10_000_000_000, 2), true},
+		{"negative too wide", dec(-10_000_000_000, 2), true},
+		{"other scale", dec(125, 3), true},
+		{"no digits", duckdb.Decimal{Scale: 2}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := Decimal(c.in, 10, 2)
+			if c.wantErr {
+				if err == nil {
+					t.Errorf("Decimal(%v) = %v, want an error", c.in, v)
+				}
+				return
+			}
+			d, ok := v.(duckdb.Decimal)
+			if err != nil || !ok || d.Width != 10 || d.Scale != 2 || d.Value.Cmp(c.in.Value) != 0 {
+				t.Errorf("Decimal(%v) = %#v, %v; want the value as DECIMAL(10,2)", c.in, v, err)
+			}
+		})
+	}
+	if v, err := DecimalPtr(nil, 10, 2); v != nil || err != nil {
+		t.Errorf("DecimalPtr(nil) = %v, %v; want NULL", v, err)
+	}
+	bad := dec(1, 5)
+	if _, err := DecimalPtr(&bad, 10, 2); err == nil {
+		t.Error("DecimalPtr(scale 5) into DECIMAL(10,2): no error")
+	}
+}
+
+// TestNarrowSign: a negative value never becomes a huge unsigned one,
+// even where the bits survive the round trip (uint64).
+func TestNarrowSign(t *testing.T) {
+	if v, err := Narrow[uint64](-1); err == nil {
+		t.Errorf("Narrow[uint64](-1) = %d, want an error", v)
+	}
+	if v, err := Narrow[uint64](math.MaxInt64); err != nil || v != math.MaxInt64 {
+		t.Errorf("Narrow[uint64](MaxInt64) = %d, %v", v, err)
+	}
+	if v, err := Narrow[uint32](-1); err == nil {
+		t.Errorf("Narrow[uint32](-1) = %d, want an error", v)
+	}
+	if v, err := FromFloat[int64](math.Ldexp(1, 63)); err == nil {
+		t.Errorf("FromFloat[int64](2^63) = %d, want an error", v)
+	}
+	if v, err := FromFloat[int64](-math.Ldexp(1, 63)); err != nil || v != math.MinInt64 {
+		t.Errorf("FromFloat[int64](-2^63) = %d, %v", v, err)
+	}
+	if v, err := FromFloat[uint64](-1); err == nil {
+		t.Errorf("FromFloat[uint64](-1) = %d, want an error", v)
+	}
+}

@@ -319,8 +319,10 @@ func UpSQL(f File) string {
 // in-memory database and returns what DuckDB then reports. Replaying the
 // 1,900-column pretraining table costs seconds (DuckDB's COMMENT ON COLUMN
 // rebinds the whole table each time), so the result is kept in the context's
-// cache, keyed by the files' names and bytes. The returned State is shared
-// between callers: do not modify it.
+// cache, keyed by the files' names and bytes; a replay also keeps the State
+// of every shorter prefix it passes through, so checking a database at each
+// of its versions (migrate up one at a time, then down) replays once. The
+// returned State is shared between callers: do not modify it.
 func Replay(ctx context.Context, files []File, upTo int64) (*dbschema.State, error) {
 	keep := upToVersion(files, upTo)
 	c := cache.FromContext(ctx)
@@ -328,12 +330,12 @@ func Replay(ctx context.Context, files []File, upTo int64) (*dbschema.State, err
 	if st, ok := cache.Get[dbschema.State](c, key); ok {
 		return st, nil
 	}
-	st, err := replay(ctx, keep)
-	if err != nil {
-		return nil, err
+	if len(keep) == 0 {
+		return replay(ctx, c, nil, 0)
 	}
-	cache.Put(c, key, st)
-	return st, nil
+	// Every prefix is replayed and kept: the next call likely asks for a
+	// neighbouring version.
+	return replay(ctx, c, upToVersion(files, -1), len(keep))
 }
 
 // ReplayKey is the cache key of the State files replay to.
@@ -355,7 +357,11 @@ func upToVersion(files []File, upTo int64) []File {
 	return keep
 }
 
-func replay(ctx context.Context, keep []File) (*dbschema.State, error) {
+// replay applies keep one file at a time to a new in-memory database and
+// puts the State after each into c (the empty database's only when it is
+// the one wanted: it costs nothing to make again); it returns the State
+// after the first want files.
+func replay(ctx context.Context, c *cache.Cache, keep []File, want int) (*dbschema.State, error) {
 	db, err := dbfile.Open(ctx, ":memory:")
 	if err != nil {
 		return nil, err
@@ -365,12 +371,37 @@ func replay(ctx context.Context, keep []File) (*dbschema.State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(keep) > 0 {
-		if _, err := m.Up(ctx); err != nil {
-			return nil, fmt.Errorf("replay migrations: %w", err)
+	state := func(n int) (*dbschema.State, error) {
+		key := ReplayKey(keep[:n])
+		if st, ok := cache.Get[dbschema.State](c, key); ok {
+			return st, nil
+		}
+		st, err := dbschema.Introspect(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		cache.Put(c, key, st)
+		return st, nil
+	}
+	var out *dbschema.State
+	for i := 0; i <= len(keep); i++ {
+		if i == 0 && want > 0 {
+			continue
+		}
+		if i > 0 {
+			if _, err := m.UpTo(ctx, keep[i-1].Version); err != nil {
+				return nil, fmt.Errorf("replay migrations: %w", err)
+			}
+		}
+		st, err := state(i)
+		if err != nil {
+			return nil, err
+		}
+		if i == want {
+			out = st
 		}
 	}
-	return dbschema.Introspect(ctx, db)
+	return out, nil
 }
 
 // NewFromFiles prepares files (already verified) to run on db.

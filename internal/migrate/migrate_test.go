@@ -7,8 +7,10 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pressly/goose/v3/database"
 
+	"github.com/dschema/dschema/internal/cache"
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/duckdbtest"
 )
@@ -230,4 +232,38 @@ func TestOpenInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+}
+
+// TestReplayKeepsEveryPrefix: one replay of the newest version leaves the
+// State of each shorter prefix in the cache, each equal to a replay of that
+// prefix alone, so checking a database at each of its versions replays once.
+func TestReplayKeepsEveryPrefix(t *testing.T) {
+	files := []File{{1, "00001_a.sql", []byte(m1)}, {2, "00002_w.sql", []byte(m2)}, {3, "00003_b.sql", []byte(m3)}}
+	c := cache.New("")
+	ctx := cache.NewContext(context.Background(), c)
+	if _, err := Replay(ctx, files, -1); err != nil {
+		t.Fatal(err)
+	}
+	misses := c.Stats().Misses
+	for _, v := range []int64{3, 2, 1} {
+		got, err := Replay(ctx, files, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same prefix replayed alone, in a cache of its own.
+		want, err := Replay(cache.NewContext(context.Background(), cache.New("")), files[:v], -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("Replay(%d) after a replay of all differs from a replay of the prefix alone (-want +got):\n%s", v, d)
+		}
+	}
+	if st := c.Stats(); st.Misses != misses {
+		t.Errorf("replays of versions 3, 2, 1 after the newest missed the cache %d times, want 0 (%+v)", st.Misses-misses, st)
+	}
+	// Version 0 is the empty database.
+	if st, err := Replay(ctx, files, 0); err != nil || len(st.Tables) != 0 {
+		t.Errorf("Replay(0) = %+v, %v, want no tables", st, err)
+	}
 }

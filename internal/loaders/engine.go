@@ -263,7 +263,13 @@ func statSource(loader Loader, path string) (abs string, size int64, isDir bool,
 			if abs, err = filepath.Abs(path); err != nil {
 				return "", 0, false, err
 			}
-			err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+			// A root given as a symlink is followed (WalkDir would not);
+			// the walk that loads it resolves it the same way.
+			real, err := filepath.EvalSymlinks(abs)
+			if err != nil {
+				return "", 0, false, &FileError{Path: path, Msg: err.Error(), Err: err}
+			}
+			err = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					return err
 				}

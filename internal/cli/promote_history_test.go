@@ -113,6 +113,15 @@ func TestPromoteLoadedHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after up")
+	// The Down puts every value back: the loss check must not refuse it
+	// (migrate down then needs no --allow-destructive).
+	cur, err := m.Current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CheckDown(ctx, cur-1); err != nil {
+		t.Errorf("CheckDown of the promotion = %v, want nil: its Down moves the values back", err)
+	}
 	if _, err := m.Down(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -466,3 +466,9 @@ func firstLine(err error) string {
 	}
 	return s
 }
+
+// RestoresMarker starts the comment line a generated migration's Down holds
+// before the statement that moves a promoted column's values back into the
+// map they came from, exactly: "-- dschema: restores <table>.<column>". The
+// planner writes it; migrate's loss check reads it.
+const RestoresMarker = "-- dschema: restores "

@@ -427,7 +427,8 @@ func (l Loss) String() string {
 // DownLosses lists the data that reverting from the current version down to
 // version target would drop: every table or column the migrations have at
 // the current version and not at target (compared by name, from the
-// replayed migrations) that holds data in this database.
+// replayed migrations) that holds data in this database, less the promoted
+// columns whose Down puts their values back (RestoredColumns).
 func (m *Migrator) DownLosses(ctx context.Context, target int64) ([]Loss, error) {
 	cur, err := m.Current(ctx)
 	if err != nil {
@@ -443,6 +444,14 @@ func (m *Migrator) DownLosses(ctx context.Context, target int64) ([]Loss, error)
 	after, err := Replay(ctx, m.files, target)
 	if err != nil {
 		return nil, err
+	}
+	restored := map[string]bool{}
+	for _, f := range m.files {
+		if f.Version > target && f.Version <= cur {
+			for _, c := range RestoredColumns(f) {
+				restored[c] = true
+			}
+		}
 	}
 	var out []Loss
 	count := func(q string) (int64, error) {
@@ -463,7 +472,7 @@ func (m *Migrator) DownLosses(ctx context.Context, target int64) ([]Loss, error)
 			continue
 		}
 		for _, c := range t.Columns {
-			if at.Column(c.Name) != nil {
+			if at.Column(c.Name) != nil || restored[t.Name+"."+c.Name] {
 				continue
 			}
 			n, err := count(fmt.Sprintf("SELECT count(%s) FROM %s", dbschema.Ident(c.Name), dbschema.Ident(t.Name)))
@@ -476,6 +485,19 @@ func (m *Migrator) DownLosses(ctx context.Context, target int64) ([]Loss, error)
 		}
 	}
 	return out, nil
+}
+
+// RestoredColumns lists the "table.column"s whose values the Down of f
+// moves back, exactly, into the map they were promoted from: the columns
+// its marker lines name. Reverting f loses none of their values.
+func RestoredColumns(f File) []string {
+	var out []string
+	for _, line := range strings.Split(DownSQL(f), "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), dbschema.RestoresMarker); ok {
+			out = append(out, strings.TrimSpace(c))
+		}
+	}
+	return out
 }
 
 // ErrDestructive is wrapped by the error of a Down step refused because it

@@ -267,3 +267,55 @@ func TestReplayKeepsEveryPrefix(t *testing.T) {
 		t.Errorf("Replay(0) = %+v, %v, want no tables", st, err)
 	}
 }
+
+// TestDownLossesSparesRestoredColumns: a promoted column whose Down moves
+// its values back into the map (the planner's marker line says so) is no
+// loss; a column dropped without that line, or named by a marker of a
+// migration that is not reverted, still is.
+func TestDownLossesSparesRestoredColumns(t *testing.T) {
+	ctx := context.Background()
+	base := "-- +goose Up\nCREATE TABLE h (id INTEGER, extra MAP(VARCHAR, DOUBLE));\nINSERT INTO h VALUES (1, MAP {'a''b': 1.5});\n\n-- +goose Down\nDROP TABLE h;\n"
+	promote := "-- +goose Up\nALTER TABLE h ADD COLUMN a_b DOUBLE;\nUPDATE h SET a_b = extra['a''b'], extra = NULL;\n\n-- +goose Down\n" +
+		"-- dschema: restores h.a_b\nUPDATE h SET extra = map_concat(coalesce(extra, CAST(MAP {} AS MAP(VARCHAR, DOUBLE))), MAP {'a''b': a_b}) WHERE a_b IS NOT NULL;\nALTER TABLE h DROP COLUMN a_b;\n"
+	plain := "-- +goose Up\nALTER TABLE h ADD COLUMN note VARCHAR;\nUPDATE h SET note = 'kept';\n\n-- +goose Down\n-- dschema: restores h.other\nALTER TABLE h DROP COLUMN note;\n"
+	for _, tt := range []struct {
+		name  string
+		files []File
+		want  []Loss
+	}{
+		{"a promotion's Down", []File{{1, "00001_h.sql", []byte(base)}, {2, "00002_promote.sql", []byte(promote)}}, nil},
+		{"a drop whose marker names another column", []File{{1, "00001_h.sql", []byte(base)}, {2, "00002_note.sql", []byte(plain)}},
+			[]Loss{{Table: "h", Column: "note", Rows: 1}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := duckdbtest.Open(t)
+			m, err := NewFromFiles(db, "lab.duckdb", tt.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Up(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.DownLosses(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("DownLosses(1) (-want +got):\n%s", d)
+			}
+			// Reverting everything drops h, which holds a row: a loss
+			// whatever the later markers say.
+			all, err := m.DownLosses(ctx, 0)
+			if err != nil || len(all) != 1 || all[0] != (Loss{Table: "h", Rows: 1}) {
+				t.Errorf("DownLosses(0) = %v, %v, want table h (1 rows)", all, err)
+			}
+		})
+	}
+	if got := RestoredColumns(File{Data: []byte(promote)}); len(got) != 1 || got[0] != "h.a_b" {
+		t.Errorf("RestoredColumns = %q, want [h.a_b]", got)
+	}
+	// A marker in the Up section does not count.
+	if got := RestoredColumns(File{Data: []byte(strings.Replace(promote, "-- +goose Up\n", "-- +goose Up\n-- dschema: restores h.id\n", 1))}); len(got) != 1 {
+		t.Errorf("RestoredColumns counts a marker of the Up section: %q", got)
+	}
+}

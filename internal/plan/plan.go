@@ -426,10 +426,17 @@ func (pr *promotion) down() string {
 		dbschema.Ident(pr.table), m, m, pr.mapType, k, val, c)
 }
 
-// restores is the Down of promos, last first.
+// restores is the Down of promos, last first. A promotion whose column has
+// the map's value type is put back exactly: a marker line says so, and
+// migrate's loss check (migrate.RestoredColumns) then does not count its
+// values as dropped. With another type the cast back may not be exact, so
+// there is no marker and reverting needs --allow-destructive.
 func restores(promos []*promotion) []string {
 	var out []string
 	for i := len(promos) - 1; i >= 0; i-- {
+		if pr := promos[i]; pr.colType == pr.valType {
+			out = append(out, fmt.Sprintf("%s%s.%s", dbschema.RestoresMarker, pr.table, pr.column))
+		}
 		out = append(out, promos[i].down())
 	}
 	return out

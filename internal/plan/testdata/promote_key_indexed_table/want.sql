@@ -8,6 +8,7 @@ COMMENT ON COLUMN "runs"."logps_chosen" IS 'logps/chosen (DPO).';
 UPDATE "runs" SET "logps_chosen" = "extra_metrics"['logps/chosen'], "extra_metrics" = CASE WHEN cardinality("extra_metrics") = 1 THEN NULL ELSE map_from_entries(list_filter(map_entries("extra_metrics"), lambda _entry: _entry.key <> 'logps/chosen')) END WHERE "extra_metrics"['logps/chosen'] IS NOT NULL;
 
 -- +goose Down
+-- dschema: restores runs.logps_chosen
 UPDATE "runs" SET "extra_metrics" = map_concat(coalesce("extra_metrics", CAST(MAP {} AS MAP(VARCHAR, DOUBLE))), MAP {'logps/chosen': "logps_chosen"}) WHERE "logps_chosen" IS NOT NULL;
 CREATE TABLE "runs__dschema_rebuild" (
     "id" BIGINT NOT NULL,

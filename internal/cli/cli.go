@@ -9,7 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +22,15 @@ import (
 	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/migrations"
 )
+
+// Main runs dschema as the command does: SIGINT (Ctrl-C) and SIGTERM both
+// cancel the command's context, so a load stopped either way rolls back and
+// says so (exit 130).
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, stdout, stderr)
+}
 
 // Run executes dschema with args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 		// test can tell which stage a load is in.
 		isTerminal = func(io.Writer) bool { return true }
 		progressAfter = 0
-		os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	code := m.Run()
 	labtest.Cleanup()
@@ -194,6 +194,10 @@ func TestLockedDatabase(t *testing.T) {
 	_, errs, code = runCmd(t, "load", "datadecide", "whatever.parquet", "--db", db)
 	if code == 0 || errs != want {
 		t.Errorf("load into a locked database = %q, exit %d; want %q", errs, code, want)
+	}
+	_, errs, code = runCmd(t, "compact", "--db", db)
+	if code == 0 || errs != want {
+		t.Errorf("compact of a locked database = %q, exit %d; want %q", errs, code, want)
 	}
 }
 

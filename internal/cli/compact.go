@@ -45,6 +45,9 @@ func compactCmd(g *globals) *cobra.Command {
 				"DETACH dschema_old",
 			} {
 				if _, err := db.ExecContext(ctx, q); err != nil {
+					if le := dbfile.Locked(g.db, err); le != nil {
+						return le
+					}
 					return fmt.Errorf("compact %s: %w", g.db, err)
 				}
 			}

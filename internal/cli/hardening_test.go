@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -388,6 +390,53 @@ func TestKilledLoadLeavesTheDatabaseLoadable(t *testing.T) {
 			out, errs, code := runCmd(t, "load", "datadecide", full, "--db", db)
 			if code != 0 || !(strings.Contains(out, "load 1 in") || strings.Contains(out, "unchanged since load 1")) {
 				t.Errorf("load after the kill = %s %s", out, errs)
+			}
+		})
+	}
+}
+
+// TestSignalsRollBack runs dschema load in a real process and sends it
+// SIGINT or SIGTERM when it is writing rows: either way it rolls back, says
+// so in one line and exits 130, and the database is as it was.
+func TestSignalsRollBack(t *testing.T) {
+	full, _, _ := sampleFiles(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			db := migratedDB(t)
+			before := dbState(t, db)
+			cmd := exec.Command(os.Args[0], "load", "datadecide", full, "--db", db)
+			cmd.Env = append(os.Environ(), "DSCHEMA_TEST_RUN_CLI=1")
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var seen strings.Builder
+			buf := make([]byte, 4096)
+			for !strings.Contains(seen.String(), ": checking keys") {
+				n, err := stderr.Read(buf)
+				seen.Write(buf[:n])
+				if err != nil {
+					break
+				}
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			rest, _ := io.ReadAll(stderr)
+			seen.Write(rest)
+			err = cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Fatalf("after %s: %v, want exit 130; stderr:\n%s", sig, err, seen.String())
+			}
+			if !strings.Contains(seen.String(), "\rdschema: "+full+": interrupted; nothing written (context canceled)\n") {
+				t.Errorf("after %s stderr lacks the one-line interrupted message:\n%q", sig, seen.String())
+			}
+			if after := dbState(t, db); after != before {
+				t.Errorf("after %s the database is\n%s\nwas\n%s", sig, after, before)
 			}
 		})
 	}

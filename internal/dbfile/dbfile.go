@@ -82,20 +82,34 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 		if db != nil {
 			db.Close()
 		}
-		msg := err.Error()
-		if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
-			le := &LockedError{Path: path}
-			if m := pidRE.FindStringSubmatch(msg); m != nil {
-				le.Holder = "PID " + m[1]
-			}
+		if le := Locked(path, err); le != nil {
 			return nil, le
 		}
-		return nil, fmt.Errorf("open database %s: %s", path, firstLine(msg))
+		return nil, fmt.Errorf("open database %s: %s", path, firstLine(err.Error()))
 	}
 	// One connection: DuckDB's appender and transactions are per connection,
 	// and a single writer keeps loads simple.
 	db.SetMaxOpenConns(1)
 	return db, nil
+}
+
+// Locked returns a *LockedError naming path and the process holding it when
+// err is DuckDB's refusal to lock the file (another process has it open),
+// else nil. Commands that open a file their own way (ATTACH) use it to say
+// so in the same one line as Open.
+func Locked(path string, err error) *LockedError {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "Could not set lock") && !strings.Contains(msg, "Conflicting lock") {
+		return nil
+	}
+	le := &LockedError{Path: path}
+	if m := pidRE.FindStringSubmatch(msg); m != nil {
+		le.Holder = "PID " + m[1]
+	}
+	return le
 }
 
 func firstLine(s string) string {

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/nlpodyssey/gopickle/types"
 )
 
 // Dtype is a numpy dtype.
@@ -18,7 +17,8 @@ type Dtype struct {
 	Kind      byte   // f float, i int, u unsigned, b bool, O object, M datetime64, m timedelta64, U str, S bytes
 	Size      int    // bytes per element (from the code; U and S from the state's elsize)
 	ByteOrder byte   // '<', '>', '|' or '='
-	Unit      string // M and m: ns, us, ms, s, D, ...
+	Unit      string // M and m: ns, us, ms, s, m, h, D, W, M, Y, with a multiple ("10s") when not 1
+	built     bool
 }
 
 func (d *Dtype) String() string {
@@ -29,78 +29,198 @@ func (d *Dtype) String() string {
 	return s
 }
 
+// maxItemSize bounds an element's size (numpy's own bound is lower).
+const maxItemSize = 1 << 31
+
 // newDtype is numpy.dtype(code, align, copy).
-func newDtype(args ...any) (any, error) {
-	if len(args) < 1 {
-		return nil, fmt.Errorf("numpy.dtype() without a type code")
+func newDtype(m *machine, args []any) (any, error) {
+	if len(args) < 1 || len(args) > 3 {
+		return nil, fmt.Errorf("dtype() takes 1 to 3 arguments, got %d", len(args))
 	}
 	code, ok := args[0].(string)
 	if !ok || code == "" {
-		return nil, fmt.Errorf("numpy.dtype(%v): want a type code", args[0])
+		return nil, fmt.Errorf("dtype(%s): want a type code", TypeName(args[0]))
 	}
 	d := &Dtype{Kind: code[0], ByteOrder: '='}
 	if len(code) > 1 {
 		n, err := strconv.Atoi(code[1:])
-		if err != nil || n < 0 || n > 1<<20 {
-			return nil, fmt.Errorf("numpy.dtype(%q): unknown type code", code)
+		if err != nil || n < 0 || n > maxItemSize {
+			return nil, fmt.Errorf("dtype(%s): unknown type code", repr(code))
 		}
 		d.Size = n
 	}
 	switch d.Kind {
 	case 'f':
 		if d.Size != 4 && d.Size != 8 {
-			return nil, fmt.Errorf("numpy.dtype(%q): float of %d bytes is not read", code, d.Size)
+			return nil, fmt.Errorf("dtype(%s): a float of %d bytes is not read", repr(code), d.Size)
 		}
 	case 'i', 'u':
 		if d.Size != 1 && d.Size != 2 && d.Size != 4 && d.Size != 8 {
-			return nil, fmt.Errorf("numpy.dtype(%q): integer of %d bytes", code, d.Size)
+			return nil, fmt.Errorf("dtype(%s): an integer of %d bytes is not read", repr(code), d.Size)
 		}
 	case 'b':
 		d.Size = 1
 	case 'O':
+		d.Size = 8
 	case 'M', 'm':
 		d.Size = 8
 	case 'U', 'S':
 	default:
-		return nil, fmt.Errorf("numpy.dtype(%q): kind %q is not read", code, d.Kind)
+		return nil, fmt.Errorf("dtype(%s): kind %q is not read", repr(code), d.Kind)
 	}
 	return d, nil
 }
 
-// PySetState reads the dtype's state: (version, byteorder, subdescr,
-// names, fields, elsize, alignment, flags[, metadata]).
-func (d *Dtype) PySetState(state any) error {
-	t, ok := state.(*types.Tuple)
-	if !ok || len(*t) < 8 {
-		return fmt.Errorf("numpy dtype state: want a tuple of 8 or more, got %T", state)
+// build reads the dtype's state: (version, byteorder, subdescr, names,
+// fields, elsize, alignment, flags[, metadata]).
+func (d *Dtype) build(m *machine, state any) error {
+	if d.built {
+		return fmt.Errorf("a dtype's state may be set once")
 	}
-	if bo, ok := (*t)[1].(string); ok && len(bo) == 1 {
-		d.ByteOrder = bo[0]
+	t, ok := state.(*pyTuple)
+	if !ok || len(t.items) < 8 || len(t.items) > 9 {
+		return fmt.Errorf("numpy dtype state: want a tuple of 8 or 9, got a %s", TypeName(state))
 	}
-	if (*t)[3] != nil || (*t)[4] != nil {
-		return fmt.Errorf("numpy dtype %s: structured dtypes are not read", d)
+	it := t.items
+	bo, ok := it[1].(string)
+	if !ok || len(bo) != 1 || !strings.Contains("<>|=", bo) {
+		return fmt.Errorf("numpy dtype byte order %s", repr(it[1]))
 	}
-	if n, ok := (*t)[5].(int); ok && n > 0 && (d.Kind == 'U' || d.Kind == 'S') {
-		d.Size = n
+	d.ByteOrder = bo[0]
+	if it[2] != nil || it[3] != nil || it[4] != nil {
+		return fmt.Errorf("numpy dtype %s: structured and subarray dtypes are not read", d)
 	}
-	if (d.Kind == 'M' || d.Kind == 'm') && len(*t) >= 9 {
-		// metadata: ({}, (unit, num, den, events))
-		if md, ok := (*t)[8].(*types.Tuple); ok && len(*md) == 2 {
-			if u, ok := (*md)[1].(*types.Tuple); ok && len(*u) >= 2 {
-				unit, _ := u.Get(0).([]byte)
-				num, _ := u.Get(1).(int)
-				d.Unit = string(unit)
-				if num != 1 {
-					d.Unit = strconv.Itoa(num) + d.Unit
-				}
-			}
+	if d.Kind == 'U' || d.Kind == 'S' {
+		n, ok := it[5].(int64)
+		if !ok || n <= 0 || n > maxItemSize || (d.Kind == 'U' && n%4 != 0) {
+			return fmt.Errorf("numpy dtype %c of element size %s: not read", d.Kind, repr(it[5]))
+		}
+		d.Size = int(n)
+	}
+	if d.Kind == 'M' || d.Kind == 'm' {
+		if len(it) < 9 {
+			return fmt.Errorf("numpy dtype %c without a unit", d.Kind)
+		}
+		// metadata: (dict, (unit, num, den, events))
+		md, ok := it[8].(*pyTuple)
+		if !ok || len(md.items) != 2 {
+			return fmt.Errorf("numpy dtype %c metadata: a %s", d.Kind, TypeName(it[8]))
+		}
+		u, ok := md.items[1].(*pyTuple)
+		if !ok || len(u.items) < 2 {
+			return fmt.Errorf("numpy dtype %c unit: a %s", d.Kind, TypeName(md.items[1]))
+		}
+		var unit string
+		switch x := u.items[0].(type) {
+		case []byte:
+			unit = string(x)
+		case string:
+			unit = x
+		}
+		num, ok := u.items[1].(int64)
+		if _, known := unitNanos[unit]; !known || !ok || num < 1 || num > 1<<30 {
+			return fmt.Errorf("numpy datetime unit %s×%s is not read", repr(u.items[0]), repr(u.items[1]))
+		}
+		d.Unit = unit
+		if num != 1 {
+			d.Unit = strconv.FormatInt(num, 10) + unit
 		}
 	}
+	d.built = true
 	return nil
+}
+
+// unitNanos are numpy's datetime units, in nanoseconds (0: months and
+// years, which have no fixed length).
+var unitNanos = map[string]int64{
+	"ns": 1, "us": 1e3, "μs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9, "D": 86400e9, "W": 7 * 86400e9, "M": 0, "Y": 0,
+}
+
+// unit splits a Unit into its multiple and base.
+func (d *Dtype) unit() (int64, string) {
+	i := strings.IndexFunc(d.Unit, func(r rune) bool { return r < '0' || r > '9' })
+	if i <= 0 {
+		return 1, d.Unit
+	}
+	n, _ := strconv.ParseInt(d.Unit[:i], 10, 64)
+	return n, d.Unit[i:]
 }
 
 // NaT is numpy's not-a-time value of a datetime64 (the smallest int64).
 const NaT = math.MinInt64
+
+// Time returns a datetime64 value as a time (UTC); ok is false for NaT,
+// and for a value beyond time.Time in its unit.
+func (d *Dtype) Time(v int64) (time.Time, bool) {
+	t, err := d.timeOf(v)
+	return t, err == nil && v != NaT
+}
+
+// timeOf is Time with a reason for a value it cannot give.
+func (d *Dtype) timeOf(v int64) (time.Time, error) {
+	if v == NaT {
+		return time.Time{}, nil
+	}
+	num, base := d.unit()
+	ns, ok := unitNanos[base]
+	if !ok {
+		return time.Time{}, fmt.Errorf("datetime64 unit %q is not read", d.Unit)
+	}
+	if ns == 0 { // months or years since 1970
+		n, ok := mul(v, num)
+		if base == "Y" {
+			n, ok = mul(n, 12)
+		}
+		if !ok || n > 1<<40 || n < -(1<<40) {
+			return time.Time{}, fmt.Errorf("datetime64 %d[%s] is beyond time.Time", v, d.Unit)
+		}
+		return time.Date(1970, time.Month(1+n), 1, 0, 0, 0, 0, time.UTC), nil
+	}
+	// seconds and nanoseconds apart, so that units above ns reach past 2262
+	step, ok := mul(num, ns)
+	if !ok {
+		return time.Time{}, fmt.Errorf("datetime64 unit %q is not read", d.Unit)
+	}
+	if step%1e9 == 0 {
+		s, ok := mul(v, step/1e9)
+		if !ok {
+			return time.Time{}, fmt.Errorf("datetime64 %d[%s] is beyond time.Time", v, d.Unit)
+		}
+		return time.Unix(s, 0).UTC(), nil
+	}
+	n, ok := mul(v, step)
+	if !ok {
+		return time.Time{}, fmt.Errorf("datetime64 %d[%s] is beyond time.Time", v, d.Unit)
+	}
+	return time.Unix(0, n).UTC(), nil
+}
+
+// durationOf is a timedelta64 value as a time.Duration.
+func (d *Dtype) durationOf(v int64) (time.Duration, error) {
+	num, base := d.unit()
+	ns := unitNanos[base]
+	if ns == 0 {
+		return 0, fmt.Errorf("timedelta64 unit %q has no fixed length", d.Unit)
+	}
+	step, ok := mul(num, ns)
+	n, ok2 := mul(v, step)
+	if !ok || !ok2 {
+		return 0, fmt.Errorf("timedelta64 %d[%s] is beyond time.Duration's ±292 years", v, d.Unit)
+	}
+	return time.Duration(n), nil
+}
+
+// mul is a*b, and whether it did not overflow.
+func mul(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	c := a * b
+	if c/b != a || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) {
+		return 0, false
+	}
+	return c, true
+}
 
 // Array is a numpy ndarray.
 type Array struct {
@@ -112,6 +232,7 @@ type Array struct {
 	// time), []uint64 (u), []bool (b), []string (U, S) or []any (O).
 	Data    any
 	pending bool // made by _reconstruct, not yet given its state
+	off     int64
 }
 
 // Len is the number of elements.
@@ -123,21 +244,45 @@ func (a *Array) Len() int {
 	return n
 }
 
-// At returns the element at the given indexes (as many as dimensions).
+// dataLen is the length of Data, or -1.
+func (a *Array) dataLen() int {
+	switch x := a.Data.(type) {
+	case []float64:
+		return len(x)
+	case []int64:
+		return len(x)
+	case []uint64:
+		return len(x)
+	case []bool:
+		return len(x)
+	case []string:
+		return len(x)
+	case []any:
+		return len(x)
+	}
+	return -1
+}
+
+// At returns the element at the given indexes (as many as dimensions), or
+// nil when they are not of the array (or the array is inconsistent).
 func (a *Array) At(idx ...int) any {
-	off := 0
-	if a.Fortran {
-		mul := 1
-		for i := range a.Shape {
-			off += idx[i] * mul
-			mul *= a.Shape[i]
+	if len(idx) != len(a.Shape) {
+		return nil
+	}
+	off, mul := 0, 1
+	for k := range a.Shape {
+		i := len(a.Shape) - 1 - k // C order: the last index varies fastest
+		if a.Fortran {
+			i = k
 		}
-	} else {
-		mul := 1
-		for i := len(a.Shape) - 1; i >= 0; i-- {
-			off += idx[i] * mul
-			mul *= a.Shape[i]
+		if idx[i] < 0 || idx[i] >= a.Shape[i] {
+			return nil
 		}
+		off += idx[i] * mul
+		mul *= a.Shape[i]
+	}
+	if off >= a.dataLen() {
+		return nil
 	}
 	switch x := a.Data.(type) {
 	case []float64:
@@ -156,103 +301,119 @@ func (a *Array) At(idx ...int) any {
 	return nil
 }
 
-// Time returns a datetime64 value as a time (UTC); ok is false for NaT.
-func (d *Dtype) Time(v int64) (time.Time, bool) {
-	if v == NaT {
-		return time.Time{}, false
-	}
-	switch d.Unit {
-	case "ns":
-		return time.Unix(0, v).UTC(), true
-	case "us":
-		return time.UnixMicro(v).UTC(), true
-	case "ms":
-		return time.UnixMilli(v).UTC(), true
-	case "s":
-		return time.Unix(v, 0).UTC(), true
-	case "D":
-		return time.Unix(v*86400, 0).UTC(), true
-	}
-	return time.Time{}, false
-}
-
 // reconstruct is numpy's _reconstruct(ndarray, (0,), b'b'): an empty
 // array that BUILD fills.
-func reconstruct(args ...any) (any, error) {
+func reconstruct(m *machine, args []any) (any, error) {
 	if len(args) != 3 {
-		return nil, fmt.Errorf("numpy _reconstruct takes 3 arguments, got %d", len(args))
+		return nil, fmt.Errorf("_reconstruct takes 3 arguments, got %d", len(args))
 	}
-	if c, ok := args[0].(*class); !ok || c.name != "ndarray" {
-		return nil, fmt.Errorf("numpy _reconstruct of %v: only ndarray is read", args[0])
+	if c, ok := args[0].(*class); !ok || c.module != "numpy" || c.name != "ndarray" {
+		return nil, fmt.Errorf("_reconstruct of a %s: only numpy.ndarray is read", TypeName(args[0]))
 	}
-	return &Array{pending: true}, nil
+	return &Array{pending: true, off: m.at}, nil
 }
 
-// maxElements bounds an array's element count (the data must be there
-// too, but an object array's count is checked against its list).
-const maxElements = 1 << 31
+// maxElements bounds an array's element count.
+const maxElements = 1 << 40
 
-// PySetState is BUILD: (version, shape, dtype, is_fortran, data).
-func (a *Array) PySetState(state any) error {
-	t, ok := state.(*types.Tuple)
-	if !ok || len(*t) != 5 {
-		return fmt.Errorf("numpy array state: want a 5-tuple, got %T", state)
+// build is BUILD of an array: (version, shape, dtype, is_fortran, data).
+// Its state may be set once; the shape, the dtype and the data must agree
+// exactly, so that At and every reader can trust them.
+func (a *Array) build(m *machine, state any) error {
+	if !a.pending {
+		return fmt.Errorf("an array's state may be set once")
 	}
-	shape, ok := (*t)[1].(*types.Tuple)
+	t, ok := state.(*pyTuple)
+	if !ok || len(t.items) != 5 {
+		return fmt.Errorf("numpy array state: want a 5-tuple, got a %s", TypeName(state))
+	}
+	fortran, ok := t.items[3].(bool)
 	if !ok {
-		return fmt.Errorf("numpy array shape: %T", (*t)[1])
+		return fmt.Errorf("numpy array order: a %s", TypeName(t.items[3]))
 	}
-	n := 1
-	for _, s := range *shape {
-		k, ok := s.(int)
+	return a.set(m, t.items[1], t.items[2], fortran, t.items[4])
+}
+
+func (a *Array) set(m *machine, shapeArg, dtypeArg any, fortran bool, data any) error {
+	shape, ok := shapeArg.(*pyTuple)
+	if !ok {
+		return fmt.Errorf("numpy array shape: a %s", TypeName(shapeArg))
+	}
+	if len(shape.items) > 64 {
+		return fmt.Errorf("numpy array of %d dimensions", len(shape.items))
+	}
+	n := int64(1)
+	dims := make([]int, 0, len(shape.items))
+	for _, s := range shape.items {
+		k, ok := s.(int64)
 		if !ok || k < 0 || (k > 0 && n > maxElements/k) {
-			return fmt.Errorf("numpy array shape %v: not a shape this decoder reads", *shape)
+			return fmt.Errorf("numpy array shape: %s is not a dimension this decoder reads", repr(s))
 		}
 		n *= k
-		a.Shape = append(a.Shape, k)
+		dims = append(dims, int(k))
 	}
-	d, ok := (*t)[2].(*Dtype)
+	d, ok := dtypeArg.(*Dtype)
 	if !ok {
-		return fmt.Errorf("numpy array dtype: %T", (*t)[2])
+		return fmt.Errorf("numpy array dtype: a %s", TypeName(dtypeArg))
 	}
-	a.Dtype = d
-	a.Fortran, _ = (*t)[3].(bool)
-	a.pending = false
+	if d.Size == 0 {
+		return fmt.Errorf("numpy array of %s: elements of 0 bytes are not read", d)
+	}
 	if d.Kind == 'O' {
-		l, ok := (*t)[4].(*types.List)
-		if !ok || len(*l) != n {
-			return fmt.Errorf("numpy object array of %d elements: data is %T of another length", n, (*t)[4])
+		l, ok := data.(*pyList)
+		if !ok || int64(len(l.items)) != n {
+			return fmt.Errorf("numpy object array of %d elements: its data is a %s of another length", n, TypeName(data))
 		}
-		out := make([]any, n)
-		for i, e := range *l {
-			c, err := convert(e)
-			if err != nil {
-				return err
-			}
-			out[i] = c
+		if err := m.chargeN(n, costSlot); err != nil {
+			return err
 		}
-		a.Data = out
-		return nil
+		a.Data = append([]any(nil), l.items...)
+	} else {
+		raw, err := rawBytes(data)
+		if err != nil {
+			return err
+		}
+		hi, want := bits.Mul64(uint64(n), uint64(d.Size))
+		if hi != 0 || want != uint64(len(raw)) {
+			return fmt.Errorf("numpy array %s of %s: %d bytes of data, want %s", shapeText(dims), d, len(raw), product(n, d.Size))
+		}
+		if err := chargeElements(m, d, n); err != nil {
+			return err
+		}
+		if a.Data, err = elements(d, raw, int(n)); err != nil {
+			return err
+		}
 	}
-	raw, err := rawBytes((*t)[4])
-	if err != nil {
-		return err
+	a.Shape, a.Dtype, a.Fortran, a.pending = dims, d, fortran, false
+	return nil
+}
+
+// product is n×size in words, exact.
+func product(n int64, size int) string {
+	return new(big.Int).Mul(big.NewInt(n), big.NewInt(int64(size))).String()
+}
+
+// chargeElements charges the memory of n decoded elements of d.
+func chargeElements(m *machine, d *Dtype, n int64) error {
+	switch d.Kind {
+	case 'b':
+		return m.chargeN(n, 1)
+	case 'U':
+		return m.chargeN(n, costSlot+int64(d.Size)) // up to 4 bytes of UTF-8 per 4-byte code point
+	case 'S':
+		return m.chargeN(n, costSlot+int64(d.Size))
 	}
-	if d.Size == 0 || len(raw) != n*d.Size {
-		return fmt.Errorf("numpy array %v of %s: %d bytes of data, want %d", a.Shape, d, len(raw), n*d.Size)
-	}
-	a.Data, err = elements(d, raw, n)
-	return err
+	return m.chargeN(n, 8)
 }
 
 func rawBytes(v any) ([]byte, error) {
 	switch x := v.(type) {
 	case []byte:
 		return x, nil
-	case string: // protocol 0/1 may carry bytes as a latin1 str
-		return bytesArg(x)
+	case string: // a Python 2 str, read as latin-1 by numpy
+		return latin1(x)
 	}
-	return nil, fmt.Errorf("numpy array data: %T", v)
+	return nil, fmt.Errorf("numpy array data: a %s, not bytes", TypeName(v))
 }
 
 func order(d *Dtype) binary.ByteOrder {
@@ -262,7 +423,8 @@ func order(d *Dtype) binary.ByteOrder {
 	return binary.LittleEndian
 }
 
-// elements decodes n elements of d from raw.
+// elements decodes n elements of d from raw, which holds exactly n×Size
+// bytes.
 func elements(d *Dtype, raw []byte, n int) (any, error) {
 	bo := order(d)
 	switch d.Kind {
@@ -314,30 +476,31 @@ func elements(d *Dtype, raw []byte, n int) (any, error) {
 			out[i] = raw[i] != 0
 		}
 		return out, nil
-	case 'U':
-		if d.Size%4 != 0 {
-			return nil, fmt.Errorf("numpy str dtype of %d bytes", d.Size)
-		}
+	case 'U': // UTF-32; numpy drops trailing NULs only
 		out := make([]string, n)
+		var b strings.Builder
 		for i := range out {
-			var b strings.Builder
-			for j := 0; j < d.Size; j += 4 {
-				r := rune(bo.Uint32(raw[i*d.Size+j:]))
-				if r == 0 {
-					break
-				}
+			el := raw[i*d.Size : (i+1)*d.Size]
+			end := len(el)
+			for end >= 4 && bo.Uint32(el[end-4:]) == 0 {
+				end -= 4
+			}
+			b.Reset()
+			for j := 0; j < end; j += 4 {
+				r := rune(bo.Uint32(el[j:]))
 				if !utf8.ValidRune(r) {
-					return nil, fmt.Errorf("numpy str element %d holds code point %#x", i, r)
+					return nil, fmt.Errorf("numpy str element %d holds code point %#x", i, uint32(r))
 				}
 				b.WriteRune(r)
 			}
 			out[i] = b.String()
 		}
 		return out, nil
-	case 'S':
+	case 'S': // numpy drops trailing NULs
+		all := string(raw)
 		out := make([]string, n)
 		for i := range out {
-			out[i] = strings.TrimRight(string(raw[i*d.Size:(i+1)*d.Size]), "\x00")
+			out[i] = strings.TrimRight(all[i*d.Size:(i+1)*d.Size], "\x00")
 		}
 		return out, nil
 	}
@@ -346,34 +509,32 @@ func elements(d *Dtype, raw []byte, n int) (any, error) {
 
 // frombuffer is numpy's _frombuffer(buffer, dtype, shape, order), the
 // protocol 5 form of an array.
-func frombuffer(args ...any) (any, error) {
+func frombuffer(m *machine, args []any) (any, error) {
 	if len(args) != 4 {
-		return nil, fmt.Errorf("numpy _frombuffer takes 4 arguments, got %d", len(args))
+		return nil, fmt.Errorf("_frombuffer takes 4 arguments, got %d", len(args))
 	}
 	order, _ := args[3].(string)
 	if order != "C" && order != "F" {
-		return nil, fmt.Errorf("numpy _frombuffer order %v", args[3])
+		return nil, fmt.Errorf("_frombuffer order %s", repr(args[3]))
 	}
-	buf := args[0]
-	if b, ok := buf.(*types.ByteArray); ok {
-		buf = []byte(*b)
+	a := &Array{pending: true, off: m.at}
+	if d, ok := args[1].(*Dtype); ok && d.Kind == 'O' {
+		return nil, fmt.Errorf("_frombuffer of an object dtype")
 	}
-	a := &Array{pending: true}
-	state := types.Tuple{1, args[2], args[1], order == "F", buf}
-	if err := a.PySetState(&state); err != nil {
+	if err := a.set(m, args[2], args[1], order == "F", args[0]); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
 // scalar is numpy's scalar(dtype, data): one element.
-func scalar(args ...any) (any, error) {
+func scalar(m *machine, args []any) (any, error) {
 	if len(args) != 2 {
-		return nil, fmt.Errorf("numpy scalar takes 2 arguments, got %d", len(args))
+		return nil, fmt.Errorf("scalar takes 2 arguments, got %d", len(args))
 	}
 	d, ok := args[0].(*Dtype)
 	if !ok {
-		return nil, fmt.Errorf("numpy scalar of %T", args[0])
+		return nil, fmt.Errorf("scalar of a %s", TypeName(args[0]))
 	}
 	if d.Kind == 'O' {
 		return args[1], nil
@@ -383,7 +544,7 @@ func scalar(args ...any) (any, error) {
 		return nil, err
 	}
 	if d.Size == 0 || len(raw) != d.Size {
-		return nil, fmt.Errorf("numpy scalar %s: %d bytes", d, len(raw))
+		return nil, fmt.Errorf("scalar %s: %d bytes", d, len(raw))
 	}
 	els, err := elements(d, raw, 1)
 	if err != nil {
@@ -393,11 +554,17 @@ func scalar(args ...any) (any, error) {
 	case []float64:
 		return x[0], nil
 	case []int64:
-		if d.Kind == 'M' {
-			if t, ok := d.Time(x[0]); ok {
-				return t, nil
+		switch d.Kind {
+		case 'M':
+			if x[0] == NaT {
+				return NaTv, nil
 			}
-			return nil, nil // NaT
+			return d.timeOf(x[0])
+		case 'm':
+			if x[0] == NaT {
+				return NaTv, nil
+			}
+			return d.durationOf(x[0])
 		}
 		return x[0], nil
 	case []uint64:
@@ -410,5 +577,5 @@ func scalar(args ...any) (any, error) {
 	case []string:
 		return x[0], nil
 	}
-	return nil, fmt.Errorf("numpy scalar %s", d)
+	return nil, fmt.Errorf("scalar %s", d)
 }

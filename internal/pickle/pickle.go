@@ -1,49 +1,69 @@
 // Package pickle decodes Python pickles without running any of their code.
 //
-// The opcode machine is github.com/nlpodyssey/gopickle's. Every class a
-// pickle names goes through its FindClass hook, where this package answers
-// from an allowlist: Python builtins and datetime, and numpy arrays, dtypes
-// and scalars under both the numpy 1 (numpy.core) and numpy 2 (numpy._core)
-// names. Anything else is refused with an error naming the module, the
-// class and the byte offset of the opcode that asked for it; nothing is
-// called, nothing is imported. Before gopickle sees the bytes, a scan of
-// the opcodes checks every length against what the input holds, so a
-// crafted length cannot make the decoder allocate more than the file.
+// The opcode machine is this package's own (machine.go), written after
+// CPython's Lib/pickle.py: every opcode of protocols 0 to 5, with the byte
+// offset of each kept for errors. Every class a pickle names is answered
+// from an allowlist (allow.go): Python builtins and datetime, numpy arrays,
+// dtypes and scalars under both the numpy 1 (numpy.core) and numpy 2
+// (numpy._core) names, and the pandas objects of a DataFrame. Anything
+// else is refused with an error naming the module, the class and the byte
+// offset of the opcode that asked for it; nothing is called, nothing is
+// imported.
 //
-// Decoded values are plain Go: nil, bool, int64 or *big.Int, float64,
-// string, []byte, []any (list), Tuple, *Dict (keys in order), *Set,
-// Slice, time.Time (datetime, date), *Array and *Dtype (numpy), and numpy
-// scalars as their Go values.
+// A hostile pickle cannot make the decoder crash or allocate without
+// bound: every declared length, shape and count is checked against the
+// bytes actually present before anything is allocated; the decoded data is
+// bounded relative to the input (MemoryPerByte, ValuesPerByte); nesting
+// and the unpickling stack are bounded (MaxDepth, MaxStack); a memo
+// reference shares the value it names (never a copy), and a structure
+// that contains itself is refused. Every refusal is an *Error (wrapping
+// ErrLimit for a bound) or a *RefusedError, with a byte offset.
+//
+// Decoded values are plain Go: nil (None, and pandas.NA), bool, int64 or
+// *big.Int, float64, string, []byte (bytes, bytearray), []any (list),
+// Tuple, *Dict (keys in order), *Set, *Slice, time.Time (datetime, date;
+// naive ones in UTC, aware ones in their zone), time.Duration (timedelta),
+// *time.Location (a time zone), *Array and *Dtype (numpy), numpy scalars
+// as their Go values (NaT as NaTv), and *DataFrame, *Index, NaTv (pandas;
+// DataFrame.Column says what a column's cells are). A value the pickle shares through its
+// memo is shared in the result too: the same []any, *Dict or *Array.
 package pickle
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math/big"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
-
-	gp "github.com/nlpodyssey/gopickle/pickle"
-	"github.com/nlpodyssey/gopickle/types"
 )
 
 // Error is a pickle that cannot be decoded, with the byte offset of the
-// place (0 when unknown).
+// opcode (or of the object it made) where decoding stopped. Decode always
+// sets Offset; -1 means unknown.
 type Error struct {
 	Offset int64
 	Msg    string
 	Err    error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("byte %d: %s", e.Offset, e.Msg) }
+func (e *Error) Error() string {
+	if e.Offset < 0 {
+		return "offset unknown: " + e.Msg
+	}
+	return fmt.Sprintf("byte %d: %s", e.Offset, e.Msg)
+}
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrRefused is wrapped by the error for a class off the allowlist.
 var ErrRefused = errors.New("class not allowed")
+
+// ErrLimit is wrapped by the error for a pickle that would decode to more
+// than Limits allow (a "billion laughs", a flood of objects, too deep a
+// nesting).
+var ErrLimit = errors.New("decoding limit exceeded")
 
 // RefusedError names a class the pickle asked for that is not allowed.
 type RefusedError struct {
@@ -77,20 +97,6 @@ func (d *Dict) Get(key string) (any, bool) {
 	return nil, false
 }
 
-// add appends a key and its value, converted.
-func (d *Dict) add(key, value any) error {
-	k, err := convert(key)
-	if err != nil {
-		return err
-	}
-	v, err := convert(value)
-	if err != nil {
-		return err
-	}
-	d.Keys, d.Values = append(d.Keys, k), append(d.Values, v)
-	return nil
-}
-
 // Set is a Python set or frozenset; its items sorted by their text, since
 // Python keeps no order.
 type Set struct {
@@ -101,261 +107,206 @@ type Set struct {
 // Slice is a Python slice.
 type Slice struct{ Start, Stop, Step any }
 
+// The limits of what one pickle may decode to. Python has no such bounds;
+// no pickle a program writes comes near them, and a hostile one is refused
+// (an *Error wrapping ErrLimit) before it costs more.
+const (
+	// MaxDepth bounds the nesting of containers (and of MARKs): CPython's
+	// pickler stops at its recursion limit (1000) long before.
+	MaxDepth = 10000
+	// MaxStack bounds the values on the unpickling stack at once (a tuple
+	// is built there, so this is also the longest tuple).
+	MaxStack = 1 << 20
+	// MemoryBase and MemoryPerByte bound the memory the decoded values
+	// take, as estimated while decoding: MemoryBase bytes plus
+	// MemoryPerByte for each byte of input.
+	MemoryBase    = 64 << 20
+	MemoryPerByte = 24
+	// ValuesBase and ValuesPerByte bound the values a walk of the result
+	// visits (a value shared n times counts n times; an array counts its
+	// elements): ValuesBase plus ValuesPerByte for each byte of input.
+	ValuesBase    = 1 << 20
+	ValuesPerByte = 16
+)
+
 // Decode decodes one pickle.
 func Decode(data []byte) (v any, err error) {
-	globals, err := scan(data)
+	if err := looksLikePickle(data); err != nil {
+		return nil, err
+	}
+	m := newMachine(data)
+	defer func() {
+		// Every input is checked before it is used; a panic here is a
+		// bug of this package, and a crafted pickle must still not crash
+		// the program that reads it.
+		if r := recover(); r != nil {
+			v, err = nil, &Error{Offset: m.at, Msg: fmt.Sprintf("malformed pickle: decoder fault: %v", r)}
+		}
+	}()
+	raw, err := m.run()
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{globals: globals}
-	u := gp.NewUnpickler(bytes.NewReader(data))
-	u.FindClass = d.findClass
-	defer func() {
-		// gopickle keeps sets and OrderedDicts in Go maps: an unhashable
-		// key (a list) panics there. A crafted pickle must not crash us.
-		if r := recover(); r != nil {
-			v, err = nil, &Error{Msg: fmt.Sprintf("malformed pickle: %v", r)}
-		}
-	}()
-	raw, err := u.Load()
-	if err != nil {
-		var re *RefusedError
-		if errors.As(err, &re) {
-			return nil, re
-		}
-		var pe *Error
-		if errors.As(err, &pe) {
-			return nil, pe
-		}
-		return nil, &Error{Msg: "malformed pickle: " + err.Error(), Err: err}
-	}
-	return convert(raw)
+	return m.convert(raw)
 }
 
-// decoder answers gopickle's FindClass from the allowlist.
-type decoder struct {
-	globals []global
-	next    int
-}
-
-// offsetOf finds the opcode that named module.name: the next global of the
-// scan with that name (or one the scan could not name).
-func (d *decoder) offsetOf(module, name string) int64 {
-	for i := d.next; i < len(d.globals); i++ {
-		g := d.globals[i]
-		if (g.module == module && g.name == name) || g.module == "" {
-			d.next = i + 1
-			return g.offset
+// looksLikePickle refuses input that is plainly not a pickle, naming what
+// it starts with: a pickle starts with PROTO (0x80, protocols 2 to 5) or
+// with one of the opcodes a protocol 0 or 1 pickler writes first.
+func looksLikePickle(data []byte) error {
+	if len(data) == 0 {
+		return &Error{Offset: 0, Msg: "empty input: not a pickle"}
+	}
+	for _, k := range []struct{ magic, what string }{
+		{"PAR1", "a Parquet file"}, {"PK\x03\x04", "a zip archive (torch.save and .npz files are zip archives)"},
+		{"\x1f\x8b", "a gzip file: decompress it first"}, {"BZh", "a bzip2 file: decompress it first"},
+		{"\xfd7zXZ\x00", "an xz file: decompress it first"}, {"\x28\xb5\x2f\xfd", "a zstd file: decompress it first"},
+		{"\x93NUMPY", "a numpy .npy file"}, {"\x89HDF", "an HDF5 file"}, {"ARROW1", "an Arrow file"},
+	} {
+		if len(data) >= len(k.magic) && string(data[:len(k.magic)]) == k.magic {
+			return &Error{Offset: 0, Msg: fmt.Sprintf("not a pickle: it starts with %q, %s", head(data), k.what)}
 		}
 	}
-	return 0
+	if data[0] == 0x80 || firstOpcodes[data[0]] {
+		return nil
+	}
+	return &Error{Offset: 0, Msg: fmt.Sprintf("not a pickle: it starts with %q, and a pickle starts with 0x80 (protocols 2 to 5) or a protocol 0/1 opcode", head(data))}
 }
 
-func (d *decoder) findClass(module, name string) (any, error) {
-	off := d.offsetOf(module, name)
-	if c, ok := allowed(module, name); ok {
-		return c, nil
+// firstOpcodes are the opcodes a protocol 0 or 1 pickle can start with.
+var firstOpcodes = func() [256]bool {
+	var t [256]bool
+	for _, c := range "(]})NIJKLMFGSTUVXc" {
+		t[c] = true
 	}
-	return nil, &RefusedError{Module: module, Name: name, Offset: off}
+	return t
+}()
+
+// head is the start of data, for a message.
+func head(data []byte) string {
+	if len(data) > 8 {
+		return string(data[:8])
+	}
+	return string(data)
 }
 
-// callable adapts a function to gopickle's Callable (REDUCE).
-type callable func(args ...any) (any, error)
-
-func (f callable) Call(args ...any) (any, error) { return f(args...) }
-
-// class is a marker for a class passed as an argument (numpy.ndarray).
-type class struct{ module, name string }
-
-func allowed(module, name string) (any, bool) {
-	switch module {
-	case "builtins", "__builtin__":
-		switch name {
-		case "set", "frozenset":
-			frozen := name == "frozenset"
-			return callable(func(args ...any) (any, error) {
-				s := &Set{Frozen: frozen}
-				if len(args) == 1 {
-					l, ok := args[0].(*types.List)
-					if !ok {
-						return nil, fmt.Errorf("%s() of %T", name, args[0])
-					}
-					s.Items = append(s.Items, (*l)...)
-				}
-				return s, nil
-			}), true
-		case "slice":
-			return callable(func(args ...any) (any, error) {
-				if len(args) != 3 {
-					return nil, fmt.Errorf("slice() takes 3 arguments, got %d", len(args))
-				}
-				return &Slice{args[0], args[1], args[2]}, nil
-			}), true
-		case "bytearray", "bytes":
-			return callable(func(args ...any) (any, error) {
-				if len(args) == 0 {
-					return []byte{}, nil
-				}
-				return bytesArg(args[0], args[1:]...)
-			}), true
-		case "complex":
-			return nil, false
-		}
-	case "_codecs":
-		if name == "encode" { // protocol 2 writes bytes as _codecs.encode(str, "latin1")
-			return callable(func(args ...any) (any, error) { return bytesArg(args[0], args[1:]...) }), true
-		}
-	case "datetime":
-		switch name {
-		case "datetime", "date", "timedelta", "timezone":
-			return callable(func(args ...any) (any, error) { return datetimeCall(name, args) }), true
-		}
-	case "numpy.core.numeric", "numpy._core.numeric":
-		if name == "_frombuffer" { // protocol 5
-			return callable(frombuffer), true
-		}
-	case "numpy.core.multiarray", "numpy._core.multiarray":
-		switch name {
-		case "_reconstruct":
-			return callable(reconstruct), true
-		case "scalar":
-			return callable(scalar), true
-		}
-	case "numpy":
-		switch name {
-		case "ndarray":
-			return &class{module, name}, true
-		case "dtype":
-			return callable(newDtype), true
-		}
-	}
-	if strings.HasPrefix(module, "pandas.") {
-		return pandasClass(module, name)
-	}
-	return nil, false
-}
-
-// bytesArg reads the argument of bytearray() or _codecs.encode(): bytes,
-// or a str in latin1.
-func bytesArg(v any, rest ...any) ([]byte, error) {
+// TypeName is the Python name of a decoded (or decoding) value's type, for
+// messages: "list", "dict", "numpy.ndarray", "pandas.DataFrame", ...
+func TypeName(v any) string {
 	switch x := v.(type) {
-	case []byte:
-		return append([]byte{}, x...), nil
+	case nil:
+		return "None"
+	case bool:
+		return "bool"
+	case int64, uint64, *big.Int, int:
+		return "int"
+	case float64:
+		return "float"
 	case string:
-		if len(rest) > 0 {
-			if enc, _ := rest[0].(string); enc != "latin1" && enc != "latin-1" {
-				return nil, fmt.Errorf("encoding %q: only latin1 is read", enc)
-			}
+		return "str"
+	case []byte:
+		return "bytes"
+	case []any, *pyList:
+		return "list"
+	case Tuple, *pyTuple:
+		return "tuple"
+	case *Dict:
+		if x.Ordered {
+			return "OrderedDict"
 		}
-		out := make([]byte, 0, len(x))
-		for _, r := range x {
-			if r > 0xff {
-				return nil, fmt.Errorf("latin1 string holds U+%04X", r)
-			}
-			out = append(out, byte(r))
+		return "dict"
+	case *pyDict:
+		if x.ordered {
+			return "OrderedDict"
 		}
-		return out, nil
-	case *types.List:
-		out := make([]byte, 0, len(*x))
-		for _, e := range *x {
-			n, ok := e.(int)
-			if !ok || n < 0 || n > 255 {
-				return nil, fmt.Errorf("bytearray of %v", e)
-			}
-			out = append(out, byte(n))
+		return "dict"
+	case *Set:
+		if x.Frozen {
+			return "frozenset"
 		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("bytes from %T", v)
-}
-
-// convertAll converts every item of a list or tuple.
-func convertAll(items []any) ([]any, error) {
-	out := make([]any, len(items))
-	for i, e := range items {
-		c, err := convert(e)
-		if err != nil {
-			return nil, err
+		return "set"
+	case *pySet:
+		if x.frozen {
+			return "frozenset"
 		}
-		out[i] = c
-	}
-	return out, nil
-}
-
-// convert turns gopickle's values into this package's.
-func convert(v any) (any, error) {
-	switch x := v.(type) {
-	case *Slice:
-		for _, p := range []*any{&x.Start, &x.Stop, &x.Step} {
-			c, err := convert(*p)
-			if err != nil {
-				return nil, err
-			}
-			*p = c
-		}
-		return x, nil
+		return "set"
+	case *Slice, *pySlice:
+		return "slice"
+	case time.Time:
+		return "datetime"
+	case time.Duration:
+		return "timedelta"
+	case *time.Location, *tzInfo:
+		return "tzinfo"
+	case *Array:
+		return "numpy.ndarray"
+	case *Dtype:
+		return "numpy.dtype"
 	case *DataFrame:
-		if x.pending {
-			return nil, &Error{Msg: "pandas DataFrame never given its state (no BUILD)"}
-		}
-		return x, nil
-	case nil, bool, float64, string, []byte, *big.Int, *Set, *Array, *Dtype, *Index, NaTValue:
-		if s, ok := x.(*Set); ok {
-			for i, e := range s.Items {
-				c, err := convert(e)
-				if err != nil {
-					return nil, err
-				}
-				s.Items[i] = c
-			}
-			sort.Slice(s.Items, func(i, j int) bool { return fmt.Sprint(s.Items[i]) < fmt.Sprint(s.Items[j]) })
-		}
-		if a, ok := x.(*Array); ok && a.pending {
-			return nil, &Error{Msg: "numpy array never given its data (no BUILD)"}
-		}
-		return x, nil
-	case int:
-		return int64(x), nil
-	case int64, uint64, int32, float32:
-		return x, nil
-	case *types.List:
-		return convertAll(*x)
-	case *types.Tuple:
-		out, err := convertAll(*x)
-		return Tuple(out), err
-	case *types.Dict:
-		d := &Dict{}
-		for _, e := range *x {
-			if err := d.add(e.Key, e.Value); err != nil {
-				return nil, err
-			}
-		}
-		return d, nil
-	case *types.OrderedDict:
-		d := &Dict{Ordered: true}
-		for e := x.List.Front(); e != nil; e = e.Next() {
-			entry := e.Value.(*types.OrderedDictEntry)
-			if err := d.add(entry.Key, entry.Value); err != nil {
-				return nil, err
-			}
-		}
-		return d, nil
-	case *types.Set:
-		s := &Set{}
-		for k := range *x {
-			s.Items = append(s.Items, k)
-		}
-		return convert(s)
-	case *types.FrozenSet:
-		s := &Set{Frozen: true}
-		for k := range *x {
-			s.Items = append(s.Items, k)
-		}
-		return convert(s)
-	case *types.ByteArray:
-		return []byte(*x), nil
-	case time.Time, time.Duration:
-		return x, nil
+		return "pandas.DataFrame"
+	case *Index:
+		return "pandas.Index"
+	case NaTValue:
+		return "pandas.NaT"
+	case *class:
+		return x.module + "." + x.name
+	case *blockManager:
+		return "pandas.BlockManager"
+	case *Block:
+		return "pandas block"
+	case *ndArrayBacked:
+		return "pandas." + x.cls
+	case *maskedArray:
+		return "pandas." + x.cls
+	case *pandasDtype:
+		return "pandas." + x.cls
 	}
-	return nil, &Error{Msg: fmt.Sprintf("decoded a %T, which this decoder does not return", v)}
+	return fmt.Sprintf("%T", v)
+}
+
+// repr is a value of the pickle as a message shows it: Python's repr for
+// None, bools, numbers, str and bytes (cut short), <type> for the rest.
+func repr(v any) string {
+	const max = 40
+	cut := func(s string) string {
+		if len(s) > max {
+			return s[:max] + "..."
+		}
+		return s
+	}
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case *big.Int:
+		if x.BitLen() > 128 {
+			return fmt.Sprintf("<int of %d bits>", x.BitLen())
+		}
+		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		return cut(strconv.Quote(x))
+	case []byte:
+		return "b" + cut(strconv.Quote(string(x)))
+	}
+	return "<" + TypeName(v) + ">"
+}
+
+// shapeText is an array shape as Python writes it: (2, 3), (2,), ().
+func shapeText(s []int) string {
+	parts := make([]string, len(s))
+	for i, n := range s {
+		parts[i] = strconv.Itoa(n)
+	}
+	if len(s) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,12 +26,12 @@ func decodeFile(t *testing.T, name string) any {
 }
 
 // TestValues decodes the same values written by CPython (pandas 1.5 /
-// numpy 1) with protocols 2, 4 and 5, and under numpy 2's module names,
-// and checks every one exactly.
+// numpy 1) with protocols 0, 1, 2, 4 and 5, and under numpy 2's module
+// names, and checks every one exactly.
 func TestValues(t *testing.T) {
 	bigInt, _ := new(big.Int).SetString("123456789012345678901234567890", 10)
 	f32 := func(f float32) float64 { return float64(f) }
-	for _, file := range []string{"values_p2.pkl", "values_p4.pkl", "values_p5.pkl", "values_p2_np2.pkl", "values_p4_np2.pkl"} {
+	for _, file := range []string{"values_p0.pkl", "values_p1.pkl", "values_p2.pkl", "values_p4.pkl", "values_p5.pkl", "values_p2_np2.pkl", "values_p4_np2.pkl"} {
 		t.Run(file, func(t *testing.T) {
 			d, ok := decodeFile(t, file).(*Dict)
 			if !ok {
@@ -161,63 +162,31 @@ func TestBroken(t *testing.T) {
 		{"truncated before STOP", good[:len(good)-1], "byte 2: FRAME: length 1805, but only 1804 bytes are left"},
 		{"no STOP", []byte{0x80, 2, 'N'}, "byte 3: truncated: the pickle ends without STOP"},
 		{"protocol 2 truncated", p2[:len(p2)-10], "byte "},
-		{"empty", nil, "byte 0: truncated"},
-		{"not a pickle", []byte("PAR1 this is parquet"), "byte 0: PERSID: line not terminated"},
+		{"empty", nil, "byte 0: empty input: not a pickle"},
+		{"not a pickle", []byte("PAR1 this is parquet"), "byte 0: not a pickle"},
 		{"unknown opcode", []byte{0x80, 4, 0xff}, "byte 2: unknown opcode 0xff"},
 		{"huge BINUNICODE8", []byte{0x80, 4, 0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 'a', '.'}, "byte 2: BINUNICODE8: length 1152921504606846975, but only 2 bytes are left"},
 		{"huge FRAME", []byte{0x80, 4, 0x95, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 'N', '.'}, "byte 2: FRAME: length 4294967295"},
 		{"trailing bytes", []byte{0x80, 4, 'N', '.', 'N'}, "byte 4: 1 bytes after the end of the pickle"},
-		{"REDUCE of a non-callable", []byte{0x80, 4, 'N', ')', 'R', '.'}, "malformed pickle"},
+		{"REDUCE of a non-callable", []byte{0x80, 4, 'N', ')', 'R', '.'}, "byte 4: REDUCE: a None is not callable here"},
 		{"unknown protocol", []byte{0x80, 9, 'N', '.'}, "byte 0: protocol 9"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Decode(c.data)
-			if err == nil || !contains(err.Error(), c.want) {
+			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Decode = %v, want %q", err, c.want)
 			}
 		})
 	}
 }
 
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
-// FuzzDecode: any bytes decode or fail with an error; never a panic, never
-// an allocation beyond the input (the race detector-free run would OOM).
-func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"values_p2.pkl", "values_p4.pkl", "values_p5.pkl", "system.pkl", "frames_p2.pkl", "frames_p4.pkl"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte{0x80, 4, 0x8f, '(', ']', 0x90, '.'})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := Decode(data)
-		if err == nil && v == nil && len(data) > 0 && data[len(data)-2] != 'N' {
-			// a nil value is only None
-			_ = v
-		}
-	})
-}
-
 // TestFrames decodes pandas DataFrames (seven unconsolidated blocks: float,
 // int, object strings, object mixed, datetime with NaT, bool, float), a
 // named string index, an empty frame, and Timestamps with NaT, as pandas
-// 1.5 writes them with protocols 2, 4 and 5, and under numpy 2's names.
+// 1.5 writes them with protocols 0, 1, 2, 4 and 5, and under numpy 2's
+// names.
 func TestFrames(t *testing.T) {
-	for _, file := range []string{"frames_p2.pkl", "frames_p4.pkl", "frames_p5.pkl", "frames_p4_np2.pkl"} {
+	for _, file := range []string{"frames_p0.pkl", "frames_p1.pkl", "frames_p2.pkl", "frames_p4.pkl", "frames_p5.pkl", "frames_p4_np2.pkl"} {
 		t.Run(file, func(t *testing.T) {
 			d := decodeFile(t, file).(*Dict)
 			v, _ := d.Get("df")

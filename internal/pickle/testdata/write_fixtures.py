@@ -96,15 +96,52 @@ def frames():
             "empty": pd.DataFrame({"a": pd.Series([], dtype="f8")})}
 
 
+def pandas1():
+    """What pandas 1.x writes and pandas 2 does not: Int64Index (after a
+    sort or a row filter), UInt64Index and Float64Index; and a
+    DatetimeIndex, a CategoricalIndex, a TimedeltaIndex, the extension
+    dtypes (categorical, nullable integer, float and boolean, string,
+    timedelta, tz-aware datetime), tz-aware Timestamps, and text protocol 0
+    escapes."""
+    base = pd.DataFrame({"x": [3.0, 1.0, 2.0], "n": [30, 10, 20]})
+    ext = pd.DataFrame({
+        "cat": pd.Categorical(["lo", "hi", None, "lo"], categories=["lo", "hi"]),
+        "int": pd.array([1, None, -3, 2**40], dtype="Int64"),
+        "u8": pd.array([0, 255, None, 7], dtype="UInt8"),
+        "flt": pd.array([0.5, None, 1.5, -2.0], dtype="Float64"),
+        "bool": pd.array([True, None, False, True], dtype="boolean"),
+        "str": pd.array(["a", None, "\u00fc\u2603", ""], dtype="string"),
+        "td": pd.to_timedelta(["1 days 00:00:01", None, "-00:00:00.000001", "0s"]),
+        "tz": pd.to_datetime(["2025-07-01 12:00", None, "2025-01-01 00:00", "2025-03-30 03:00"]).tz_localize("Europe/Paris"),
+        "utc": pd.to_datetime(["2025-07-01 12:00:00.5", "2025-01-01", None, "2025-01-01"]).tz_localize("UTC"),
+    })
+    return {
+        "sorted": base.sort_values("x"),
+        "filtered": base[base["n"] > 10],
+        "uint": pd.DataFrame({"x": [1.0, 2.0]}, index=pd.Index(np.array([2**63, 5], dtype="u8"), name="u")),
+        "float": pd.DataFrame({"x": [1, 2]}, index=pd.Index([0.5, float("nan")])),
+        "dt": pd.DataFrame({"x": [1, 2]}, index=pd.DatetimeIndex(["2025-01-02 03:04:05", None], name="when")),
+        "cat": pd.DataFrame({"x": [1, 2, 3]}, index=pd.CategoricalIndex(["b", "a", "b"])),
+        "td": pd.DataFrame({"x": [1, 2]}, index=pd.to_timedelta(["1s", None])),
+        "ext": ext,
+        "text": pd.DataFrame({"s": ["\u2603", "a\\b\nc", "\u00e9", "\\u2603", "\r\x00\x1a", "\U0001f600"]}),
+        "stamps": [pd.Timestamp("2025-07-01 12:00", tz="Europe/Paris"), pd.Timestamp("2025-01-01", tz="UTC")],
+    }
+
+
 def main():
     v = values()
     fr = frames()
-    for proto in (2, 4, 5):
+    for proto in (0, 1, 2, 4, 5):
         with open(f"frames_p{proto}.pkl", "wb") as f:
             pickle.dump(fr, f, protocol=proto)
+    p1 = pandas1()
+    for proto in (0, 2, 4, 5):
+        with open(f"pandas1_p{proto}.pkl", "wb") as f:
+            pickle.dump(p1, f, protocol=proto)
     with open("frames_p4_np2.pkl", "wb") as f:
         Np2Pickler(f, protocol=4).dump(fr)
-    for proto in (2, 4, 5):
+    for proto in (0, 1, 2, 4, 5):
         with open(f"values_p{proto}.pkl", "wb") as f:
             pickle.dump(v, f, protocol=proto)
     p2 = pickle.dumps(v, protocol=2).replace(b"cnumpy.core.multiarray\n", b"cnumpy._core.multiarray\n")

@@ -105,12 +105,16 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 	default:
 		a.Variant = AggVariantOld
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT * FROM "+view+" LIMIT 0")
+	// The view's columns from the catalog: binding the view (SELECT * …
+	// LIMIT 0) plans its 1,900 aggregates, a third of a check's time.
+	vnames, err := queryStrings(ctx, conn, `SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main'
+		AND database_name = current_database() ORDER BY column_index`, view)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("columns of %s: %w", view, err)
 	}
-	vnames, _ := rows.Columns()
-	rows.Close()
+	if len(vnames) == 0 {
+		return nil, fmt.Errorf("columns of %s: the database has no such view (dschema migrate up)", view)
+	}
 	inView := map[string]bool{}
 	for _, n := range vnames {
 		inView[n] = true
@@ -251,7 +255,7 @@ func CheckDataDecideAgg(ctx context.Context, db *sql.DB, path, stat string) (*Ag
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) "+missing).Scan(&a.Missing); err != nil {
 		return nil, err
 	}
-	rows, err = conn.QueryContext(ctx, fmt.Sprintf("SELECT %s %s ORDER BY 1 LIMIT %d", keyExpr, missing, MaxAggExamples))
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT %s %s ORDER BY 1 LIMIT %d", keyExpr, missing, MaxAggExamples))
 	if err != nil {
 		return nil, err
 	}

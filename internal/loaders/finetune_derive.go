@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/runname"
 )
 
@@ -177,4 +178,72 @@ func checkpoint(steps *string) (isMain *bool, step *int64) {
 		step = &n
 	}
 	return &main, step
+}
+
+// jsonCell is JSON text for a JSON column of the row with the given key.
+type jsonCell struct {
+	key  []string
+	text []byte
+}
+
+// setJSONColumn writes JSON text into column col of rows already appended
+// (matched by their key columns, all text). The generated appenders pass a
+// JSON value through encoding/json, which refuses the NaN and Infinity
+// tokens Python's json writes (and DuckDB's JSON reads) and escapes <, >
+// and & again; DuckDB's cast from text keeps the text as written. So the
+// loaders that keep such values append the rows with the column NULL and
+// set it here, by one UPDATE from a temp table.
+func setJSONColumn(ctx context.Context, conn *sql.Conn, table string, keys []string, col string, cells []jsonCell) error {
+	if len(cells) == 0 {
+		return nil
+	}
+	q := dbschema.Ident
+	var defs, on []string
+	for i, k := range keys {
+		defs = append(defs, fmt.Sprintf("k%d VARCHAR", i))
+		on = append(on, fmt.Sprintf("t.%s = s.k%d", q(k), i))
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _dschema_json (%s, j VARCHAR)", strings.Join(defs, ", "))); err != nil {
+		return fmt.Errorf("write %s.%s: %w", table, col, err)
+	}
+	const batch = 256
+	row := "(" + strings.Repeat("?, ", len(keys)) + "?)"
+	for start := 0; start < len(cells); start += batch {
+		part := cells[start:min(start+batch, len(cells))]
+		args := make([]any, 0, len(part)*(len(keys)+1))
+		for _, c := range part {
+			for _, k := range c.key {
+				args = append(args, k)
+			}
+			args = append(args, string(c.text))
+		}
+		stmt := "INSERT INTO _dschema_json VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", len(part)), ", ")
+		if _, err := conn.ExecContext(ctx, stmt, args...); err != nil {
+			return fmt.Errorf("write %s.%s: %w", table, col, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("UPDATE %s t SET %s = CAST(s.j AS JSON) FROM _dschema_json s WHERE %s; DROP TABLE _dschema_json",
+		q(table), q(col), strings.Join(on, " AND "))); err != nil {
+		return fmt.Errorf("write %s.%s: %w", table, col, err)
+	}
+	return nil
+}
+
+// appendPickleRuns writes finetune_runs rows made from a pickle: their
+// source (Python's JSON, NaN kept) by setJSONColumn.
+func appendPickleRuns(ctx context.Context, conn *sql.Conn, rows []*gen.FinetuneRun) error {
+	bare := make([]*gen.FinetuneRun, len(rows))
+	var cells []jsonCell
+	for i, r := range rows {
+		c := *r
+		if c.Source != nil {
+			cells = append(cells, jsonCell{[]string{c.RunID}, c.Source})
+			c.Source = nil
+		}
+		bare[i] = &c
+	}
+	if err := appendFinetuneRuns(conn, bare); err != nil {
+		return err
+	}
+	return setJSONColumn(ctx, conn, "finetune_runs", []string{"run_id"}, "source", cells)
 }

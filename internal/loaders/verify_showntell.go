@@ -56,12 +56,12 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 			if err := swapIn(ctx, conn, ids, []string{"finetune_matched_runs", "finetune_matched_values", "finetune_matched_curves"}); err != nil {
 				return err
 			}
-			if err := writeMatched(conn, m); err != nil {
+			if err := writeMatched(ctx, conn, m); err != nil {
 				return err
 			}
 			tables = []relation{
 				{name: "finetune_matched_runs", keys: []string{"run_id"}, cols: without(columnsOf(ctx, conn, "finetune_matched_runs"), "run_id", "load_id")},
-				{name: "finetune_matched_values", keys: []string{"run_id", "name"}, cols: []string{"family", "value"}},
+				{name: "finetune_matched_values", keys: []string{"run_id", "name"}, cols: []string{"family", "value", "value_int"}},
 				{name: "finetune_matched_curves", keys: []string{"run_id", "name"}, cols: []string{"points", "points_json"}},
 			}
 		case *pickle.Dict:
@@ -71,9 +71,9 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 			}
 			var rows []*gen.FinetuneRun
 			for _, r := range recs {
-				row, err := pickleRow(r, -1)
+				row, _, err := pickleRow(abs, r, -1)
 				if err != nil {
-					return &FileError{Path: abs, Place: "run " + row.RunID, Msg: err.Error()}
+					return err
 				}
 				rows = append(rows, row)
 				ids = append(ids, row.RunID)
@@ -81,7 +81,7 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 			if err := swapIn(ctx, conn, ids, []string{"finetune_runs"}); err != nil {
 				return err
 			}
-			if err := appendFinetuneRuns(conn, rows); err != nil {
+			if err := appendPickleRuns(ctx, conn, rows); err != nil {
 				return err
 			}
 			tables = []relation{{name: "finetune_runs", keys: []string{"run_id"}, cols: finetuneLegacyColumns}}

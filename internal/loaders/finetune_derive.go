@@ -35,7 +35,7 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 	}
 	var out []*gen.FinetuneRun
 	counts := map[string]int64{}
-	var taken []string
+	var taken, unfilled, inexact []string
 	for rows.Next() {
 		var id, name string
 		var lr, seed, epochs sql.NullString
@@ -56,11 +56,27 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 			taken = append(taken, id)
 			continue
 		}
-		p.Fill(map[string]any{"learning_rate": configValue(lr), "seed": configValue(seed), "num_train_epochs": configValue(epochs)})
-		r, err := finetuneRow(p, real, loadID)
+		config := map[string]any{}
+		var bad [3]string
+		keys := [3]string{"learning_rate", "seed", "num_train_epochs"}
+		for i, t := range []sql.NullString{lr, seed, epochs} {
+			config[keys[i]], bad[i] = configValue(t)
+		}
+		p.Fill(config)
+		// A config value with no number (NaN, Infinity) fills nothing: named
+		// where the field stays empty.
+		for i, empty := range []bool{p.LR == nil && runname.HasField(p.RunType, "lr"), p.Seed == nil && runname.HasField(p.RunType, "seed"), p.NumFinetuneEpochs == nil} {
+			if bad[i] != "" && empty {
+				unfilled = append(unfilled, fmt.Sprintf("%s: %s %s", id, keys[i], bad[i]))
+			}
+		}
+		r, why, err := finetuneRow(p, real, loadID)
 		if err != nil {
 			rows.Close()
 			return 0, err
+		}
+		if why != "" {
+			inexact = append(inexact, fmt.Sprintf("%s: %s", id, why))
 		}
 		out = append(out, r)
 	}
@@ -70,6 +86,14 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 	}
 	if n := counts[runname.TypeOld] + counts[runname.TypeOther]; n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("finetune_runs: %d runs have no finetune run name (%d old, %d other): no row", n, counts[runname.TypeOld], counts[runname.TypeOther]))
+	}
+	if len(unfilled) > 0 {
+		rep.Skipped = append(rep.Skipped, Skip{What: "config values with no number to fill a field the run name lacks: " + examples(unfilled, 5), Count: int64(len(unfilled)),
+			Reason: "the finetune_runs field is left NULL; wandb_runs.config keeps the value"})
+	}
+	if len(inexact) > 0 {
+		rep.Kept = append(rep.Kept, Skip{What: "run-name fields no typed column holds exactly: " + examples(inexact, 5), Count: int64(len(inexact)),
+			Reason: "the column is left NULL; finetune_runs.source keeps the text"})
 	}
 	if len(taken) > 0 {
 		rep.Skipped = append(rep.Skipped, Skip{What: "finetune_runs rows of " + examples(taken, 5), Count: int64(len(taken)),
@@ -107,36 +131,48 @@ func appendFinetuneRuns(conn *sql.Conn, rows []*gen.FinetuneRun) error {
 
 // configValue turns a config value's JSON text into what runname.Fill
 // reads: a JSON number as json.Number (3 stays 3), a string unquoted.
-func configValue(s sql.NullString) any {
+// NaN and Infinity, as bare tokens or as text, are no number to fill:
+// nil, and bad says what the config held.
+func configValue(s sql.NullString) (v any, bad string) {
 	if !s.Valid {
-		return nil
+		return nil, ""
 	}
 	t := strings.TrimSpace(s.String)
 	switch {
 	case t == "null" || t == "":
-		return nil
+		return nil, ""
 	case strings.HasPrefix(t, `"`):
 		var v string
-		if json.Unmarshal([]byte(t), &v) == nil {
-			return v
+		if json.Unmarshal([]byte(t), &v) != nil {
+			return nil, ""
 		}
-		return nil
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			return nil, t
+		}
+		return v, ""
 	case strings.HasPrefix(t, "{"), strings.HasPrefix(t, "["), t == "true", t == "false":
-		return nil
+		return nil, ""
 	}
-	if _, err := strconv.ParseFloat(t, 64); err != nil {
-		return nil // NaN, Infinity: no value to fill
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil {
+		return nil, ""
 	}
-	return json.Number(t)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, t
+	}
+	return json.Number(t), ""
 }
 
-func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (*gen.FinetuneRun, error) {
+// finetuneRow is the finetune_runs row of a parsed run name; why names a
+// field its typed column cannot hold exactly (the column is left NULL; the
+// parse, in source, keeps the text).
+func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (r *gen.FinetuneRun, why string, err error) {
 	source, err := json.Marshal(p)
 	if err != nil {
-		return nil, err
+		return nil, "", fmt.Errorf("run %s: the parse as JSON: %w", p.RunID, err)
 	}
 	origin := OriginRunName
-	r := &gen.FinetuneRun{
+	r = &gen.FinetuneRun{
 		RunID: p.RunID, RunType: &p.RunType, PatternName: &p.PatternName, ExpName: p.ExpName,
 		BaseRecipe: p.InitialCheckpointRecipe, BaseRecipeRaw: p.InitialCheckpointRecipeRaw, BaseSize: p.InitialCheckpointSize,
 		LR: p.LRValue(), LRText: p.LR, Lr1: runname.Number(p.LR1), Lr2: runname.Number(p.LR2),
@@ -151,8 +187,10 @@ func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (*gen.Fi
 	}
 	r.CheckpointIsMain, r.CheckpointStep = checkpoint(p.InitialCheckpointSteps)
 	if p.Seed != nil {
-		if f, err := strconv.ParseFloat(*p.Seed, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			n := int64(f)
+		n, bad := bigintText(*p.Seed)
+		if bad != "" {
+			why = "seed " + bad
+		} else {
 			r.Seed = &n
 		}
 	}
@@ -164,7 +202,7 @@ func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (*gen.Fi
 			r.AbsDifferenceTokensPct = &d
 		}
 	}
-	return r, nil
+	return r, why, nil
 }
 
 // checkpoint reads a checkpoint's steps as the legacy records write them

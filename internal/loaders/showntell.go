@@ -366,11 +366,12 @@ func text(v any) string {
 // write, and what the load reports.
 type modernized struct {
 	rows     []*gen.FinetuneRun
-	setAside []string // runs another source's row holds (compared, not written)
-	disagree []string // fields where the pickle and that row differ
-	inexact  []string // record fields no typed column holds exactly (left NULL, kept in source)
-	bug      []string // records with the legacy 100Mt = 1e14
-	frames   []string // cells where processed_dataframes differ from processed_runs
+	setAside []string   // runs another source's row holds (compared, not written)
+	aside    []recordOf // their records
+	disagree []string   // fields where the pickle and that row differ
+	inexact  []string   // record fields no typed column holds exactly (left NULL, kept in source)
+	bug      []string   // records with the legacy 100Mt = 1e14
+	frames   []string   // cells where processed_dataframes differ from processed_runs
 	metadata string
 }
 
@@ -410,6 +411,7 @@ func buildModernized(ctx context.Context, conn *sql.Conn, path string, d *pickle
 		}
 		if ex, ok := existing[id]; ok {
 			m.setAside = append(m.setAside, id)
+			m.aside = append(m.aside, rec)
 			for _, f := range legacyFields {
 				a, b := text(orNil(r[f])), ex[f]
 				if missing(r[f]) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
+	"github.com/dschema/dschema/gen"
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/pickle"
 )
@@ -44,6 +46,7 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 			return err
 		}
 		var tables []relation
+		var aside []recordOf
 		switch x := val.(type) {
 		case *pickle.DataFrame:
 			m, err := buildMatched(abs, x, -1)
@@ -51,7 +54,7 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 				return err
 			}
 			names := []string{"finetune_matched_runs", "finetune_matched_values", "finetune_matched_curves"}
-			if err := setAside(ctx, conn, loadID, m.ids, names); err != nil {
+			if err := setAside(ctx, conn, "_dschema_db_", loadID, m.ids, names); err != nil {
 				return err
 			}
 			if err := writeMatched(ctx, conn, m); err != nil {
@@ -71,17 +74,14 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 			for _, r := range recs {
 				ids = append(ids, r.id())
 			}
-			if err := setAside(ctx, conn, loadID, ids, []string{"finetune_runs"}); err != nil {
+			if err := setAside(ctx, conn, "_dschema_db_", loadID, ids, []string{"finetune_runs"}); err != nil {
 				return err
 			}
 			m, err := buildModernized(ctx, conn, abs, x, -1, false)
 			if err != nil {
 				return err
 			}
-			if n := len(m.setAside); n > 0 {
-				v.NotCompared = append(v.NotCompared, fmt.Sprintf("finetune_runs rows of %s (%d): another source's load holds them (their W&B run name); the load compared them and left them, %d fields differing: %s",
-					examples(m.setAside, 5), n, len(m.disagree), examples(m.disagree, opts.MaxExamples)))
-			}
+			aside = m.aside
 			if len(m.rows) > 0 {
 				if err := appendPickleRuns(ctx, conn, m.rows); err != nil {
 					return err
@@ -117,7 +117,7 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 				return err
 			}
 		}
-		return nil
+		return compareSetAside(ctx, conn, abs, aside, v, opts.MaxExamples)
 	})
 	if err != nil {
 		return nil, err
@@ -125,12 +125,54 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 	return v, nil
 }
 
-// setAside moves rows out of each table into a temp table
-// _dschema_db_<table> (inside the caller's transaction, whose rollback puts
-// everything back), so the file's rows can be written in their place: the
-// rows of load loadID, or, when the file has no load (0), the rows of the
-// given runs, whatever wrote them.
-func setAside(ctx context.Context, conn *sql.Conn, loadID int64, ids []string, tables []string) error {
+// compareSetAside compares the file's records of the runs whose row
+// another source's load holds with those rows, as the load compared them
+// before leaving them: the differences are what the load reported, listed
+// among the rows not compared, and not counted as differing cells.
+func compareSetAside(ctx context.Context, conn *sql.Conn, path string, recs []recordOf, v *Verification, maxExamples int) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	var rows []*gen.FinetuneRun
+	var ids []string
+	for _, rec := range recs {
+		row, _, err := pickleRow(path, rec, -2)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+		ids = append(ids, rec.id())
+	}
+	if err := setAside(ctx, conn, "_dschema_other_", 0, ids, []string{"finetune_runs"}); err != nil {
+		return err
+	}
+	if err := appendPickleRuns(ctx, conn, rows); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_exp_other AS SELECT * FROM finetune_runs WHERE load_id = -2"); err != nil {
+		return err
+	}
+	sv := &Verification{ByColumn: map[string]int64{}}
+	r := relation{name: "_dschema_other_finetune_runs", label: "finetune_runs", expected: "_dschema_exp_other", keys: []string{"run_id"},
+		cols: without(finetuneVerifyColumns, "source")}
+	if err := compareRelation(ctx, conn, sv, r, 0, maxExamples); err != nil {
+		return err
+	}
+	var ex []string
+	for _, d := range sv.Examples {
+		ex = append(ex, fmt.Sprintf("%s: %s file %s, database %s", d.Key, d.Column, d.File, d.DB))
+	}
+	v.NotCompared = append(v.NotCompared, fmt.Sprintf("finetune_runs rows of %s (%d): another source's load holds them (their W&B run name), and the load compared them and left them, as its report says; %d cells differ from the file: %s",
+		examples(ids, 5), len(ids), sv.Differing, strings.Join(ex, "; ")))
+	return nil
+}
+
+// setAside moves rows out of each table into a temp table <prefix><table>
+// (inside the caller's transaction, whose rollback puts everything back),
+// so the file's rows can be written in their place: the rows of load
+// loadID, or, when the file has no load (0), the rows of the given runs,
+// whatever wrote them.
+func setAside(ctx context.Context, conn *sql.Conn, prefix string, loadID int64, ids []string, tables []string) error {
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_ids (run_id VARCHAR)"); err != nil {
 		return err
 	}
@@ -144,8 +186,8 @@ func setAside(ctx context.Context, conn *sql.Conn, loadID int64, ids []string, t
 		where = fmt.Sprintf("load_id = %d", loadID)
 	}
 	for _, t := range tables {
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _dschema_db_%[1]s AS SELECT * FROM %[1]s WHERE %[2]s;
-			DELETE FROM %[1]s WHERE %[2]s`, t, where)); err != nil {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[3]s%[1]s AS SELECT * FROM %[1]s WHERE %[2]s;
+			DELETE FROM %[1]s WHERE %[2]s`, t, where, prefix)); err != nil {
 			return err
 		}
 	}

@@ -161,7 +161,11 @@ func npDtype(code, order string) any {
 	if code[0] == 'O' {
 		flags = 63
 	}
-	return pyBuild{pyReduce{pyGlobal{"numpy", "dtype"}, pyTuple{code, false, true}}, pyTuple{3, order, nil, nil, nil, -1, -1, flags}}
+	state := pyTuple{3, order, nil, nil, nil, -1, -1, flags}
+	if code[0] == 'M' { // datetime64[ns]: the unit in the metadata
+		state = pyTuple{4, order, nil, nil, nil, -1, -1, 0, pyTuple{pyDict{}, pyTuple{pyBytes("ns"), 1, 1, 1}}}
+	}
+	return pyBuild{pyReduce{pyGlobal{"numpy", "dtype"}, pyTuple{code, false, true}}, state}
 }
 
 // npArray is a numpy array of the given shape: data is []float64, []int64,

@@ -613,7 +613,11 @@ func pickleRow(path string, rec recordOf, loadID int64) (*gen.FinetuneRun, []ine
 	}
 	switch t := r["timestamp"].(type) {
 	case time.Time:
-		row.StartedAt = &t
+		if why := timestampFits(t); why != "" {
+			inexact = append(inexact, inexactField{"timestamp", why})
+		} else {
+			row.StartedAt = &t
+		}
 	default:
 		if !missing(t) {
 			inexact = append(inexact, inexactField{"timestamp", fmt.Sprintf("a %s, not a time", pyType(t))})
@@ -630,6 +634,15 @@ func pickleRow(path string, rec recordOf, loadID int64) (*gen.FinetuneRun, []ine
 	}
 	row.Seed = seed
 	return row, inexact, nil
+}
+
+// timestampFits says why a TIMESTAMP column (microseconds) cannot hold t
+// exactly: a pandas Timestamp with nanoseconds; "" when it can.
+func timestampFits(t time.Time) string {
+	if t.Nanosecond()%1000 != 0 {
+		return fmt.Sprintf("%s has nanoseconds a TIMESTAMP (microseconds) does not hold", t.Format("2006-01-02 15:04:05.999999999"))
+	}
+	return ""
 }
 
 // recordJSON is a record as JSON, its keys in the pickle's order.
@@ -684,7 +697,10 @@ func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
 		}
 		return appender.AppendJSONString(b, x), nil
 	case time.Time:
-		return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999")), nil
+		if x.Location() == time.UTC { // naive, as internal/pickle decodes it
+			return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999")), nil
+		}
+		return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999-07:00")), nil
 	case []any:
 		return appendPyList(b, x, at)
 	case pickle.Tuple:
@@ -827,6 +843,8 @@ func pyType(v any) string {
 		return "slice"
 	case time.Time:
 		return "datetime"
+	case time.Duration:
+		return "timedelta"
 	case pickle.NaTValue:
 		return "NaT"
 	case *pickle.Array:

@@ -40,8 +40,9 @@ func reportText(s *loaders.Summary) string {
 // record's value only when it holds it exactly: a seed of 1e30, inf or
 // "2.5" leaves seed NULL (never MinInt64) and is named, 2^53+1 as a Python
 // int, numpy int64 or digits is kept exactly; text that is not a number
-// (lr "auto"), an integer no double holds, a list, a timestamp as text and
-// steps that are not digits are named too, never dropped quietly. Every
+// (lr "auto"), an integer no double holds, a list, a timestamp as text or
+// with nanoseconds and steps that are not digits are named too, never
+// dropped or rounded quietly. Every
 // value stays in source. --strict refuses the first, naming its key.
 func TestShowntellRecordNumbers(t *testing.T) {
 	path := writePickle(t, t.TempDir(), "20250101_000000_modernized_run_data.pkl", modernizedPickle(
@@ -56,11 +57,12 @@ func TestShowntellRecordNumbers(t *testing.T) {
 		record("lr-text", "lr", "auto", "lr1", []any{1e-5}),
 		record("tokens-int", "num_finetune_tokens", big53, "num_finetune_epochs", 2),
 		record("time-text", "timestamp", "2025-01-01", "initial_checkpoint_steps", "6250.0"),
+		record("time-ns", "timestamp", pdTimestamp(1757698092000000001)),
 	))
 	v := newEnv(t)
 	s := v.loadKind("showntell", path, loaders.Options{})
-	if s.Rows["finetune_runs"] != 11 {
-		t.Fatalf("finetune_runs rows %d, want 11", s.Rows["finetune_runs"])
+	if s.Rows["finetune_runs"] != 12 {
+		t.Fatalf("finetune_runs rows %d, want 12", s.Rows["finetune_runs"])
 	}
 	for _, c := range []struct{ run, col, want string }{
 		{"seed-huge", "seed", "NULL"},
@@ -79,6 +81,8 @@ func TestShowntellRecordNumbers(t *testing.T) {
 		{"tokens-int", "epochs", "2.0"},
 		{"time-text", "started_at", "NULL"},
 		{"time-text", "checkpoint_step", "NULL"},
+		{"time-ns", "started_at", "NULL"},
+		{"time-ns", "source", `{"run_id":"time-ns","_run_type":"simple_ft","timestamp":"2025-09-12T17:28:12.000000001"}`},
 		{"seed-huge", "source", `{"run_id":"seed-huge","_run_type":"simple_ft","seed":1e+30}`},
 		{"seed-inf", "source", `{"run_id":"seed-inf","_run_type":"simple_ft","seed":Infinity}`},
 		{"tokens-int", "source", `{"run_id":"tokens-int","_run_type":"simple_ft","num_finetune_tokens":9007199254740993,"num_finetune_epochs":2}`},
@@ -101,6 +105,7 @@ func TestShowntellRecordNumbers(t *testing.T) {
 		"tokens-int: num_finetune_tokens integer 9007199254740993 has no exact double",
 		"time-text: timestamp a str, not a time",
 		`time-text: initial_checkpoint_steps "6250.0" is neither main nor a step`,
+		"time-ns: timestamp 2025-09-12 17:28:12.000000001 has nanoseconds a TIMESTAMP (microseconds) does not hold",
 		"those columns are left NULL; finetune_runs.source keeps every value",
 	} {
 		if !strings.Contains(rep, want) {
@@ -113,8 +118,8 @@ func TestShowntellRecordNumbers(t *testing.T) {
 			n = k.Count
 		}
 	}
-	if n != 9 {
-		t.Errorf("kept aside %d record fields, want 9", n)
+	if n != 10 {
+		t.Errorf("kept aside %d record fields, want 10", n)
 	}
 
 	w := newEnv(t)
@@ -132,7 +137,7 @@ func TestShowntellRecordNumbers(t *testing.T) {
 // Infinity, integers beyond a double and text with <, & and > load, and
 // finetune_runs.source holds them exactly, keys in the record's order (NaN
 // and Infinity as the bare tokens Python's json writes, arrays as nested
-// lists of their values, not a Go struct). A value with no JSON form is
+// lists of their values, not a Go struct; a datetime with its offset). A value with no JSON form is
 // refused, naming the file, the run and the key down to the element.
 func TestShowntellRecordValuesKept(t *testing.T) {
 	dir := t.TempDir()
@@ -146,6 +151,8 @@ func TestShowntellRecordValuesKept(t *testing.T) {
 		"nested", pyDict{{"a", []any{nan, math.Inf(-1)}}, {"b", "<&>"}},
 		"two", 2.0,
 		"timestamp", pdTimestamp(1757698092000000000),
+		"aware", pyReduce{pyGlobal{"datetime", "datetime"}, pyTuple{pyBytes{0x07, 0xe9, 1, 2, 3, 4, 5, 0, 0, 7},
+			pyReduce{pyGlobal{"datetime", "timezone"}, pyTuple{pyReduce{pyGlobal{"datetime", "timedelta"}, pyTuple{0, 7200, 0}}}}}},
 		"none", nil,
 		"seed", nan,
 		"lr", "1e-05",
@@ -154,7 +161,7 @@ func TestShowntellRecordValuesKept(t *testing.T) {
 	v.loadKind("showntell", path, loaders.Options{})
 	want := `{"run_id":"arrays","_run_type":"simple_ft","lr_curve":[3.0,NaN],"pair":[1e-05,NaN],"ints":[1,9007199254740993],` +
 		`"grid":[[1.0,2.0],[3.0,Infinity]],"u":[18446744073709551615],"nested":{"a":[NaN,-Infinity],"b":"<&>"},"two":2.0,` +
-		`"timestamp":"2025-09-12T17:28:12","none":null,"seed":NaN,"lr":"1e-05"}`
+		`"timestamp":"2025-09-12T17:28:12","aware":"2025-01-02T03:04:05.000007+02:00","none":null,"seed":NaN,"lr":"1e-05"}`
 	if got := v.scalar("SELECT CAST(source AS VARCHAR) FROM finetune_runs WHERE run_id = 'arrays'"); got != want {
 		t.Errorf("source = %s\nwant     %s", got, want)
 	}
@@ -208,7 +215,8 @@ func matchedFrame(index any, cols ...frameColumn) any {
 // NaN are curves, a list that is not all numbers keeps NaN in points_json,
 // and the index labels are kept. What a typed column cannot hold exactly
 // (a group id of 1e20, 1.5 or inf, a uint64 beyond BIGINT, an int64 no
-// double holds in a DOUBLE column, bytes) is refused, naming the file, the
+// double holds in a DOUBLE column, a timestamp with nanoseconds, bytes) is
+// refused, naming the file, the
 // row, the run and the column, and nothing is written.
 func TestShowntellMatchedExact(t *testing.T) {
 	dir := t.TempDir()
@@ -275,6 +283,7 @@ func TestShowntellMatchedExact(t *testing.T) {
 		{"bytes cell", []frameColumn{{"note", "O8", []any{"x", pyBytes("\x00"), "y"}}}, "row 1 (run m1), column note", "a bytes has no JSON form"},
 		{"bytes in a list", []frameColumn{{"ft_loss_list", "O8", []any{[]any{1.0, pyBytes("a")}, []any{}, []any{}}}}, "row 0 (run m0), column ft_loss_list[1]", "a bytes has no JSON form"},
 		{"bytes label", []frameColumn{{"pt_step", "f8", []float64{1, 2, 3}}}, "row 0 (run m0), index label", "a bytes has no JSON form"},
+		{"timestamp ns", []frameColumn{{"timestamp", "M8", []int64{1757698092000000000, 1757698092000000001, math.MinInt64}}}, "row 1 (run m1), column timestamp", "2025-09-12 17:28:12.000000001 has nanoseconds a TIMESTAMP (microseconds) does not hold"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var index any

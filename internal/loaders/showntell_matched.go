@@ -442,6 +442,9 @@ func setMatchedBase(r *gen.FinetuneMatchedRun, name, kind string, v any) error {
 	case "time":
 		switch x := v.(type) {
 		case time.Time:
+			if why := timestampFits(x); why != "" {
+				return errors.New(why)
+			}
 			r.Timestamp = &x
 		case nil, pickle.NaTValue:
 		default:

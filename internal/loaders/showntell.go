@@ -796,7 +796,7 @@ func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
 }
 
 // appendPyFloat writes a float as Python's json does: NaN and Infinity as
-// bare tokens, and a fraction or an exponent always (2.0, not 2).
+// bare tokens, others as Python's repr (2.0, 1000000.0, 1e-05, 1e+16).
 func appendPyFloat(b []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
@@ -806,12 +806,32 @@ func appendPyFloat(b []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(b, "-Infinity"...)
 	}
-	n := len(b)
-	b = strconv.AppendFloat(b, f, 'g', -1, 64)
-	if !strings.ContainsAny(string(b[n:]), ".e") {
-		b = append(b, ".0"...)
+	return append(b, pyRepr(f)...)
+}
+
+// pyRepr is Python's repr (and str) of a float: the shortest digits that
+// read back as it, in fixed notation with a fraction (2.0) when its
+// exponent is in [-4, 16), else in scientific notation (1e-05, 1e+16);
+// nan, inf and -inf.
+func pyRepr(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
 	}
-	return b
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	if exp < -4 || exp >= 16 {
+		return e
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }
 
 // pyType names a decoded value's Python type in messages.

@@ -42,8 +42,9 @@ func reportText(s *loaders.Summary) string {
 // int, numpy int64 or digits is kept exactly; text that is not a number
 // (lr "auto"), an integer no double holds, a list, a timestamp as text or
 // with nanoseconds and steps that are not digits are named too, never
-// dropped or rounded quietly. Every
-// value stays in source. --strict refuses the first, naming its key.
+// dropped or rounded quietly. Every value stays in source; a float read
+// into a text column reads as Python's str() shows it (1000000.0, not
+// 1e+06). --strict refuses the first, naming its key.
 func TestShowntellRecordNumbers(t *testing.T) {
 	path := writePickle(t, t.TempDir(), "20250101_000000_modernized_run_data.pkl", modernizedPickle(
 		record("seed-huge", "seed", 1e30),
@@ -58,11 +59,12 @@ func TestShowntellRecordNumbers(t *testing.T) {
 		record("tokens-int", "num_finetune_tokens", big53, "num_finetune_epochs", 2),
 		record("time-text", "timestamp", "2025-01-01", "initial_checkpoint_steps", "6250.0"),
 		record("time-ns", "timestamp", pdTimestamp(1757698092000000001)),
+		record("floats", "lr", 1e6, "comparison_model_size", 2.0, "seed", 1e16),
 	))
 	v := newEnv(t)
 	s := v.loadKind("showntell", path, loaders.Options{})
-	if s.Rows["finetune_runs"] != 12 {
-		t.Fatalf("finetune_runs rows %d, want 12", s.Rows["finetune_runs"])
+	if s.Rows["finetune_runs"] != 13 {
+		t.Fatalf("finetune_runs rows %d, want 13", s.Rows["finetune_runs"])
 	}
 	for _, c := range []struct{ run, col, want string }{
 		{"seed-huge", "seed", "NULL"},
@@ -82,6 +84,8 @@ func TestShowntellRecordNumbers(t *testing.T) {
 		{"time-text", "started_at", "NULL"},
 		{"time-text", "checkpoint_step", "NULL"},
 		{"time-ns", "started_at", "NULL"},
+		{"floats", "lr_text || ' ' || comparison_model_size || ' ' || seed", "1000000.0 2.0 10000000000000000"},
+		{"floats", "source", `{"run_id":"floats","_run_type":"simple_ft","lr":1000000.0,"comparison_model_size":2.0,"seed":1e+16}`},
 		{"time-ns", "source", `{"run_id":"time-ns","_run_type":"simple_ft","timestamp":"2025-09-12T17:28:12.000000001"}`},
 		{"seed-huge", "source", `{"run_id":"seed-huge","_run_type":"simple_ft","seed":1e+30}`},
 		{"seed-inf", "source", `{"run_id":"seed-inf","_run_type":"simple_ft","seed":Infinity}`},

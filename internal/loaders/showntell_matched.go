@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,9 +35,9 @@ func matchedFamily(name string) string {
 	return "other"
 }
 
-// cellText renders a text cell (None, NaN and NaT are NULL): text as it
-// is, a number in its shortest form (integers exactly), a list, tuple,
-// array or dict as its JSON.
+// cellText renders a text cell (None, NaN and NaT are NULL) as Python's
+// str() shows it: text as it is, a float in Python's repr (2.0, 1e-05),
+// an integer exactly; a list, tuple, array or dict as its JSON.
 func cellText(v any) *string {
 	if missing(v) {
 		return nil
@@ -48,7 +47,9 @@ func cellText(v any) *string {
 	case string:
 		s = x
 	case float64:
-		s = strconv.FormatFloat(x, 'g', -1, 64)
+		s = pyRepr(x)
+	case float32:
+		s = pyRepr(float64(x))
 	case int64, int32, int, uint64, *big.Int:
 		s = bigOf(x).String()
 	case []any, pickle.Tuple, *pickle.Array, *pickle.Dict, *pickle.Set:

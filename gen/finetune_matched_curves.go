@@ -28,10 +28,10 @@ type FinetuneMatchedCurve struct {
 	// Name: The legacy column name, e.g. ft_loss_list.
 	// (name VARCHAR NOT NULL)
 	Name string
-	// Points: The list when every element is a number (NaN kept); NULL otherwise.
+	// Points: The list (or tuple, or 1-D numpy array) when every element is a number a double holds exactly (NaN kept); NULL otherwise.
 	// (points DOUBLE[], nil is NULL)
 	Points []float64
-	// PointsJSON: The list as JSON when an element is not a number (None, text); NULL otherwise.
+	// PointsJSON: The list as JSON when an element is not a number (None, text, a bool) or is an integer no double holds exactly, or when the cell is not a flat sequence (a nested numpy array); NaN and Infinity as bare tokens. NULL otherwise.
 	// (points_json JSON, nil is NULL)
 	PointsJSON json.RawMessage
 	// LoadID: dschema_loads.load_id of the load that wrote this row.

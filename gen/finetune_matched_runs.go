@@ -13,7 +13,7 @@ import (
 const FinetuneMatchedRunTable = "finetune_matched_runs"
 
 // FinetuneMatchedRunColumns lists the columns of finetune_matched_runs in schema order; the appender writes them in this order.
-var FinetuneMatchedRunColumns = []string{"run_id", "row_index", "timestamp", "comparison_model_size", "comparison_metric", "comparison_model_recipe", "ckpt_data", "ckpt_params", "ckpt_steps", "seed", "lr", "ft_tok_per_epoch", "ft_epochs", "ft_tok", "ft_tok_real", "abs_difference_ft_tokens_pct", "matched_group_name", "matched_group_id", "matched_group_med_metric", "matched_group_avg_metric", "other_text", "load_id"}
+var FinetuneMatchedRunColumns = []string{"run_id", "row_index", "index_label", "timestamp", "comparison_model_size", "comparison_metric", "comparison_model_recipe", "ckpt_data", "ckpt_params", "ckpt_steps", "seed", "lr", "ft_tok_per_epoch", "ft_epochs", "ft_tok", "ft_tok_real", "abs_difference_ft_tokens_pct", "matched_group_name", "matched_group_id", "matched_group_med_metric", "matched_group_avg_metric", "other_text", "load_id"}
 
 // FinetuneMatchedRunPrimaryKey lists the primary key columns of finetune_matched_runs.
 var FinetuneMatchedRunPrimaryKey = []string{"run_id"}
@@ -31,6 +31,9 @@ type FinetuneMatchedRun struct {
 	// RowIndex: The row's position in the frame (0-based).
 	// (row_index BIGINT, nil is NULL)
 	RowIndex *int64
+	// IndexLabel: The row's label in the frame's index, as pandas held it (a number, text or time, as JSON); for the usual RangeIndex the same number as row_index.
+	// (index_label JSON, nil is NULL)
+	IndexLabel json.RawMessage
 	// Timestamp: Time in the run name (naive, as written); NULL for NaT.
 	// (timestamp TIMESTAMP, nil is NULL)
 	Timestamp *time.Time
@@ -115,26 +118,27 @@ func (x *FinetuneMatchedRunAppender) Append(r *FinetuneMatchedRun) error {
 	v := x.a.Row()
 	v[0] = r.RunID
 	v[1] = appender.Deref(r.RowIndex)
-	v[2] = appender.Deref(r.Timestamp)
-	v[3] = appender.Deref(r.ComparisonModelSize)
-	v[4] = appender.Deref(r.ComparisonMetric)
-	v[5] = appender.Deref(r.ComparisonModelRecipe)
-	v[6] = appender.Deref(r.CkptData)
-	v[7] = appender.Deref(r.CkptParams)
-	v[8] = appender.Deref(r.CkptSteps)
-	v[9] = appender.Deref(r.Seed)
-	v[10] = appender.Deref(r.LR)
-	v[11] = appender.Deref(r.FtTokPerEpoch)
-	v[12] = appender.Deref(r.FtEpochs)
-	v[13] = appender.Deref(r.FtTok)
-	v[14] = appender.Deref(r.FtTokReal)
-	v[15] = appender.Deref(r.AbsDifferenceFtTokensPct)
-	v[16] = appender.Deref(r.MatchedGroupName)
-	v[17] = appender.Deref(r.MatchedGroupID)
-	v[18] = appender.Deref(r.MatchedGroupMedMetric)
-	v[19] = appender.Deref(r.MatchedGroupAvgMetric)
-	v[20] = appender.Nilable(r.OtherText, r.OtherText == nil)
-	v[21] = appender.Deref(r.LoadID)
+	v[2] = appender.Nilable(r.IndexLabel, r.IndexLabel == nil)
+	v[3] = appender.Deref(r.Timestamp)
+	v[4] = appender.Deref(r.ComparisonModelSize)
+	v[5] = appender.Deref(r.ComparisonMetric)
+	v[6] = appender.Deref(r.ComparisonModelRecipe)
+	v[7] = appender.Deref(r.CkptData)
+	v[8] = appender.Deref(r.CkptParams)
+	v[9] = appender.Deref(r.CkptSteps)
+	v[10] = appender.Deref(r.Seed)
+	v[11] = appender.Deref(r.LR)
+	v[12] = appender.Deref(r.FtTokPerEpoch)
+	v[13] = appender.Deref(r.FtEpochs)
+	v[14] = appender.Deref(r.FtTok)
+	v[15] = appender.Deref(r.FtTokReal)
+	v[16] = appender.Deref(r.AbsDifferenceFtTokensPct)
+	v[17] = appender.Deref(r.MatchedGroupName)
+	v[18] = appender.Deref(r.MatchedGroupID)
+	v[19] = appender.Deref(r.MatchedGroupMedMetric)
+	v[20] = appender.Deref(r.MatchedGroupAvgMetric)
+	v[21] = appender.Nilable(r.OtherText, r.OtherText == nil)
+	v[22] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

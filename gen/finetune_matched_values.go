@@ -5,13 +5,14 @@ package gen
 import (
 	"database/sql/driver"
 	"github.com/dschema/dschema/internal/appender"
+	"math/big"
 )
 
 // FinetuneMatchedValueTable is the name of the finetune_matched_values table.
 const FinetuneMatchedValueTable = "finetune_matched_values"
 
 // FinetuneMatchedValueColumns lists the columns of finetune_matched_values in schema order; the appender writes them in this order.
-var FinetuneMatchedValueColumns = []string{"run_id", "name", "family", "value", "load_id"}
+var FinetuneMatchedValueColumns = []string{"run_id", "name", "family", "value", "value_int", "load_id"}
 
 // FinetuneMatchedValuePrimaryKey lists the primary key columns of finetune_matched_values.
 var FinetuneMatchedValuePrimaryKey = []string{"run_id", "name"}
@@ -31,9 +32,12 @@ type FinetuneMatchedValue struct {
 	// Family: ft, pt, delta, group or other: the column's prefix.
 	// (family VARCHAR, nil is NULL)
 	Family *string
-	// Value: The cell (NaN kept; NULL where the frame held None).
+	// Value: The cell as a double (NaN kept; a bool as 0 or 1); NULL where the frame held None, and for an integer no double holds exactly (value_int has it).
 	// (value DOUBLE, nil is NULL)
 	Value *float64
+	// ValueInt: The cell, exactly, when it is an integer (of a numpy int or uint column, or a Python int); NULL for a float, a bool or None.
+	// (value_int HUGEINT, nil is NULL)
+	ValueInt *big.Int
 	// LoadID: dschema_loads.load_id of the load that wrote this row.
 	// (load_id BIGINT, nil is NULL)
 	LoadID *int64
@@ -63,7 +67,8 @@ func (x *FinetuneMatchedValueAppender) Append(r *FinetuneMatchedValue) error {
 	v[1] = r.Name
 	v[2] = appender.Deref(r.Family)
 	v[3] = appender.Deref(r.Value)
-	v[4] = appender.Deref(r.LoadID)
+	v[4] = appender.Nilable(r.ValueInt, r.ValueInt == nil)
+	v[5] = appender.Deref(r.LoadID)
 	return x.a.AppendRow()
 }
 

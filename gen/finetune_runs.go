@@ -95,7 +95,7 @@ type FinetuneRun struct {
 	// ComparisonModelRecipe: Recipe of the model the run was matched against.
 	// (comparison_model_recipe VARCHAR, nil is NULL)
 	ComparisonModelRecipe *string
-	// Source: The legacy record the row was made from, whole.
+	// Source: The legacy record the row was made from, whole: a pickle's processed_runs record (keys in its order, NaN and Infinity as bare JSON tokens, numpy arrays and tuples as lists, integers exact) or the run name's parse.
 	// (source JSON, nil is NULL)
 	Source json.RawMessage
 	// Origin: Where the row comes from: run name (parsed from a loaded W&B run's name, with its config) or pickle (a notebook's modernized run data).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/runname"
 )
 
@@ -34,7 +35,7 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 	}
 	var out []*gen.FinetuneRun
 	counts := map[string]int64{}
-	var taken []string
+	var taken, unfilled, inexact []string
 	for rows.Next() {
 		var id, name string
 		var lr, seed, epochs sql.NullString
@@ -55,11 +56,27 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 			taken = append(taken, id)
 			continue
 		}
-		p.Fill(map[string]any{"learning_rate": configValue(lr), "seed": configValue(seed), "num_train_epochs": configValue(epochs)})
-		r, err := finetuneRow(p, real, loadID)
+		config := map[string]any{}
+		var bad [3]string
+		keys := [3]string{"learning_rate", "seed", "num_train_epochs"}
+		for i, t := range []sql.NullString{lr, seed, epochs} {
+			config[keys[i]], bad[i] = configValue(t)
+		}
+		p.Fill(config)
+		// A config value with no number (NaN, Infinity) fills nothing: named
+		// where the field stays empty.
+		for i, empty := range []bool{p.LR == nil && runname.HasField(p.RunType, "lr"), p.Seed == nil && runname.HasField(p.RunType, "seed"), p.NumFinetuneEpochs == nil} {
+			if bad[i] != "" && empty {
+				unfilled = append(unfilled, fmt.Sprintf("%s: %s %s", id, keys[i], bad[i]))
+			}
+		}
+		r, why, err := finetuneRow(p, real, loadID)
 		if err != nil {
 			rows.Close()
 			return 0, err
+		}
+		if why != "" {
+			inexact = append(inexact, fmt.Sprintf("%s: %s", id, why))
 		}
 		out = append(out, r)
 	}
@@ -69,6 +86,14 @@ func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *
 	}
 	if n := counts[runname.TypeOld] + counts[runname.TypeOther]; n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("finetune_runs: %d runs have no finetune run name (%d old, %d other): no row", n, counts[runname.TypeOld], counts[runname.TypeOther]))
+	}
+	if len(unfilled) > 0 {
+		rep.Skipped = append(rep.Skipped, Skip{What: "config values with no number to fill a field the run name lacks: " + examples(unfilled, 5), Count: int64(len(unfilled)),
+			Reason: "the finetune_runs field is left NULL; wandb_runs.config keeps the value"})
+	}
+	if len(inexact) > 0 {
+		rep.Kept = append(rep.Kept, Skip{What: "run-name fields no typed column holds exactly: " + examples(inexact, 5), Count: int64(len(inexact)),
+			Reason: "the column is left NULL; finetune_runs.source keeps the text"})
 	}
 	if len(taken) > 0 {
 		rep.Skipped = append(rep.Skipped, Skip{What: "finetune_runs rows of " + examples(taken, 5), Count: int64(len(taken)),
@@ -106,36 +131,48 @@ func appendFinetuneRuns(conn *sql.Conn, rows []*gen.FinetuneRun) error {
 
 // configValue turns a config value's JSON text into what runname.Fill
 // reads: a JSON number as json.Number (3 stays 3), a string unquoted.
-func configValue(s sql.NullString) any {
+// NaN and Infinity, as bare tokens or as text, are no number to fill:
+// nil, and bad says what the config held.
+func configValue(s sql.NullString) (v any, bad string) {
 	if !s.Valid {
-		return nil
+		return nil, ""
 	}
 	t := strings.TrimSpace(s.String)
 	switch {
 	case t == "null" || t == "":
-		return nil
+		return nil, ""
 	case strings.HasPrefix(t, `"`):
 		var v string
-		if json.Unmarshal([]byte(t), &v) == nil {
-			return v
+		if json.Unmarshal([]byte(t), &v) != nil {
+			return nil, ""
 		}
-		return nil
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			return nil, t
+		}
+		return v, ""
 	case strings.HasPrefix(t, "{"), strings.HasPrefix(t, "["), t == "true", t == "false":
-		return nil
+		return nil, ""
 	}
-	if _, err := strconv.ParseFloat(t, 64); err != nil {
-		return nil // NaN, Infinity: no value to fill
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil {
+		return nil, ""
 	}
-	return json.Number(t)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, t
+	}
+	return json.Number(t), ""
 }
 
-func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (*gen.FinetuneRun, error) {
+// finetuneRow is the finetune_runs row of a parsed run name; why names a
+// field its typed column cannot hold exactly (the column is left NULL; the
+// parse, in source, keeps the text).
+func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (r *gen.FinetuneRun, why string, err error) {
 	source, err := json.Marshal(p)
 	if err != nil {
-		return nil, err
+		return nil, "", fmt.Errorf("run %s: the parse as JSON: %w", p.RunID, err)
 	}
 	origin := OriginRunName
-	r := &gen.FinetuneRun{
+	r = &gen.FinetuneRun{
 		RunID: p.RunID, RunType: &p.RunType, PatternName: &p.PatternName, ExpName: p.ExpName,
 		BaseRecipe: p.InitialCheckpointRecipe, BaseRecipeRaw: p.InitialCheckpointRecipeRaw, BaseSize: p.InitialCheckpointSize,
 		LR: p.LRValue(), LRText: p.LR, Lr1: runname.Number(p.LR1), Lr2: runname.Number(p.LR2),
@@ -150,8 +187,10 @@ func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (*gen.Fi
 	}
 	r.CheckpointIsMain, r.CheckpointStep = checkpoint(p.InitialCheckpointSteps)
 	if p.Seed != nil {
-		if f, err := strconv.ParseFloat(*p.Seed, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			n := int64(f)
+		n, bad := bigintText(*p.Seed)
+		if bad != "" {
+			why = "seed " + bad
+		} else {
 			r.Seed = &n
 		}
 	}
@@ -163,7 +202,7 @@ func finetuneRow(p *runname.Parsed, real sql.NullFloat64, loadID int64) (*gen.Fi
 			r.AbsDifferenceTokensPct = &d
 		}
 	}
-	return r, nil
+	return r, why, nil
 }
 
 // checkpoint reads a checkpoint's steps as the legacy records write them
@@ -177,4 +216,72 @@ func checkpoint(steps *string) (isMain *bool, step *int64) {
 		step = &n
 	}
 	return &main, step
+}
+
+// jsonCell is JSON text for a JSON column of the row with the given key.
+type jsonCell struct {
+	key  []string
+	text []byte
+}
+
+// setJSONColumn writes JSON text into column col of rows already appended
+// (matched by their key columns, all text). The generated appenders pass a
+// JSON value through encoding/json, which refuses the NaN and Infinity
+// tokens Python's json writes (and DuckDB's JSON reads) and escapes <, >
+// and & again; DuckDB's cast from text keeps the text as written. So the
+// loaders that keep such values append the rows with the column NULL and
+// set it here, by one UPDATE from a temp table.
+func setJSONColumn(ctx context.Context, conn *sql.Conn, table string, keys []string, col string, cells []jsonCell) error {
+	if len(cells) == 0 {
+		return nil
+	}
+	q := dbschema.Ident
+	var defs, on []string
+	for i, k := range keys {
+		defs = append(defs, fmt.Sprintf("k%d VARCHAR", i))
+		on = append(on, fmt.Sprintf("t.%s = s.k%d", q(k), i))
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _dschema_json (%s, j VARCHAR)", strings.Join(defs, ", "))); err != nil {
+		return fmt.Errorf("write %s.%s: %w", table, col, err)
+	}
+	const batch = 256
+	row := "(" + strings.Repeat("?, ", len(keys)) + "?)"
+	for start := 0; start < len(cells); start += batch {
+		part := cells[start:min(start+batch, len(cells))]
+		args := make([]any, 0, len(part)*(len(keys)+1))
+		for _, c := range part {
+			for _, k := range c.key {
+				args = append(args, k)
+			}
+			args = append(args, string(c.text))
+		}
+		stmt := "INSERT INTO _dschema_json VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", len(part)), ", ")
+		if _, err := conn.ExecContext(ctx, stmt, args...); err != nil {
+			return fmt.Errorf("write %s.%s: %w", table, col, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("UPDATE %s t SET %s = CAST(s.j AS JSON) FROM _dschema_json s WHERE %s; DROP TABLE _dschema_json",
+		q(table), q(col), strings.Join(on, " AND "))); err != nil {
+		return fmt.Errorf("write %s.%s: %w", table, col, err)
+	}
+	return nil
+}
+
+// appendPickleRuns writes finetune_runs rows made from a pickle: their
+// source (Python's JSON, NaN kept) by setJSONColumn.
+func appendPickleRuns(ctx context.Context, conn *sql.Conn, rows []*gen.FinetuneRun) error {
+	bare := make([]*gen.FinetuneRun, len(rows))
+	var cells []jsonCell
+	for i, r := range rows {
+		c := *r
+		if c.Source != nil {
+			cells = append(cells, jsonCell{[]string{c.RunID}, c.Source})
+			c.Source = nil
+		}
+		bare[i] = &c
+	}
+	if err := appendFinetuneRuns(conn, bare); err != nil {
+		return err
+	}
+	return setJSONColumn(ctx, conn, "finetune_runs", []string{"run_id"}, "source", cells)
 }

@@ -55,7 +55,9 @@ func TestFinetuneRunsFromRunNames(t *testing.T) {
 			t.Errorf("run %d: %s = %s, want %s", c.run, c.col, got, c.want)
 		}
 	}
-	// A changed runs file replaces its derived rows with it.
+	// A second source of the same runs derives nothing: the rows stay the
+	// first source's (TestFinetuneRunsReplacedWithRunsFile checks that a
+	// changed version of the same runs file replaces them).
 	before := v.scalar("SELECT count(*) FROM finetune_runs WHERE load_id = ?", s.LoadID)
 	s2 := v.loadKind("wandb-runs", filepath.Join(dir, "runs_metadata.jsonl"), loaders.Options{})
 	if s2.Rows["finetune_runs"] != 0 || before != "6" {

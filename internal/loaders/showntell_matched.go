@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
+	"math/big"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,42 +35,33 @@ func matchedFamily(name string) string {
 	return "other"
 }
 
-// cellNumber reads a numeric cell: ok is false when the cell is not a number.
-func cellNumber(v any) (*float64, bool) {
-	switch x := v.(type) {
-	case nil:
-		return nil, true
-	case float64:
-		return &x, true
-	case int64:
-		f := float64(x)
-		return &f, true
-	case bool:
-		f := 0.0
-		if x {
-			f = 1
-		}
-		return &f, true
-	}
-	return nil, false
-}
-
-// cellText renders a text cell (None, NaN and NaT are NULL).
+// cellText renders a text cell (None, NaN and NaT are NULL) as Python's
+// str() shows it: text as it is, a float in Python's repr (2.0, 1e-05),
+// an integer exactly; a list, tuple, array or dict as its JSON.
 func cellText(v any) *string {
 	if missing(v) {
 		return nil
 	}
+	var s string
 	switch x := v.(type) {
 	case string:
-		return &x
+		s = x
 	case float64:
-		s := strconv.FormatFloat(x, 'g', -1, 64)
-		return &s
-	case int64:
-		s := strconv.FormatInt(x, 10)
-		return &s
+		s = pyRepr(x)
+	case float32:
+		s = pyRepr(float64(x))
+	case int64, int32, int, uint64, *big.Int:
+		s = bigOf(x).String()
+	case []any, pickle.Tuple, *pickle.Array, *pickle.Dict, *pickle.Set:
+		b, err := appendPyJSON(nil, v, "")
+		if err != nil {
+			s = fmt.Sprint(v)
+		} else {
+			s = string(b)
+		}
+	default:
+		s = fmt.Sprint(v)
 	}
-	s := fmt.Sprint(v)
 	return &s
 }
 
@@ -82,6 +73,8 @@ type matchedRows struct {
 	families map[string]int
 	ids      []string
 	columns  int
+	index    string         // the frame's index, for the report
+	seqKinds map[string]int // curve cells that were not lists: tuple, numpy array
 }
 
 // loadMatched writes the combined matched frame: base columns typed, every
@@ -95,7 +88,7 @@ func loadMatched(ctx context.Context, ld *Load, df *pickle.DataFrame) (*Report, 
 		return nil, err
 	}
 	ld.Stage("writing the matched tables")
-	if err := writeMatched(conn, m); err != nil {
+	if err := writeMatched(ctx, conn, m); err != nil {
 		if strings.Contains(err.Error(), "PRIMARY KEY") || strings.Contains(err.Error(), "Duplicate key") {
 			return nil, &FileError{Path: path, Msg: "a run of this frame is already in the matched tables from another source: " + firstLine(err.Error()), Err: err}
 		}
@@ -110,10 +103,20 @@ func loadMatched(ctx context.Context, ld *Load, df *pickle.DataFrame) (*Report, 
 	}
 	sort.Strings(fams)
 	rep.Notes = append(rep.Notes, fmt.Sprintf("%d rows × %d columns; cells by family: %s", len(m.runs), m.columns, strings.Join(fams, ", ")))
+	rep.Notes = append(rep.Notes, "index: "+m.index+" (each row's label in finetune_matched_runs.index_label)")
+	if len(m.seqKinds) > 0 {
+		var kinds []string
+		for k, c := range m.seqKinds {
+			kinds = append(kinds, fmt.Sprintf("%d %s", c, k))
+		}
+		sort.Strings(kinds)
+		rep.Notes = append(rep.Notes, "list-valued cells that were not lists, kept as curves like lists: "+strings.Join(kinds, ", "))
+	}
 	return rep, nil
 }
 
-// buildMatched makes the matched tables' rows of a frame.
+// buildMatched makes the matched tables' rows of a frame. A cell a typed
+// column cannot hold exactly is an error naming its row and column.
 func buildMatched(path string, df *pickle.DataFrame, loadID int64) (*matchedRows, error) {
 	ld := &Load{ID: loadID}
 	n := df.Len()
@@ -122,14 +125,14 @@ func buildMatched(path string, df *pickle.DataFrame, loadID int64) (*matchedRows
 	for j, c := range df.Columns {
 		name, ok := c.(string)
 		if !ok {
-			return nil, &FileError{Path: path, Place: fmt.Sprintf("column %d", j), Msg: fmt.Sprintf("label %v is not text", c)}
+			return nil, &FileError{Path: path, Place: fmt.Sprintf("column %d", j), Msg: fmt.Sprintf("label %s is not text", text(c))}
 		}
 		if _, dup := cols[name]; dup {
 			return nil, &FileError{Path: path, Place: "column " + name, Msg: "appears twice"}
 		}
 		v, err := df.Column(j)
 		if err != nil {
-			return nil, &FileError{Path: path, Place: "column " + name, Msg: err.Error()}
+			return nil, &FileError{Path: path, Place: "column " + name, Msg: err.Error(), Err: err}
 		}
 		cols[name] = v
 		names = append(names, name)
@@ -149,21 +152,35 @@ func buildMatched(path string, df *pickle.DataFrame, loadID int64) (*matchedRows
 		}
 		seen[id] = i
 	}
-	runs := make([]*gen.FinetuneMatchedRun, n)
-	other := make([]map[string]any, n)
-	for i := range runs {
-		ri := int64(i)
-		runs[i] = &gen.FinetuneMatchedRun{RunID: ids[i].(string), RowIndex: &ri, LoadID: &ld.ID}
+	m := &matchedRows{families: map[string]int{}, seqKinds: map[string]int{}, columns: len(names), index: indexText(df.Index)}
+	fail := func(i int, name string, err error) error {
+		place := fmt.Sprintf("row %d (run %s), column %s", i, ids[i], name)
+		if name == "" {
+			place = fmt.Sprintf("row %d (run %s), index label", i, ids[i])
+		}
+		var ve *valueError
+		if errors.As(err, &ve) {
+			return &FileError{Path: path, Place: place + ve.At, Msg: ve.Msg, Err: err}
+		}
+		return &FileError{Path: path, Place: place, Msg: err.Error(), Err: err}
 	}
-	var values []*gen.FinetuneMatchedValue
-	var curves []*gen.FinetuneMatchedCurve
-	families := map[string]int{}
+	m.runs = make([]*gen.FinetuneMatchedRun, n)
+	other := make([]jsonObject, n)
+	for i := range m.runs {
+		ri := int64(i)
+		m.runs[i] = &gen.FinetuneMatchedRun{RunID: ids[i].(string), RowIndex: &ri, LoadID: &ld.ID}
+		label, err := appendPyJSON(nil, df.Index.Values[i], "")
+		if err != nil {
+			return nil, fail(i, "", err)
+		}
+		m.runs[i].IndexLabel = label
+	}
 	for _, name := range names {
 		col := cols[name]
 		if kind, ok := matchedBase[name]; ok {
 			for i, v := range col {
-				if err := setMatchedBase(runs[i], name, kind, v); err != nil {
-					return nil, &FileError{Path: path, Place: fmt.Sprintf("row %d, column %s", i, name), Msg: err.Error()}
+				if err := setMatchedBase(m.runs[i], name, kind, v); err != nil {
+					return nil, fail(i, name, err)
 				}
 			}
 			continue
@@ -174,84 +191,204 @@ func buildMatched(path string, df *pickle.DataFrame, loadID int64) (*matchedRows
 			if v == nil { // None in an object column: a missing cell of the column's kind
 				switch kind {
 				case "curve":
-					curves = append(curves, &gen.FinetuneMatchedCurve{RunID: id, Name: name, PointsJSON: json.RawMessage("null"), LoadID: &ld.ID})
-					families["curve"]++
+					m.curves = append(m.curves, &gen.FinetuneMatchedCurve{RunID: id, Name: name, PointsJSON: json.RawMessage("null"), LoadID: &ld.ID})
+					m.families["curve"]++
 				case "value":
 					fam := matchedFamily(name)
-					values = append(values, &gen.FinetuneMatchedValue{RunID: id, Name: name, Family: &fam, LoadID: &ld.ID})
-					families[fam]++
+					m.values = append(m.values, &gen.FinetuneMatchedValue{RunID: id, Name: name, Family: &fam, LoadID: &ld.ID})
+					m.families[fam]++
 				default:
-					if other[i] == nil {
-						other[i] = map[string]any{}
-					}
-					other[i][name] = nil
-					families["text"]++
+					other[i].addRaw(name, []byte("null"))
+					m.families["text"]++
 				}
 				continue
 			}
-			switch x := v.(type) {
-			case []any:
-				c := &gen.FinetuneMatchedCurve{RunID: id, Name: name, LoadID: &ld.ID}
-				pts := make([]float64, 0, len(x))
-				for _, e := range x {
-					f, ok := cellNumber(e)
-					if !ok || f == nil {
-						pts = nil
-						break
-					}
-					pts = append(pts, *f)
+			if isSequence(v) {
+				c, err := matchedCurve(id, name, v, &ld.ID)
+				if err != nil {
+					return nil, fail(i, name, err)
 				}
-				if pts != nil {
-					c.Points = pts
-				} else {
-					b, err := json.Marshal(jsonable(x))
-					if err != nil {
-						return nil, &FileError{Path: path, Place: fmt.Sprintf("row %d, column %s", i, name), Msg: err.Error()}
-					}
-					c.PointsJSON = b
+				switch v.(type) {
+				case pickle.Tuple:
+					m.seqKinds["tuple"]++
+				case *pickle.Array:
+					m.seqKinds["numpy array"]++
 				}
-				curves = append(curves, c)
-				families["curve"]++
-			default:
-				if f, ok := cellNumber(v); ok {
-					fam := matchedFamily(name)
-					values = append(values, &gen.FinetuneMatchedValue{RunID: id, Name: name, Family: &fam, Value: f, LoadID: &ld.ID})
-					families[fam]++
-					continue
-				}
-				if other[i] == nil {
-					other[i] = map[string]any{}
-				}
-				other[i][name] = jsonable(v)
-				families["text"]++
+				m.curves = append(m.curves, c)
+				m.families["curve"]++
+				continue
 			}
+			if f, n, ok, err := matchedNumber(v); ok || err != nil {
+				if err != nil {
+					return nil, fail(i, name, err)
+				}
+				fam := matchedFamily(name)
+				m.values = append(m.values, &gen.FinetuneMatchedValue{RunID: id, Name: name, Family: &fam, Value: f, ValueInt: n, LoadID: &ld.ID})
+				m.families[fam]++
+				continue
+			}
+			b, err := appendPyJSON(nil, v, "")
+			if err != nil {
+				return nil, fail(i, name, err)
+			}
+			other[i].addRaw(name, b)
+			m.families["text"]++
 		}
 	}
 	for i, o := range other {
-		if o != nil {
-			b, err := json.Marshal(o)
-			if err != nil {
-				return nil, err
-			}
-			runs[i].OtherText = b
+		if !o.empty() {
+			m.runs[i].OtherText = o.bytes()
 		}
 	}
-	m := &matchedRows{runs: runs, values: values, curves: curves, families: families, columns: len(names)}
 	for _, id := range ids {
 		m.ids = append(m.ids, id.(string))
 	}
 	return m, nil
 }
 
-// writeMatched appends the rows through the generated appenders.
-func writeMatched(conn *sql.Conn, m *matchedRows) error {
-	return conn.Raw(func(dc any) error {
+// indexText describes a frame's index for the report.
+func indexText(ix *pickle.Index) string {
+	kind := "Index"
+	if ix.Range {
+		kind = "RangeIndex"
+	}
+	if ix.Name != nil {
+		kind += " named " + text(ix.Name)
+	}
+	if n := len(ix.Values); n > 0 {
+		kind += fmt.Sprintf(", labels %s … %s", text(ix.Values[0]), text(ix.Values[n-1]))
+	}
+	return kind
+}
+
+// isSequence reports whether a cell is list-valued: a list, a tuple or a
+// numpy array.
+func isSequence(v any) bool {
+	switch v.(type) {
+	case []any, pickle.Tuple, *pickle.Array:
+		return true
+	}
+	return false
+}
+
+// matchedCurve is a list-valued cell: points when it is a flat sequence of
+// numbers a double holds exactly, else its JSON in points_json.
+func matchedCurve(id, name string, v any, loadID *int64) (*gen.FinetuneMatchedCurve, error) {
+	c := &gen.FinetuneMatchedCurve{RunID: id, Name: name, LoadID: loadID}
+	if pts, ok := flatNumbers(v); ok {
+		c.Points = pts
+		return c, nil
+	}
+	b, err := appendPyJSON(nil, v, "")
+	if err != nil {
+		return nil, err
+	}
+	c.PointsJSON = b
+	return c, nil
+}
+
+// flatNumbers reads a list, tuple or 1-D numeric numpy array whose every
+// element is a number a double holds exactly (NaN included).
+func flatNumbers(v any) ([]float64, bool) {
+	var items []any
+	switch x := v.(type) {
+	case []any:
+		items = x
+	case pickle.Tuple:
+		items = x
+	case *pickle.Array:
+		if len(x.Shape) != 1 || x.Dtype.Kind == 'M' || x.Dtype.Kind == 'm' {
+			return nil, false
+		}
+		items = make([]any, x.Len())
+		for i := range items {
+			items[i] = x.At(i)
+		}
+	default:
+		return nil, false
+	}
+	pts := make([]float64, 0, len(items))
+	for _, e := range items {
+		if _, ok := e.(bool); ok {
+			return nil, false
+		}
+		f, why := asDouble(e)
+		if why != "" {
+			return nil, false
+		}
+		pts = append(pts, f)
+	}
+	return pts, true
+}
+
+// matchedNumber reads a numeric cell for finetune_matched_values: a float
+// or a bool (0 or 1) as a double; an integer exactly, and as a double too
+// when a double holds it. ok is false when the cell is not a number.
+func matchedNumber(v any) (f *float64, n *big.Int, ok bool, err error) {
+	switch x := v.(type) {
+	case float64:
+		return &x, nil, true, nil
+	case float32:
+		d := float64(x)
+		return &d, nil, true, nil
+	case bool:
+		d := 0.0
+		if x {
+			d = 1
+		}
+		return &d, nil, true, nil
+	case int64, int32, int, uint64, *big.Int:
+		n = bigOf(x)
+		if n.Cmp(hugeintMin) < 0 || n.Cmp(hugeintMax) > 0 {
+			return nil, nil, true, fmt.Errorf("integer %s is beyond a HUGEINT's range", n)
+		}
+		if d, why := asDouble(x); why == "" {
+			f = &d
+		}
+		return f, n, true, nil
+	}
+	return nil, nil, false, nil
+}
+
+// HUGEINT's range: -2^127 … 2^127-1.
+var (
+	hugeintMin = new(big.Int).Neg(new(big.Int).Lsh(big.NewInt(1), 127))
+	hugeintMax = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 127), big.NewInt(1))
+)
+
+// writeMatched appends the rows through the generated appenders, and
+// their JSON cells (Python's JSON, NaN kept) by setJSONColumn.
+func writeMatched(ctx context.Context, conn *sql.Conn, m *matchedRows) error {
+	var labels, others, points []jsonCell
+	runs := make([]*gen.FinetuneMatchedRun, len(m.runs))
+	for i, r := range m.runs {
+		c := *r
+		if c.IndexLabel != nil {
+			labels = append(labels, jsonCell{[]string{c.RunID}, c.IndexLabel})
+			c.IndexLabel = nil
+		}
+		if c.OtherText != nil {
+			others = append(others, jsonCell{[]string{c.RunID}, c.OtherText})
+			c.OtherText = nil
+		}
+		runs[i] = &c
+	}
+	curves := make([]*gen.FinetuneMatchedCurve, len(m.curves))
+	for i, r := range m.curves {
+		c := *r
+		if c.PointsJSON != nil {
+			points = append(points, jsonCell{[]string{c.RunID, c.Name}, c.PointsJSON})
+			c.PointsJSON = nil
+		}
+		curves[i] = &c
+	}
+	err := conn.Raw(func(dc any) error {
 		c := dc.(driver.Conn)
 		ra, err := gen.NewFinetuneMatchedRunAppender(c)
 		if err != nil {
 			return err
 		}
-		for _, r := range m.runs {
+		for _, r := range runs {
 			if err := ra.Append(r); err != nil {
 				ra.Close()
 				return fmt.Errorf("finetune_matched_runs %s: %w", r.RunID, err)
@@ -277,7 +414,7 @@ func writeMatched(conn *sql.Conn, m *matchedRows) error {
 		if err != nil {
 			return err
 		}
-		for _, r := range m.curves {
+		for _, r := range curves {
 			if err := ca.Append(r); err != nil {
 				ca.Close()
 				return fmt.Errorf("finetune_matched_curves %s %s: %w", r.RunID, r.Name, err)
@@ -285,23 +422,52 @@ func writeMatched(conn *sql.Conn, m *matchedRows) error {
 		}
 		return ca.Close()
 	})
+	if err != nil {
+		return err
+	}
+	if err := setJSONColumn(ctx, conn, "finetune_matched_runs", []string{"run_id"}, "index_label", labels); err != nil {
+		return err
+	}
+	if err := setJSONColumn(ctx, conn, "finetune_matched_runs", []string{"run_id"}, "other_text", others); err != nil {
+		return err
+	}
+	return setJSONColumn(ctx, conn, "finetune_matched_curves", []string{"run_id", "name"}, "points_json", points)
 }
 
+// setMatchedBase sets a base column of a run: a DOUBLE takes a float, a
+// bool or an integer a double holds exactly; matched_group_id a whole
+// number in BIGINT's range; a time a time or NaT. Anything else is an
+// error (the caller names the row and column).
 func setMatchedBase(r *gen.FinetuneMatchedRun, name, kind string, v any) error {
 	switch kind {
 	case "time":
 		switch x := v.(type) {
 		case time.Time:
+			if why := timestampFits(x); why != "" {
+				return errors.New(why)
+			}
 			r.Timestamp = &x
 		case nil, pickle.NaTValue:
 		default:
-			return fmt.Errorf("a %T, want a time", v)
+			return fmt.Errorf("a %s, want a time", pyType(v))
 		}
 		return nil
 	case "num":
-		f, ok := cellNumber(v)
-		if !ok {
-			return fmt.Errorf("%v is not a number", v)
+		var f *float64
+		switch x := v.(type) {
+		case nil:
+		case bool:
+			d := 0.0
+			if x {
+				d = 1
+			}
+			f = &d
+		default:
+			d, why := asDouble(v)
+			if why != "" {
+				return errors.New(why)
+			}
+			f = &d
 		}
 		switch name {
 		case "ft_tok_per_epoch":
@@ -321,17 +487,22 @@ func setMatchedBase(r *gen.FinetuneMatchedRun, name, kind string, v any) error {
 		}
 		return nil
 	case "int":
-		f, ok := cellNumber(v)
-		if !ok {
-			return fmt.Errorf("%v is not a number", v)
+		if missing(v) { // None, or NaN in a float column: no group
+			return nil
 		}
-		if f != nil && !math.IsNaN(*f) {
-			if *f != math.Trunc(*f) {
-				return fmt.Errorf("%v is not a whole number", *f)
+		if b, ok := v.(bool); ok {
+			n := int64(0)
+			if b {
+				n = 1
 			}
-			n := int64(*f)
 			r.MatchedGroupID = &n
+			return nil
 		}
+		n, why := asBigint(v)
+		if why != "" {
+			return errors.New(why)
+		}
+		r.MatchedGroupID = &n
 		return nil
 	}
 	s := cellText(v)
@@ -345,10 +516,10 @@ func setMatchedBase(r *gen.FinetuneMatchedRun, name, kind string, v any) error {
 		r.ComparisonModelRecipe = s
 	case "ckpt_data":
 		r.CkptData = s
-	case "ckpt_params":
-		r.CkptParams = s
 	case "ckpt_steps":
 		r.CkptSteps = s
+	case "ckpt_params":
+		r.CkptParams = s
 	case "seed":
 		r.Seed = s
 	case "lr":
@@ -359,15 +530,16 @@ func setMatchedBase(r *gen.FinetuneMatchedRun, name, kind string, v any) error {
 	return nil
 }
 
-// columnKind tells what a column's non-None cells are: curve (a list),
-// value (numbers) or text.
+// columnKind tells what a column's non-None cells are: curve (lists,
+// tuples or numpy arrays), value (numbers: floats, ints, uints, bools) or
+// text.
 func columnKind(col []any) string {
 	kind := "text"
 	for _, v := range col {
 		switch v.(type) {
-		case []any:
+		case []any, pickle.Tuple, *pickle.Array:
 			return "curve"
-		case float64, int64, bool:
+		case float64, float32, int64, int32, int, uint64, *big.Int, bool:
 			kind = "value"
 		case nil:
 		default:

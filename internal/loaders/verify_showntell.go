@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/dschema/dschema/gen"
@@ -14,30 +13,32 @@ import (
 
 var _ Verifier = Showntell{}
 
-// finetuneLegacyColumns are the finetune_runs columns a modernized record
-// fills: verify compares these (origin, source and the raw recipe code say
-// where a row came from, not what the record holds).
-var finetuneLegacyColumns = []string{"run_type", "pattern_name", "started_at", "exp_name", "base_recipe", "base_size",
+// finetuneVerifyColumns are the finetune_runs columns a modernized record
+// fills, and verify compares: the typed fields and source, the record
+// whole (origin and the raw recipe code say where a row came from).
+var finetuneVerifyColumns = []string{"run_type", "pattern_name", "started_at", "exp_name", "base_recipe", "base_size",
 	"checkpoint_step", "checkpoint_is_main", "seed", "lr", "lr_text", "lr1", "lr2", "tokens_per_epoch", "epochs", "tokens",
-	"tokens_real", "abs_difference_tokens_pct", "reduce_loss", "comparison_model_size", "comparison_metric", "comparison_model_recipe"}
+	"tokens_real", "abs_difference_tokens_pct", "reduce_loss", "comparison_model_size", "comparison_metric", "comparison_model_recipe",
+	"source"}
 
 // Verify implements Verifier: a modernized pickle against finetune_runs, a
-// matched frame against the finetune_matched tables. The file's rows are
-// built as a load would build them, in a transaction rolled back: the
-// database's rows for the same runs are set aside in temp tables, the
-// file's rows written in their place, and the two compared value for value.
+// matched frame against the finetune_matched tables. In a transaction
+// rolled back, the rows the file's current load wrote are set aside (when
+// the file was never loaded: the database's rows of the file's runs,
+// whatever their source), the file is read again by the loader's own code
+// (load id -1), and the two compared row for row and value for value. A
+// run whose row another source's load holds the loader compares with that
+// row and leaves it: those differences are what the load itself reported,
+// and the verdict lists them as set aside, not as failures. Rows of the
+// current load the file no longer has are counted.
 func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error) {
 	abs, v, err := startVerify(s.Kind(), path, &opts)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(abs)
+	val, err := decodePickle(abs)
 	if err != nil {
 		return nil, err
-	}
-	val, err := pickle.Decode(data)
-	if err != nil {
-		return nil, &FileError{Path: abs, Msg: err.Error(), Err: err}
 	}
 	err = inRollback(ctx, db, func(conn *sql.Conn) error {
 		loadID, err := currentLoadOfPath(ctx, conn, s.Kind(), abs)
@@ -45,23 +46,23 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 			return err
 		}
 		var tables []relation
-		var ids []string
+		var aside []recordOf
 		switch x := val.(type) {
 		case *pickle.DataFrame:
 			m, err := buildMatched(abs, x, -1)
 			if err != nil {
 				return err
 			}
-			ids = m.ids
-			if err := swapIn(ctx, conn, ids, []string{"finetune_matched_runs", "finetune_matched_values", "finetune_matched_curves"}); err != nil {
+			names := []string{"finetune_matched_runs", "finetune_matched_values", "finetune_matched_curves"}
+			if err := setAside(ctx, conn, "_dschema_db_", loadID, m.ids, names); err != nil {
 				return err
 			}
-			if err := writeMatched(conn, m); err != nil {
-				return err
+			if err := writeMatched(ctx, conn, m); err != nil {
+				return &FileError{Path: abs, Msg: "write the file's rows beside the database's: " + firstLine(err.Error()), Err: err}
 			}
 			tables = []relation{
 				{name: "finetune_matched_runs", keys: []string{"run_id"}, cols: without(columnsOf(ctx, conn, "finetune_matched_runs"), "run_id", "load_id")},
-				{name: "finetune_matched_values", keys: []string{"run_id", "name"}, cols: []string{"family", "value"}},
+				{name: "finetune_matched_values", keys: []string{"run_id", "name"}, cols: []string{"family", "value", "value_int"}},
 				{name: "finetune_matched_curves", keys: []string{"run_id", "name"}, cols: []string{"points", "points_json"}},
 			}
 		case *pickle.Dict:
@@ -69,49 +70,54 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 			if err != nil {
 				return err
 			}
-			var rows []*gen.FinetuneRun
+			var ids []string
 			for _, r := range recs {
-				row, err := pickleRow(r, -1)
-				if err != nil {
-					return &FileError{Path: abs, Place: "run " + row.RunID, Msg: err.Error()}
+				ids = append(ids, r.id())
+			}
+			if err := setAside(ctx, conn, "_dschema_db_", loadID, ids, []string{"finetune_runs"}); err != nil {
+				return err
+			}
+			m, err := buildModernized(ctx, conn, abs, x, -1, false)
+			if err != nil {
+				return err
+			}
+			aside = m.aside
+			if len(m.rows) > 0 {
+				if err := appendPickleRuns(ctx, conn, m.rows); err != nil {
+					return err
 				}
-				rows = append(rows, row)
-				ids = append(ids, row.RunID)
 			}
-			if err := swapIn(ctx, conn, ids, []string{"finetune_runs"}); err != nil {
+			// A row of another origin (the file was never loaded) holds
+			// that origin's record in source: not this file's to compare.
+			var other int64
+			if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM _dschema_db_finetune_runs WHERE origin IS DISTINCT FROM ?`, OriginPickle).Scan(&other); err != nil {
 				return err
 			}
-			if err := appendFinetuneRuns(conn, rows); err != nil {
-				return err
+			if other > 0 {
+				for _, q := range []string{
+					`UPDATE finetune_runs SET source = NULL WHERE load_id = -1 AND run_id IN (SELECT run_id FROM _dschema_db_finetune_runs WHERE origin IS DISTINCT FROM ?)`,
+					`UPDATE _dschema_db_finetune_runs SET source = NULL WHERE origin IS DISTINCT FROM ?`,
+				} {
+					if _, err := conn.ExecContext(ctx, q, OriginPickle); err != nil {
+						return err
+					}
+				}
+				v.NotCompared = append(v.NotCompared, fmt.Sprintf("finetune_runs.source of %d runs whose row has another origin (a W&B run name): it holds that origin's record", other))
 			}
-			tables = []relation{{name: "finetune_runs", keys: []string{"run_id"}, cols: finetuneLegacyColumns}}
-		default:
-			return &FileError{Path: abs, Msg: fmt.Sprintf("unknown pickle layout: a %T", val)}
+			tables = []relation{{name: "finetune_runs", keys: []string{"run_id"}, cols: finetuneVerifyColumns}}
 		}
 		for _, r := range tables {
-			// The file's rows are now in the table; the database's were set aside.
+			// The file's rows are now in the table (load id -1); the database's were set aside.
 			exp := "_dschema_exp_" + r.name
-			if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE load_id = -1", exp, r.name)); err != nil {
+			if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE load_id = -1", exp, dbschema.Ident(r.name))); err != nil {
 				return err
 			}
 			cmp := relation{name: "_dschema_db_" + r.name, label: r.name, expected: exp, keys: r.keys, cols: r.cols}
-			if err := compareRelation(ctx, conn, v, cmp, 0, opts.MaxExamples); err != nil {
+			if err := compareRelation(ctx, conn, v, cmp, loadID, opts.MaxExamples); err != nil {
 				return err
 			}
-			if loadID != 0 { // rows of this file's current load that the file no longer has
-				var extra int64
-				if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE load_id = ?", cmp.name), loadID).Scan(&extra); err != nil {
-					return err
-				}
-				var kept int64
-				if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s d WHERE d.load_id = ? AND EXISTS (SELECT 1 FROM %s f WHERE %s)",
-					cmp.name, exp, keyJoin(r.keys)), loadID).Scan(&kept); err != nil {
-					return err
-				}
-				v.ExtraRows += extra - kept
-			}
 		}
-		return nil
+		return compareSetAside(ctx, conn, abs, aside, v, opts.MaxExamples)
 	})
 	if err != nil {
 		return nil, err
@@ -119,19 +125,54 @@ func (s Showntell) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 	return v, nil
 }
 
-func keyJoin(keys []string) string {
-	var on []string
-	for _, k := range keys {
-		on = append(on, fmt.Sprintf("f.%s = d.%s", dbschema.Ident(k), dbschema.Ident(k)))
+// compareSetAside compares the file's records of the runs whose row
+// another source's load holds with those rows, as the load compared them
+// before leaving them: the differences are what the load reported, listed
+// among the rows not compared, and not counted as differing cells.
+func compareSetAside(ctx context.Context, conn *sql.Conn, path string, recs []recordOf, v *Verification, maxExamples int) error {
+	if len(recs) == 0 {
+		return nil
 	}
-	return strings.Join(on, " AND ")
+	var rows []*gen.FinetuneRun
+	var ids []string
+	for _, rec := range recs {
+		row, _, err := pickleRow(path, rec, -2)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+		ids = append(ids, rec.id())
+	}
+	if err := setAside(ctx, conn, "_dschema_other_", 0, ids, []string{"finetune_runs"}); err != nil {
+		return err
+	}
+	if err := appendPickleRuns(ctx, conn, rows); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_exp_other AS SELECT * FROM finetune_runs WHERE load_id = -2"); err != nil {
+		return err
+	}
+	sv := &Verification{ByColumn: map[string]int64{}}
+	r := relation{name: "_dschema_other_finetune_runs", label: "finetune_runs", expected: "_dschema_exp_other", keys: []string{"run_id"},
+		cols: without(finetuneVerifyColumns, "source")}
+	if err := compareRelation(ctx, conn, sv, r, 0, maxExamples); err != nil {
+		return err
+	}
+	var ex []string
+	for _, d := range sv.Examples {
+		ex = append(ex, fmt.Sprintf("%s: %s file %s, database %s", d.Key, d.Column, d.File, d.DB))
+	}
+	v.NotCompared = append(v.NotCompared, fmt.Sprintf("finetune_runs rows of %s (%d): another source's load holds them (their W&B run name), and the load compared them and left them, as its report says; %d cells differ from the file: %s",
+		examples(ids, 5), len(ids), sv.Differing, strings.Join(ex, "; ")))
+	return nil
 }
 
-// swapIn moves the database's rows of the given runs from each table into
-// a temp table _dschema_db_<table> (inside the caller's transaction, whose
-// rollback puts everything back), so the file's rows can be written in
-// their place.
-func swapIn(ctx context.Context, conn *sql.Conn, ids []string, tables []string) error {
+// setAside moves rows out of each table into a temp table <prefix><table>
+// (inside the caller's transaction, whose rollback puts everything back),
+// so the file's rows can be written in their place: the rows of load
+// loadID, or, when the file has no load (0), the rows of the given runs,
+// whatever wrote them.
+func setAside(ctx context.Context, conn *sql.Conn, prefix string, loadID int64, ids []string, tables []string) error {
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_ids (run_id VARCHAR)"); err != nil {
 		return err
 	}
@@ -140,9 +181,13 @@ func swapIn(ctx context.Context, conn *sql.Conn, ids []string, tables []string) 
 			return err
 		}
 	}
+	where := "run_id IN (SELECT run_id FROM _dschema_ids)"
+	if loadID != 0 {
+		where = fmt.Sprintf("load_id = %d", loadID)
+	}
 	for _, t := range tables {
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _dschema_db_%[1]s AS SELECT * FROM %[1]s WHERE run_id IN (SELECT run_id FROM _dschema_ids);
-			DELETE FROM %[1]s WHERE run_id IN (SELECT run_id FROM _dschema_ids)`, t)); err != nil {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[3]s%[1]s AS SELECT * FROM %[1]s WHERE %[2]s;
+			DELETE FROM %[1]s WHERE %[2]s`, t, where, prefix)); err != nil {
 			return err
 		}
 	}

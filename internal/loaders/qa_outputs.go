@@ -117,7 +117,7 @@ type qaLoad struct {
 // qaBatch is rows of one member, with their lines, on their way to the appenders.
 type qaBatch struct {
 	m     tarstream.Member
-	lines []int64
+	lines []qaAt
 	bytes int                     // the lines' size
 	rows  []*gen.QAQuestionOutput // question rows, decoded
 	qs    [][]driver.Value        // the same rows encoded (gen.QAQuestionOutput.Values)
@@ -171,12 +171,12 @@ func (q *qaLoad) appendBatch(b *qaBatch) error {
 // writeErr names the place of an append's error: the row's line when the
 // row was refused; when DuckDB refused a batch of rows being written
 // (appender.ErrWrite), the rows read up to that line.
-func (q *qaLoad) writeErr(m tarstream.Member, line int64, err error) error {
+func (q *qaLoad) writeErr(m tarstream.Member, at qaAt, err error) error {
 	if errors.Is(err, appender.ErrWrite) {
-		return &FileError{Path: q.root, Place: fmt.Sprintf("the rows read up to member %s line %d", m.Path, line),
+		return &FileError{Path: q.root, Place: fmt.Sprintf("the rows read up to member %s line %d", m.Path, at.line),
 			Msg: "DuckDB refused them: " + err.Error(), Err: err}
 	}
-	return q.fail(m, line, err.Error())
+	return q.failErr(m, at, err.Error(), err)
 }
 
 func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
@@ -302,13 +302,13 @@ func (q *qaLoad) member(m tarstream.Member, r io.Reader) error {
 		case "metrics.json":
 			return q.metricsFile(m, r, t)
 		case "config.json":
-			b, err := readSmall(r)
+			b, err := q.readMember(m, r)
 			if err != nil {
-				return q.readErr(m, 0, err)
+				return err
 			}
 			v, err := q.parser.ParseBytes(pyInf(b))
 			if err != nil {
-				return q.fail(m, 1, "malformed JSON: "+err.Error())
+				return q.malformed(m, qaWhole, err)
 			}
 			t.config = string(compactJSON(v))
 			return nil
@@ -325,7 +325,7 @@ func (q *qaLoad) member(m tarstream.Member, r io.Reader) error {
 	if g := instanceFile.FindStringSubmatch(base); g != nil {
 		model, err := q.checkpoint(parents)
 		if err != nil {
-			return q.fail(m, 0, err.Error())
+			return q.failErr(m, qaWhole, err.Error(), err)
 		}
 		q.layouts["datadecide"] = true
 		t := q.task(model, g[1])
@@ -446,42 +446,79 @@ func (q *qaLoad) task(m *qaModel, task string) *qaTask {
 	return t
 }
 
+// qaAt is a place in a member: a line, numbered from 1, and the byte
+// offset of its start in the member (the member's own bytes, as extracted,
+// not the archive's); qaWhole is the whole member.
+type qaAt struct{ line, off int64 }
+
+var qaWhole = qaAt{0, -1}
+
+// place names m and, for a line, its number and offset.
+func (at qaAt) place(m tarstream.Member) string {
+	if at.line <= 0 {
+		return memberPlace(m.Path, 0, -1)
+	}
+	return fmt.Sprintf("%s (byte %d of the member)", memberPlace(m.Path, at.line, -1), at.off)
+}
+
 // readErr is a member's read error (a truncated or corrupt archive) as a
 // FileError naming the member, the line and the archive's byte offset.
-func (q *qaLoad) readErr(m tarstream.Member, line int64, err error) error {
+func (q *qaLoad) readErr(m tarstream.Member, at qaAt, err error) error {
 	var te *tarstream.Error
 	if !errors.As(err, &te) {
-		return &FileError{Path: q.root, Place: memberPlace(m.Path, line, -1), Msg: err.Error(), Err: err}
+		return q.failErr(m, at, err.Error(), err)
 	}
-	return &FileError{Path: q.root, Place: memberPlace(m.Path, line, te.Offset), Msg: te.Msg, Err: err}
+	return &FileError{Path: q.root, Place: memberPlace(m.Path, at.line, te.Offset), Msg: te.Msg, Err: err}
 }
 
-func (q *qaLoad) fail(m tarstream.Member, line int64, msg string) error {
-	return &FileError{Path: q.root, Place: memberPlace(m.Path, line, -1), Msg: msg}
+func (q *qaLoad) fail(m tarstream.Member, at qaAt, msg string) error {
+	return &FileError{Path: q.root, Place: at.place(m), Msg: msg}
 }
 
-// readSmall reads a whole metrics or config member, up to maxQALine.
-func readSmall(r io.Reader) ([]byte, error) {
+func (q *qaLoad) failErr(m tarstream.Member, at qaAt, msg string, err error) error {
+	return &FileError{Path: q.root, Place: at.place(m), Msg: msg, Err: err}
+}
+
+func (q *qaLoad) malformed(m tarstream.Member, at qaAt, err error) error {
+	return q.failErr(m, at, "malformed JSON: "+err.Error(), err)
+}
+
+// readMember reads a whole metrics or config member, up to maxQALine.
+func (q *qaLoad) readMember(m tarstream.Member, r io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxQALine+1))
 	if err != nil {
-		return nil, err
+		return nil, q.readErr(m, qaWhole, err)
 	}
 	if len(b) > maxQALine {
-		return nil, fmt.Errorf("larger than %d bytes", maxQALine)
+		return nil, q.fail(m, qaWhole, fmt.Sprintf("larger than %d bytes", maxQALine))
 	}
 	return b, nil
 }
 
-// eachQALine calls f with every non-blank line of r, numbered from 1.
-func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(n int64, b []byte) error) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// eachQALine calls f with every non-blank line of r and its place.
+func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(at qaAt, b []byte) error) error {
+	cr := &countingReader{r: r}
+	br := bufio.NewReaderSize(cr, 1<<20)
 	for n := int64(1); ; n++ {
+		at := qaAt{n, cr.n - int64(br.Buffered())}
 		b, err := readLineMax(br, maxQALine)
 		if err != nil && err != io.EOF {
-			return q.readErr(m, n, err)
+			return q.readErr(m, at, err)
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			if ferr := f(n, b); ferr != nil {
+			if ferr := f(at, b); ferr != nil {
 				return ferr
 			}
 		}
@@ -499,7 +536,7 @@ func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(n int64, b [
 // predictions reads a -predictions.jsonl: one question a line.
 func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 	if t.predictions != "" {
-		return q.fail(m, 0, fmt.Sprintf("a second predictions file for %s, task %s (the first: %s)", t.model.ref, t.task, t.predictions))
+		return q.fail(m, qaWhole, fmt.Sprintf("a second predictions file for %s, task %s (the first: %s)", t.model.ref, t.task, t.predictions))
 	}
 	t.predictions = m.Path
 	if t.skipped != 0 {
@@ -507,28 +544,28 @@ func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 		return nil
 	}
 	seen := map[int64]int64{}
-	return q.batched(m, r, func(n int64, b []byte, batch *qaBatch) error {
+	return q.batched(m, r, func(at qaAt, b []byte, batch *qaBatch) error {
 		row, err := q.question(b, t)
 		if err != nil {
-			return q.fail(m, n, err.Error())
+			return q.failErr(m, at, err.Error(), err)
 		}
 		if prev, dup := seen[row.DocID]; dup {
-			return q.fail(m, n, fmt.Sprintf("doc_id %d again (first on line %d)", row.DocID, prev))
+			return q.fail(m, at, fmt.Sprintf("doc_id %d again (first on line %d)", row.DocID, prev))
 		}
-		seen[row.DocID] = n
+		seen[row.DocID] = at.line
 		t.questions++
-		batch.rows, batch.lines = append(batch.rows, row), append(batch.lines, n)
+		batch.rows, batch.lines = append(batch.rows, row), append(batch.lines, at)
 		return nil
 	})
 }
 
 // batched calls f with every line of a member and the batch its row goes
 // to, and sends the batches on as they fill.
-func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(n int64, line []byte, b *qaBatch) error) error {
+func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(at qaAt, line []byte, b *qaBatch) error) error {
 	batch := &qaBatch{m: m}
-	err := q.eachQALine(m, r, func(n int64, line []byte) error {
+	err := q.eachQALine(m, r, func(at qaAt, line []byte) error {
 		batch.bytes += len(line)
-		if err := f(n, line, batch); err != nil || len(batch.lines) < qaBatchRows {
+		if err := f(at, line, batch); err != nil || len(batch.lines) < qaBatchRows {
 			return err
 		}
 		if err := q.send(batch); err != nil {
@@ -705,45 +742,45 @@ func isAnswerKey(k string) bool {
 
 // metricsFile reads a -metrics.json: the task's metrics record.
 func (q *qaLoad) metricsFile(m tarstream.Member, r io.Reader, t *qaTask) error {
-	b, err := readSmall(r)
+	b, err := q.readMember(m, r)
 	if err != nil {
-		return q.readErr(m, 0, err)
+		return err
 	}
-	return q.setRecord(m, 1, b, t, false)
+	return q.setRecord(m, qaWhole, b, t, false)
 }
 
 // metricsAll reads an OLMES metrics-all.jsonl: one record a line, the
 // aggregates over tasks among them.
 func (q *qaLoad) metricsAll(m tarstream.Member, r io.Reader, model *qaModel) error {
-	return q.eachQALine(m, r, func(n int64, b []byte) error {
+	return q.eachQALine(m, r, func(at qaAt, b []byte) error {
 		v, err := q.parser.ParseBytes(pyInf(b))
 		if err != nil {
-			return q.fail(m, n, "malformed JSON: "+err.Error())
+			return q.malformed(m, at, err)
 		}
 		name := string(v.GetStringBytes("task_name"))
 		if name == "" {
-			return q.fail(m, n, "a record without task_name")
+			return q.fail(m, at, "a record without task_name")
 		}
-		return q.setRecord(m, n, b, q.task(model, strings.TrimSpace(name)), true)
+		return q.setRecord(m, at, b, q.task(model, strings.TrimSpace(name)), true)
 	})
 }
 
 // setRecord keeps a task's metrics record. OLMES writes it twice (the
 // task's -metrics.json and its metrics-all.jsonl line): the first is kept,
 // and a second that differs is reported.
-func (q *qaLoad) setRecord(m tarstream.Member, line int64, b []byte, t *qaTask, fromAll bool) error {
+func (q *qaLoad) setRecord(m tarstream.Member, at qaAt, b []byte, t *qaTask, fromAll bool) error {
 	var p fastjson.Parser
 	v, err := p.ParseBytes(pyInf(b))
 	if err != nil {
-		return q.fail(m, line, "malformed JSON: "+err.Error())
+		return q.malformed(m, at, err)
 	}
 	if v.Type() != fastjson.TypeObject {
-		return q.fail(m, line, "a metrics record is a JSON object")
+		return q.fail(m, at, "a metrics record is a JSON object")
 	}
 	text := string(compactJSON(v))
 	where := m.Path
 	if fromAll {
-		where = fmt.Sprintf("%s line %d", m.Path, line)
+		where = fmt.Sprintf("%s line %d", m.Path, at.line)
 	}
 	if t.record != nil {
 		if text != t.recordText {
@@ -761,20 +798,20 @@ func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string)
 		q.skip(fmt.Sprintf("inputs of a model and task load %d already holds", t.skipped), m.Path)
 		return nil
 	}
-	return q.batched(m, r, func(n int64, b []byte, batch *qaBatch) error {
+	return q.batched(m, r, func(at qaAt, b []byte, batch *qaBatch) error {
 		v, err := q.parser.ParseBytes(pyInf(b))
 		if err != nil {
-			return q.fail(m, n, "malformed JSON: "+err.Error())
+			return q.malformed(m, at, err)
 		}
-		row := &gen.QAQuestionInput{ModelRef: t.model.ref, Task: t.task, Kind: kind, Line: n, LoadID: &q.l.ID,
+		row := &gen.QAQuestionInput{ModelRef: t.model.ref, Task: t.task, Kind: kind, Line: at.line, LoadID: &q.l.ID,
 			Body: append([]byte(nil), b...)}
 		d := v.Get("doc_id")
 		if d == nil {
-			return q.fail(m, n, "no doc_id")
+			return q.fail(m, at, "no doc_id")
 		}
 		id, ok := exactInt(d)
 		if !ok {
-			return q.fail(m, n, fmt.Sprintf("doc_id %s is not an integer", d))
+			return q.fail(m, at, fmt.Sprintf("doc_id %s is not an integer", d))
 		}
 		row.DocID = &id
 		if x := v.Get("native_id"); x != nil {
@@ -790,7 +827,7 @@ func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string)
 			row.RequestType = &s
 		}
 		t.inputs++
-		batch.ins, batch.lines = append(batch.ins, row), append(batch.lines, n)
+		batch.ins, batch.lines = append(batch.ins, row), append(batch.lines, at)
 		return nil
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
 )
 
@@ -58,6 +59,96 @@ func loadQARefused(t *testing.T, v *env, path string, opts loaders.Options) *loa
 		t.Errorf("the database changed: %s", firstDiff(strings.Split(after, "\n"), strings.Split(before, "\n")))
 	}
 	return fe
+}
+
+// TestQARefusesText: text that cannot be stored exactly (bytes that are
+// not UTF-8, a lone UTF-16 surrogate, an escape JSON does not have) is
+// refused in every field and every file, naming the member, the line and
+// its byte offset, and the database is as it was; a surrogate pair and
+// other escapes load as the characters they name.
+func TestQARefusesText(t *testing.T) {
+	good := qaPred(0, `"ARC_7000"`, "")
+	step := "step-1250/"
+	preds, metrics := step+"arc_easy-predictions.jsonl", step+"arc_easy-metrics.json"
+	// at is the message about line's text from its first sub on.
+	at := func(what, line, sub, of string) string {
+		return fmt.Sprintf("%s at byte %d of the %s", what, strings.Index(line, sub), of)
+	}
+	badNative := qaPred(1, "\"ARC_\xff\xfe7000\"", "")
+	badOther := qaPred(0, `"a"`, "\"note\": \"caf\xe9\"")
+	badKey := qaPred(1, `"a"`, "\"k\xc3\": 1")
+	lone := qaPred(0, `"ARC_\udcff"`, "")
+	broken := qaPred(0, `"\ud83d\u0041"`, "")
+	unknown := qaPred(0, `"a"`, `"note": "\x41"`)
+	badMetrics := "{\"metrics\": {\"acc_raw\": 0.5}, \"note\": \"\xff\"}"
+	cases := []struct {
+		name   string
+		member string
+		data   string
+		line   int
+		off    int    // byte offset of the line in the member
+		msg    string // the message
+	}{
+		{"native_id not UTF-8", preds, good + badNative, 2, len(good), at(`bytes that are not UTF-8 ("\xff\xfe70")`, badNative, "\xff", "line")},
+		{"another field not UTF-8", preds, badOther, 1, 0, at(`bytes that are not UTF-8 ("\xe9\"}")`, badOther, "\xe9", "line")},
+		{"a key not UTF-8", preds, good + "\n" + badKey, 3, len(good) + 1, at(`bytes that are not UTF-8 ("\xc3\": ")`, badKey, "\xc3", "line")},
+		{"lone surrogate", preds, lone, 1, 0, at(`the escape "\\udcff", a lone UTF-16 surrogate (not a Unicode character)`, lone, `\u`, "line")},
+		{"broken surrogate pair", preds, broken, 1, 0, at(`the escape "\\ud83d", a lone UTF-16 surrogate (not a Unicode character)`, broken, `\u`, "line")},
+		{"unknown escape", preds, unknown, 1, 0, at(`the escape "\\x", which JSON does not have`, unknown, `\x`, "line")},
+		{"metrics file not UTF-8", metrics, badMetrics, 0, -1, at(`bytes that are not UTF-8 ("\xff\"}")`, badMetrics, "\xff", "member")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), map[string]string{c.member: c.data})
+			fe := loadQARefused(t, newEnv(t), root, loaders.Options{})
+			want := "member " + c.member
+			if c.line > 0 {
+				want += fmt.Sprintf(" line %d (byte %d of the member)", c.line, c.off)
+			}
+			if fe.Path != root || fe.Place != want || fe.Msg != c.msg {
+				t.Errorf("Load = %q at %q in %s, want %q at %q in %s", fe.Msg, fe.Place, fe.Path, c.msg, want, root)
+			}
+		})
+	}
+	t.Run("OLMES files", func(t *testing.T) {
+		d, err := fixtures.WriteOLMESDump(t.TempDir(), fixtures.RunName(1), fixtures.QATasks[:1], 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := newEnv(t)
+		for _, name := range []string{"metrics-all.jsonl", "task-000-arc_easy:mc::olmes-requests.jsonl", "task-000-arc_easy:mc::olmes-config.json"} {
+			p := filepath.Join(d, name)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := strings.Index(string(b), "\n") + 1
+			if strings.HasSuffix(name, ".json") {
+				first = 0
+			}
+			bad := string(b[:first]) + strings.Replace(string(b[first:]), `"`, "\"\xff", 1)
+			writeFile(t, p, bad)
+			fe := loadQARefused(t, v, d, loaders.Options{})
+			want := "member " + name + fmt.Sprintf(" line 2 (byte %d of the member)", first)
+			if first == 0 {
+				want = "member " + name
+			}
+			if fe.Place != want || !strings.Contains(fe.Msg, "bytes that are not UTF-8") {
+				t.Errorf("%s: Load = %q at %q, want not UTF-8 at %q", name, fe.Msg, fe.Place, want)
+			}
+			writeFile(t, p, string(b))
+		}
+	})
+	t.Run("valid escapes", func(t *testing.T) {
+		root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), map[string]string{
+			preds: qaPred(0, `"\ud83d\ude00 \u00e9 \\u0041 \"\/"`, `"note": "é"`),
+		})
+		v := newEnv(t)
+		v.loadKind(loaders.QAKind, root, loaders.Options{})
+		if got, want := v.scalar("SELECT native_id || '|' || extra::VARCHAR FROM qa_question_outputs"), `😀 é \u0041 "/|{"note":"é"}`; got != want {
+			t.Errorf("native_id|extra = %q, want %q", got, want)
+		}
+	})
 }
 
 // TestQALineOffset: a malformed line's error names its member, its line

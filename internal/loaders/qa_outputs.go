@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -483,7 +485,8 @@ func (q *qaLoad) malformed(m tarstream.Member, at qaAt, err error) error {
 	return q.failErr(m, at, "malformed JSON: "+err.Error(), err)
 }
 
-// readMember reads a whole metrics or config member, up to maxQALine.
+// readMember reads a whole metrics or config member, up to maxQALine, and
+// refuses text that cannot be stored exactly (textProblem).
 func (q *qaLoad) readMember(m tarstream.Member, r io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxQALine+1))
 	if err != nil {
@@ -491,6 +494,9 @@ func (q *qaLoad) readMember(m tarstream.Member, r io.Reader) ([]byte, error) {
 	}
 	if len(b) > maxQALine {
 		return nil, q.fail(m, qaWhole, fmt.Sprintf("larger than %d bytes", maxQALine))
+	}
+	if i, why := textProblem(b); why != "" {
+		return nil, q.fail(m, qaWhole, fmt.Sprintf("%s at byte %d of the member", why, i))
 	}
 	return b, nil
 }
@@ -507,7 +513,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// eachQALine calls f with every non-blank line of r and its place.
+// eachQALine calls f with every non-blank line of r and its place. A line
+// whose text cannot be stored exactly (textProblem) is an error.
 func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(at qaAt, b []byte) error) error {
 	cr := &countingReader{r: r}
 	br := bufio.NewReaderSize(cr, 1<<20)
@@ -518,6 +525,9 @@ func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(at qaAt, b [
 			return q.readErr(m, at, err)
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
+			if i, why := textProblem(b); why != "" {
+				return q.fail(m, at, fmt.Sprintf("%s at byte %d of the line", why, i))
+			}
 			if ferr := f(at, b); ferr != nil {
 				return ferr
 			}
@@ -1119,6 +1129,85 @@ func nativeID(x *fastjson.Value) *string {
 		s = string(compactJSON(x))
 	}
 	return &s
+}
+
+// textProblem finds what in a line of JSON text cannot be stored exactly,
+// and says what it is and at which byte of b; "" when nothing. The rule,
+// for every field alike: text is UTF-8 and every string escape names a
+// Unicode character, or the line is refused. fastjson lets through bytes
+// that are not UTF-8 (which DuckDB's VARCHAR cannot hold, and a JSON
+// writer turns into U+FFFD), escapes JSON does not have (\x41, kept as
+// their text), and lone UTF-16 surrogates (\ud800, kept as their text; a
+// broken pair becomes U+FFFD): each would be stored as something else
+// than the source holds. In valid JSON a backslash only starts an escape
+// in a string, so the escapes are found without tracking strings.
+func textProblem(b []byte) (int, string) {
+	if !utf8.Valid(b) {
+		i := 0
+		for i < len(b) {
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			i += n
+		}
+		return i, fmt.Sprintf("bytes that are not UTF-8 (%q)", b[i:min(i+4, len(b))])
+	}
+	for i := bytes.IndexByte(b, '\\'); i >= 0; {
+		if i+1 >= len(b) {
+			return i, "a backslash at the end"
+		}
+		n := 2
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			r, ok := hex4(b, i+2)
+			if !ok {
+				return i, fmt.Sprintf("the escape %q, which JSON does not have", b[i:min(i+6, len(b))])
+			}
+			n = 6
+			if utf16.IsSurrogate(r) {
+				var lo rune
+				ok = false
+				if r < 0xdc00 && i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+					lo, ok = hex4(b, i+8)
+				}
+				if !ok || lo < 0xdc00 || lo > 0xdfff {
+					return i, fmt.Sprintf("the escape %q, a lone UTF-16 surrogate (not a Unicode character)", b[i:i+6])
+				}
+				n = 12
+			}
+		default:
+			return i, fmt.Sprintf("the escape %q, which JSON does not have", b[i:i+2])
+		}
+		j := bytes.IndexByte(b[i+n:], '\\')
+		if j < 0 {
+			break
+		}
+		i += n + j
+	}
+	return 0, ""
+}
+
+// hex4 is the 4 hex digits of b at i as a rune.
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // jsonObject builds a JSON object's text key by key.

@@ -185,3 +185,28 @@ func TestQALineOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestQALongLineMemory: a line the loader accepts but whose row DuckDB
+// cannot write under the load's memory limit is an error naming the rows,
+// the limit and --memory-limit, and the database is as it was; under a
+// larger limit the same line loads whole.
+func TestQALongLineMemory(t *testing.T) {
+	long := qaPred(1, `"b"`, `"pad": "`+strings.Repeat("x", 4<<20)+`"`)
+	root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), map[string]string{
+		"step-1250/arc_easy-predictions.jsonl": qaPred(0, `"a"`, "") + long,
+	})
+	v := newEnv(t)
+	fe := loadQARefused(t, v, root, loaders.Options{MemoryLimit: "16MB"})
+	for _, want := range []string{"under its memory limit of 15.2 MiB", fmt.Sprintf("the longest line read is %d bytes", len(long)-1), "raise --memory-limit"} {
+		if !strings.Contains(fe.Msg, want) {
+			t.Errorf("Load under 16MB = %q, want it to say %q", fe.Msg, want)
+		}
+	}
+	if fe.Place != "the last rows read" && !strings.HasPrefix(fe.Place, "the rows read up to member step-1250/arc_easy-predictions.jsonl") {
+		t.Errorf("place %q", fe.Place)
+	}
+	s := v.loadKind(loaders.QAKind, root, loaders.Options{MemoryLimit: "1GB"})
+	if got := v.scalar("SELECT length(extra->>'$.pad') FROM qa_question_outputs WHERE load_id = ? AND doc_id = 1", s.LoadID); got != fmt.Sprint(4<<20) {
+		t.Errorf("under 1GB the padding is %s characters, want %d", got, 4<<20)
+	}
+}

@@ -110,6 +110,8 @@ type qaLoad struct {
 	skipped  map[string]*skipped // reason → members passed over
 	notes    []string
 	kept     map[string]int64
+	memLimit string          // DuckDB's memory limit during the load, as DuckDB says it
+	longest  int             // the longest line appended so far
 	dumpDirs map[string]bool // OLMES dumps with task files
 	batches  chan *qaBatch   // rows from the walk to the appending goroutine
 	pending  int             // source bytes appended since the last flush
@@ -121,6 +123,7 @@ type qaBatch struct {
 	m     tarstream.Member
 	lines []qaAt
 	bytes int                     // the lines' size
+	long  int                     // the longest line's size
 	rows  []*gen.QAQuestionOutput // question rows, decoded
 	qs    [][]driver.Value        // the same rows encoded (gen.QAQuestionOutput.Values)
 	ins   []*gen.QAQuestionInput
@@ -159,6 +162,7 @@ func (q *qaLoad) appendBatch(b *qaBatch) error {
 			return q.writeErr(b.m, b.lines[i], err)
 		}
 	}
+	q.longest = max(q.longest, b.long)
 	if q.pending += b.bytes; q.pending >= qaFlushBytes {
 		q.pending = 0
 		for _, f := range []func() error{q.qs.Flush, q.ins.Flush} {
@@ -175,10 +179,22 @@ func (q *qaLoad) appendBatch(b *qaBatch) error {
 // (appender.ErrWrite), the rows read up to that line.
 func (q *qaLoad) writeErr(m tarstream.Member, at qaAt, err error) error {
 	if errors.Is(err, appender.ErrWrite) {
-		return &FileError{Path: q.root, Place: fmt.Sprintf("the rows read up to member %s line %d", m.Path, at.line),
-			Msg: "DuckDB refused them: " + err.Error(), Err: err}
+		return q.refused(fmt.Sprintf("the rows read up to member %s line %d", m.Path, at.line), err)
 	}
 	return q.failErr(m, at, err.Error(), err)
+}
+
+// refused is DuckDB's refusal of the rows read up to place. When it ran
+// out of memory, the message names the limit the load ran under and the
+// flag that raises it: a line's row is written whole, so a long line
+// (up to maxQALine) needs several times its size.
+func (q *qaLoad) refused(place string, err error) error {
+	msg := "DuckDB refused them: " + err.Error()
+	if s := err.Error(); strings.Contains(s, "failed to allocate") || strings.Contains(s, "Out of Memory") {
+		msg = fmt.Sprintf("DuckDB ran out of memory writing them under its memory limit of %s (the longest line read is %d bytes): raise --memory-limit (e.g. --memory-limit 2GB); DuckDB said: %s",
+			q.memLimit, q.longest, s)
+	}
+	return &FileError{Path: q.root, Place: place, Msg: msg, Err: err}
 }
 
 func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
@@ -187,6 +203,9 @@ func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
 	var err error
 	if q.existing, err = qaExisting(ctx, l.Conn, l.ID); err != nil {
 		return nil, err
+	}
+	if err := l.Conn.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&q.memLimit); err != nil {
+		return nil, fmt.Errorf("read DuckDB's memory limit: %w", err)
 	}
 	l.Stage("reading " + filepath.Base(q.root))
 	err = l.Conn.Raw(func(dc any) error {
@@ -240,7 +259,7 @@ func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
 		l.Stage("writing the questions")
 		for _, c := range []func() error{q.qs.Close, q.ins.Close} {
 			if err := c(); err != nil {
-				return &FileError{Path: q.root, Place: "the last rows read", Msg: "DuckDB refused them: " + err.Error(), Err: err}
+				return q.refused("the last rows read", err)
 			}
 		}
 		q.rep.Rows[gen.QAQuestionOutputTable] = q.qs.Rows()
@@ -575,6 +594,7 @@ func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(at qaAt, line [
 	batch := &qaBatch{m: m}
 	err := q.eachQALine(m, r, func(at qaAt, line []byte) error {
 		batch.bytes += len(line)
+		batch.long = max(batch.long, len(line))
 		if err := f(at, line, batch); err != nil || len(batch.lines) < qaBatchRows {
 			return err
 		}

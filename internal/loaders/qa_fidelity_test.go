@@ -210,3 +210,42 @@ func TestQALongLineMemory(t *testing.T) {
 		t.Errorf("under 1GB the padding is %s characters, want %d", got, 4<<20)
 	}
 }
+
+// TestQAKeptCounts: "kept aside" counts what was kept aside, once: a task
+// row whose seed or data is left NULL counts once however many files (its
+// predictions, its metrics record) named its checkpoint, and a question
+// with something in extra once.
+func TestQAKeptCounts(t *testing.T) {
+	q := func(doc int) string { return qaPred(doc, `"n"`, "") }
+	rec := `{"metrics": {"acc_raw": 0.5}}`
+	seedReason := "training seed 7 is not one of DataDecide's (6198 or 2, 14, 15, 4, 5): seed left NULL"
+	recipeReason := `recipe "myrecipe" is not a DataDecide recipe alias (recipe_aliases): data left NULL`
+	extraReason := "questions with something kept in extra (text metrics, other keys, per-choice keys outside ModelAnswerOutput)"
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  []loaders.Skip
+	}{
+		{"predictions and metrics", map[string]string{
+			"myrecipe_4M_7/step-1250/arc_easy-predictions.jsonl": q(0) + q(1), "myrecipe_4M_7/step-1250/arc_easy-metrics.json": rec,
+			"myrecipe_4M_7/step-1250/boolq-predictions.jsonl": q(0), "myrecipe_4M_7/step-1250/boolq-metrics.json": rec,
+			"myrecipe_4M_7/step-2500/boolq-metrics.json": rec,
+		}, []loaders.Skip{{What: "3 times", Count: 3, Reason: recipeReason}, {What: "3 times", Count: 3, Reason: seedReason}}},
+		{"predictions only", map[string]string{
+			"c4_4M_7/step-1250/arc_easy-predictions.jsonl": q(0) + qaPred(1, `"n"`, `"note": "x"`) + qaPred(2, `"n"`, `"note": "y"`),
+		}, []loaders.Skip{{What: "2 times", Count: 2, Reason: extraReason}, {What: "1 times", Count: 1, Reason: seedReason}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := writeQAFiles(t, filepath.Join(t.TempDir(), "instances"), c.files)
+			v := newEnv(t)
+			s := v.loadKind(loaders.QAKind, root, loaders.Options{})
+			if got, want := fmt.Sprintf("%+v", s.Kept), fmt.Sprintf("%+v", c.want); got != want {
+				t.Errorf("kept %s, want %s", got, want)
+			}
+			if got, want := v.scalar("SELECT count(*) FROM qa_task_outputs WHERE seed IS NULL"), fmt.Sprint(c.want[len(c.want)-1].Count); got != want {
+				t.Errorf("%s task rows without a seed, want %s", got, want)
+			}
+		})
+	}
+}

@@ -77,6 +77,9 @@ type qaModel struct {
 	seed               *int64
 	// OLMES
 	dir string // the dump folder's name
+	// kept is what each task row of the model keeps aside (a seed or data
+	// left NULL), counted once per row written.
+	kept []string
 }
 
 // qaTask gathers one (model, task) of the source.
@@ -422,13 +425,13 @@ func (q *qaLoad) checkpoint(parents []string) (*qaModel, error) {
 		m.seed = &s
 		seedName = fmt.Sprintf("seed-%d", s)
 	} else {
-		q.kept[fmt.Sprintf("training seed %d is not one of DataDecide's (6198 or 2, 14, 15, 4, 5): seed left NULL", m.trainingSeed)]++
+		m.kept = append(m.kept, fmt.Sprintf("training seed %d is not one of DataDecide's (6198 or 2, 14, 15, 4, 5): seed left NULL", m.trainingSeed))
 	}
 	name := m.slug
 	if known {
 		m.data, name = data, data
 	} else {
-		q.kept[fmt.Sprintf("recipe %q is not a DataDecide recipe alias (recipe_aliases): data left NULL", m.slug)]++
+		m.kept = append(m.kept, fmt.Sprintf("recipe %q is not a DataDecide recipe alias (recipe_aliases): data left NULL", m.slug))
 	}
 	m.ref = fmt.Sprintf("%s/%s/%s/step-%d", name, m.params, seedName, m.step)
 	return q.model(m.ref, m), nil
@@ -888,6 +891,9 @@ func (q *qaLoad) writeTasks(dc driver.Conn) error {
 		}
 		if err := a.Append(row); err != nil {
 			return fmt.Errorf("%s, task %s: %w", t.model.ref, t.task, err)
+		}
+		for _, k := range t.model.kept {
+			q.kept[k]++
 		}
 	}
 	if err := a.Close(); err != nil {

@@ -211,6 +211,61 @@ func TestQALongLineMemory(t *testing.T) {
 	}
 }
 
+// TestQANotes: what the source holds but contradicts or lacks is stored
+// as written and noted, counted: a task without its predictions or its
+// metrics record, a label or metrics.correct_choice that is not an index
+// into the question's answer list.
+func TestQANotes(t *testing.T) {
+	step := "step-1250/"
+	rec := `{"metrics": {"acc_raw": 0.5}}`
+	four := func(doc int, label, correct string) string {
+		l := qaPred(doc, `"n"`, "")
+		l = strings.Replace(l, `"label": 1`, `"label": `+label, 1)
+		return strings.Replace(l, `"correct_choice": 1`, `"correct_choice": `+correct, 1)
+	}
+	ref := "C4/4M/seed-1/step-1250"
+	cases := []struct {
+		name  string
+		files map[string]string
+		notes []string
+	}{
+		{"all there", map[string]string{step + "arc_easy-predictions.jsonl": four(0, "3", "3"), step + "arc_easy-metrics.json": rec}, nil},
+		{"missing files", map[string]string{
+			step + "arc_easy-predictions.jsonl": four(0, "0", "0"), step + "arc_easy-metrics.json": rec,
+			step + "boolq-metrics.json": rec, step + "csqa-metrics.json": rec, step + "piqa-predictions.jsonl": four(0, "0", "0"),
+		}, []string{
+			"1 tasks without a metrics record (no -metrics.json, no metrics-all.jsonl line: their row has no aggregate metrics): " + ref + " piqa",
+			"2 tasks without a predictions file (their row has no questions): " + ref + " boolq, " + ref + " csqa",
+		}},
+		{"labels outside", map[string]string{
+			step + "arc_easy-predictions.jsonl": four(0, "4", "1") + four(1, "-1", "1.5") + four(2, "3", "4") + four(3, "2", "2"),
+			step + "arc_easy-metrics.json":      rec,
+		}, []string{
+			"2 questions whose label is not an index into their answer list (model_output; stored as written): " +
+				ref + " arc_easy doc 0 (label 4, 4 choices), " + ref + " arc_easy doc 1 (label -1, 4 choices)",
+			"2 questions whose metrics.correct_choice is not an index into their answer list (model_output; stored as written): " +
+				ref + " arc_easy doc 1 (correct_choice 1.5, 4 choices), " + ref + " arc_easy doc 2 (correct_choice 4, 4 choices)",
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), c.files)
+			v := newEnv(t)
+			s := v.loadKind(loaders.QAKind, root, loaders.Options{})
+			if got := strings.Join(s.Notes, "\n"); got != strings.Join(c.notes, "\n") {
+				t.Errorf("notes:\n%s\nwant:\n%s", got, strings.Join(c.notes, "\n"))
+			}
+		})
+	}
+	// Stored as written: the label and correct_choice outside the list.
+	root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), cases[2].files)
+	v := newEnv(t)
+	v.loadKind(loaders.QAKind, root, loaders.Options{})
+	if got := v.scalar("SELECT string_agg(label || ':' || metrics['correct_choice'], ' ' ORDER BY doc_id) FROM qa_question_outputs"); got != "4:1.0 -1:1.5 3:4.0 2:2.0" {
+		t.Errorf("label:correct_choice = %s", got)
+	}
+}
+
 // TestQAKeptCounts: "kept aside" counts what was kept aside, once: a task
 // row whose seed or data is left NULL counts once however many files (its
 // predictions, its metrics record) named its checkpoint, and a question

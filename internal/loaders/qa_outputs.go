@@ -113,12 +113,13 @@ type qaLoad struct {
 	skipped  map[string]*skipped // reason → members passed over
 	notes    []string
 	kept     map[string]int64
-	memLimit string          // DuckDB's memory limit during the load, as DuckDB says it
-	longest  int             // the longest line appended so far
-	dumpDirs map[string]bool // OLMES dumps with task files
-	batches  chan *qaBatch   // rows from the walk to the appending goroutine
-	pending  int             // source bytes appended since the last flush
-	done     <-chan struct{} // closed when the load stops
+	odd      map[string]*skipped // what the source contradicts or lacks (noteOdd), by what
+	memLimit string              // DuckDB's memory limit during the load, as DuckDB says it
+	longest  int                 // the longest line appended so far
+	dumpDirs map[string]bool     // OLMES dumps with task files
+	batches  chan *qaBatch       // rows from the walk to the appending goroutine
+	pending  int                 // source bytes appended since the last flush
+	done     <-chan struct{}     // closed when the load stops
 }
 
 // qaBatch is rows of one member, with their lines, on their way to the appenders.
@@ -373,10 +374,7 @@ func (q *qaLoad) skip(reason, member string) {
 		s = &skipped{}
 		q.skipped[reason] = s
 	}
-	if len(s.first) < 5 {
-		s.first = append(s.first, member)
-	}
-	s.n++
+	s.add(member)
 }
 
 // skipped is the members passed over for one reason: the first few by
@@ -384,6 +382,37 @@ func (q *qaLoad) skip(reason, member string) {
 type skipped struct {
 	first []string
 	n     int64
+}
+
+func (s *skipped) add(what string) {
+	if len(s.first) < 5 {
+		s.first = append(s.first, what)
+	}
+	s.n++
+}
+
+// what is the first few, and how many more.
+func (s *skipped) what() string {
+	w := strings.Join(s.first, ", ")
+	if more := s.n - int64(len(s.first)); more > 0 {
+		w += fmt.Sprintf(", and %d more", more)
+	}
+	return w
+}
+
+// noteOdd records something stored as the source has it that the source
+// itself contradicts or lacks (a label outside the answer list, a task
+// without its predictions): the report counts them by what.
+func (q *qaLoad) noteOdd(what, example string) {
+	if q.odd == nil {
+		q.odd = map[string]*skipped{}
+	}
+	s := q.odd[what]
+	if s == nil {
+		s = &skipped{}
+		q.odd[what] = s
+	}
+	s.add(example)
 }
 
 // checkpoint tells the DataDecide checkpoint of a member from its path:
@@ -699,6 +728,18 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 		row.Extra = extra.bytes()
 		q.kept["questions with something kept in extra (text metrics, other keys, per-choice keys outside ModelAnswerOutput)"]++
 	}
+	if mo := o.Get("model_output"); mo != nil && mo.Type() == fastjson.TypeArray {
+		n := len(mo.GetArray())
+		where := func(what string) string {
+			return fmt.Sprintf("%s %s doc %d (%s, %d choices)", t.model.ref, t.task, row.DocID, what, n)
+		}
+		if l := row.Label; l != nil && (*l < 0 || *l >= int64(n)) {
+			q.noteOdd("questions whose label is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("label %d", *l)))
+		}
+		if c, ok := row.Metrics["correct_choice"]; ok && (c != math.Trunc(c) || c < 0 || c >= float64(n)) {
+			q.noteOdd("questions whose metrics.correct_choice is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("correct_choice %v", c)))
+		}
+	}
 	return row, nil
 }
 
@@ -895,6 +936,13 @@ func (q *qaLoad) writeTasks(dc driver.Conn) error {
 		for _, k := range t.model.kept {
 			q.kept[k]++
 		}
+		name := t.model.ref + " " + t.task
+		if t.predictions == "" && !*row.IsAggregate {
+			q.noteOdd("tasks without a predictions file (their row has no questions)", name)
+		}
+		if t.record == nil {
+			q.noteOdd("tasks without a metrics record (no -metrics.json, no metrics-all.jsonl line: their row has no aggregate metrics)", name)
+		}
 	}
 	if err := a.Close(); err != nil {
 		return fmt.Errorf("write qa_task_outputs: %w", err)
@@ -1079,11 +1127,7 @@ func (q *qaLoad) report() {
 	sort.Strings(reasons)
 	for _, r := range reasons {
 		sk := q.skipped[r]
-		what := strings.Join(sk.first, ", ")
-		if more := sk.n - int64(len(sk.first)); more > 0 {
-			what += fmt.Sprintf(", and %d more", more)
-		}
-		q.rep.Skipped = append(q.rep.Skipped, Skip{What: what, Count: sk.n, Reason: r})
+		q.rep.Skipped = append(q.rep.Skipped, Skip{What: sk.what(), Count: sk.n, Reason: r})
 	}
 	kept := make([]string, 0, len(q.kept))
 	for k := range q.kept {
@@ -1094,6 +1138,14 @@ func (q *qaLoad) report() {
 		q.rep.Kept = append(q.rep.Kept, Skip{What: fmt.Sprintf("%d times", q.kept[k]), Count: q.kept[k], Reason: k})
 	}
 	q.rep.Notes = append(q.rep.Notes, q.notes...)
+	odd := make([]string, 0, len(q.odd))
+	for k := range q.odd {
+		odd = append(odd, k)
+	}
+	sort.Strings(odd)
+	for _, k := range odd {
+		q.rep.Notes = append(q.rep.Notes, fmt.Sprintf("%d %s: %s", q.odd[k].n, k, q.odd[k].what()))
+	}
 }
 
 func (q *qaLoad) skippedSummary() string {

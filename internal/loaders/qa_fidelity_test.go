@@ -304,3 +304,40 @@ func TestQAKeptCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestQAFirstRecordKept: of two differing metrics records of a task (its
+// -metrics.json and its metrics-all.jsonl line), the first read is kept,
+// whichever file it is in, and the note says which.
+func TestQAFirstRecordKept(t *testing.T) {
+	dump := "model-a__main/"
+	file := dump + "task-000-arc_easy:mc::olmes-metrics.json"
+	fileRec := `{"task_name": "arc_easy:mc::olmes", "processing_time": 1.5, "metrics": {"acc_raw": 0.25}}`
+	allRec := `{"task_name": "arc_easy:mc::olmes", "processing_time": 9.5, "metrics": {"acc_raw": 0.75}}` + "\n"
+	cases := []struct {
+		name    string
+		members []any
+		want    string // processing_time and acc_raw kept
+		note    string
+	}{
+		{"metrics.json first", []any{&tar.Header{Name: file}, fileRec, &tar.Header{Name: dump + "metrics-all.jsonl"}, allRec}, "1.5 0.25",
+			"model-a, task arc_easy:mc::olmes: the metrics record in " + dump + "metrics-all.jsonl line 1 differs from the one in " + file + "; the first is kept"},
+		{"metrics-all.jsonl first", []any{&tar.Header{Name: dump + "metrics-all.jsonl"}, allRec, &tar.Header{Name: file}, fileRec}, "9.5 0.75",
+			"model-a, task arc_easy:mc::olmes: the metrics record in " + file + " differs from the one in " + dump + "metrics-all.jsonl line 1; the first is kept"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "dump.tar.gz")
+			if err := os.WriteFile(p, tarGz(t, c.members...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			v := newEnv(t)
+			s := v.loadKind(loaders.QAKind, p, loaders.Options{})
+			if got := v.scalar("SELECT (record->>'$.processing_time') || ' ' || metrics['acc_raw'] || ' ' || is_aggregate FROM qa_task_outputs"); got != c.want+" false" {
+				t.Errorf("processing_time, acc_raw, is_aggregate = %s, want %s false", got, c.want)
+			}
+			if len(s.Notes) == 0 || s.Notes[0] != c.note {
+				t.Errorf("notes %q, want first %q", s.Notes, c.note)
+			}
+		})
+	}
+}

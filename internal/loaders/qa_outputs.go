@@ -95,6 +95,7 @@ type qaTask struct {
 	recordMember string
 	config       string // -config.json, compact
 	inputs       int64  // lines of its -requests.jsonl and -recorded-inputs.jsonl
+	taskFiles    bool   // an OLMES task-XXX-<task>-* file names it
 	skipped      int64  // load id of another source holding this model and task, when skipped
 }
 
@@ -321,6 +322,7 @@ func (q *qaLoad) member(m tarstream.Member, r io.Reader) error {
 		q.dumpDirs[model.ref] = true
 		q.layouts["olmes"] = true
 		t := q.task(model, g[2])
+		t.taskFiles = true
 		switch g[3] {
 		case "predictions.jsonl":
 			return q.predictions(m, r, t)
@@ -969,8 +971,9 @@ func (q *qaLoad) taskRow(t *qaTask, runIDs map[*qaModel]*string) (*gen.QATaskOut
 		row.ModelName = str(fmt.Sprintf("%s/%s/seed-%d/step-%d", m.slug, m.params, m.trainingSeed, m.step))
 	case "olmes":
 		row.ModelName = str(m.dir)
-		// An aggregate: only in metrics-all.jsonl, in a dump that has task files.
-		isAgg = t.predictions == "" && t.config == "" && !strings.HasSuffix(t.recordMember, "-metrics.json") && q.dumpDirs[m.ref] && t.inputs == 0
+		// An aggregate: only in metrics-all.jsonl (no task file of its
+		// own, whichever record was read first), in a dump that has task files.
+		isAgg = !t.taskFiles && q.dumpDirs[m.ref]
 	}
 	row.TaskHash, row.ModelHash = str(t.taskHash), str(t.modelHash)
 	if t.predictions != "" {

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -75,6 +77,9 @@ type qaModel struct {
 	seed               *int64
 	// OLMES
 	dir string // the dump folder's name
+	// kept is what each task row of the model keeps aside (a seed or data
+	// left NULL), counted once per row written.
+	kept []string
 }
 
 // qaTask gathers one (model, task) of the source.
@@ -90,6 +95,7 @@ type qaTask struct {
 	recordMember string
 	config       string // -config.json, compact
 	inputs       int64  // lines of its -requests.jsonl and -recorded-inputs.jsonl
+	taskFiles    bool   // an OLMES task-XXX-<task>-* file names it
 	skipped      int64  // load id of another source holding this model and task, when skipped
 }
 
@@ -108,17 +114,21 @@ type qaLoad struct {
 	skipped  map[string]*skipped // reason → members passed over
 	notes    []string
 	kept     map[string]int64
-	dumpDirs map[string]bool // OLMES dumps with task files
-	batches  chan *qaBatch   // rows from the walk to the appending goroutine
-	pending  int             // source bytes appended since the last flush
-	done     <-chan struct{} // closed when the load stops
+	odd      map[string]*skipped // what the source contradicts or lacks (noteOdd), by what
+	memLimit string              // DuckDB's memory limit during the load, as DuckDB says it
+	longest  int                 // the longest line appended so far
+	dumpDirs map[string]bool     // OLMES dumps with task files
+	batches  chan *qaBatch       // rows from the walk to the appending goroutine
+	pending  int                 // source bytes appended since the last flush
+	done     <-chan struct{}     // closed when the load stops
 }
 
 // qaBatch is rows of one member, with their lines, on their way to the appenders.
 type qaBatch struct {
 	m     tarstream.Member
-	lines []int64
+	lines []qaAt
 	bytes int                     // the lines' size
+	long  int                     // the longest line's size
 	rows  []*gen.QAQuestionOutput // question rows, decoded
 	qs    [][]driver.Value        // the same rows encoded (gen.QAQuestionOutput.Values)
 	ins   []*gen.QAQuestionInput
@@ -157,6 +167,7 @@ func (q *qaLoad) appendBatch(b *qaBatch) error {
 			return q.writeErr(b.m, b.lines[i], err)
 		}
 	}
+	q.longest = max(q.longest, b.long)
 	if q.pending += b.bytes; q.pending >= qaFlushBytes {
 		q.pending = 0
 		for _, f := range []func() error{q.qs.Flush, q.ins.Flush} {
@@ -171,12 +182,24 @@ func (q *qaLoad) appendBatch(b *qaBatch) error {
 // writeErr names the place of an append's error: the row's line when the
 // row was refused; when DuckDB refused a batch of rows being written
 // (appender.ErrWrite), the rows read up to that line.
-func (q *qaLoad) writeErr(m tarstream.Member, line int64, err error) error {
+func (q *qaLoad) writeErr(m tarstream.Member, at qaAt, err error) error {
 	if errors.Is(err, appender.ErrWrite) {
-		return &FileError{Path: q.root, Place: fmt.Sprintf("the rows read up to member %s line %d", m.Path, line),
-			Msg: "DuckDB refused them: " + err.Error(), Err: err}
+		return q.refused(fmt.Sprintf("the rows read up to member %s line %d", m.Path, at.line), err)
 	}
-	return q.fail(m, line, err.Error())
+	return q.failErr(m, at, err.Error(), err)
+}
+
+// refused is DuckDB's refusal of the rows read up to place. When it ran
+// out of memory, the message names the limit the load ran under and the
+// flag that raises it: a line's row is written whole, so a long line
+// (up to maxQALine) needs several times its size.
+func (q *qaLoad) refused(place string, err error) error {
+	msg := "DuckDB refused them: " + err.Error()
+	if s := err.Error(); strings.Contains(s, "failed to allocate") || strings.Contains(s, "Out of Memory") {
+		msg = fmt.Sprintf("DuckDB ran out of memory writing them under its memory limit of %s (the longest line read is %d bytes): raise --memory-limit (e.g. --memory-limit 2GB); DuckDB said: %s",
+			q.memLimit, q.longest, s)
+	}
+	return &FileError{Path: q.root, Place: place, Msg: msg, Err: err}
 }
 
 func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
@@ -185,6 +208,9 @@ func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
 	var err error
 	if q.existing, err = qaExisting(ctx, l.Conn, l.ID); err != nil {
 		return nil, err
+	}
+	if err := l.Conn.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&q.memLimit); err != nil {
+		return nil, fmt.Errorf("read DuckDB's memory limit: %w", err)
 	}
 	l.Stage("reading " + filepath.Base(q.root))
 	err = l.Conn.Raw(func(dc any) error {
@@ -238,7 +264,7 @@ func (qaLoader) Load(ctx context.Context, l *Load) (*Report, error) {
 		l.Stage("writing the questions")
 		for _, c := range []func() error{q.qs.Close, q.ins.Close} {
 			if err := c(); err != nil {
-				return &FileError{Path: q.root, Place: "the last rows read", Msg: "DuckDB refused them: " + err.Error(), Err: err}
+				return q.refused("the last rows read", err)
 			}
 		}
 		q.rep.Rows[gen.QAQuestionOutputTable] = q.qs.Rows()
@@ -296,19 +322,20 @@ func (q *qaLoad) member(m tarstream.Member, r io.Reader) error {
 		q.dumpDirs[model.ref] = true
 		q.layouts["olmes"] = true
 		t := q.task(model, g[2])
+		t.taskFiles = true
 		switch g[3] {
 		case "predictions.jsonl":
 			return q.predictions(m, r, t)
 		case "metrics.json":
 			return q.metricsFile(m, r, t)
 		case "config.json":
-			b, err := readSmall(r)
+			b, err := q.readMember(m, r)
 			if err != nil {
-				return q.readErr(m, 0, err)
+				return err
 			}
 			v, err := q.parser.ParseBytes(pyInf(b))
 			if err != nil {
-				return q.fail(m, 1, "malformed JSON: "+err.Error())
+				return q.malformed(m, qaWhole, err)
 			}
 			t.config = string(compactJSON(v))
 			return nil
@@ -325,7 +352,7 @@ func (q *qaLoad) member(m tarstream.Member, r io.Reader) error {
 	if g := instanceFile.FindStringSubmatch(base); g != nil {
 		model, err := q.checkpoint(parents)
 		if err != nil {
-			return q.fail(m, 0, err.Error())
+			return q.failErr(m, qaWhole, err.Error(), err)
 		}
 		q.layouts["datadecide"] = true
 		t := q.task(model, g[1])
@@ -349,10 +376,7 @@ func (q *qaLoad) skip(reason, member string) {
 		s = &skipped{}
 		q.skipped[reason] = s
 	}
-	if len(s.first) < 5 {
-		s.first = append(s.first, member)
-	}
-	s.n++
+	s.add(member)
 }
 
 // skipped is the members passed over for one reason: the first few by
@@ -360,6 +384,37 @@ func (q *qaLoad) skip(reason, member string) {
 type skipped struct {
 	first []string
 	n     int64
+}
+
+func (s *skipped) add(what string) {
+	if len(s.first) < 5 {
+		s.first = append(s.first, what)
+	}
+	s.n++
+}
+
+// what is the first few, and how many more.
+func (s *skipped) what() string {
+	w := strings.Join(s.first, ", ")
+	if more := s.n - int64(len(s.first)); more > 0 {
+		w += fmt.Sprintf(", and %d more", more)
+	}
+	return w
+}
+
+// noteOdd records something stored as the source has it that the source
+// itself contradicts or lacks (a label outside the answer list, a task
+// without its predictions): the report counts them by what.
+func (q *qaLoad) noteOdd(what, example string) {
+	if q.odd == nil {
+		q.odd = map[string]*skipped{}
+	}
+	s := q.odd[what]
+	if s == nil {
+		s = &skipped{}
+		q.odd[what] = s
+	}
+	s.add(example)
 }
 
 // checkpoint tells the DataDecide checkpoint of a member from its path:
@@ -401,13 +456,13 @@ func (q *qaLoad) checkpoint(parents []string) (*qaModel, error) {
 		m.seed = &s
 		seedName = fmt.Sprintf("seed-%d", s)
 	} else {
-		q.kept[fmt.Sprintf("training seed %d is not one of DataDecide's (6198 or 2, 14, 15, 4, 5): seed left NULL", m.trainingSeed)]++
+		m.kept = append(m.kept, fmt.Sprintf("training seed %d is not one of DataDecide's (6198 or 2, 14, 15, 4, 5): seed left NULL", m.trainingSeed))
 	}
 	name := m.slug
 	if known {
 		m.data, name = data, data
 	} else {
-		q.kept[fmt.Sprintf("recipe %q is not a DataDecide recipe alias (recipe_aliases): data left NULL", m.slug)]++
+		m.kept = append(m.kept, fmt.Sprintf("recipe %q is not a DataDecide recipe alias (recipe_aliases): data left NULL", m.slug))
 	}
 	m.ref = fmt.Sprintf("%s/%s/%s/step-%d", name, m.params, seedName, m.step)
 	return q.model(m.ref, m), nil
@@ -446,42 +501,87 @@ func (q *qaLoad) task(m *qaModel, task string) *qaTask {
 	return t
 }
 
+// qaAt is a place in a member: a line, numbered from 1, and the byte
+// offset of its start in the member (the member's own bytes, as extracted,
+// not the archive's); qaWhole is the whole member.
+type qaAt struct{ line, off int64 }
+
+var qaWhole = qaAt{0, -1}
+
+// place names m and, for a line, its number and offset.
+func (at qaAt) place(m tarstream.Member) string {
+	if at.line <= 0 {
+		return memberPlace(m.Path, 0, -1)
+	}
+	return fmt.Sprintf("%s (byte %d of the member)", memberPlace(m.Path, at.line, -1), at.off)
+}
+
 // readErr is a member's read error (a truncated or corrupt archive) as a
 // FileError naming the member, the line and the archive's byte offset.
-func (q *qaLoad) readErr(m tarstream.Member, line int64, err error) error {
+func (q *qaLoad) readErr(m tarstream.Member, at qaAt, err error) error {
 	var te *tarstream.Error
 	if !errors.As(err, &te) {
-		return &FileError{Path: q.root, Place: memberPlace(m.Path, line, -1), Msg: err.Error(), Err: err}
+		return q.failErr(m, at, err.Error(), err)
 	}
-	return &FileError{Path: q.root, Place: memberPlace(m.Path, line, te.Offset), Msg: te.Msg, Err: err}
+	return &FileError{Path: q.root, Place: memberPlace(m.Path, at.line, te.Offset), Msg: te.Msg, Err: err}
 }
 
-func (q *qaLoad) fail(m tarstream.Member, line int64, msg string) error {
-	return &FileError{Path: q.root, Place: memberPlace(m.Path, line, -1), Msg: msg}
+func (q *qaLoad) fail(m tarstream.Member, at qaAt, msg string) error {
+	return &FileError{Path: q.root, Place: at.place(m), Msg: msg}
 }
 
-// readSmall reads a whole metrics or config member, up to maxQALine.
-func readSmall(r io.Reader) ([]byte, error) {
+func (q *qaLoad) failErr(m tarstream.Member, at qaAt, msg string, err error) error {
+	return &FileError{Path: q.root, Place: at.place(m), Msg: msg, Err: err}
+}
+
+func (q *qaLoad) malformed(m tarstream.Member, at qaAt, err error) error {
+	return q.failErr(m, at, "malformed JSON: "+err.Error(), err)
+}
+
+// readMember reads a whole metrics or config member, up to maxQALine, and
+// refuses text that cannot be stored exactly (textProblem).
+func (q *qaLoad) readMember(m tarstream.Member, r io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxQALine+1))
 	if err != nil {
-		return nil, err
+		return nil, q.readErr(m, qaWhole, err)
 	}
 	if len(b) > maxQALine {
-		return nil, fmt.Errorf("larger than %d bytes", maxQALine)
+		return nil, q.fail(m, qaWhole, fmt.Sprintf("larger than %d bytes", maxQALine))
+	}
+	if i, why := textProblem(b); why != "" {
+		return nil, q.fail(m, qaWhole, fmt.Sprintf("%s at byte %d of the member", why, i))
 	}
 	return b, nil
 }
 
-// eachQALine calls f with every non-blank line of r, numbered from 1.
-func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(n int64, b []byte) error) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// eachQALine calls f with every non-blank line of r and its place. A line
+// whose text cannot be stored exactly (textProblem) is an error.
+func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(at qaAt, b []byte) error) error {
+	cr := &countingReader{r: r}
+	br := bufio.NewReaderSize(cr, 1<<20)
 	for n := int64(1); ; n++ {
+		at := qaAt{n, cr.n - int64(br.Buffered())}
 		b, err := readLineMax(br, maxQALine)
 		if err != nil && err != io.EOF {
-			return q.readErr(m, n, err)
+			return q.readErr(m, at, err)
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			if ferr := f(n, b); ferr != nil {
+			if i, why := textProblem(b); why != "" {
+				return q.fail(m, at, fmt.Sprintf("%s at byte %d of the line", why, i))
+			}
+			if ferr := f(at, b); ferr != nil {
 				return ferr
 			}
 		}
@@ -499,7 +599,7 @@ func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(n int64, b [
 // predictions reads a -predictions.jsonl: one question a line.
 func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 	if t.predictions != "" {
-		return q.fail(m, 0, fmt.Sprintf("a second predictions file for %s, task %s (the first: %s)", t.model.ref, t.task, t.predictions))
+		return q.fail(m, qaWhole, fmt.Sprintf("a second predictions file for %s, task %s (the first: %s)", t.model.ref, t.task, t.predictions))
 	}
 	t.predictions = m.Path
 	if t.skipped != 0 {
@@ -507,28 +607,29 @@ func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 		return nil
 	}
 	seen := map[int64]int64{}
-	return q.batched(m, r, func(n int64, b []byte, batch *qaBatch) error {
+	return q.batched(m, r, func(at qaAt, b []byte, batch *qaBatch) error {
 		row, err := q.question(b, t)
 		if err != nil {
-			return q.fail(m, n, err.Error())
+			return q.failErr(m, at, err.Error(), err)
 		}
 		if prev, dup := seen[row.DocID]; dup {
-			return q.fail(m, n, fmt.Sprintf("doc_id %d again (first on line %d)", row.DocID, prev))
+			return q.fail(m, at, fmt.Sprintf("doc_id %d again (first on line %d)", row.DocID, prev))
 		}
-		seen[row.DocID] = n
+		seen[row.DocID] = at.line
 		t.questions++
-		batch.rows, batch.lines = append(batch.rows, row), append(batch.lines, n)
+		batch.rows, batch.lines = append(batch.rows, row), append(batch.lines, at)
 		return nil
 	})
 }
 
 // batched calls f with every line of a member and the batch its row goes
 // to, and sends the batches on as they fill.
-func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(n int64, line []byte, b *qaBatch) error) error {
+func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(at qaAt, line []byte, b *qaBatch) error) error {
 	batch := &qaBatch{m: m}
-	err := q.eachQALine(m, r, func(n int64, line []byte) error {
+	err := q.eachQALine(m, r, func(at qaAt, line []byte) error {
 		batch.bytes += len(line)
-		if err := f(n, line, batch); err != nil || len(batch.lines) < qaBatchRows {
+		batch.long = max(batch.long, len(line))
+		if err := f(at, line, batch); err != nil || len(batch.lines) < qaBatchRows {
 			return err
 		}
 		if err := q.send(batch); err != nil {
@@ -629,6 +730,18 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 		row.Extra = extra.bytes()
 		q.kept["questions with something kept in extra (text metrics, other keys, per-choice keys outside ModelAnswerOutput)"]++
 	}
+	if mo := o.Get("model_output"); mo != nil && mo.Type() == fastjson.TypeArray {
+		n := len(mo.GetArray())
+		where := func(what string) string {
+			return fmt.Sprintf("%s %s doc %d (%s, %d choices)", t.model.ref, t.task, row.DocID, what, n)
+		}
+		if l := row.Label; l != nil && (*l < 0 || *l >= int64(n)) {
+			q.noteOdd("questions whose label is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("label %d", *l)))
+		}
+		if c, ok := row.Metrics["correct_choice"]; ok && (c != math.Trunc(c) || c < 0 || c >= float64(n)) {
+			q.noteOdd("questions whose metrics.correct_choice is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("correct_choice %v", c)))
+		}
+	}
 	return row, nil
 }
 
@@ -705,45 +818,45 @@ func isAnswerKey(k string) bool {
 
 // metricsFile reads a -metrics.json: the task's metrics record.
 func (q *qaLoad) metricsFile(m tarstream.Member, r io.Reader, t *qaTask) error {
-	b, err := readSmall(r)
+	b, err := q.readMember(m, r)
 	if err != nil {
-		return q.readErr(m, 0, err)
+		return err
 	}
-	return q.setRecord(m, 1, b, t, false)
+	return q.setRecord(m, qaWhole, b, t, false)
 }
 
 // metricsAll reads an OLMES metrics-all.jsonl: one record a line, the
 // aggregates over tasks among them.
 func (q *qaLoad) metricsAll(m tarstream.Member, r io.Reader, model *qaModel) error {
-	return q.eachQALine(m, r, func(n int64, b []byte) error {
+	return q.eachQALine(m, r, func(at qaAt, b []byte) error {
 		v, err := q.parser.ParseBytes(pyInf(b))
 		if err != nil {
-			return q.fail(m, n, "malformed JSON: "+err.Error())
+			return q.malformed(m, at, err)
 		}
 		name := string(v.GetStringBytes("task_name"))
 		if name == "" {
-			return q.fail(m, n, "a record without task_name")
+			return q.fail(m, at, "a record without task_name")
 		}
-		return q.setRecord(m, n, b, q.task(model, strings.TrimSpace(name)), true)
+		return q.setRecord(m, at, b, q.task(model, strings.TrimSpace(name)), true)
 	})
 }
 
 // setRecord keeps a task's metrics record. OLMES writes it twice (the
 // task's -metrics.json and its metrics-all.jsonl line): the first is kept,
 // and a second that differs is reported.
-func (q *qaLoad) setRecord(m tarstream.Member, line int64, b []byte, t *qaTask, fromAll bool) error {
+func (q *qaLoad) setRecord(m tarstream.Member, at qaAt, b []byte, t *qaTask, fromAll bool) error {
 	var p fastjson.Parser
 	v, err := p.ParseBytes(pyInf(b))
 	if err != nil {
-		return q.fail(m, line, "malformed JSON: "+err.Error())
+		return q.malformed(m, at, err)
 	}
 	if v.Type() != fastjson.TypeObject {
-		return q.fail(m, line, "a metrics record is a JSON object")
+		return q.fail(m, at, "a metrics record is a JSON object")
 	}
 	text := string(compactJSON(v))
 	where := m.Path
 	if fromAll {
-		where = fmt.Sprintf("%s line %d", m.Path, line)
+		where = fmt.Sprintf("%s line %d", m.Path, at.line)
 	}
 	if t.record != nil {
 		if text != t.recordText {
@@ -761,20 +874,20 @@ func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string)
 		q.skip(fmt.Sprintf("inputs of a model and task load %d already holds", t.skipped), m.Path)
 		return nil
 	}
-	return q.batched(m, r, func(n int64, b []byte, batch *qaBatch) error {
+	return q.batched(m, r, func(at qaAt, b []byte, batch *qaBatch) error {
 		v, err := q.parser.ParseBytes(pyInf(b))
 		if err != nil {
-			return q.fail(m, n, "malformed JSON: "+err.Error())
+			return q.malformed(m, at, err)
 		}
-		row := &gen.QAQuestionInput{ModelRef: t.model.ref, Task: t.task, Kind: kind, Line: n, LoadID: &q.l.ID,
+		row := &gen.QAQuestionInput{ModelRef: t.model.ref, Task: t.task, Kind: kind, Line: at.line, LoadID: &q.l.ID,
 			Body: append([]byte(nil), b...)}
 		d := v.Get("doc_id")
 		if d == nil {
-			return q.fail(m, n, "no doc_id")
+			return q.fail(m, at, "no doc_id")
 		}
 		id, ok := exactInt(d)
 		if !ok {
-			return q.fail(m, n, fmt.Sprintf("doc_id %s is not an integer", d))
+			return q.fail(m, at, fmt.Sprintf("doc_id %s is not an integer", d))
 		}
 		row.DocID = &id
 		if x := v.Get("native_id"); x != nil {
@@ -790,7 +903,7 @@ func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string)
 			row.RequestType = &s
 		}
 		t.inputs++
-		batch.ins, batch.lines = append(batch.ins, row), append(batch.lines, n)
+		batch.ins, batch.lines = append(batch.ins, row), append(batch.lines, at)
 		return nil
 	})
 }
@@ -822,6 +935,16 @@ func (q *qaLoad) writeTasks(dc driver.Conn) error {
 		if err := a.Append(row); err != nil {
 			return fmt.Errorf("%s, task %s: %w", t.model.ref, t.task, err)
 		}
+		for _, k := range t.model.kept {
+			q.kept[k]++
+		}
+		name := t.model.ref + " " + t.task
+		if t.predictions == "" && !*row.IsAggregate {
+			q.noteOdd("tasks without a predictions file (their row has no questions)", name)
+		}
+		if t.record == nil {
+			q.noteOdd("tasks without a metrics record (no -metrics.json, no metrics-all.jsonl line: their row has no aggregate metrics)", name)
+		}
 	}
 	if err := a.Close(); err != nil {
 		return fmt.Errorf("write qa_task_outputs: %w", err)
@@ -848,8 +971,9 @@ func (q *qaLoad) taskRow(t *qaTask, runIDs map[*qaModel]*string) (*gen.QATaskOut
 		row.ModelName = str(fmt.Sprintf("%s/%s/seed-%d/step-%d", m.slug, m.params, m.trainingSeed, m.step))
 	case "olmes":
 		row.ModelName = str(m.dir)
-		// An aggregate: only in metrics-all.jsonl, in a dump that has task files.
-		isAgg = t.predictions == "" && t.config == "" && !strings.HasSuffix(t.recordMember, "-metrics.json") && q.dumpDirs[m.ref] && t.inputs == 0
+		// An aggregate: only in metrics-all.jsonl (no task file of its
+		// own, whichever record was read first), in a dump that has task files.
+		isAgg = !t.taskFiles && q.dumpDirs[m.ref]
 	}
 	row.TaskHash, row.ModelHash = str(t.taskHash), str(t.modelHash)
 	if t.predictions != "" {
@@ -1006,11 +1130,7 @@ func (q *qaLoad) report() {
 	sort.Strings(reasons)
 	for _, r := range reasons {
 		sk := q.skipped[r]
-		what := strings.Join(sk.first, ", ")
-		if more := sk.n - int64(len(sk.first)); more > 0 {
-			what += fmt.Sprintf(", and %d more", more)
-		}
-		q.rep.Skipped = append(q.rep.Skipped, Skip{What: what, Count: sk.n, Reason: r})
+		q.rep.Skipped = append(q.rep.Skipped, Skip{What: sk.what(), Count: sk.n, Reason: r})
 	}
 	kept := make([]string, 0, len(q.kept))
 	for k := range q.kept {
@@ -1021,6 +1141,14 @@ func (q *qaLoad) report() {
 		q.rep.Kept = append(q.rep.Kept, Skip{What: fmt.Sprintf("%d times", q.kept[k]), Count: q.kept[k], Reason: k})
 	}
 	q.rep.Notes = append(q.rep.Notes, q.notes...)
+	odd := make([]string, 0, len(q.odd))
+	for k := range q.odd {
+		odd = append(odd, k)
+	}
+	sort.Strings(odd)
+	for _, k := range odd {
+		q.rep.Notes = append(q.rep.Notes, fmt.Sprintf("%d %s: %s", q.odd[k].n, k, q.odd[k].what()))
+	}
 }
 
 func (q *qaLoad) skippedSummary() string {
@@ -1082,6 +1210,85 @@ func nativeID(x *fastjson.Value) *string {
 		s = string(compactJSON(x))
 	}
 	return &s
+}
+
+// textProblem finds what in a line of JSON text cannot be stored exactly,
+// and says what it is and at which byte of b; "" when nothing. The rule,
+// for every field alike: text is UTF-8 and every string escape names a
+// Unicode character, or the line is refused. fastjson lets through bytes
+// that are not UTF-8 (which DuckDB's VARCHAR cannot hold, and a JSON
+// writer turns into U+FFFD), escapes JSON does not have (\x41, kept as
+// their text), and lone UTF-16 surrogates (\ud800, kept as their text; a
+// broken pair becomes U+FFFD): each would be stored as something else
+// than the source holds. In valid JSON a backslash only starts an escape
+// in a string, so the escapes are found without tracking strings.
+func textProblem(b []byte) (int, string) {
+	if !utf8.Valid(b) {
+		i := 0
+		for i < len(b) {
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			i += n
+		}
+		return i, fmt.Sprintf("bytes that are not UTF-8 (%q)", b[i:min(i+4, len(b))])
+	}
+	for i := bytes.IndexByte(b, '\\'); i >= 0; {
+		if i+1 >= len(b) {
+			return i, "a backslash at the end"
+		}
+		n := 2
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			r, ok := hex4(b, i+2)
+			if !ok {
+				return i, fmt.Sprintf("the escape %q, which JSON does not have", b[i:min(i+6, len(b))])
+			}
+			n = 6
+			if utf16.IsSurrogate(r) {
+				var lo rune
+				ok = false
+				if r < 0xdc00 && i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+					lo, ok = hex4(b, i+8)
+				}
+				if !ok || lo < 0xdc00 || lo > 0xdfff {
+					return i, fmt.Sprintf("the escape %q, a lone UTF-16 surrogate (not a Unicode character)", b[i:i+6])
+				}
+				n = 12
+			}
+		default:
+			return i, fmt.Sprintf("the escape %q, which JSON does not have", b[i:i+2])
+		}
+		j := bytes.IndexByte(b[i+n:], '\\')
+		if j < 0 {
+			break
+		}
+		i += n + j
+	}
+	return 0, ""
+}
+
+// hex4 is the 4 hex digits of b at i as a rune.
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // jsonObject builds a JSON object's text key by key.

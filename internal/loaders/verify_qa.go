@@ -38,10 +38,7 @@ func (k qaLoader) Verify(ctx context.Context, db *sql.DB, path string, opts Veri
 			return err
 		}
 		for _, t := range qaTables {
-			if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _dschema_db_%[1]s AS SELECT * FROM %[1]s WHERE load_id = ?`, t.name), loadID); err != nil {
-				return err
-			}
-			if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE load_id = ?`, t.name), loadID); err != nil {
+			if err := setAside(ctx, conn, t.name, "_dschema_db_"+t.name, loadID); err != nil {
 				return err
 			}
 		}
@@ -54,7 +51,7 @@ func (k qaLoader) Verify(ctx context.Context, db *sql.DB, path string, opts Veri
 		}
 		for _, t := range qaTables {
 			exp := "_dschema_exp_" + t.name
-			if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE load_id = -1", exp, dbschema.Ident(t.name))); err != nil {
+			if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE load_id = -1", dbschema.Ident(exp), dbschema.Ident(t.name))); err != nil {
 				return err
 			}
 			cols := without(columnsOf(ctx, conn, t.name), append([]string{"load_id"}, t.keys...)...)
@@ -69,4 +66,16 @@ func (k qaLoader) Verify(ctx context.Context, db *sql.DB, path string, opts Veri
 		return nil, err
 	}
 	return v, nil
+}
+
+// setAside moves the rows of load loadID from table into the temp table
+// aside (made anew), names quoted.
+func setAside(ctx context.Context, conn *sql.Conn, table, aside string, loadID int64) error {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE load_id = ?`, dbschema.Ident(aside), dbschema.Ident(table)), loadID); err != nil {
+		return fmt.Errorf("set aside the rows of load %d of %s: %w", loadID, table, err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE load_id = ?`, dbschema.Ident(table)), loadID); err != nil {
+		return fmt.Errorf("set aside the rows of load %d of %s: %w", loadID, table, err)
+	}
+	return nil
 }

@@ -38,7 +38,7 @@ func (k qaLoader) Verify(ctx context.Context, db *sql.DB, path string, opts Veri
 			return err
 		}
 		for _, t := range qaTables {
-			if err := setAside(ctx, conn, t.name, "_dschema_db_"+t.name, loadID); err != nil {
+			if err := setAsideLoad(ctx, conn, t.name, "_dschema_db_"+t.name, loadID); err != nil {
 				return err
 			}
 		}
@@ -68,9 +68,9 @@ func (k qaLoader) Verify(ctx context.Context, db *sql.DB, path string, opts Veri
 	return v, nil
 }
 
-// setAside moves the rows of load loadID from table into the temp table
+// setAsideLoad moves the rows of load loadID from table into the temp table
 // aside (made anew), names quoted.
-func setAside(ctx context.Context, conn *sql.Conn, table, aside string, loadID int64) error {
+func setAsideLoad(ctx context.Context, conn *sql.Conn, table, aside string, loadID int64) error {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE load_id = ?`, dbschema.Ident(aside), dbschema.Ident(table)), loadID); err != nil {
 		return fmt.Errorf("set aside the rows of load %d of %s: %w", loadID, table, err)
 	}

@@ -62,6 +62,7 @@ func dbState(t *testing.T, db string) string {
 // lost and the flag; --dry-run shows the same; a step that drops only empty
 // objects goes through.
 func TestDownRefusesToDropData(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sampleFiles(t)
 	db := migratedDB(t)
 	if out, errs, code := runCmd(t, "load", "datadecide", full, "--db", db); code != 0 {
@@ -135,6 +136,7 @@ func TestDownRefusesToDropData(t *testing.T) {
 }
 
 func TestNegativeVersionsAreRefused(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	before := dbState(t, db)
 	for _, tt := range []struct {
@@ -164,6 +166,7 @@ func TestNegativeVersionsAreRefused(t *testing.T) {
 }
 
 func TestAggregateCheckOnAnEmptyDatabase(t *testing.T) {
+	t.Parallel()
 	_, mean, _ := sampleFiles(t)
 	db := migratedDB(t)
 	_, errs, code := runCmd(t, "load", "datadecide-agg", mean, "--db", db)
@@ -176,6 +179,7 @@ func TestAggregateCheckOnAnEmptyDatabase(t *testing.T) {
 // TestInterruptExitCode: an interrupted command exits 130 and says what
 // happened in one line.
 func TestInterruptExitCode(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sampleFiles(t)
 	db := migratedDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -193,6 +197,7 @@ func TestInterruptExitCode(t *testing.T) {
 // TestOnlyMigrateUpCreatesADatabase: a mistyped --db is an error for every
 // other command, and leaves no file behind; an empty --db is refused.
 func TestOnlyMigrateUpCreatesADatabase(t *testing.T) {
+	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "typo.duckdb")
 	for _, args := range [][]string{
 		{"loads"}, {"verify", "datadecide", "x.parquet"}, {"migrate", "status"}, {"migrate", "down"}, {"migrate", "redo"},
@@ -221,6 +226,7 @@ func TestOnlyMigrateUpCreatesADatabase(t *testing.T) {
 }
 
 func TestFlagMistakesAreRefused(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	for _, tt := range []struct {
 		args []string
@@ -246,6 +252,7 @@ func TestFlagMistakesAreRefused(t *testing.T) {
 // with an error field; loads --json lists loads; a multi-file load that
 // stops at a bad file names the files it did not try.
 func TestJSONAndMultiFileFailures(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sampleFiles(t)
 	db := migratedDB(t)
 	missing := filepath.Join(t.TempDir(), "missing.parquet")
@@ -333,34 +340,45 @@ func TestProgressOnATerminal(t *testing.T) {
 	}
 }
 
+// loadUntil starts dschema load datadecide of full into db in a real
+// process (the test binary as dschema, progress on stderr) and reads its
+// progress until stage shows; it returns the process, the rest of its
+// stderr and what it printed so far.
+func loadUntil(t *testing.T, full, db, stage string) (*exec.Cmd, io.Reader, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "load", "datadecide", full, "--db", db)
+	cmd.Env = append(os.Environ(), "DSCHEMA_TEST_RUN_CLI=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := &strings.Builder{}
+	buf := make([]byte, 4096)
+	for !strings.Contains(seen.String(), ": "+stage) {
+		n, err := stderr.Read(buf)
+		seen.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return cmd, stderr, seen
+}
+
 // TestKilledLoadLeavesTheDatabaseLoadable runs dschema load in a real
 // process, kills it (SIGKILL) when it reaches a stage, and checks that the
 // database is as it was and takes the same load afterwards.
 func TestKilledLoadLeavesTheDatabaseLoadable(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sampleFiles(t)
 	for _, stage := range []string{"checking keys", "writing pretrain_evals", "recording the load", "committing"} {
 		t.Run(stage, func(t *testing.T) {
 			db := migratedDB(t)
 			before := dbState(t, db)
-			cmd := exec.Command(os.Args[0], "load", "datadecide", full, "--db", db)
-			cmd.Env = append(os.Environ(), "DSCHEMA_TEST_RUN_CLI=1")
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
 			// Read the progress until the stage shows, then kill at once.
-			var seen strings.Builder
-			buf := make([]byte, 4096)
-			for !strings.Contains(seen.String(), ": "+stage) {
-				n, err := stderr.Read(buf)
-				seen.Write(buf[:n])
-				if err != nil {
-					break
-				}
-			}
+			cmd, stderr, seen := loadUntil(t, full, db, stage)
 			cmd.Process.Kill()
 			io.Copy(io.Discard, stderr)
 			state, _ := cmd.Process.Wait()
@@ -399,35 +417,19 @@ func TestKilledLoadLeavesTheDatabaseLoadable(t *testing.T) {
 // SIGINT or SIGTERM when it is writing rows: either way it rolls back, says
 // so in one line and exits 130, and the database is as it was.
 func TestSignalsRollBack(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sampleFiles(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			db := migratedDB(t)
 			before := dbState(t, db)
-			cmd := exec.Command(os.Args[0], "load", "datadecide", full, "--db", db)
-			cmd.Env = append(os.Environ(), "DSCHEMA_TEST_RUN_CLI=1")
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			var seen strings.Builder
-			buf := make([]byte, 4096)
-			for !strings.Contains(seen.String(), ": checking keys") {
-				n, err := stderr.Read(buf)
-				seen.Write(buf[:n])
-				if err != nil {
-					break
-				}
-			}
+			cmd, stderr, seen := loadUntil(t, full, db, "checking keys")
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
 			rest, _ := io.ReadAll(stderr)
 			seen.Write(rest)
-			err = cmd.Wait()
+			err := cmd.Wait()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
 				t.Fatalf("after %s: %v, want exit 130; stderr:\n%s", sig, err, seen.String())
@@ -499,6 +501,7 @@ func TestREADMEClaims(t *testing.T) {
 }
 
 func TestMemoryLimitDefault(t *testing.T) {
+	t.Parallel()
 	out, _, _ := runCmd(t, "load", "--help")
 	if !strings.Contains(out, "--memory-limit string") || !strings.Contains(out, `(default "3GB")`) {
 		t.Errorf("load --help does not show the 3GB default memory limit:\n%s", out)
@@ -524,6 +527,7 @@ func TestBenchAtAFewRows(t *testing.T) {
 // says so (goose itself says only "transaction has already been committed
 // or rolled back").
 func TestInterruptedMigration(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "lab.duckdb")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(700*time.Millisecond, cancel) // 00001 takes seconds: its comments
@@ -541,6 +545,7 @@ func TestInterruptedMigration(t *testing.T) {
 // TestVerifyDispatchesByKind: verify runs the verification a kind declares,
 // the aggregate check among them, over several files.
 func TestVerifyDispatchesByKind(t *testing.T) {
+	t.Parallel()
 	full, mean, std := sampleFiles(t)
 	db := migratedDB(t)
 	if out, errs, code := runCmd(t, "load", "datadecide", full, "--db", db); code != 0 {
@@ -571,6 +576,7 @@ func TestVerifyDispatchesByKind(t *testing.T) {
 // TestQAOutputsCommands: load and verify take a folder as well as a
 // tarball; a folder that differs from its load fails verify, naming it.
 func TestQAOutputsCommands(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	dir := t.TempDir()
 	dump, err := fixtures.WriteOLMESDump(dir, fixtures.RunName(1), fixtures.QATasks, 3)

@@ -14,6 +14,7 @@ import (
 // verified cached copy, records when it was made, and is what the
 // migrations make; an existing file is migrated as before.
 func TestMigrateUpNewDatabaseFromTheCache(t *testing.T) {
+	t.Parallel()
 	migratedDB(t) // the template: the cache now holds the migrated database
 	start := time.Now().UTC()
 	db := filepath.Join(t.TempDir(), "new.duckdb")

@@ -70,6 +70,7 @@ func newest(t *testing.T) int64 {
 }
 
 func TestVersionAndDocs(t *testing.T) {
+	t.Parallel()
 	out, _, code := runCmd(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "dschema ") || !strings.Contains(out, fmt.Sprintf("(schema version %d)", newest(t))) {
 		t.Errorf("version = %q, %d", out, code)
@@ -92,6 +93,7 @@ func TestVersionAndDocs(t *testing.T) {
 // all, applies them again, and checks the live database against the
 // replayed migrations (check --db) at each version.
 func TestMigrateLifecycle(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "lab.duckdb")
 	n := newest(t)
 	check := func(step string) {
@@ -143,6 +145,7 @@ func TestMigrateLifecycle(t *testing.T) {
 }
 
 func TestCheckFindsDrift(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	conn, err := dbfile.Open(context.Background(), db)
 	if err != nil {
@@ -157,6 +160,7 @@ func TestCheckFindsDrift(t *testing.T) {
 }
 
 func TestNewerDatabase(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	conn, _ := dbfile.Open(context.Background(), db)
 	conn.Exec(`INSERT INTO dschema_migrations (version_id, is_applied) VALUES (999, true)`)
@@ -169,6 +173,7 @@ func TestNewerDatabase(t *testing.T) {
 }
 
 func TestLockedDatabase(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "DSCHEMA_TEST_HOLD_DB="+db)
@@ -202,6 +207,7 @@ func TestLockedDatabase(t *testing.T) {
 }
 
 func TestQuickstart(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "lab.duckdb")
 	out, errs, code := runCmd(t, "quickstart", "--db", db)
 	if code != 0 {
@@ -254,6 +260,7 @@ func TestQuickstart(t *testing.T) {
 }
 
 func TestErrorsAreOneLine(t *testing.T) {
+	t.Parallel()
 	_, errs, code := runCmd(t, "migrate", "up", "--to", "1", "--db", "/nonexistent-dir/x.duckdb")
 	if code == 0 || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "dschema: open database /nonexistent-dir/x.duckdb:") {
 		t.Errorf("open failure = %q, exit %d", errs, code)
@@ -269,6 +276,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 }
 
 func TestLoadCommands(t *testing.T) {
+	t.Parallel()
 	db := migratedDB(t)
 	sample := t.TempDir()
 	full := filepath.Join(sample, "full_eval.parquet")

@@ -42,6 +42,7 @@ func copyTree(t *testing.T, src, dst, dir string) {
 // loaded W&B history: the values move from extra_metrics to the new
 // column, identical, and back on down, and again on up.
 func TestPromoteLoadedHistory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	root := t.TempDir()
 	for _, d := range []string{"schema", "migrations", "gen"} {

@@ -85,6 +85,7 @@ func migrationNames(t *testing.T, root string) []string {
 }
 
 func TestPromote(t *testing.T) {
+	t.Parallel()
 	root, yamlPath := promoteCheckout(t)
 	out, errs, code := runCmd(t, "promote", "history", "logps/chosen", "--root", root, "--no-cache")
 	if code != 0 {
@@ -135,6 +136,7 @@ func TestPromote(t *testing.T) {
 // column (past its folded description); --from picks one of two maps;
 // --column, --type and --description are written as given.
 func TestPromoteAtEndAndFrom(t *testing.T) {
+	t.Parallel()
 	root, yamlPath := promoteCheckout(t)
 	if out, errs, code := runCmd(t, "promote", "evals", "arc/acc", "--root", root, "--no-cache"); code != 0 {
 		t.Fatalf("promote evals = %s %s", out, errs)
@@ -158,6 +160,7 @@ func TestPromoteAtEndAndFrom(t *testing.T) {
 // TestPromoteRefuses: every refusal names its reason and leaves the YAML
 // and migrations as they were.
 func TestPromoteRefuses(t *testing.T) {
+	t.Parallel()
 	root, yamlPath := promoteCheckout(t)
 	tests := []struct {
 		name string
@@ -215,6 +218,7 @@ func TestPromoteRefuses(t *testing.T) {
 // another type, key or map (a bad edit) is refused before anything is
 // written, as is a file where the column is missing.
 func TestReadsBackRefusesAnEditThatSaysOtherwise(t *testing.T) {
+	t.Parallel()
 	const file = `domain: lab
 description: D.
 tables:

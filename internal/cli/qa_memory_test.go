@@ -14,6 +14,7 @@ import (
 // naming the limit it ran under (256MB, which DuckDB writes 244.1 MiB)
 // and --memory-limit; with --memory-limit 2GB it loads.
 func TestQALoadMemoryLimit(t *testing.T) {
+	t.Parallel()
 	if QAMemoryLimit != "256MB" {
 		t.Fatalf("QAMemoryLimit = %q: update this test and README", QAMemoryLimit)
 	}

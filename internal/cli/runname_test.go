@@ -7,6 +7,7 @@ import (
 )
 
 func TestRunNameCommand(t *testing.T) {
+	t.Parallel()
 	out, errs, code := runCmd(t, "runname", "250904-222144_test_match_150M_finetune_10Mtx1_DD-d17-300M-17500-2_lr=5e-05",
 		"250910-120000_ftall_Ft_DD-mystery-150M-10000-1_lr=2e-05")
 	if code != 0 {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestAggregates(t *testing.T) {
+	t.Parallel()
 	full, mean, std := sample(t)
 	v := newEnv(t)
 	v.load(full, loaders.Options{})

@@ -34,6 +34,7 @@ func derive(t *testing.T, sample, name, query string) string {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	dir := t.TempDir()
@@ -111,6 +112,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestConflictsBetweenSources(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	first := v.load(full, loaders.Options{})
@@ -155,6 +157,7 @@ func TestConflictsBetweenSources(t *testing.T) {
 // TestRangeEdgesLoad: the accepted edges of each range load: seeds 0 and 4,
 // a size label DataDecide does not have (reported).
 func TestRangeEdgesLoad(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	edges := derive(t, full, "edges.parquet", `SELECT * REPLACE (CASE WHEN seed = 2 THEN 4 ELSE seed END AS seed,
@@ -169,6 +172,7 @@ func TestRangeEdgesLoad(t *testing.T) {
 }
 
 func TestUnknownTextColumnIsSkippedAndReported(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	p := derive(t, full, "comment.parquet", "SELECT *, 'free text' AS comment FROM src")
@@ -182,6 +186,7 @@ func TestUnknownTextColumnIsSkippedAndReported(t *testing.T) {
 }
 
 func TestMetricsOnlyLayout(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "old.parquet")
@@ -207,6 +212,7 @@ func TestMetricsOnlyLayout(t *testing.T) {
 }
 
 func TestVersionGuard(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	m, err := migrate.New(v.db, v.path, migrations.FS, "migrations")
@@ -228,6 +234,7 @@ func TestVersionGuard(t *testing.T) {
 }
 
 func TestUnknownKind(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	_, err := v.e.Load(v.ctx, "no-such-kind", "x", loaders.Options{})
 	if err == nil || !strings.Contains(err.Error(), `unknown load kind "no-such-kind" (known: `+strings.Join(loaders.Kinds(), ", ")+")") {

@@ -94,6 +94,7 @@ func (v *env) snapshot() string {
 }
 
 func TestLoadSample(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	s := v.load(full, loaders.Options{})
@@ -217,6 +218,7 @@ func firstDiff(a, b []string) string {
 }
 
 func TestIdempotentAndReplace(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	v := newEnv(t)
 	dir := t.TempDir()
@@ -297,6 +299,7 @@ func TestIdempotentAndReplace(t *testing.T) {
 }
 
 func TestFailedLoadsChangeNothing(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())

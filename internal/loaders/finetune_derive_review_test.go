@@ -39,6 +39,7 @@ func withConfig(r *fixtures.Run, id string, kv ...any) *fixtures.Run {
 // wrote to finetune_runs keeps that row when the W&B runs load comes
 // after: the load skips it and says so, and derives only the others.
 func TestFinetuneRunsKeepPickleRows(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	v.loadKind("showntell", modernized, loaders.Options{})
 	s := v.loadKind("wandb-runs", filepath.Join(wandbSample(t), "runs_metadata.parquet"), loaders.Options{})
@@ -64,6 +65,7 @@ func TestFinetuneRunsKeepPickleRows(t *testing.T) {
 // derived finetune_runs rows: a run gone from the file loses its row, a
 // config change reaches the row, and every row carries the new load.
 func TestFinetuneRunsReplacedWithRunsFile(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	path := filepath.Join(t.TempDir(), "runs_metadata.jsonl")
 	runs := fixtures.WandbRuns(fixtures.SampleWandb())
@@ -96,6 +98,7 @@ func TestFinetuneRunsReplacedWithRunsFile(t *testing.T) {
 // BIGINT cannot hold exactly (1e30) leaves seed NULL and is named, the
 // parse in source keeping its text.
 func TestFinetuneRunsConfigValues(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	path := filepath.Join(t.TempDir(), "runs_metadata.jsonl")
 	runs := fixtures.WandbRuns(fixtures.SampleWandb())

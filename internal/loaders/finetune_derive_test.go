@@ -12,6 +12,7 @@ import (
 // for every run with a finetune run name, fields from the name, LR, seed and
 // epochs the name lacks from the config, real tokens from the summary.
 func TestFinetuneRunsFromRunNames(t *testing.T) {
+	t.Parallel()
 	dir := wandbSample(t)
 	v := newEnv(t)
 	s := v.loadKind("wandb-runs", filepath.Join(dir, "runs_metadata.parquet"), loaders.Options{})

@@ -17,6 +17,7 @@ import (
 // and only if it is the current load of its source, and a failed one is
 // context.Canceled and left the database as it was.
 func TestInterruptReportsWhatHappened(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	type point struct {
 		name  string

@@ -10,6 +10,7 @@ import (
 )
 
 func TestPyJSON(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{`{"a": NaN, "b": -Infinity, "c": Infinity}`, `{"a": 0  , "b": 0        , "c": 0       }`},
 		{`{"NaN": "NaN", "x": "Infinity"}`, `{"NaN": "NaN", "x": "Infinity"}`}, // in strings: kept
@@ -24,6 +25,7 @@ func TestPyJSON(t *testing.T) {
 }
 
 func TestMalformedLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, c := range []struct {
 		data string

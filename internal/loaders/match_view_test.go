@@ -13,6 +13,7 @@ import (
 // values when there is no such step), the run's history curves with NULLs
 // and NaNs dropped, its evals by legacy name.
 func TestFinetunePretrainMatch(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	full, _, _ := sample(t)
 	v.load(full, loaders.Options{})

@@ -12,6 +12,7 @@ import (
 // TestWhatWasNotComparedIsNamed: a load, a verify and an aggregate check of a
 // file that lacks a metric column each name the column.
 func TestWhatWasNotComparedIsNamed(t *testing.T) {
+	t.Parallel()
 	full, mean, _ := sample(t)
 	v := newEnv(t)
 	lacking := derive(t, full, "lacking.parquet", "SELECT * EXCLUDE (arc_easy_acc_raw, piqa_acc_raw) FROM src")
@@ -48,6 +49,7 @@ func TestWhatWasNotComparedIsNamed(t *testing.T) {
 // a file that disagrees everywhere lists at most MaxAggExamples examples
 // while counting every differing cell.
 func TestAggregateCheckIsBounded(t *testing.T) {
+	t.Parallel()
 	full, mean, _ := sample(t)
 	v := newEnv(t)
 	v.load(full, loaders.Options{})

@@ -12,6 +12,7 @@ import (
 // TestProgressReachesDuckDB: during a load, DuckDB's own query progress is
 // reported per stage, as fractions from 0 to 1.
 func TestProgressReachesDuckDB(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	var mu sync.Mutex
@@ -52,6 +53,7 @@ func TestProgressReachesDuckDB(t *testing.T) {
 // TestMemoryLimit: a load runs under the memory limit it is given, and one
 // too small for it fails saying so, changing nothing.
 func TestMemoryLimit(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	before := v.snapshot()

@@ -16,6 +16,7 @@ import (
 // TestProvenance: every row of every table the load wrote carries its
 // load_id, and the dschema_loads row reads back with every field right.
 func TestProvenance(t *testing.T) {
+	t.Parallel()
 	full, _, _ := sample(t)
 	v := newEnv(t)
 	start := time.Now().UTC()

@@ -67,6 +67,7 @@ func loadQARefused(t *testing.T, v *env, path string, opts loaders.Options) *loa
 // its byte offset, and the database is as it was; a surrogate pair and
 // other escapes load as the characters they name.
 func TestQARefusesText(t *testing.T) {
+	t.Parallel()
 	good := qaPred(0, `"ARC_7000"`, "")
 	step := "step-1250/"
 	preds, metrics := step+"arc_easy-predictions.jsonl", step+"arc_easy-metrics.json"
@@ -156,6 +157,7 @@ func TestQARefusesText(t *testing.T) {
 // member's own bytes (after a blank line, CRLF endings and a line longer
 // than the reader's buffer), in a tarball and in a folder alike.
 func TestQALineOffset(t *testing.T) {
+	t.Parallel()
 	// Lines: qaLine with CRLF (127 bytes), a blank line (1), a line of
 	// 3 MiB + 1000 bytes with its newline (longer than the reader's 1 MiB
 	// buffer, and not a multiple of it, so the reader holds bytes past it),
@@ -191,6 +193,7 @@ func TestQALineOffset(t *testing.T) {
 // the limit and --memory-limit, and the database is as it was; under a
 // larger limit the same line loads whole.
 func TestQALongLineMemory(t *testing.T) {
+	t.Parallel()
 	long := qaPred(1, `"b"`, `"pad": "`+strings.Repeat("x", 4<<20)+`"`)
 	root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), map[string]string{
 		"step-1250/arc_easy-predictions.jsonl": qaPred(0, `"a"`, "") + long,
@@ -216,6 +219,7 @@ func TestQALongLineMemory(t *testing.T) {
 // metrics record, a label or metrics.correct_choice that is not an index
 // into the question's answer list.
 func TestQANotes(t *testing.T) {
+	t.Parallel()
 	step := "step-1250/"
 	rec := `{"metrics": {"acc_raw": 0.5}}`
 	four := func(doc int, label, correct string) string {
@@ -271,6 +275,7 @@ func TestQANotes(t *testing.T) {
 // predictions, its metrics record) named its checkpoint, and a question
 // with something in extra once.
 func TestQAKeptCounts(t *testing.T) {
+	t.Parallel()
 	q := func(doc int) string { return qaPred(doc, `"n"`, "") }
 	rec := `{"metrics": {"acc_raw": 0.5}}`
 	seedReason := "training seed 7 is not one of DataDecide's (6198 or 2, 14, 15, 4, 5): seed left NULL"
@@ -309,6 +314,7 @@ func TestQAKeptCounts(t *testing.T) {
 // -metrics.json and its metrics-all.jsonl line), the first read is kept,
 // whichever file it is in, and the note says which.
 func TestQAFirstRecordKept(t *testing.T) {
+	t.Parallel()
 	dump := "model-a__main/"
 	file := dump + "task-000-arc_easy:mc::olmes-metrics.json"
 	fileRec := `{"task_name": "arc_easy:mc::olmes", "processing_time": 1.5, "metrics": {"acc_raw": 0.25}}`

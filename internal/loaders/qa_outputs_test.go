@@ -125,6 +125,7 @@ func golden(t *testing.T, name, got string) {
 // layout is named, the DataDecide layouts give the same rows (the golden
 // file), and so do the OLMES folder and tarball.
 func TestQALayouts(t *testing.T) {
+	t.Parallel()
 	paths := qaLayouts(t, t.TempDir())
 	cases := []struct {
 		layout, variant, golden  string
@@ -160,6 +161,7 @@ func TestQALayouts(t *testing.T) {
 // NaN, text metrics in extra, the aggregate only metrics-all.jsonl has,
 // and the finetune run behind a dump.
 func TestQAValues(t *testing.T) {
+	t.Parallel()
 	paths := qaLayouts(t, t.TempDir())
 	v := newEnv(t)
 	v.loadKind(loaders.QAKind, paths["recipe tarball"], loaders.Options{})
@@ -227,6 +229,7 @@ const qaLine = `{"doc_id": 0, "native_id": 7, "metrics": {"acc_raw": 1}, "model_
 // malformed line are errors naming the member (and line), and the database
 // is as it was.
 func TestQARefuses(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	good := func(name string) []any {
 		return []any{&tar.Header{Name: name, Typeflag: tar.TypeReg}, qaLine}
@@ -312,6 +315,7 @@ func ungzip(t *testing.T, b []byte) []byte {
 // TestQAReloadAndReplace: the same archive again changes nothing; a
 // changed one replaces exactly its rows; a folder is a source too.
 func TestQAReloadAndReplace(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	paths := qaLayouts(t, dir)
 	v := newEnv(t)
@@ -359,6 +363,7 @@ func TestQAReloadAndReplace(t *testing.T) {
 // TestQAJoins: a checkpoint's tasks join pretrain_evals, a dump's join
 // finetune_runs and wandb_runs.
 func TestQAJoins(t *testing.T) {
+	t.Parallel()
 	paths := qaLayouts(t, t.TempDir())
 	v := newEnv(t)
 	full, _, _ := sample(t)
@@ -380,6 +385,7 @@ func TestQAJoins(t *testing.T) {
 // TestQAVerify: verify finds the source equal to its load, then names a
 // changed value, a lost question and a question the source no longer has.
 func TestQAVerify(t *testing.T) {
+	t.Parallel()
 	paths := qaLayouts(t, t.TempDir())
 	v := newEnv(t)
 	verify := func(p string) *loaders.Verification {
@@ -424,6 +430,7 @@ func TestQAVerify(t *testing.T) {
 // has it while the dump has task files for others; in an old dump that
 // shipped metrics-all.jsonl alone, no task is.
 func TestQAAggregates(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, c := range []struct {
 		name string
@@ -462,6 +469,7 @@ func TestQAAggregates(t *testing.T) {
 // double cannot hold, text that spells Infinity), and what is typed is
 // exact (-0.0, Infinity, 2^53).
 func TestQAOddValues(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "c4_4M_14", "step-1250")
 	lines := `{"doc_id": 0, "native_id": "a", "k\u0001": 1, "metrics": {"big": 9007199254740993, "ok": 9007199254740992, "neg0": -0.0, "inf": Infinity, "txt": "Inf \"Infinity\""}, "model_output": [], "label": 0, "task_hash": "t", "model_hash": "m"}
 {"doc_id": 1, "native_id": 12345678901234567890, "metrics": {}, "model_output": [], "label": 1, "task_hash": "t\u0002", "model_hash": "m"}

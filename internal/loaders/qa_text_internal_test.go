@@ -5,6 +5,7 @@ import "testing"
 // TestTextProblem: the bytes and escapes a QA line may not hold, found at
 // their byte; everything else passes.
 func TestTextProblem(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, in string
 		at       int

@@ -11,6 +11,7 @@ import (
 // TestSetAside: verify sets a load's rows aside under quoted names, so
 // any table name works.
 func TestSetAside(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	conn, err := duckdbtest.Open(t).Conn(ctx)
 	if err != nil {

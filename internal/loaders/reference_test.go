@@ -15,6 +15,7 @@ import (
 // parser's alias table, row for row; its recipes are DataDecide's; the
 // seeds view is DataDecide's seed names.
 func TestReferenceViews(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	rows, err := v.db.QueryContext(v.ctx, "SELECT alias, recipe FROM recipe_aliases ORDER BY alias")
 	if err != nil {

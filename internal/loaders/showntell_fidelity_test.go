@@ -46,6 +46,7 @@ func reportText(s *loaders.Summary) string {
 // into a text column reads as Python's str() shows it (1000000.0, not
 // 1e+06). --strict refuses the first, naming its key.
 func TestShowntellRecordNumbers(t *testing.T) {
+	t.Parallel()
 	path := writePickle(t, t.TempDir(), "20250101_000000_modernized_run_data.pkl", modernizedPickle(
 		record("seed-huge", "seed", 1e30),
 		record("seed-inf", "seed", math.Inf(1)),
@@ -144,6 +145,7 @@ func TestShowntellRecordNumbers(t *testing.T) {
 // lists of their values, not a Go struct; a datetime with its offset). A value with no JSON form is
 // refused, naming the file, the run and the key down to the element.
 func TestShowntellRecordValuesKept(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	nan := math.NaN()
 	path := writePickle(t, dir, "20250102_000000_modernized_run_data.pkl", modernizedPickle(record("arrays",
@@ -223,6 +225,7 @@ func matchedFrame(index any, cols ...frameColumn) any {
 // refused, naming the file, the
 // row, the run and the column, and nothing is written.
 func TestShowntellMatchedExact(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	nan := math.NaN()
 	path := writePickle(t, dir, "combined_plotting_data_matched.pkl", matchedFrame(

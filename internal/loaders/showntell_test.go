@@ -17,6 +17,7 @@ const modernized = "../fixtures/pickles/20250920_101500_modernized_run_data.pkl"
 // runs the W&B load already derived are compared field by field, and the
 // disagreements (the legacy 100Mt bug, records against frames) reported.
 func TestShowntellModernized(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	v.loadKind("wandb-runs", filepath.Join(wandbSample(t), "runs_metadata.parquet"), loaders.Options{})
 	s := v.loadKind("showntell", modernized, loaders.Options{})
@@ -51,6 +52,7 @@ func TestShowntellModernized(t *testing.T) {
 // class and byte offset, and nothing is loaded; a truncated pickle names
 // its byte.
 func TestShowntellRefuses(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	data, err := os.ReadFile(modernized)
 	if err != nil {
@@ -80,6 +82,7 @@ func TestShowntellRefuses(t *testing.T) {
 // curve (JSON when an element is None), other text kept; verify-style
 // counts add up to rows × columns.
 func TestShowntellMatched(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	s := v.loadKind("showntell", "../fixtures/pickles/combined_plotting_data_matched.pkl", loaders.Options{})
 	if s.Variant != loaders.ShowntellMatched || s.Rows["finetune_matched_runs"] != 3 {
@@ -116,6 +119,7 @@ func TestShowntellMatched(t *testing.T) {
 // names a changed value, a lost row, and a field where the run-name parse
 // the database holds differs from the pickle.
 func TestShowntellVerify(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	matched := "../fixtures/pickles/combined_plotting_data_matched.pkl"
 	v.loadKind("showntell", matched, loaders.Options{})

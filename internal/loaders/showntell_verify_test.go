@@ -31,6 +31,7 @@ func verifyShowntell(t *testing.T, v *env, path string) *loaders.Verification {
 // agrees: it compares what this load wrote, and lists the differences the
 // load set aside as such (not as differing cells).
 func TestShowntellVerifyAfterRunNames(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	v.loadKind("wandb-runs", filepath.Join(wandbSample(t), "runs_metadata.parquet"), loaders.Options{})
 	v.loadKind("showntell", modernized, loaders.Options{})
@@ -58,6 +59,7 @@ func TestShowntellVerifyAfterRunNames(t *testing.T) {
 // pickle, or the last row of a matched frame (with its value and curve),
 // is counted as a row the file no longer has, a run added as missing; a changed source in the database is a differing cell.
 func TestShowntellVerifyChangedFile(t *testing.T) {
+	t.Parallel()
 	nan := math.NaN()
 	v1 := modernizedPickle(
 		record("run-a", "seed", "0", "lr", "1e-05"),

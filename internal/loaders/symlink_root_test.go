@@ -12,6 +12,7 @@ import (
 // TestSymlinkedRootIsFollowed: a folder source given as a symlink (with or
 // without a trailing slash) loads as the folder it points at.
 func TestSymlinkedRootIsFollowed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	dump, err := fixtures.WriteOLMESDump(filepath.Join(dir, "dumps"), fixtures.RunName(1), fixtures.QATasks, 3)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 // loaded first) and checks real values: typed metrics, NaN, the overflow
 // map, extra, duplicate steps, DPO rows, times.
 func TestHistoryLayouts(t *testing.T) {
+	t.Parallel()
 	dir := wandbSample(t)
 	spec := fixtures.SampleWandb()
 	run0, dpo := fixtures.RunName(0), fixtures.RunName(2)
@@ -105,6 +106,7 @@ func TestHistoryLayouts(t *testing.T) {
 // TestWandbVerify: verify agrees after a load, and catches a lost row and
 // a changed value in each W&B table.
 func TestWandbVerify(t *testing.T) {
+	t.Parallel()
 	dir := wandbSample(t)
 	v := newEnv(t)
 	runs, hist := filepath.Join(dir, "runs_metadata.parquet"), filepath.Join(dir, "history_v3.jsonl")
@@ -148,6 +150,7 @@ func TestWandbVerify(t *testing.T) {
 // TestWandbBadInput: a malformed JSONL line and a truncated parquet are
 // errors naming the file and the place, and nothing is loaded.
 func TestWandbBadInput(t *testing.T) {
+	t.Parallel()
 	dir := wandbSample(t)
 	tmp := t.TempDir()
 	good, err := os.ReadFile(filepath.Join(dir, "history_v3.jsonl"))
@@ -220,6 +223,7 @@ func writeFile(t *testing.T, path, data string) {
 // wandb_runs lacks is loaded and reported; runs another source loaded stay
 // its own; companions merge into the runs file's rows.
 func TestWandbReloadAndReplace(t *testing.T) {
+	t.Parallel()
 	dir := wandbSample(t)
 	v := newEnv(t)
 	tmp := t.TempDir()
@@ -289,6 +293,7 @@ func TestWandbReloadAndReplace(t *testing.T) {
 // number too big for a double, metrics that are not an object and extra
 // row data all land somewhere, by name.
 func TestHistoryOddValues(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "odd.jsonl")
 	writeFile(t, p, `{"run_id": "r", "step": 0, "timestamp": "1.5", "runtime": 1, "wandb_metadata": null, "metrics": {"learning_rate": "n/a", "train_loss": null, "grad": 1e400, "big": 123456789012345678901234, "s": "x", "q\"k": 2}, "extra": {"_custom": 1}}
@@ -335,6 +340,7 @@ func TestHistoryOddValues(t *testing.T) {
 // TestHistoryRefusesWhatItCannotPlace: what the layouts have no place for,
 // or cannot read exactly, is an error naming the place; nothing is loaded.
 func TestHistoryRefusesWhatItCannotPlace(t *testing.T) {
+	t.Parallel()
 	row := func(extra string) string {
 		return `{"run_id": "r", "step": 1, "timestamp": "1.5", "runtime": 1, "wandb_metadata": null, "metrics": {"a": 1}, "extra": {}` + extra + "}\n"
 	}
@@ -368,6 +374,7 @@ func TestHistoryRefusesWhatItCannotPlace(t *testing.T) {
 // floats, an array element's other keys, a 40-digit integer, and rows tied
 // in time, step and runtime (verify agrees right after the load).
 func TestHistoryExactValues(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	dir := t.TempDir()
 	rows := filepath.Join(dir, "rows.jsonl")

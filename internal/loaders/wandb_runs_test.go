@@ -75,6 +75,7 @@ func (v *env) loadKind(kind, path string, opts loaders.Options) *loaders.Summary
 // TestRunsLayouts loads each runs layout into a fresh database and checks
 // the detected layout and real values of the run that carries the quirks.
 func TestRunsLayouts(t *testing.T) {
+	t.Parallel()
 	dir := wandbSample(t)
 	run0, run1, run3 := fixtures.RunName(0), fixtures.RunName(1), fixtures.RunName(3)
 	cases := []struct {
@@ -221,6 +222,7 @@ var _ = errors.Is
 // clock is that date in UTC; tags that are not a JSON list are reported;
 // a flat result and a nested text one are one row, the nested one whole.
 func TestRunsReviewCases(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	dir := t.TempDir()
 	wide := filepath.Join(dir, "wide.parquet")

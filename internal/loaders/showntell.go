@@ -772,7 +772,7 @@ func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
 		if dim == len(a.Shape) {
 			e := a.At(idx...)
 			if a.Dtype.Kind == 'M' {
-				if t, ok := a.Dtype.Time(e.(int64)); ok {
+				if t, err := a.Dtype.Time(e.(int64)); err == nil {
 					e = t
 				} else {
 					e = nil

@@ -3,6 +3,7 @@ package pickle
 import (
 	"errors"
 	"math"
+	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -150,5 +151,54 @@ func TestDatetimeUnitsRefused(t *testing.T) {
 	pe := decodeError(t, p.stop())
 	if !strings.Contains(pe.Msg, `numpy datetime unit b"ps"×1 is not read`) {
 		t.Errorf("M8[ps]: %v", pe)
+	}
+}
+
+// TestTimestampValue: a pandas Timestamp's value is read however the
+// pickle spells the int (LONG1 as CPython writes it, LONG1 and LONG4 with
+// extra sign bytes, protocol 0's L and I lines); a value beyond int64 is
+// refused, naming it.
+func TestTimestampValue(t *testing.T) {
+	const ns = 1735787045000000001 // 2025-01-02T03:04:05.000000001Z
+	want := time.Unix(0, ns).UTC()
+	long := func(extra int) func(*pw) { // LONG1 of 8 bytes and extra zero bytes
+		return func(p *pw) {
+			b := make([]byte, 8+extra)
+			for i := 0; i < 8; i++ {
+				b[i] = byte(uint64(ns) >> (8 * i))
+			}
+			p.op(0x8a, byte(len(b))).op(b...)
+		}
+	}
+	stamp := func(proto int, value func(*pw)) []byte {
+		p := newPW(proto).global("pandas._libs.tslibs.timestamps", "_unpickle_timestamp").op('(')
+		value(p)
+		return p.op('N', 'N', 'K', 10, 't', 'R').stop()
+	}
+	for name, data := range map[string][]byte{
+		"LONG1":          stamp(2, long(0)),
+		"LONG1 9 bytes":  stamp(2, long(1)),
+		"LONG1 16 bytes": stamp(4, long(8)),
+		"LONG4": stamp(4, func(p *pw) {
+			b := make([]byte, 12)
+			for i := 0; i < 8; i++ {
+				b[i] = byte(uint64(ns) >> (8 * i))
+			}
+			p.op(0x8b).u32(uint32(len(b))).op(b...)
+		}),
+		"protocol 0 L": stamp(0, func(p *pw) { p.op([]byte("L1735787045000000001L\n")...) }),
+		"protocol 0 I": stamp(0, func(p *pw) { p.op([]byte("I1735787045000000001\n")...) }),
+	} {
+		t.Run(name, func(t *testing.T) {
+			v, err := Decode(data)
+			if got, ok := v.(time.Time); err != nil || !ok || !got.Equal(want) {
+				t.Errorf("Decode = %#v, %v; want %v", v, err, want)
+			}
+		})
+	}
+	beyond := new(big.Int).Lsh(big.NewInt(1), 63)
+	pe := decodeError(t, stamp(4, vBig(beyond)))
+	if !strings.Contains(pe.Msg, "Timestamp value 9223372036854775808 is beyond int64") {
+		t.Errorf("2**63: %v", pe)
 	}
 }

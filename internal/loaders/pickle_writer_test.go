@@ -233,6 +233,11 @@ func pdTimestamp(ns int64) any {
 	return pyReduce{pyGlobal{"pandas._libs.tslibs.timestamps", "_unpickle_timestamp"}, pyTuple{ns, nil, nil, 10}}
 }
 
+// pyTimezone is datetime.timezone(timedelta(seconds=offset)).
+func pyTimezone(offset int) any {
+	return pyReduce{pyGlobal{"datetime", "timezone"}, pyTuple{pyReduce{pyGlobal{"datetime", "timedelta"}, pyTuple{0, offset, 0}}}}
+}
+
 // pdRangeIndex is RangeIndex(0, n).
 func pdRangeIndex(n int) any {
 	return pyReduce{pyGlobal{"pandas.core.indexes.base", "_new_Index"}, pyTuple{pyGlobal{"pandas.core.indexes.range", "RangeIndex"},

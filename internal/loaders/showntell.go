@@ -65,7 +65,7 @@ func (Showntell) Load(ctx context.Context, ld *Load) (*Report, error) {
 	case *pickle.DataFrame:
 		return loadMatched(ctx, ld, x)
 	}
-	return nil, fmt.Errorf("unreachable: %T", v)
+	return nil, fmt.Errorf("unreachable: a %s", pickle.TypeName(v))
 }
 
 // decodePickle reads and decodes a pickle, and checks it is one of the two
@@ -81,9 +81,9 @@ func decodePickle(path string) (any, error) {
 		var re *pickle.RefusedError
 		switch {
 		case errors.As(err, &re):
-			return nil, &FileError{Path: path, Place: fmt.Sprintf("byte %d", re.Offset), Msg: fmt.Sprintf("refused %s.%s: only builtins, datetime, numpy and pandas DataFrame objects are reconstructed; nothing was run", re.Module, re.Name), Err: err}
+			return nil, &FileError{Path: path, Place: bytePlace(re.Offset), Msg: fmt.Sprintf("refused %s.%s: only builtins, datetime, numpy and pandas DataFrame objects are reconstructed; nothing was run", re.Module, re.Name), Err: err}
 		case errors.As(err, &pe):
-			return nil, &FileError{Path: path, Place: fmt.Sprintf("byte %d", pe.Offset), Msg: pe.Msg, Err: err}
+			return nil, &FileError{Path: path, Place: bytePlace(pe.Offset), Msg: pe.Msg, Err: err}
 		}
 		return nil, &FileError{Path: path, Msg: err.Error(), Err: err}
 	}
@@ -97,6 +97,16 @@ func decodePickle(path string) (any, error) {
 		return x, nil
 	}
 	return nil, &FileError{Path: path, Msg: fmt.Sprintf("unknown pickle layout: a %s; expected a modernized run data dict or a DataFrame", pyType(v))}
+}
+
+// bytePlace names the byte of a pickle where decoding stopped; the
+// decoder gives -1 when it does not know (a value never given its state is
+// found only at the end).
+func bytePlace(offset int64) string {
+	if offset < 0 {
+		return "offset unknown"
+	}
+	return fmt.Sprintf("byte %d", offset)
 }
 
 func hasKeys(d *pickle.Dict, keys ...string) bool {
@@ -834,47 +844,19 @@ func pyRepr(f float64) string {
 	return s
 }
 
-// pyType names a decoded value's Python type in messages.
+// pyType names a decoded value's Python type in messages, as
+// pickle.TypeName does, with a numpy array's dtype and shape, and numpy's
+// uint64 (a u8 column's value) named as such.
 func pyType(v any) string {
 	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		return "bool"
-	case int64, int32, int, *big.Int:
-		return "int"
 	case uint64:
 		return "numpy uint64"
-	case float64, float32:
+	case int32, int:
+		return "int"
+	case float32:
 		return "float"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case []any:
-		return "list"
-	case pickle.Tuple:
-		return "tuple"
-	case *pickle.Dict:
-		return "dict"
-	case *pickle.Set:
-		return "set"
-	case *pickle.Slice:
-		return "slice"
-	case time.Time:
-		return "datetime"
-	case time.Duration:
-		return "timedelta"
-	case pickle.NaTValue:
-		return "NaT"
 	case *pickle.Array:
 		return fmt.Sprintf("numpy array (%s, shape %v)", x.Dtype, x.Shape)
-	case *pickle.Dtype:
-		return "numpy dtype"
-	case *pickle.Index:
-		return "pandas Index"
-	case *pickle.DataFrame:
-		return "pandas DataFrame"
 	}
-	return fmt.Sprintf("%T", v)
+	return pickle.TypeName(v)
 }

@@ -163,3 +163,26 @@ func TestShowntellVerify(t *testing.T) {
 		t.Errorf("modernized against derived rows: %+v", g)
 	}
 }
+
+// TestShowntellMessages: a refusal names the value's Python type
+// (pickle.TypeName: "numpy.dtype", never a Go type), and a place the
+// decoder cannot give as a byte (-1) reads "offset unknown", not "byte -1".
+func TestShowntellMessages(t *testing.T) {
+	v := newEnv(t)
+	dir := t.TempDir()
+	unbuilt := writePickle(t, dir, "unbuilt.pkl", pyReduce{pyGlobal{"pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked"},
+		pyTuple{pyGlobal{"pandas.core.arrays.categorical", "Categorical"}, pyTuple{}, nil}})
+	dtype := writePickle(t, dir, "20250104_000000_modernized_run_data.pkl", modernizedPickle(record("bad", "dt", npDtype("f8", "<"))))
+	tz := writePickle(t, dir, "20250105_000000_modernized_run_data.pkl", modernizedPickle(record("bad", "zone", pyTimezone(7200))))
+	for _, c := range []struct{ path, want string }{
+		{unbuilt, unbuilt + ": offset unknown: a pandas Categorical never given its state (no BUILD)"},
+		{dtype, dtype + ": processed_runs[0] (run bad), key dt: a numpy.dtype has no JSON form"},
+		{tz, tz + ": processed_runs[0] (run bad), key zone: a tzinfo has no JSON form"},
+	} {
+		_, err := v.e.Load(v.ctx, "showntell", c.path, loaders.Options{})
+		var fe *loaders.FileError
+		if !errors.As(err, &fe) || err.Error() != c.want {
+			t.Errorf("Load(%s) = %v\nwant %s", filepath.Base(c.path), err, c.want)
+		}
+	}
+}

@@ -352,6 +352,8 @@ func text(v any) string {
 		return bigOf(x).String()
 	case time.Time:
 		return x.Format("2006-01-02 15:04:05")
+	case time.Duration:
+		return pyTimedelta(x)
 	case string:
 		if f, err := strconv.ParseFloat(x, 64); err == nil && strings.ContainsAny(x, ".e") {
 			return strconv.FormatFloat(f, 'g', -1, 64)
@@ -711,6 +713,8 @@ func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
 			return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999")), nil
 		}
 		return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999-07:00")), nil
+	case time.Duration:
+		return appender.AppendJSONString(b, pyTimedelta(x)), nil
 	case []any:
 		return appendPyList(b, x, at)
 	case pickle.Tuple:
@@ -766,10 +770,12 @@ func appendPyList(b []byte, items []any, at string) ([]byte, error) {
 }
 
 // appendArray writes a numpy array as nested lists, one level per
-// dimension (a 0-d array as its element).
+// dimension (a 0-d array as its element): datetime64 and timedelta64
+// elements as times and durations are written, NaT as null; one the
+// decoder cannot give exactly (a time beyond its range) is a *valueError
+// naming the element.
 func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
-	switch a.Dtype.Kind {
-	case 'm', 'S':
+	if a.Dtype.Kind == 'S' {
 		return nil, &valueError{at, fmt.Sprintf("a numpy array of %s has no JSON form", a.Dtype)}
 	}
 	idx := make([]int, len(a.Shape))
@@ -781,12 +787,13 @@ func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
 		}
 		if dim == len(a.Shape) {
 			e := a.At(idx...)
-			if a.Dtype.Kind == 'M' {
-				if t, err := a.Dtype.Time(e.(int64)); err == nil {
-					e = t
-				} else {
-					e = nil
+			if k := a.Dtype.Kind; k == 'M' || k == 'm' {
+				v, verr := a.Dtype.Value(e)
+				if verr != nil {
+					err = &valueError{at, verr.Error()}
+					return
 				}
+				e = v
 			}
 			b, err = appendPyJSON(b, e, at)
 			return
@@ -803,6 +810,33 @@ func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
 	}
 	walk(0, at)
 	return b, err
+}
+
+// pyTimedelta is a duration as pandas' str(Timedelta) writes it, exactly:
+// days, then the time of day with a fraction to the microsecond, or to the
+// nanosecond when there are nanoseconds; a negative duration as whole days
+// before it and the positive rest ("-1 days +23:59:59.999999" is -1µs).
+// Python's json has no form for a timedelta; this text is what the lab
+// sees in a notebook, and pandas.Timedelta reads it back.
+func pyTimedelta(d time.Duration) string {
+	const day = 24 * time.Hour
+	days, rest := int64(d/day), d%day
+	if rest < 0 {
+		rest += day
+		days--
+	}
+	sign := " "
+	if d < 0 {
+		sign = " +"
+	}
+	s := fmt.Sprintf("%d days%s%02d:%02d:%02d", days, sign, int64(rest/time.Hour), int64(rest%time.Hour/time.Minute), int64(rest%time.Minute/time.Second))
+	switch frac := int64(rest % time.Second); {
+	case frac%1000 != 0:
+		s += fmt.Sprintf(".%09d", frac)
+	case frac != 0:
+		s += fmt.Sprintf(".%06d", frac/1000)
+	}
+	return s
 }
 
 // appendPyFloat writes a float as Python's json does: NaN and Infinity as

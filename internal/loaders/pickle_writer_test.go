@@ -244,9 +244,25 @@ func pdTimestamp(ns int64) any {
 	return pyReduce{pyGlobal{"pandas._libs.tslibs.timestamps", "_unpickle_timestamp"}, pyTuple{ns, nil, nil, 10}}
 }
 
+// pyDatetime is datetime.datetime(y, mo, d, h, mi, sec, us, tzinfo=tz)
+// (tz nil: naive), in the state CPython pickles.
+func pyDatetime(y, mo, d, h, mi, sec, us int, tz any) any {
+	state := pyBytes{byte(y >> 8), byte(y), byte(mo), byte(d), byte(h), byte(mi), byte(sec), byte(us >> 16), byte(us >> 8), byte(us)}
+	if tz == nil {
+		return pyReduce{pyGlobal{"datetime", "datetime"}, pyTuple{state}}
+	}
+	return pyReduce{pyGlobal{"datetime", "datetime"}, pyTuple{state, tz}}
+}
+
 // pyTimezone is datetime.timezone(timedelta(seconds=offset)).
 func pyTimezone(offset int) any {
 	return pyReduce{pyGlobal{"datetime", "timezone"}, pyTuple{pyReduce{pyGlobal{"datetime", "timedelta"}, pyTuple{0, offset, 0}}}}
+}
+
+// pdTimestampTZ is a pandas Timestamp of nanoseconds since the epoch in
+// an IANA zone, as pandas pickles one with a pytz zone.
+func pdTimestampTZ(ns int64, zone string) any {
+	return pyReduce{pyGlobal{"pandas._libs.tslibs.timestamps", "_unpickle_timestamp"}, pyTuple{ns, nil, pyReduce{pyGlobal{"pytz", "_p"}, pyTuple{zone}}, 10}}
 }
 
 // pdRangeIndex is RangeIndex(0, n).

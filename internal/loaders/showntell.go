@@ -351,7 +351,7 @@ func text(v any) string {
 		}
 		return bigOf(x).String()
 	case time.Time:
-		return x.Format("2006-01-02 15:04:05")
+		return pyTime(x)
 	case time.Duration:
 		return pyTimedelta(x)
 	case string:
@@ -648,13 +648,50 @@ func pickleRow(path string, rec recordOf, loadID int64) (*gen.FinetuneRun, []ine
 	return row, inexact, nil
 }
 
-// timestampFits says why a TIMESTAMP column (microseconds) cannot hold t
-// exactly: a pandas Timestamp with nanoseconds; "" when it can.
+// timestampFits says why a naive TIMESTAMP column (microseconds, the run
+// name's time as written) cannot hold t exactly: a pandas Timestamp with
+// nanoseconds, or an aware time, whose zone the column would drop; "" when
+// it can.
 func timestampFits(t time.Time) string {
 	if t.Nanosecond()%1000 != 0 {
-		return fmt.Sprintf("%s has nanoseconds a TIMESTAMP (microseconds) does not hold", t.Format("2006-01-02 15:04:05.999999999"))
+		return fmt.Sprintf("%s has nanoseconds a TIMESTAMP (microseconds) does not hold", pyTime(t))
+	}
+	if !naive(t) {
+		return fmt.Sprintf("%s is aware (%s), and a naive TIMESTAMP would drop its zone", pyTime(t), t.Location())
 	}
 	return ""
+}
+
+// naive reports whether a decoded time has no zone: internal/pickle gives
+// naive ones in time.UTC, and aware ones (UTC included) in a zone of
+// their own.
+func naive(t time.Time) bool { return t.Location() == time.UTC }
+
+// pyTime is a time as Python's str() writes a datetime and pandas' a
+// Timestamp: a fraction only when there is one, to the microsecond, or to
+// the nanosecond when there are nanoseconds; an aware time's UTC offset,
+// to the second when it has seconds (local mean time).
+func pyTime(t time.Time) string {
+	s := t.Format("2006-01-02 15:04:05")
+	switch ns := t.Nanosecond(); {
+	case ns%1000 != 0:
+		s += fmt.Sprintf(".%09d", ns)
+	case ns != 0:
+		s += fmt.Sprintf(".%06d", ns/1000)
+	}
+	if !naive(t) {
+		s += t.Format(offsetLayout(t))
+	}
+	return s
+}
+
+// offsetLayout is the layout of t's UTC offset: to the minute, or to the
+// second when it has seconds, as Python writes it (+00:09:21).
+func offsetLayout(t time.Time) string {
+	if _, off := t.Zone(); off%60 != 0 {
+		return "-07:00:00"
+	}
+	return "-07:00"
 }
 
 // recordJSON is a record as JSON, its keys in the pickle's order.
@@ -688,7 +725,9 @@ func (e *valueError) Error() string {
 // (int64, uint64, Python's big ints), floats in their shortest exact form
 // with a fraction or an exponent (2.0 stays a float), lists, tuples, sets
 // and numpy arrays (nested by shape) as lists, dicts as objects in their
-// order, times as ISO text, None and NaT as null. A value with no JSON form
+// order, times as ISO text (an aware one with its UTC offset, to the
+// second when it has seconds), timedeltas as pandas writes them (see
+// pyTimedelta), None and NaT as null. A value with no JSON form
 // (bytes, a dtype, a frame, text that is not UTF-8) is a *valueError
 // naming where it is; at is the place of v.
 func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
@@ -709,10 +748,10 @@ func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
 		}
 		return appender.AppendJSONString(b, x), nil
 	case time.Time:
-		if x.Location() == time.UTC { // naive, as internal/pickle decodes it
+		if naive(x) {
 			return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999")), nil
 		}
-		return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999-07:00")), nil
+		return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999"+offsetLayout(x))), nil
 	case time.Duration:
 		return appender.AppendJSONString(b, pyTimedelta(x)), nil
 	case []any:

@@ -72,3 +72,80 @@ func TestShowntellDurations(t *testing.T) {
 		t.Errorf("the summary lacks the index:\n%s", rep)
 	}
 }
+
+// TestShowntellAwareTimes: an aware datetime or Timestamp keeps its zone.
+// source holds it with its UTC offset (to the second for local mean time,
+// +00:09:21); a naive TIMESTAMP column (started_at, the matched
+// timestamp) does not take it, since it would drop the zone: a record's
+// is kept aside and named, a matched frame's refused with its row and
+// column. Records and frames are compared by the time as Python writes
+// it, fraction and offset included, and a text column shows it so.
+func TestShowntellAwareTimes(t *testing.T) {
+	dir := t.TempDir()
+	plus2, lmt := pyTimezone(7200), pyTimezone(561)
+	aware := pyDatetime(2025, 7, 1, 12, 0, 0, 0, plus2)
+	path := writePickle(t, dir, "20250108_000000_modernized_run_data.pkl", pyDict{
+		{"processed_runs", []any{
+			record("aware", "timestamp", aware),
+			record("paris", "timestamp", pdTimestampTZ(1751364000e9, "Europe/Paris")),
+			record("lmt", "timestamp", pyDatetime(1900, 1, 1, 0, 0, 0, 0, lmt)),
+			record("naive", "timestamp", pyDatetime(2025, 1, 2, 3, 4, 5, 7, nil)),
+		}},
+		{"grouped_data", pyDict{}},
+		{"processed_dataframes", pyDict{{"simple_ft", pdFrame(pdRangeIndex(2),
+			frameColumn{"run_id", "O8", []any{"aware", "naive"}},
+			frameColumn{"timestamp", "O8", []any{pyDatetime(2025, 7, 1, 12, 0, 0, 0, nil), pyDatetime(2025, 1, 2, 3, 4, 5, 0, nil)}},
+		)}}},
+		{"metadata", pyDict{}},
+	})
+	v := newEnv(t)
+	s := v.loadKind("showntell", path, loaders.Options{})
+	for _, c := range []struct{ run, col, want string }{
+		{"aware", "started_at", "NULL"},
+		{"aware", "source->>'$.timestamp'", "2025-07-01T12:00:00+02:00"},
+		{"paris", "started_at", "NULL"},
+		{"paris", "source->>'$.timestamp'", "2025-07-01T12:00:00+02:00"},
+		{"lmt", "source->>'$.timestamp'", "1900-01-01T00:00:00+00:09:21"},
+		{"naive", "started_at", "2025-01-02 03:04:05.000007"},
+	} {
+		q := "SELECT coalesce(CAST(" + c.col + " AS VARCHAR), 'NULL') FROM finetune_runs WHERE run_id = ?"
+		if got := v.scalar(q, c.run); got != c.want {
+			t.Errorf("run %s: %s = %s, want %s", c.run, c.col, got, c.want)
+		}
+	}
+	rep := reportText(s)
+	for _, want := range []string{
+		"aware: timestamp 2025-07-01 12:00:00+02:00 is aware (UTC+02:00), and a naive TIMESTAMP would drop its zone",
+		"paris: timestamp 2025-07-01 12:00:00+02:00 is aware (Europe/Paris)",
+		"lmt: timestamp 1900-01-01 00:00:00+00:09:21 is aware (UTC+00:09:21)",
+		"aware: timestamp records 2025-07-01 12:00:00+02:00, frames 2025-07-01 12:00:00",
+		"naive: timestamp records 2025-01-02 03:04:05.000007, frames 2025-01-02 03:04:05",
+	} {
+		if !strings.Contains(rep, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, rep)
+		}
+	}
+
+	mpath := writePickle(t, dir, "combined_plotting_data_matched.pkl", matchedFrame(nil,
+		frameColumn{"ckpt_data", "M8", []int64{1735787045000000000, 1735787045000007000, nat}},
+		frameColumn{"pt_when", "O8", []any{aware, nil, pyDatetime(2025, 1, 2, 3, 4, 5, 0, nil)}},
+	))
+	v.loadKind("showntell", mpath, loaders.Options{})
+	for _, c := range []struct{ q, run, want string }{
+		{"SELECT ckpt_data FROM finetune_matched_runs WHERE run_id = ?", "m0", "2025-01-02 03:04:05"},
+		{"SELECT ckpt_data FROM finetune_matched_runs WHERE run_id = ?", "m1", "2025-01-02 03:04:05.000007"},
+		{"SELECT CAST(other_text AS VARCHAR) FROM finetune_matched_runs WHERE run_id = ?", "m0", `{"pt_when":"2025-07-01T12:00:00+02:00"}`},
+		{"SELECT CAST(other_text AS VARCHAR) FROM finetune_matched_runs WHERE run_id = ?", "m2", `{"pt_when":"2025-01-02T03:04:05"}`},
+	} {
+		if got := v.scalar(c.q, c.run); got != c.want {
+			t.Errorf("%s [%s] = %s, want %s", c.q, c.run, got, c.want)
+		}
+	}
+	bad := writePickle(t, t.TempDir(), "combined_plotting_data_matched.pkl", matchedFrame(nil,
+		frameColumn{"timestamp", "O8", []any{nil, aware, nil}}))
+	_, err := v.e.Load(v.ctx, "showntell", bad, loaders.Options{})
+	var fe *loaders.FileError
+	if !errors.As(err, &fe) || fe.Place != "row 1 (run m1), column timestamp" || fe.Msg != "2025-07-01 12:00:00+02:00 is aware (UTC+02:00), and a naive TIMESTAMP would drop its zone" {
+		t.Errorf("Load(aware timestamp) = %v", err)
+	}
+}

@@ -354,6 +354,8 @@ func text(v any) string {
 		return pyTime(x)
 	case time.Duration:
 		return pyTimedelta(x)
+	case *time.Location:
+		return x.String()
 	case string:
 		if f, err := strconv.ParseFloat(x, 64); err == nil && strings.ContainsAny(x, ".e") {
 			return strconv.FormatFloat(f, 'g', -1, 64)
@@ -727,7 +729,10 @@ func (e *valueError) Error() string {
 // and numpy arrays (nested by shape) as lists, dicts as objects in their
 // order, times as ISO text (an aware one with its UTC offset, to the
 // second when it has seconds), timedeltas as pandas writes them (see
-// pyTimedelta), None and NaT as null. A value with no JSON form
+// pyTimedelta), a time zone as Python's str() names it (the decoder names
+// each so: "Europe/Paris", "UTC+02:00", "pytz.FixedOffset(120)"), None and
+// NaT as null; a dict's int keys as text, as Python's json writes them. A
+// value with no JSON form
 // (bytes, a dtype, a frame, text that is not UTF-8) is a *valueError
 // naming where it is; at is the place of v.
 func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
@@ -754,6 +759,8 @@ func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
 		return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999"+offsetLayout(x))), nil
 	case time.Duration:
 		return appender.AppendJSONString(b, pyTimedelta(x)), nil
+	case *time.Location:
+		return appender.AppendJSONString(b, x.String()), nil
 	case []any:
 		return appendPyList(b, x, at)
 	case pickle.Tuple:
@@ -768,8 +775,8 @@ func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
 			switch kk := k.(type) {
 			case string:
 				ks = kk
-			case int64:
-				ks = strconv.FormatInt(kk, 10)
+			case int64, uint64, *big.Int: // as Python's json writes an int key
+				ks = bigOf(kk).String()
 			default:
 				return nil, &valueError{at, fmt.Sprintf("a dict key %s (a %s) has no JSON form", text(k), pyType(k))}
 			}

@@ -58,6 +58,8 @@ func cellText(v any) *string {
 		s = pyTimedelta(x)
 	case time.Time:
 		s = pyTime(x)
+	case *time.Location:
+		s = x.String()
 	case []any, pickle.Tuple, *pickle.Array, *pickle.Dict, *pickle.Set:
 		b, err := appendPyJSON(nil, v, "")
 		if err != nil {

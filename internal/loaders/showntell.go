@@ -863,7 +863,8 @@ func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
 // nanosecond when there are nanoseconds; a negative duration as whole days
 // before it and the positive rest ("-1 days +23:59:59.999999" is -1µs).
 // Python's json has no form for a timedelta; this text is what the lab
-// sees in a notebook, and pandas.Timedelta reads it back.
+// sees in a notebook, and pandas.Timedelta reads it back (but at the very
+// ends of its range, where pandas' parser overflows).
 func pyTimedelta(d time.Duration) string {
 	const day = 24 * time.Hour
 	days, rest := int64(d/day), d%day

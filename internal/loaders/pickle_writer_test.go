@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -155,15 +157,24 @@ func writePickle(t *testing.T, dir, name string, v any) string {
 }
 
 // npDtype is numpy.dtype(code) with its state: code is numpy's, e.g. f8,
-// i8, u8, u1, b1, O8; order "<" or "|".
+// i8, u8, u1, b1, O8, M8 and m8 (ns), M8[us], m8[10s]; order "<" or "|".
 func npDtype(code, order string) any {
 	flags := 0
 	if code[0] == 'O' {
 		flags = 63
 	}
 	state := pyTuple{3, order, nil, nil, nil, -1, -1, flags}
-	if code[0] == 'M' { // datetime64[ns]: the unit in the metadata
-		state = pyTuple{4, order, nil, nil, nil, -1, -1, 0, pyTuple{pyDict{}, pyTuple{pyBytes("ns"), 1, 1, 1}}}
+	if code[0] == 'M' || code[0] == 'm' { // the unit in the metadata
+		unit, num := "ns", 1
+		if i := strings.IndexByte(code, '['); i > 0 {
+			unit = strings.TrimRight(code[i+1:], "]")
+			code = code[:i]
+			if j := strings.IndexFunc(unit, func(r rune) bool { return r < '0' || r > '9' }); j > 0 {
+				num, _ = strconv.Atoi(unit[:j])
+				unit = unit[j:]
+			}
+		}
+		state = pyTuple{4, order, nil, nil, nil, -1, -1, 0, pyTuple{pyDict{}, pyTuple{pyBytes(unit), num, 1, 1}}}
 	}
 	return pyBuild{pyReduce{pyGlobal{"numpy", "dtype"}, pyTuple{code, false, true}}, state}
 }
@@ -231,6 +242,27 @@ func npScalar(code string, raw []byte) any {
 // pdTimestamp is a pandas Timestamp of nanoseconds since the epoch.
 func pdTimestamp(ns int64) any {
 	return pyReduce{pyGlobal{"pandas._libs.tslibs.timestamps", "_unpickle_timestamp"}, pyTuple{ns, nil, nil, 10}}
+}
+
+// pyDatetime is datetime.datetime(y, mo, d, h, mi, sec, us, tzinfo=tz)
+// (tz nil: naive), in the state CPython pickles.
+func pyDatetime(y, mo, d, h, mi, sec, us int, tz any) any {
+	state := pyBytes{byte(y >> 8), byte(y), byte(mo), byte(d), byte(h), byte(mi), byte(sec), byte(us >> 16), byte(us >> 8), byte(us)}
+	if tz == nil {
+		return pyReduce{pyGlobal{"datetime", "datetime"}, pyTuple{state}}
+	}
+	return pyReduce{pyGlobal{"datetime", "datetime"}, pyTuple{state, tz}}
+}
+
+// pyTimezone is datetime.timezone(timedelta(seconds=offset)).
+func pyTimezone(offset int) any {
+	return pyReduce{pyGlobal{"datetime", "timezone"}, pyTuple{pyReduce{pyGlobal{"datetime", "timedelta"}, pyTuple{0, offset, 0}}}}
+}
+
+// pdTimestampTZ is a pandas Timestamp of nanoseconds since the epoch in
+// an IANA zone, as pandas pickles one with a pytz zone.
+func pdTimestampTZ(ns int64, zone string) any {
+	return pyReduce{pyGlobal{"pandas._libs.tslibs.timestamps", "_unpickle_timestamp"}, pyTuple{ns, nil, pyReduce{pyGlobal{"pytz", "_p"}, pyTuple{zone}}, 10}}
 }
 
 // pdRangeIndex is RangeIndex(0, n).

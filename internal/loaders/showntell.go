@@ -65,7 +65,7 @@ func (Showntell) Load(ctx context.Context, ld *Load) (*Report, error) {
 	case *pickle.DataFrame:
 		return loadMatched(ctx, ld, x)
 	}
-	return nil, fmt.Errorf("unreachable: %T", v)
+	return nil, fmt.Errorf("unreachable: a %s", pickle.TypeName(v))
 }
 
 // decodePickle reads and decodes a pickle, and checks it is one of the two
@@ -81,9 +81,9 @@ func decodePickle(path string) (any, error) {
 		var re *pickle.RefusedError
 		switch {
 		case errors.As(err, &re):
-			return nil, &FileError{Path: path, Place: fmt.Sprintf("byte %d", re.Offset), Msg: fmt.Sprintf("refused %s.%s: only builtins, datetime, numpy and pandas DataFrame objects are reconstructed; nothing was run", re.Module, re.Name), Err: err}
+			return nil, &FileError{Path: path, Place: bytePlace(re.Offset), Msg: fmt.Sprintf("refused %s.%s: only builtins, datetime, numpy and pandas DataFrame objects are reconstructed; nothing was run", re.Module, re.Name), Err: err}
 		case errors.As(err, &pe):
-			return nil, &FileError{Path: path, Place: fmt.Sprintf("byte %d", pe.Offset), Msg: pe.Msg, Err: err}
+			return nil, &FileError{Path: path, Place: bytePlace(pe.Offset), Msg: pe.Msg, Err: err}
 		}
 		return nil, &FileError{Path: path, Msg: err.Error(), Err: err}
 	}
@@ -97,6 +97,16 @@ func decodePickle(path string) (any, error) {
 		return x, nil
 	}
 	return nil, &FileError{Path: path, Msg: fmt.Sprintf("unknown pickle layout: a %s; expected a modernized run data dict or a DataFrame", pyType(v))}
+}
+
+// bytePlace names the byte of a pickle where decoding stopped; the
+// decoder gives -1 when it does not know (a value never given its state is
+// found only at the end).
+func bytePlace(offset int64) string {
+	if offset < 0 {
+		return "offset unknown"
+	}
+	return fmt.Sprintf("byte %d", offset)
 }
 
 func hasKeys(d *pickle.Dict, keys ...string) bool {
@@ -341,7 +351,11 @@ func text(v any) string {
 		}
 		return bigOf(x).String()
 	case time.Time:
-		return x.Format("2006-01-02 15:04:05")
+		return pyTime(x)
+	case time.Duration:
+		return pyTimedelta(x)
+	case *time.Location:
+		return x.String()
 	case string:
 		if f, err := strconv.ParseFloat(x, 64); err == nil && strings.ContainsAny(x, ".e") {
 			return strconv.FormatFloat(f, 'g', -1, 64)
@@ -636,13 +650,50 @@ func pickleRow(path string, rec recordOf, loadID int64) (*gen.FinetuneRun, []ine
 	return row, inexact, nil
 }
 
-// timestampFits says why a TIMESTAMP column (microseconds) cannot hold t
-// exactly: a pandas Timestamp with nanoseconds; "" when it can.
+// timestampFits says why a naive TIMESTAMP column (microseconds, the run
+// name's time as written) cannot hold t exactly: a pandas Timestamp with
+// nanoseconds, or an aware time, whose zone the column would drop; "" when
+// it can.
 func timestampFits(t time.Time) string {
 	if t.Nanosecond()%1000 != 0 {
-		return fmt.Sprintf("%s has nanoseconds a TIMESTAMP (microseconds) does not hold", t.Format("2006-01-02 15:04:05.999999999"))
+		return fmt.Sprintf("%s has nanoseconds a TIMESTAMP (microseconds) does not hold", pyTime(t))
+	}
+	if !naive(t) {
+		return fmt.Sprintf("%s is aware (%s), and a naive TIMESTAMP would drop its zone", pyTime(t), t.Location())
 	}
 	return ""
+}
+
+// naive reports whether a decoded time has no zone: internal/pickle gives
+// naive ones in time.UTC, and aware ones (UTC included) in a zone of
+// their own.
+func naive(t time.Time) bool { return t.Location() == time.UTC }
+
+// pyTime is a time as Python's str() writes a datetime and pandas' a
+// Timestamp: a fraction only when there is one, to the microsecond, or to
+// the nanosecond when there are nanoseconds; an aware time's UTC offset,
+// to the second when it has seconds (local mean time).
+func pyTime(t time.Time) string {
+	s := t.Format("2006-01-02 15:04:05")
+	switch ns := t.Nanosecond(); {
+	case ns%1000 != 0:
+		s += fmt.Sprintf(".%09d", ns)
+	case ns != 0:
+		s += fmt.Sprintf(".%06d", ns/1000)
+	}
+	if !naive(t) {
+		s += t.Format(offsetLayout(t))
+	}
+	return s
+}
+
+// offsetLayout is the layout of t's UTC offset: to the minute, or to the
+// second when it has seconds, as Python writes it (+00:09:21).
+func offsetLayout(t time.Time) string {
+	if _, off := t.Zone(); off%60 != 0 {
+		return "-07:00:00"
+	}
+	return "-07:00"
 }
 
 // recordJSON is a record as JSON, its keys in the pickle's order.
@@ -676,7 +727,12 @@ func (e *valueError) Error() string {
 // (int64, uint64, Python's big ints), floats in their shortest exact form
 // with a fraction or an exponent (2.0 stays a float), lists, tuples, sets
 // and numpy arrays (nested by shape) as lists, dicts as objects in their
-// order, times as ISO text, None and NaT as null. A value with no JSON form
+// order, times as ISO text (an aware one with its UTC offset, to the
+// second when it has seconds), timedeltas as pandas writes them (see
+// pyTimedelta), a time zone as Python's str() names it (the decoder names
+// each so: "Europe/Paris", "UTC+02:00", "pytz.FixedOffset(120)"), None and
+// NaT as null; a dict's int keys as text, as Python's json writes them. A
+// value with no JSON form
 // (bytes, a dtype, a frame, text that is not UTF-8) is a *valueError
 // naming where it is; at is the place of v.
 func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
@@ -697,10 +753,14 @@ func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
 		}
 		return appender.AppendJSONString(b, x), nil
 	case time.Time:
-		if x.Location() == time.UTC { // naive, as internal/pickle decodes it
+		if naive(x) {
 			return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999")), nil
 		}
-		return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999-07:00")), nil
+		return appender.AppendJSONString(b, x.Format("2006-01-02T15:04:05.999999999"+offsetLayout(x))), nil
+	case time.Duration:
+		return appender.AppendJSONString(b, pyTimedelta(x)), nil
+	case *time.Location:
+		return appender.AppendJSONString(b, x.String()), nil
 	case []any:
 		return appendPyList(b, x, at)
 	case pickle.Tuple:
@@ -715,8 +775,8 @@ func appendPyJSON(b []byte, v any, at string) ([]byte, error) {
 			switch kk := k.(type) {
 			case string:
 				ks = kk
-			case int64:
-				ks = strconv.FormatInt(kk, 10)
+			case int64, uint64, *big.Int: // as Python's json writes an int key
+				ks = bigOf(kk).String()
 			default:
 				return nil, &valueError{at, fmt.Sprintf("a dict key %s (a %s) has no JSON form", text(k), pyType(k))}
 			}
@@ -756,10 +816,12 @@ func appendPyList(b []byte, items []any, at string) ([]byte, error) {
 }
 
 // appendArray writes a numpy array as nested lists, one level per
-// dimension (a 0-d array as its element).
+// dimension (a 0-d array as its element): datetime64 and timedelta64
+// elements as times and durations are written, NaT as null; one the
+// decoder cannot give exactly (a time beyond its range) is a *valueError
+// naming the element.
 func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
-	switch a.Dtype.Kind {
-	case 'm', 'S':
+	if a.Dtype.Kind == 'S' {
 		return nil, &valueError{at, fmt.Sprintf("a numpy array of %s has no JSON form", a.Dtype)}
 	}
 	idx := make([]int, len(a.Shape))
@@ -771,12 +833,13 @@ func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
 		}
 		if dim == len(a.Shape) {
 			e := a.At(idx...)
-			if a.Dtype.Kind == 'M' {
-				if t, ok := a.Dtype.Time(e.(int64)); ok {
-					e = t
-				} else {
-					e = nil
+			if k := a.Dtype.Kind; k == 'M' || k == 'm' {
+				v, verr := a.Dtype.Value(e)
+				if verr != nil {
+					err = &valueError{at, verr.Error()}
+					return
 				}
+				e = v
 			}
 			b, err = appendPyJSON(b, e, at)
 			return
@@ -793,6 +856,34 @@ func appendArray(b []byte, a *pickle.Array, at string) ([]byte, error) {
 	}
 	walk(0, at)
 	return b, err
+}
+
+// pyTimedelta is a duration as pandas' str(Timedelta) writes it, exactly:
+// days, then the time of day with a fraction to the microsecond, or to the
+// nanosecond when there are nanoseconds; a negative duration as whole days
+// before it and the positive rest ("-1 days +23:59:59.999999" is -1µs).
+// Python's json has no form for a timedelta; this text is what the lab
+// sees in a notebook, and pandas.Timedelta reads it back (but at the very
+// ends of its range, where pandas' parser overflows).
+func pyTimedelta(d time.Duration) string {
+	const day = 24 * time.Hour
+	days, rest := int64(d/day), d%day
+	if rest < 0 {
+		rest += day
+		days--
+	}
+	sign := " "
+	if d < 0 {
+		sign = " +"
+	}
+	s := fmt.Sprintf("%d days%s%02d:%02d:%02d", days, sign, int64(rest/time.Hour), int64(rest%time.Hour/time.Minute), int64(rest%time.Minute/time.Second))
+	switch frac := int64(rest % time.Second); {
+	case frac%1000 != 0:
+		s += fmt.Sprintf(".%09d", frac)
+	case frac != 0:
+		s += fmt.Sprintf(".%06d", frac/1000)
+	}
+	return s
 }
 
 // appendPyFloat writes a float as Python's json does: NaN and Infinity as
@@ -834,47 +925,19 @@ func pyRepr(f float64) string {
 	return s
 }
 
-// pyType names a decoded value's Python type in messages.
+// pyType names a decoded value's Python type in messages, as
+// pickle.TypeName does, with a numpy array's dtype and shape, and numpy's
+// uint64 (a u8 column's value) named as such.
 func pyType(v any) string {
 	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		return "bool"
-	case int64, int32, int, *big.Int:
-		return "int"
 	case uint64:
 		return "numpy uint64"
-	case float64, float32:
+	case int32, int:
+		return "int"
+	case float32:
 		return "float"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case []any:
-		return "list"
-	case pickle.Tuple:
-		return "tuple"
-	case *pickle.Dict:
-		return "dict"
-	case *pickle.Set:
-		return "set"
-	case *pickle.Slice:
-		return "slice"
-	case time.Time:
-		return "datetime"
-	case time.Duration:
-		return "timedelta"
-	case pickle.NaTValue:
-		return "NaT"
 	case *pickle.Array:
 		return fmt.Sprintf("numpy array (%s, shape %v)", x.Dtype, x.Shape)
-	case *pickle.Dtype:
-		return "numpy dtype"
-	case *pickle.Index:
-		return "pandas Index"
-	case *pickle.DataFrame:
-		return "pandas DataFrame"
 	}
-	return fmt.Sprintf("%T", v)
+	return pickle.TypeName(v)
 }

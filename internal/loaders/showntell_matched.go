@@ -37,7 +37,9 @@ func matchedFamily(name string) string {
 
 // cellText renders a text cell (None, NaN and NaT are NULL) as Python's
 // str() shows it: text as it is, a float in Python's repr (2.0, 1e-05),
-// an integer exactly; a list, tuple, array or dict as its JSON.
+// an integer exactly, a datetime as Python's str() (its offset when
+// aware), a timedelta as pandas writes it ("1 days 00:00:01"); a list,
+// tuple, array or dict as its JSON.
 func cellText(v any) *string {
 	if missing(v) {
 		return nil
@@ -52,6 +54,12 @@ func cellText(v any) *string {
 		s = pyRepr(float64(x))
 	case int64, int32, int, uint64, *big.Int:
 		s = bigOf(x).String()
+	case time.Duration:
+		s = pyTimedelta(x)
+	case time.Time:
+		s = pyTime(x)
+	case *time.Location:
+		s = x.String()
 	case []any, pickle.Tuple, *pickle.Array, *pickle.Dict, *pickle.Set:
 		b, err := appendPyJSON(nil, v, "")
 		if err != nil {

@@ -2,6 +2,7 @@ package loaders_test
 
 import (
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,5 +166,44 @@ func TestShowntellVerify(t *testing.T) {
 	}
 	if g.OK() || !found || g.MissingRows != 1 {
 		t.Errorf("modernized against derived rows: %+v", g)
+	}
+}
+
+// TestShowntellMessages: a refusal names the value's Python type
+// (pickle.TypeName: "numpy.dtype", never a Go type), and a place the
+// decoder cannot give as a byte (-1) reads "offset unknown", not "byte -1".
+func TestShowntellMessages(t *testing.T) {
+	v := newEnv(t)
+	dir := t.TempDir()
+	unbuilt := writePickle(t, dir, "unbuilt.pkl", pyReduce{pyGlobal{"pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked"},
+		pyTuple{pyGlobal{"pandas.core.arrays.categorical", "Categorical"}, pyTuple{}, nil}})
+	dtype := writePickle(t, dir, "20250104_000000_modernized_run_data.pkl", modernizedPickle(record("bad", "dt", npDtype("f8", "<"))))
+	for _, c := range []struct{ path, want string }{
+		{unbuilt, unbuilt + ": offset unknown: a pandas Categorical never given its state (no BUILD)"},
+		{dtype, dtype + ": processed_runs[0] (run bad), key dt: a numpy.dtype has no JSON form"},
+	} {
+		_, err := v.e.Load(v.ctx, "showntell", c.path, loaders.Options{})
+		var fe *loaders.FileError
+		if !errors.As(err, &fe) || err.Error() != c.want {
+			t.Errorf("Load(%s) = %v\nwant %s", filepath.Base(c.path), err, c.want)
+		}
+	}
+	// A time zone is kept as Python's str() names it, and a dict's int
+	// keys as Python's json writes them, 2**64 included; a number column
+	// does not take a zone, and says it is a tzinfo.
+	big64 := new(big.Int).Lsh(big.NewInt(1), 64)
+	tz := writePickle(t, dir, "20250105_000000_modernized_run_data.pkl", modernizedPickle(record("zoned",
+		"zone", pyTimezone(7200), "lr", pyReduce{pyGlobal{"pytz", "_p"}, pyTuple{"Europe/Paris"}},
+		"by_step", pyDict{{big64, "a"}, {-1, "b"}})))
+	s := v.loadKind("showntell", tz, loaders.Options{})
+	want := `{"run_id":"zoned","_run_type":"simple_ft","zone":"UTC+02:00","lr":"Europe/Paris","by_step":{"18446744073709551616":"a","-1":"b"}}`
+	if got := v.scalar("SELECT CAST(source AS VARCHAR) FROM finetune_runs WHERE run_id = 'zoned'"); got != want {
+		t.Errorf("source = %s\nwant     %s", got, want)
+	}
+	if got := v.scalar("SELECT lr_text || ' ' || coalesce(CAST(lr AS VARCHAR), 'NULL') FROM finetune_runs WHERE run_id = 'zoned'"); got != "Europe/Paris NULL" {
+		t.Errorf("lr_text, lr = %s", got)
+	}
+	if rep := reportText(s); !strings.Contains(rep, "zoned: lr a tzinfo, not a number") {
+		t.Errorf("the summary lacks the zone:\n%s", rep)
 	}
 }

@@ -17,7 +17,7 @@ type Dtype struct {
 	Kind      byte   // f float, i int, u unsigned, b bool, O object, M datetime64, m timedelta64, U str, S bytes
 	Size      int    // bytes per element (from the code; U and S from the state's elsize)
 	ByteOrder byte   // '<', '>', '|' or '='
-	Unit      string // M and m: ns, us, ms, s, m, h, D, W, M, Y, with a multiple ("10s") when not 1
+	Unit      string // M and m: ns, us, ms, s, m, h, D, W, M, Y, with a multiple ("10s") when not 1; empty for numpy's generic unit (NaT only)
 	built     bool
 }
 
@@ -118,8 +118,12 @@ func (d *Dtype) build(m *machine, state any) error {
 			unit = x
 		}
 		num, ok := u.items[1].(int64)
+		if unit == "generic" && ok && num == 1 { // no unit: numpy's datetime64('NaT')
+			d.built = true
+			return nil
+		}
 		if _, known := unitNanos[unit]; !known || !ok || num < 1 || num > 1<<30 {
-			return fmt.Errorf("numpy datetime unit %s×%s is not read", repr(u.items[0]), repr(u.items[1]))
+			return fmt.Errorf("numpy datetime unit %s×%s is not read: only ns, us, ms, s, m, h, D, W, M and Y, times 1 to 2^30", repr(u.items[0]), repr(u.items[1]))
 		}
 		d.Unit = unit
 		if num != 1 {
@@ -149,21 +153,38 @@ func (d *Dtype) unit() (int64, string) {
 // NaT is numpy's not-a-time value of a datetime64 (the smallest int64).
 const NaT = math.MinInt64
 
-// Time returns a datetime64 value as a time (UTC); ok is false for NaT,
-// and for a value beyond time.Time in its unit.
-func (d *Dtype) Time(v int64) (time.Time, bool) {
-	t, err := d.timeOf(v)
-	return t, err == nil && v != NaT
+// maxUnixSeconds bounds the times this decoder makes: ±2^62 seconds from
+// 1970, some 146 billion years, where time.Time's arithmetic is still
+// exact (it holds about twice that).
+const maxUnixSeconds = 1 << 62
+
+// Value returns an element of an array of d as a Go value, as a column's
+// cells are: a datetime64 as a time.Time (UTC), a timedelta64 as a
+// time.Duration, NaT as NaTv; any other element as it is. A datetime64 or
+// timedelta64 it cannot give exactly (a unit it does not read, a value
+// beyond time.Time or time.Duration) is an error naming the value and the
+// unit, never NaT.
+func (d *Dtype) Value(v any) (any, error) { return cell(d, v) }
+
+// Time returns a datetime64 value of d as a time (UTC). NaT is ErrNaT; a
+// value it cannot give exactly is an error naming the value and the unit.
+func (d *Dtype) Time(v int64) (time.Time, error) {
+	if v == NaT {
+		return time.Time{}, ErrNaT
+	}
+	return d.timeOf(v)
 }
 
-// timeOf is Time with a reason for a value it cannot give.
+// timeOf is a datetime64 value (not NaT) as a time, exactly: every unit
+// numpy's datetime64 has from ns to Y, with any multiple; a value beyond
+// ±2^62 seconds from 1970 is an error.
 func (d *Dtype) timeOf(v int64) (time.Time, error) {
-	if v == NaT {
-		return time.Time{}, nil
-	}
 	num, base := d.unit()
 	ns, ok := unitNanos[base]
 	if !ok {
+		if base == "" {
+			return time.Time{}, fmt.Errorf("datetime64 %d without a unit: numpy gives none but NaT", v)
+		}
 		return time.Time{}, fmt.Errorf("datetime64 unit %q is not read", d.Unit)
 	}
 	if ns == 0 { // months or years since 1970
@@ -172,35 +193,37 @@ func (d *Dtype) timeOf(v int64) (time.Time, error) {
 			n, ok = mul(n, 12)
 		}
 		if !ok || n > 1<<40 || n < -(1<<40) {
-			return time.Time{}, fmt.Errorf("datetime64 %d[%s] is beyond time.Time", v, d.Unit)
+			return time.Time{}, fmt.Errorf("datetime64 %d[%s] is beyond the times this decoder reads (±2^40 months from 1970)", v, d.Unit)
 		}
 		return time.Date(1970, time.Month(1+n), 1, 0, 0, 0, 0, time.UTC), nil
 	}
-	// seconds and nanoseconds apart, so that units above ns reach past 2262
-	step, ok := mul(num, ns)
-	if !ok {
-		return time.Time{}, fmt.Errorf("datetime64 unit %q is not read", d.Unit)
-	}
-	if step%1e9 == 0 {
-		s, ok := mul(v, step/1e9)
-		if !ok {
-			return time.Time{}, fmt.Errorf("datetime64 %d[%s] is beyond time.Time", v, d.Unit)
+	if step, ok := mul(num, ns); ok {
+		if n, ok := mul(v, step); ok {
+			return time.Unix(0, n).UTC(), nil
 		}
-		return time.Unix(s, 0).UTC(), nil
 	}
-	n, ok := mul(v, step)
-	if !ok {
-		return time.Time{}, fmt.Errorf("datetime64 %d[%s] is beyond time.Time", v, d.Unit)
+	// past int64 nanoseconds (after 2262, or a large multiple): seconds
+	// and nanoseconds of v×num×ns, in exact integers
+	n := new(big.Int).Mul(big.NewInt(v), big.NewInt(num))
+	n.Mul(n, big.NewInt(ns))
+	sec, nsec := new(big.Int).DivMod(n, big.NewInt(1e9), new(big.Int)) // 0 <= nsec < 1e9
+	if !sec.IsInt64() || sec.Int64() > maxUnixSeconds || sec.Int64() < -maxUnixSeconds {
+		return time.Time{}, fmt.Errorf("datetime64 %d[%s] is beyond the times this decoder reads (±2^62 seconds from 1970)", v, d.Unit)
 	}
-	return time.Unix(0, n).UTC(), nil
+	return time.Unix(sec.Int64(), nsec.Int64()).UTC(), nil
 }
 
-// durationOf is a timedelta64 value as a time.Duration.
+// durationOf is a timedelta64 value (not NaT) as a time.Duration.
 func (d *Dtype) durationOf(v int64) (time.Duration, error) {
 	num, base := d.unit()
-	ns := unitNanos[base]
-	if ns == 0 {
-		return 0, fmt.Errorf("timedelta64 unit %q has no fixed length", d.Unit)
+	ns, ok := unitNanos[base]
+	switch {
+	case !ok && base == "":
+		return 0, fmt.Errorf("timedelta64 %d without a unit: numpy gives none but NaT", v)
+	case !ok:
+		return 0, fmt.Errorf("timedelta64 unit %q is not read", d.Unit)
+	case ns == 0:
+		return 0, fmt.Errorf("timedelta64 %d[%s]: a unit of no fixed length has no time.Duration", v, d.Unit)
 	}
 	step, ok := mul(num, ns)
 	n, ok2 := mul(v, step)

@@ -3,6 +3,7 @@ package pickle
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"time"
 )
 
@@ -697,12 +698,29 @@ func unpickleTimestamp(m *machine, args []any) (any, error) {
 	if len(args) < 3 || len(args) > 4 {
 		return nil, fmt.Errorf("_unpickle_timestamp takes 3 or 4 arguments, got %d", len(args))
 	}
-	v, ok := args[0].(int64)
-	if !ok {
-		return nil, fmt.Errorf("Timestamp value: a %s", TypeName(args[0]))
+	// The value is an int however the pickle spells it (BININT, LONG1 of
+	// any length, LONG4, protocol 0's I and L lines): the decoder gives
+	// every int in int64's range as an int64, and pandas holds no other.
+	var v int64
+	switch x := args[0].(type) {
+	case int64:
+		v = x
+	case uint64:
+		if x > math.MaxInt64 {
+			return nil, fmt.Errorf("Timestamp value %d is beyond int64, which pandas holds a Timestamp in", x)
+		}
+		v = int64(x)
+	case *big.Int:
+		if !x.IsInt64() {
+			return nil, fmt.Errorf("Timestamp value %s is beyond int64, which pandas holds a Timestamp in", repr(x))
+		}
+		v = x.Int64()
+	default:
+		return nil, fmt.Errorf("Timestamp value: a %s, not an int", TypeName(args[0]))
 	}
 	reso := int64(10) // nanoseconds, pandas 1.x
 	if len(args) > 3 {
+		var ok bool
 		if reso, ok = args[3].(int64); !ok {
 			return nil, fmt.Errorf("Timestamp resolution: a %s", TypeName(args[3]))
 		}

@@ -65,6 +65,9 @@ var ErrRefused = errors.New("class not allowed")
 // nesting).
 var ErrLimit = errors.New("decoding limit exceeded")
 
+// ErrNaT is Dtype.Time's answer for numpy's NaT, which is no time.
+var ErrNaT = errors.New("NaT is not a time")
+
 // RefusedError names a class the pickle asked for that is not allowed.
 type RefusedError struct {
 	Module, Name string

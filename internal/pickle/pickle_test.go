@@ -112,7 +112,7 @@ func TestValues(t *testing.T) {
 			}
 			m8 := arr("m8")
 			ts := m8.Data.([]int64)
-			if first, ok := m8.Dtype.Time(ts[0]); !ok || !first.Equal(time.Date(2025, 1, 1, 0, 0, 0, 5e8, time.UTC)) || ts[1] != NaT || m8.Dtype.Unit != "ns" {
+			if first, err := m8.Dtype.Time(ts[0]); err != nil || !first.Equal(time.Date(2025, 1, 1, 0, 0, 0, 5e8, time.UTC)) || ts[1] != NaT || m8.Dtype.Unit != "ns" {
 				t.Errorf("m8 = %v %s", ts, m8.Dtype)
 			}
 			if got := arr("U").Data; !reflect.DeepEqual(got, []string{"ab", "ü✓"}) {

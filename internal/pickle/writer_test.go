@@ -225,3 +225,21 @@ func (p *pw) frame(blocks []func(*pw), columns, rows func(*pw), build *int64) *p
 
 // intStr is strconv.Itoa for int64, for lines.
 func intStr(n int64) string { return strconv.FormatInt(n, 10) }
+
+// dtypeUnit writes numpy.dtype(code) of a datetime64 or timedelta64 ("M8",
+// "m8") and BUILD of its state, whose metadata holds the unit and its
+// multiple as numpy writes them: ({}, (b"unit", num, 1, 1)).
+func (p *pw) dtypeUnit(code, unit string, num int64) *pw {
+	p.stackGlobal("numpy", "dtype").tuple(vStr(code), vBool(false), vBool(true)).op('R')
+	md := vTuple(func(p *pw) { p.op('}') }, vTuple(vBytes([]byte(unit)), vInt(num), vInt(1), vInt(1)))
+	return p.tuple(vInt(4), vStr("<"), vNone(), vNone(), vNone(), vInt(-1), vInt(-1), vInt(0), md).op('b')
+}
+
+// i8 is little-endian int64 data.
+func i8(vals ...int64) func(*pw) {
+	b := make([]byte, 0, 8*len(vals))
+	for _, v := range vals {
+		b = binary.LittleEndian.AppendUint64(b, uint64(v))
+	}
+	return vBytes(b)
+}

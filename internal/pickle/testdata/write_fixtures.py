@@ -129,7 +129,68 @@ def pandas1():
     }
 
 
+def units():
+    """datetime64 and timedelta64 in every unit numpy has from ns to Y, with
+    multiples, before 1970 and past 2262, beside the text numpy itself
+    writes for each value; numpy's unitless NaT."""
+    def dt(unit, *vals):
+        a = np.array(list(vals), dtype=f"M8[{unit}]")
+        return a, [str(x) for x in a]
+
+    def tens(*counts):
+        # Past 2262, numpy's own text of a 10ns value overflows (it goes
+        # through ns): the text is count×10ns after 1970 in exact integers.
+        a = np.array(list(counts), dtype="i8").view("M8[10ns]")
+        text = []
+        for c in counts:
+            if c == np.iinfo("i8").min:
+                text.append("NaT")
+                continue
+            s, ns = divmod(c * 10, 10**9)
+            t = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=s)
+            text.append(f"{t.isoformat()}.{ns:09d}")
+        return a, text
+
+    def td(unit, *vals):
+        a = np.array(list(vals), dtype=f"m8[{unit}]")
+        return a, [int(x.astype("m8[ns]").astype("i8")) if not np.isnat(x) else None for x in a]
+
+    return {
+        "datetime64": {
+            "ns": dt("ns", "1969-12-31T23:59:59.999999999", "2262-04-11T23:47:16.854775807", "NaT"),
+            "10ns": tens(173578704500000001, 10**18 + 7, -(10**18) - 3, np.iinfo("i8").min),
+            "us": dt("us", "2025-01-02T03:04:05.123456", "9999-12-31T23:59:59.999999", "NaT"),
+            "ms": dt("ms", "1900-01-01T00:00:00.001", "NaT"),
+            "s": dt("s", "200000-01-01T00:00:01", "-5000-01-01", "NaT"),
+            "m": dt("m", "2025-01-02T03:04", "1800-01-01T00:01", "NaT"),
+            "25m": dt("25m", "2025-01-02T03:20", "NaT"),
+            "h": dt("h", "2025-01-02T03", "1000-06-01T05", "NaT"),
+            "3h": dt("3h", "2025-01-02T03", "NaT"),
+            "D": dt("D", "2025-01-02", "0001-01-01", "NaT"),
+            "W": dt("W", "2025-01-02", "1900-01-04", "NaT"),
+            "2W": dt("2W", "2025-01-02", "NaT"),
+            "M": dt("M", "2025-02", "1812-06", "NaT"),
+            "Y": dt("Y", "2025", "1066", "NaT"),
+            "5Y": dt("5Y", "2025", "NaT"),
+        },
+        "timedelta64": {
+            "ns": td("ns", 1, -1, "NaT"),
+            "10us": td("10us", 7, -3, "NaT"),
+            "m": td("m", 90, "NaT"),
+            "h": td("h", 5, -2, "NaT"),
+            "D": td("D", 3, "NaT"),
+            "W": td("W", -1, "NaT"),
+        },
+        "nat": np.datetime64("NaT"), "nat_td": np.timedelta64("NaT"), "nat_array": np.array(["NaT"], dtype="M8"),
+        "month": np.datetime64("2025-02", "M"), "hours": np.timedelta64(5, "h"),
+    }
+
+
 def main():
+    u = units()
+    for proto in (2, 4):
+        with open(f"units_p{proto}.pkl", "wb") as f:
+            pickle.dump(u, f, protocol=proto)
     v = values()
     fr = frames()
     for proto in (0, 1, 2, 4, 5):

@@ -372,8 +372,16 @@ func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (s *
 		case err != nil && ctx.Err() != nil:
 			err = fmt.Errorf("%s: %w (%w)", path, ErrInterrupted, ctx.Err())
 			s = nil
-		case err != nil && opts.MemoryLimit != "" && strings.Contains(err.Error(), "Out of Memory Error"):
-			err = fmt.Errorf("%w (under --memory-limit %s: raise it, or leave it out)", err, opts.MemoryLimit)
+		case err != nil && strings.Contains(err.Error(), "Out of Memory Error"):
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				err = fmt.Errorf("load %s: %w", path, err)
+			}
+			if opts.MemoryLimit != "" {
+				err = fmt.Errorf("%w (under --memory-limit %s: raise it, or leave it out)", err, opts.MemoryLimit)
+			} else {
+				err = fmt.Errorf("%w (under DuckDB's own limit, 80%% of RAM: free memory, or give --memory-limit)", err)
+			}
 		}
 	}()
 	return e.load(ctx, kind, path, opts)

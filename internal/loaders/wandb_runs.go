@@ -870,12 +870,11 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 
 	// W&B's raw config wraps every value as {"value": v, "desc": …}.
 	res, err := conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %[1]s m SET config = u.cfg FROM (
-		SELECT s.run_id, to_json(map_from_entries(list(struct_pack(key := e.key, value := e.value->'$.value') ORDER BY e.id))) AS cfg
-		FROM %[1]s s, json_each(s.config) e
-		WHERE json_type(s.config) = 'OBJECT'
-		GROUP BY s.run_id
-		HAVING bool_and(e.type = 'OBJECT' AND list_contains(json_keys(e.value), 'value') AND list_has_all(['value', 'desc'], json_keys(e.value)))
-	) u WHERE m.run_id = u.run_id`, t))
+		SELECT run_id, to_json(map_from_entries(list_transform(es, e -> struct_pack(key := e.key, value := e.value->'$.value')))) AS cfg
+		FROM (SELECT run_id, %[2]s AS es FROM %[1]s)
+		WHERE len(es) > 0 AND list_bool_and(list_transform(es, e -> json_type(e.value) = 'OBJECT'
+			AND list_contains(json_keys(e.value), 'value') AND list_has_all(['value', 'desc'], json_keys(e.value))))
+	) u WHERE m.run_id = u.run_id`, t, objectEntries("config")))
 	if err != nil {
 		return err
 	}
@@ -883,6 +882,16 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 		rep.Notes = append(rep.Notes, fmt.Sprintf("config of %d runs was wrapped ({\"value\": …, \"desc\": …} per key): unwrapped", n))
 	}
 	return nil
+}
+
+// objectEntries is the (key, value) entries of the JSON object x, in order,
+// as STRUCT(key VARCHAR, value JSON)[] (a null value as JSON null, as
+// json_each gives it); empty when x is not an object. DuckDB's json_each
+// costs the square of an object's keys (10,000 config keys: seconds and
+// gigabytes); a cast to MAP(VARCHAR, JSON) reads the object once.
+func objectEntries(x string) string {
+	return fmt.Sprintf(`CASE WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))),
+		kv_ -> {'key': kv_.key, 'value': coalesce(kv_.value, 'null'::JSON)}) ELSE CAST([] AS %[2]s) END`, x, xbType)
 }
 
 // jsonClass names the type of a JSON value for reports.
@@ -906,12 +915,13 @@ func (v VaryingKey) String() string {
 
 // typeVariation reports every config and summary key whose type varies.
 func typeVariation(ctx context.Context, conn *sql.Conn, rep *Report) error {
-	q := fmt.Sprintf(`WITH e AS (
-		SELECT 'config.' || e.key AS k, `+fmt.Sprintf(jsonClass, "e.type", "e.value")+` AS cls FROM %[1]s s, json_each(s.config) e WHERE json_type(s.config) = 'OBJECT' AND e.type <> 'NULL'
+	q := fmt.Sprintf(`WITH kv AS (
+		SELECT 'config.' || e.key AS k, e.value AS v, json_type(e.value) AS t FROM (SELECT unnest(%[2]s) AS e FROM %[1]s)
 		UNION ALL
-		SELECT 'summary.' || e.key, `+fmt.Sprintf(jsonClass, "e.type", "e.value")+` FROM %[1]s s, json_each(s.summary) e WHERE json_type(s.summary) = 'OBJECT' AND e.type <> 'NULL'
+		SELECT 'summary.' || e.key, e.value, json_type(e.value) FROM (SELECT unnest(%[3]s) AS e FROM %[1]s)
+	), e AS (SELECT k, `+fmt.Sprintf(jsonClass, "t", "v")+` AS cls FROM kv WHERE t <> 'NULL'
 	), c AS (SELECT k, cls, count(*) AS n FROM e GROUP BY k, cls)
-	SELECT k, cls, n FROM c WHERE k IN (SELECT k FROM c GROUP BY k HAVING count(*) > 1) ORDER BY k, cls`, dbschema.Ident(stageTable))
+	SELECT k, cls, n FROM c WHERE k IN (SELECT k FROM c GROUP BY k HAVING count(*) > 1) ORDER BY k, cls`, dbschema.Ident(stageTable), objectEntries("config"), objectEntries("summary"))
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return err
@@ -1045,14 +1055,14 @@ func insertRunEvals(ctx context.Context, conn *sql.Conn, loadID int64, rep *Repo
 func stageRunEvals(ctx context.Context, conn *sql.Conn, rep *Report) error {
 	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[2]s_evals AS
 	WITH top AS (
-		SELECT s.run_id, e.key, e.value, e.type FROM %[1]s s, json_each(s.summary) e
-		WHERE json_type(s.summary) = 'OBJECT' AND starts_with(e.key, 'oe_eval_metrics/')
+		SELECT run_id, e.key, e.value, json_type(e.value) AS type
+		FROM (SELECT run_id, unnest(list_filter(%[3]s, e -> starts_with(e.key, 'oe_eval_metrics/'))) AS e FROM %[1]s)
 	), flat AS (
 		SELECT run_id, split_part(substr(key, 17), '/', 1) AS task, substr(key, 18 + length(split_part(substr(key, 17), '/', 1))) AS metric,
 			value, type, 1 AS pri FROM top WHERE contains(substr(key, 17), '/')
 	), nested AS (
-		SELECT t.run_id, substr(t.key, 17) AS task, m.key AS metric, m.value, m.type, 0 AS pri
-		FROM top t, json_each(t.value) m WHERE t.type = 'OBJECT' AND NOT contains(substr(t.key, 17), '/')
+		SELECT run_id, task, m.key AS metric, m.value, json_type(m.value) AS type, 0 AS pri
+		FROM (SELECT t.run_id, substr(t.key, 17) AS task, unnest(%[4]s) AS m FROM top t WHERE t.type = 'OBJECT' AND NOT contains(substr(t.key, 17), '/'))
 	), lone AS (
 		SELECT run_id, substr(key, 17) AS task, '' AS metric, value, type, 0 AS pri FROM top WHERE type <> 'OBJECT' AND NOT contains(substr(key, 17), '/')
 	), allv AS (SELECT * FROM flat UNION ALL SELECT * FROM nested UNION ALL SELECT * FROM lone)
@@ -1061,7 +1071,7 @@ func stageRunEvals(ctx context.Context, conn *sql.Conn, rep *Report) error {
 			'json': CASE WHEN type NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN value END}, pri) AS won,
 		count(*) AS n,
 		count(DISTINCT coalesce(CAST(CASE WHEN type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(CAST(value AS VARCHAR) AS DOUBLE) END AS VARCHAR), CAST(value AS VARCHAR))) AS nd
-	FROM allv GROUP BY run_id, task, metric) g`, stageTable, typedTable)
+	FROM allv GROUP BY run_id, task, metric) g`, stageTable, typedTable, objectEntries("summary"), objectEntries("t.value"))
 	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("read oe_eval_metrics: %w", err)
 	}

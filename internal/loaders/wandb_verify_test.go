@@ -32,9 +32,9 @@ func TestVerifyCoversEveryTableALoadWrites(t *testing.T) {
 	run0 := fixtures.RunName(0)
 	cases := []struct {
 		name, table, change string
-		column        string // differing column, or "" when rows are counted
-		missing       int64  // rows missing from the database
-		extra         int64  // rows missing from the file
+		column              string // differing column, or "" when rows are counted
+		missing             int64  // rows missing from the database
+		extra               int64  // rows missing from the file
 	}{
 		{"run cell", "wandb_runs", "UPDATE wandb_runs SET train_loss = 9.5 WHERE run_id = '" + run0 + "'", "wandb_runs.train_loss", 0, 0},
 		{"eval cell", "wandb_run_evals", "UPDATE wandb_run_evals SET value = 0.5 WHERE run_id = '" + run0 + "' AND task = 'arc_easy' AND metric = 'num_instances'", "wandb_run_evals.value", 0, 0},

@@ -673,14 +673,15 @@ func (w WandbRuns) stage(ctx context.Context, conn *sql.Conn, path string, stage
 	jsonl := lay.variant == RunsNotebook || lay.variant == RunsV3
 	rep := &Report{Variant: lay.variant, Rows: map[string]int64{}, Notes: lay.notes, Kept: lay.kept}
 	stage("reading the runs")
+	if jsonl {
+		if err := checkRunsLines(ctx, conn, path, lay); err != nil {
+			return nil, err
+		}
+	}
 	if err := stageRuns(ctx, conn, stageTable, lay); err != nil {
 		return nil, readError(path, jsonl, err)
 	}
-	unit := "row"
-	if jsonl {
-		unit = "record"
-	}
-	if err := checkRunIDs(ctx, conn, path, stageTable, unit); err != nil {
+	if err := checkRunIDs(ctx, conn, path, stageTable, jsonl); err != nil {
 		return nil, err
 	}
 	if !jsonl {
@@ -714,17 +715,65 @@ func examples(items []string, n int) string {
 	return strings.Join(items[:n], ", ") + fmt.Sprintf(", … (%d in all)", len(items))
 }
 
-// checkRunIDs refuses a file with a missing or repeated run id.
-// unit names a source row in messages: row (parquet) or record (JSON
-// lines, counted from 1 without blank lines).
-func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t, unit string) error {
+// jsonTypeName names a json_type in messages.
+func jsonTypeName(t string) string {
+	switch t {
+	case "ARRAY":
+		return "a JSON array"
+	case "OBJECT":
+		return "a JSON object"
+	case "VARCHAR":
+		return "a JSON string"
+	case "BOOLEAN":
+		return "a JSON boolean"
+	case "NULL", "":
+		return "JSON null"
+	}
+	return "a JSON number"
+}
+
+// checkRunsLines refuses a runs JSONL line that is not a JSON object (in
+// v3, whose run is not an object): read on, it would be a run without a
+// run_id.
+func checkRunsLines(ctx context.Context, conn *sql.Conn, path string, lay *runsLayout) error {
+	cond := "json_type(s.j) <> 'OBJECT'"
+	if lay.variant == RunsV3 {
+		cond += " OR json_type(s.j, '$.run') IS DISTINCT FROM 'OBJECT'"
+	}
+	var rec int64
+	var t, rt sql.NullString
+	err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT s.file_row_number + 1, json_type(s.j), CASE WHEN json_type(s.j) = 'OBJECT' THEN json_type(s.j, '$.run') END FROM %s WHERE %s ORDER BY 1 LIMIT 1",
+		lay.from, cond)).Scan(&rec, &t, &rt)
+	switch {
+	case err == sql.ErrNoRows:
+		return nil
+	case err != nil:
+		return readError(path, true, err)
+	}
+	place := fmt.Sprintf("line %d", jsonlLine(path, rec))
+	switch {
+	case t.String != "OBJECT":
+		return &FileError{Path: path, Place: place, Msg: jsonTypeName(t.String) + ", want an object (one run per line)"}
+	case !rt.Valid:
+		return &FileError{Path: path, Place: place, Msg: "no run: this layout's lines are {exported_at, run} objects"}
+	}
+	return &FileError{Path: path, Place: place, Msg: "run is " + jsonTypeName(rt.String) + ", want an object"}
+}
+
+// checkRunIDs refuses a file with a missing or repeated run id, naming
+// the row (parquet, from 1) or the line (JSON lines).
+func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t string, jsonl bool) error {
+	unit, at := "row", func(rec int64) int64 { return rec }
+	if jsonl {
+		unit, at = "line", func(rec int64) int64 { return jsonlLine(path, rec) }
+	}
 	var row sql.NullInt64
 	err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT min(src_row) FROM %s WHERE run_id IS NULL OR trim(run_id) = ''", t)).Scan(&row)
 	if err != nil {
 		return err
 	}
 	if row.Valid {
-		return &FileError{Path: path, Place: fmt.Sprintf("%s %d", unit, row.Int64+1), Msg: "no run_id"}
+		return &FileError{Path: path, Place: fmt.Sprintf("%s %d", unit, at(row.Int64+1)), Msg: "no run_id"}
 	}
 	var id string
 	var rows []int64
@@ -739,7 +788,7 @@ func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t, unit string) erro
 			return err
 		}
 		for _, v := range l {
-			rows = append(rows, v.(int64))
+			rows = append(rows, at(v.(int64)))
 		}
 		return &FileError{Path: path, Place: "run_id " + id, Msg: fmt.Sprintf("appears in %ss %v: one per run", unit, rows)}
 	}
@@ -762,7 +811,7 @@ func mergeCompanion(ctx context.Context, conn *sql.Conn, path string, rep *Repor
 	if err := stageRuns(ctx, conn, ct, lay); err != nil {
 		return readError(path, false, err)
 	}
-	if err := checkRunIDs(ctx, conn, path, ct, "row"); err != nil {
+	if err := checkRunIDs(ctx, conn, path, ct, false); err != nil {
 		return err
 	}
 	var blob string

@@ -1,0 +1,96 @@
+package loaders_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dschema/dschema/internal/loaders"
+)
+
+// notebookRun is one line of a notebook runs JSONL; fields overrides keys
+// (raw JSON values) of a minimal run.
+func notebookRun(id string, fields map[string]string) string {
+	keys := []string{"run_id", "run_name", "state", "project", "entity", "created_at", "config", "summary", "wandb_metadata", "system_metrics", "system_attrs", "sweep_info"}
+	vals := map[string]string{"run_id": `"` + id + `"`, "run_name": `"` + id + `"`, "state": `"finished"`, "project": `"p"`, "entity": `"e"`,
+		"created_at": `"2025-08-19T05:36:01Z"`, "config": "{}", "summary": "{}", "wandb_metadata": "{}", "system_metrics": "{}", "system_attrs": "{}", "sweep_info": "{}"}
+	for k, v := range fields {
+		vals[k] = v
+	}
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%q: %s", k, vals[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}\n"
+}
+
+// historyRow is one line of a v3 history JSONL.
+func historyRow(run string, step int, timestamp, metrics string) string {
+	return fmt.Sprintf(`{"run_id": %q, "step": %d, "timestamp": %s, "runtime": 1, "wandb_metadata": null, "metrics": %s, "extra": {}}`+"\n", run, step, timestamp, metrics)
+}
+
+// loadFails loads path and wants a FileError with place and a message
+// containing msg, and nothing written.
+func (v *env) loadFails(kind, path string, opts loaders.Options, place, msg string) {
+	v.t.Helper()
+	_, err := v.e.Load(v.ctx, kind, path, opts)
+	var fe *loaders.FileError
+	if !errors.As(err, &fe) {
+		v.t.Fatalf("Load(%s) = %v, want a FileError", filepath.Base(path), err)
+	}
+	if fe.Path != path || fe.Place != place || !strings.Contains(fe.Msg, msg) {
+		v.t.Errorf("Load(%s) = place %q, %q; want place %q, …%s…", filepath.Base(path), fe.Place, fe.Msg, place, msg)
+	}
+	for _, tb := range []string{"wandb_runs", "wandb_run_evals", "wandb_history", "finetune_runs", "dschema_loads"} {
+		if n := v.scalar("SELECT count(*) FROM " + tb); n != "0" {
+			v.t.Errorf("%s has %s rows after a refused load", tb, n)
+		}
+	}
+}
+
+// TestJSONLByteOrderMark: a JSONL file that starts with a UTF-8 byte order
+// mark, which DuckDB's JSON reader refuses, is refused naming the mark
+// (the loaders read files as they are, and do not rewrite them).
+func TestJSONLByteOrderMark(t *testing.T) {
+	for _, c := range []struct{ kind, line string }{
+		{"wandb-runs", notebookRun("r", nil)},
+		{"wandb-history", historyRow("r", 0, `"1.5"`, `{"a": 1}`)},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			v := newEnv(t)
+			p := filepath.Join(t.TempDir(), "bom.jsonl")
+			writeFile(t, p, "\ufeff"+c.line)
+			v.loadFails(c.kind, p, loaders.Options{}, "line 1 (byte 0)", "starts with a UTF-8 byte order mark (bytes EF BB BF)")
+		})
+	}
+}
+
+// TestRunsJSONLLineNotAnObject: a runs JSONL line that is not an object
+// (or, in v3, whose run is not) is named by its line, blank lines counted,
+// and said what it is; so is a line without a run_id.
+func TestRunsJSONLLineNotAnObject(t *testing.T) {
+	v3 := func(run string) string { return `{"exported_at": "2026-02-01T10:00:00Z", "run": ` + run + "}\n" }
+	for _, c := range []struct {
+		name, data, place, msg string
+	}{
+		{"array", notebookRun("a", nil) + "[1, 2]\n", "line 2", "a JSON array, want an object"},
+		{"number", notebookRun("a", nil) + "42\n", "line 2", "a JSON number, want an object"},
+		{"string after a blank line", notebookRun("a", nil) + "\n" + `"x"` + "\n", "line 3", "a JSON string, want an object"},
+		{"no run_id after a blank line", notebookRun("a", nil) + "\n" + notebookRun("b", map[string]string{"run_id": "null"}), "line 3", "no run_id"},
+		{"v3 run an array", v3(`{"run_id": "a", "name": "a", "config": {}}`) + v3("[1]"), "line 2", "run is a JSON array, want an object"},
+		{"v3 without run", v3(`{"run_id": "a", "name": "a", "config": {}}`) + `{"exported_at": "x"}` + "\n", "line 2", "no run: this layout's lines are {exported_at, run} objects"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := newEnv(t)
+			p := filepath.Join(t.TempDir(), "runs.jsonl")
+			writeFile(t, p, c.data)
+			v.loadFails("wandb-runs", p, loaders.Options{}, c.place, c.msg)
+		})
+	}
+	v := newEnv(t)
+	p := filepath.Join(t.TempDir(), "runs.jsonl")
+	writeFile(t, p, notebookRun("a", nil)+"\n"+notebookRun("b", nil)+notebookRun("a", nil))
+	v.loadFails("wandb-runs", p, loaders.Options{}, "run_id a", "appears in lines [1 4]: one per run")
+}

@@ -94,3 +94,56 @@ func TestRunsJSONLLineNotAnObject(t *testing.T) {
 	writeFile(t, p, notebookRun("a", nil)+"\n"+notebookRun("b", nil)+notebookRun("a", nil))
 	v.loadFails("wandb-runs", p, loaders.Options{}, "run_id a", "appears in lines [1 4]: one per run")
 }
+
+// TestEpochTimes: runs read epoch seconds in created_at as the history
+// loader reads them (a number, or a number as text, in JSONL or a parquet
+// number column); epoch seconds beyond a timestamp's range are refused
+// naming the run and the value, not with DuckDB's conversion error.
+func TestEpochTimes(t *testing.T) {
+	v := newEnv(t)
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs.jsonl")
+	writeFile(t, runs, notebookRun("n", map[string]string{"created_at": "1755581965.5"})+notebookRun("s", map[string]string{"created_at": `"1755581965"`}))
+	v.loadKind("wandb-runs", runs, loaders.Options{})
+	hist := filepath.Join(dir, "history.jsonl")
+	writeFile(t, hist, historyRow("n", 0, "1755581965.5", "{}")+historyRow("s", 0, `"1755581965"`, "{}"))
+	v.loadKind("wandb-history", hist, loaders.Options{})
+	for run, want := range map[string]string{"n": "2025-08-19 05:39:25.5+00", "s": "2025-08-19 05:39:25+00"} {
+		if got := v.scalar("SELECT r.created_at::VARCHAR || ' = ' || h.logged_at::VARCHAR FROM wandb_runs r JOIN wandb_history h USING (run_id) WHERE run_id = ?", run); got != want+" = "+want {
+			t.Errorf("run %s: created_at = logged_at: %s, want %s both", run, got, want)
+		}
+	}
+	pq := filepath.Join(dir, "runs_metadata.parquet")
+	v.exec(fmt.Sprintf(`COPY (SELECT 'q' AS run_id, 'q' AS run_name, 'finished' AS state, 'p' AS project, 'e' AS entity, 1755581965.25::DOUBLE AS created_at,
+		'{}' AS config, '{}' AS summary, '{}' AS wandb_metadata, '{}' AS system_metrics, '{}' AS system_attrs, '{}' AS sweep_info) TO '%s' (FORMAT parquet)`, pq))
+	v.loadKind("wandb-runs", pq, loaders.Options{})
+	if got := v.scalar("SELECT created_at::VARCHAR FROM wandb_runs WHERE run_id = 'q'"); got != "2025-08-19 05:39:25.25+00" {
+		t.Errorf("epoch seconds in a parquet number column: %s", got)
+	}
+
+	for _, c := range []struct{ name, kind, data, msg string }{
+		// DuckDB's JSON reader gives a number's text as it renders it.
+		{"runs JSONL number", "wandb-runs", notebookRun("big", map[string]string{"created_at": "1e20"}), `"100000000000000000000.0" is not a time (as epoch seconds it is beyond a timestamp's range)`},
+		{"runs JSONL text", "wandb-runs", notebookRun("big", map[string]string{"created_at": `"-1e15"`}), `"-1e15" is not a time (as epoch seconds it is beyond a timestamp's range)`},
+		{"history number", "wandb-history", historyRow("big", 0, "1e20", "{}"), "run big: timestamp 1e+20 is not a time (as epoch seconds it is beyond a timestamp's range)"},
+		{"history text", "wandb-history", historyRow("big", 0, `"1e20"`, "{}"), "run big: timestamp 1e20 is not a time (as epoch seconds it is beyond a timestamp's range)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := newEnv(t)
+			p := filepath.Join(t.TempDir(), "f.jsonl")
+			writeFile(t, p, c.data)
+			place := ""
+			if c.kind == "wandb-runs" {
+				place = "run big, created_at"
+			}
+			v.loadFails(c.kind, p, loaders.Options{}, place, c.msg)
+		})
+	}
+	t.Run("runs parquet number", func(t *testing.T) {
+		v := newEnv(t)
+		p := filepath.Join(t.TempDir(), "runs_metadata.parquet")
+		v.exec(fmt.Sprintf(`COPY (SELECT 'big' AS run_id, 'big' AS run_name, 'finished' AS state, 'p' AS project, 'e' AS entity, 1e20::DOUBLE AS created_at,
+			'{}' AS config, '{}' AS summary, '{}' AS wandb_metadata, '{}' AS system_metrics, '{}' AS system_attrs, '{}' AS sweep_info) TO '%s' (FORMAT parquet)`, p))
+		v.loadFails("wandb-runs", p, loaders.Options{}, "run big, created_at", `"1e+20" is not a time (as epoch seconds it is beyond a timestamp's range)`)
+	})
+}

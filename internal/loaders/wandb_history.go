@@ -199,12 +199,13 @@ func stepOf(x, typ, run string) string {
 }
 
 // timeOf reads a time: epoch seconds as a number or numeric text, or a time
-// as text (UTC when it has no offset); anything else is an error naming the run.
+// as text (UTC when it has no offset); anything else, or epoch seconds
+// beyond a timestamp's range, is an error naming the run and the value.
 func timeOf(x, run string) string {
 	d := fmt.Sprintf("TRY_CAST(%s AS DOUBLE)", x)
 	t := fmt.Sprintf("CAST(%s AS VARCHAR)", x)
 	return fmt.Sprintf(`CASE WHEN %[1]s IS NULL OR isnan(%[2]s) THEN NULL
-		WHEN %[2]s IS NOT NULL THEN to_timestamp(%[2]s)
+		WHEN %[2]s IS NOT NULL THEN coalesce(try(to_timestamp(%[2]s)), error('run ' || coalesce(%[4]s, '?') || ': timestamp ' || %[5]s || ' is not a time (as epoch seconds it is beyond a timestamp''s range)'))
 		ELSE coalesce(%[3]s, error('run ' || coalesce(%[4]s, '?') || ': timestamp ' || %[5]s || ' is not a time')) END`, x, d, tsCast(t), run, t)
 }
 

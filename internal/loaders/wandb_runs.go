@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dschema/dschema/gen"
@@ -151,17 +153,18 @@ func tsExpr(col, typ string) string {
 	case "VARCHAR":
 		return col
 	}
-	switch typeClass(typ) {
-	case "integer", "float":
-		return fmt.Sprintf("strftime(timezone('UTC', to_timestamp(CAST(%s AS DOUBLE))), '%%Y-%%m-%%dT%%H:%%M:%%S.%%fZ')", col)
-	}
+	// Epoch seconds (a number column) stay text: tsCast reads them, and
+	// names the run of a value beyond a timestamp's range.
 	return fmt.Sprintf("CAST(%s AS VARCHAR)", col)
 }
 
-// tsCast casts staged time text to TIMESTAMPTZ; a value without an offset
-// is UTC wall-clock time. NULL when the text is not a time.
+// tsCast casts staged time text to TIMESTAMPTZ: a number is epoch seconds
+// (as the history loader reads it); a time without an offset is UTC
+// wall-clock time. NULL when the text is not a time, or epoch seconds
+// beyond a timestamp's range.
 func tsCast(x string) string {
 	return fmt.Sprintf(`CASE WHEN %[1]s IS NULL OR trim(%[1]s) IN ('', 'nan', 'NaN', 'None', 'NaT') THEN NULL
+		WHEN TRY_CAST(trim(%[1]s) AS DOUBLE) IS NOT NULL THEN try(to_timestamp(TRY_CAST(trim(%[1]s) AS DOUBLE)))
 		WHEN regexp_matches(trim(%[1]s), '[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN TRY_CAST(trim(%[1]s) AS TIMESTAMPTZ)
 		ELSE timezone('UTC', TRY_CAST(trim(%[1]s) AS TIMESTAMP)) END`, x)
 }
@@ -913,7 +916,11 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 		err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT run_id, %[1]s FROM %[2]s WHERE NOT %[3]s AND %[4]s IS NULL ORDER BY src_row LIMIT 1",
 			dbschema.Ident(f), t, tsMissing(dbschema.Ident(f)), tsCast(dbschema.Ident(f)))).Scan(&id, &val)
 		if err == nil {
-			return &FileError{Path: path, Place: "run " + id.String + ", " + f, Msg: fmt.Sprintf("%q is not a time", val.String)}
+			msg := fmt.Sprintf("%q is not a time", val.String)
+			if _, perr := strconv.ParseFloat(strings.TrimSpace(val.String), 64); perr == nil || errors.Is(perr, strconv.ErrRange) {
+				msg += " (as epoch seconds it is beyond a timestamp's range)"
+			}
+			return &FileError{Path: path, Place: "run " + id.String + ", " + f, Msg: msg}
 		} else if err != sql.ErrNoRows {
 			return err
 		}

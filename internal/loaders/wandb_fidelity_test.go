@@ -147,3 +147,21 @@ func TestEpochTimes(t *testing.T) {
 		v.loadFails("wandb-runs", p, loaders.Options{}, "run big, created_at", `"1e+20" is not a time (as epoch seconds it is beyond a timestamp's range)`)
 	})
 }
+
+// TestDerivedURLEscaped: the url derived from entity, project and run id
+// percent-encodes what would leave its path segment (RFC 3986), and keeps
+// what a segment may hold ('=' in this lab's run ids).
+func TestDerivedURLEscaped(t *testing.T) {
+	v := newEnv(t)
+	p := filepath.Join(t.TempDir(), "runs.jsonl")
+	writeFile(t, p, notebookRun("x?y#z%é=1 +", map[string]string{"entity": `"my lab"`, "project": `"a/b"`})+notebookRun("lr=5e-07_seed:1@main", nil))
+	v.loadKind("wandb-runs", p, loaders.Options{})
+	for run, want := range map[string]string{
+		"x?y#z%é=1 +":          "https://wandb.ai/my%20lab/a%2Fb/runs/x%3Fy%23z%25%C3%A9=1%20+",
+		"lr=5e-07_seed:1@main": "https://wandb.ai/e/p/runs/lr=5e-07_seed:1@main",
+	} {
+		if got := v.scalar("SELECT url FROM wandb_runs WHERE run_id = ?", run); got != want {
+			t.Errorf("url of %q = %s, want %s", run, got, want)
+		}
+	}
+}

@@ -888,6 +888,18 @@ func blobReport(ctx context.Context, conn *sql.Conn, path string, lay *runsLayou
 	return nil
 }
 
+// pathSegment escapes text x as one segment of a URL path (RFC 3986): every
+// byte but the unreserved characters, the sub-delimiters, ':' and '@' is
+// percent-encoded, so a '/', '?', '#', '%', space or non-ASCII letter in an
+// entity, project or run id stays inside its segment.
+func pathSegment(x string) string {
+	e := "url_encode(" + x + ")"
+	for _, c := range "!$&'()*+,;=:@" {
+		e = fmt.Sprintf("replace(%s, '%%%02X', %s)", e, c, dbschema.Literal(string(c)))
+	}
+	return e
+}
+
 // deriveRunFields fills what the layout has no column for from the raw run
 // record (system_attrs), unwraps a wrapped config, derives the url, and
 // checks the times.
@@ -905,9 +917,10 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 		user_name = coalesce(user_name, %s, %s),
 		git_commit = coalesce(git_commit, %s),
 		history_line_count = coalesce(history_line_count, %s),
-		url = coalesce(url, CASE WHEN entity IS NOT NULL AND project IS NOT NULL THEN 'https://wandb.ai/' || entity || '/' || project || '/runs/' || run_id END)`,
+		url = coalesce(url, CASE WHEN entity IS NOT NULL AND project IS NOT NULL THEN 'https://wandb.ai/' || %s || '/' || %s || '/runs/' || %s END)`,
 		t, sa("$.displayName"), sa("$.createdAt"), sa("$.updatedAt"), sa("$.heartbeatAt"), sa("$.group"), sa("$.jobType"),
-		sa("$.user.username"), sa("$.user.name"), sa("$.commit"), sa("$.historyLineCount")))
+		sa("$.user.username"), sa("$.user.name"), sa("$.commit"), sa("$.historyLineCount"),
+		pathSegment("entity"), pathSegment("project"), pathSegment("run_id")))
 	if err != nil {
 		return err
 	}

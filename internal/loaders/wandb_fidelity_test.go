@@ -165,3 +165,51 @@ func TestDerivedURLEscaped(t *testing.T) {
 		}
 	}
 }
+
+// canonicalHistory writes a canonical runs_history.parquet whose naive
+// timestamps are the given local times.
+func (v *env) canonicalHistory(path string, times ...string) {
+	v.t.Helper()
+	var rows []string
+	for i, ts := range times {
+		rows = append(rows, fmt.Sprintf("(%d, 'r', %d, TIMESTAMP '%s', %d, %d.5)", i+1, i, ts, i, i))
+	}
+	v.exec(fmt.Sprintf(`COPY (SELECT * FROM (VALUES %s) t(id, run_id, step, "timestamp", runtime, train_loss)) TO '%s' (FORMAT parquet)`, strings.Join(rows, ", "), path))
+}
+
+// TestSourceTZ: --source-tz applies to the naive local times of the
+// canonical history; given for a layout without naive times it is refused
+// (it would do nothing); without it the summary says the times were read
+// as UTC; local times at a daylight-saving change are counted in a note.
+func TestSourceTZ(t *testing.T) {
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history.jsonl")
+	writeFile(t, hist, historyRow("r", 0, `"1.5"`, `{"a": 1}`))
+	runs := filepath.Join(dir, "runs.jsonl")
+	writeFile(t, runs, notebookRun("r", nil))
+	ny := loaders.Options{SourceTZ: "America/New_York"}
+	t.Run("JSONL refuses", func(t *testing.T) {
+		v := newEnv(t)
+		v.loadFails("wandb-history", hist, ny, "", "--source-tz America/New_York: this layout (history v3 JSONL (timestamp a string holding a float)) has no naive local times")
+	})
+	t.Run("runs refuse", func(t *testing.T) {
+		v := newEnv(t)
+		v.loadFails("wandb-runs", runs, ny, "", "--source-tz America/New_York: W&B runs files hold UTC times")
+	})
+	v := newEnv(t)
+	pq := filepath.Join(dir, "runs_history.parquet")
+	// 02:30 on 9 March 2025 never happened in New York; 01:30 on 2 November happened twice.
+	v.canonicalHistory(pq, "2025-03-09 01:59:59", "2025-03-09 02:30:00", "2025-11-02 01:30:00", "2025-11-02 03:00:00")
+	s := v.loadKind("wandb-history", pq, loaders.Options{})
+	if notes := strings.Join(s.Notes, "\n"); !strings.Contains(notes, "no --source-tz was given: loaded as UTC") || strings.Contains(notes, "daylight-saving") {
+		t.Errorf("notes without --source-tz: %s", notes)
+	}
+	s = v.loadKind("wandb-history", pq, ny)
+	want := "timestamps at a daylight-saving change of America/New_York: 1 in an overlap (local times that happened twice: read as the later instant); 1 in a gap (local times that never happened: read with the offset before the change)"
+	if notes := strings.Join(s.Notes, "\n"); !strings.Contains(notes, want) || !strings.Contains(notes, "timestamps read as local time in America/New_York") {
+		t.Errorf("notes with --source-tz: %s\nwant %s", notes, want)
+	}
+	if got := v.scalar("SELECT string_agg(strftime(logged_at AT TIME ZONE 'UTC', '%m-%d %H:%M:%S'), ', ' ORDER BY seq) FROM wandb_history"); got != "03-09 06:59:59, 03-09 07:30:00, 11-02 06:30:00, 11-02 08:00:00" {
+		t.Errorf("logged_at (UTC): %s", got)
+	}
+}

@@ -614,6 +614,9 @@ func readError(path string, jsonl bool, err error) error {
 // Load implements Loader.
 func (w WandbRuns) Load(ctx context.Context, ld *Load) (*Report, error) {
 	path, conn := ld.Source.Path, ld.Conn
+	if ld.SourceTZ != "" {
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("--source-tz %s: W&B runs files hold UTC times (or times with an offset): leave --source-tz out", ld.SourceTZ)}
+	}
 	defer dropRunsStage(ctx, conn)
 	rep, err := w.stage(ctx, conn, path, ld.Stage)
 	if err != nil {

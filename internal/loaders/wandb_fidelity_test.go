@@ -3,10 +3,12 @@ package loaders_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
 )
 
@@ -211,5 +213,30 @@ func TestSourceTZ(t *testing.T) {
 	}
 	if got := v.scalar("SELECT string_agg(strftime(logged_at AT TIME ZONE 'UTC', '%m-%d %H:%M:%S'), ', ' ORDER BY seq) FROM wandb_history"); got != "03-09 06:59:59, 03-09 07:30:00, 11-02 06:30:00, 11-02 08:00:00" {
 		t.Errorf("logged_at (UTC): %s", got)
+	}
+}
+
+// TestJSONColumnsReadByAClient does what the README tells a duckdb-go
+// client to do with JSON columns that hold NaN or Infinity tokens (which
+// Go's encoding/json, and so a scan of the JSON column itself, refuses):
+// read the column as text, or a value through DuckDB's JSON functions.
+func TestJSONColumnsReadByAClient(t *testing.T) {
+	v := newEnv(t)
+	v.loadKind("wandb-runs", filepath.Join(wandbSample(t), "runs_metadata.parquet"), loaders.Options{})
+	run0 := fixtures.RunName(0)
+	var config string
+	if err := v.db.QueryRowContext(v.ctx, "SELECT config::VARCHAR FROM wandb_runs WHERE run_id = ?", run0).Scan(&config); err != nil {
+		t.Fatalf("scan config::VARCHAR: %v", err)
+	}
+	if !strings.Contains(config, `"pretrain_eval/socialiqa/acc_7": NaN`) {
+		t.Errorf("config as text lacks the NaN token: %.200s…", config)
+	}
+	var acc float64
+	var peak string
+	if err := v.db.QueryRowContext(v.ctx, `SELECT CAST(config->'$."pretrain_eval/socialiqa/acc_7"' AS DOUBLE), summary->>'$.throughput_peak' FROM wandb_runs WHERE run_id = ?`, run0).Scan(&acc, &peak); err != nil {
+		t.Fatalf("scan one value: %v", err)
+	}
+	if !math.IsNaN(acc) || peak != "Infinity" {
+		t.Errorf("values read through DuckDB: %v, %q; want NaN, Infinity", acc, peak)
 	}
 }

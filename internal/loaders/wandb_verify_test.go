@@ -92,3 +92,54 @@ func TestVerifyCoversEveryTableALoadWrites(t *testing.T) {
 		t.Errorf("another origin's row: %+v", got)
 	}
 }
+
+// TestVerifyCountsNullAgainstValue: a NULL in the database where the file
+// has a value is a difference, and so is a value where the file has NULL
+// (compared with IS DISTINCT FROM, not <>, which is NULL for both).
+func TestVerifyCountsNullAgainstValue(t *testing.T) {
+	dir := wandbSample(t)
+	runs, hist := filepath.Join(dir, "runs_metadata.parquet"), filepath.Join(dir, "history_v3.jsonl")
+	run0, run1 := fixtures.RunName(0), fixtures.RunName(1)
+	for _, c := range []struct {
+		name, kind, path, change, column, file, db string
+	}{
+		{"runs: NULL in the database", "wandb-runs", runs, "UPDATE wandb_runs SET train_loss = NULL WHERE run_id = '" + run0 + "'", "wandb_runs.train_loss", "2.5", "NULL"},
+		{"runs: NULL in the file", "wandb-runs", runs, "UPDATE wandb_runs SET learning_rate = 0.25 WHERE run_id = '" + run1 + "'", "wandb_runs.learning_rate", "NULL", "0.25"},
+		{"history: NULL in the database", "wandb-history", hist, "UPDATE wandb_history SET train_loss = NULL WHERE run_id = '" + run0 + "' AND seq = 2", "wandb_history.train_loss", "", "NULL"},
+		{"history: NULL in the file", "wandb-history", hist, "UPDATE wandb_history SET logps_chosen = -1.5 WHERE run_id = '" + run0 + "' AND seq = 2", "wandb_history.logps_chosen", "NULL", "-1.5"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := newEnv(t)
+			v.loadKind(c.kind, c.path, loaders.Options{})
+			if c.kind == "wandb-history" {
+				if got := v.scalar("SELECT (train_loss IS NOT NULL) || ' ' || (logps_chosen IS NULL) FROM wandb_history WHERE run_id = ? AND seq = 2", run0); got != "true true" {
+					t.Fatalf("the fixture's row: train_loss set, logps_chosen NULL? %s", got)
+				}
+			}
+			v.exec(c.change)
+			got := v.verify(c.kind, c.path)
+			if got.Differing != 1 || got.ByColumn[c.column] != 1 || len(got.Examples) != 1 {
+				t.Fatalf("verify = %d differing %v, examples %+v; want 1 in %s", got.Differing, got.ByColumn, got.Examples, c.column)
+			}
+			if ex := got.Examples[0]; (c.file != "" && ex.File != c.file) || ex.DB != c.db {
+				t.Errorf("example: file %s, database %s; want file %s, database %s", ex.File, ex.DB, c.file, c.db)
+			}
+		})
+	}
+}
+
+// TestVerifyHistoryInTheLoadsZone: verify reads a canonical history's
+// naive times in the zone its current load used.
+func TestVerifyHistoryInTheLoadsZone(t *testing.T) {
+	v := newEnv(t)
+	p := filepath.Join(t.TempDir(), "runs_history.parquet")
+	v.canonicalHistory(p, "2025-08-19 05:36:01", "2025-11-02 01:30:00")
+	v.loadKind("wandb-history", p, loaders.Options{SourceTZ: "Europe/Paris"})
+	if got := v.verify("wandb-history", p); !got.OK() || got.Rows != 2 {
+		t.Errorf("verify after a load in Europe/Paris: %+v", got)
+	}
+	v.exec("UPDATE wandb_history SET logged_at = logged_at + INTERVAL 2 HOUR WHERE seq = 1")
+	if got := v.verify("wandb-history", p); got.Differing != 1 || got.ByColumn["wandb_history.logged_at"] != 1 {
+		t.Errorf("verify after a changed time: %+v", got)
+	}
+}

@@ -1,6 +1,7 @@
 package loaders_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -238,5 +239,47 @@ func TestJSONColumnsReadByAClient(t *testing.T) {
 	}
 	if !math.IsNaN(acc) || peak != "Infinity" {
 		t.Errorf("values read through DuckDB: %v, %q; want NaN, Infinity", acc, peak)
+	}
+}
+
+// TestParquetJSONKeptByteForByte: a parquet layout's JSON strings are
+// stored byte for byte (Python's ", " separators, \u escapes, NaN tokens,
+// odd spacing, 1.50 and integers no double holds), compared as bytes
+// (the string "nan", pandas' missing value, is NULL, and reported).
+func TestParquetJSONKeptByteForByte(t *testing.T) {
+	v := newEnv(t)
+	dir := t.TempDir()
+	odd := filepath.Join(dir, "runs_metadata.parquet")
+	v.exec(fmt.Sprintf(`COPY (SELECT 'odd' AS run_id, 'odd' AS run_name, 'finished' AS state, 'p' AS project, 'e' AS entity, '2025-08-19T05:36:01Z' AS created_at,
+		'{ "a" :1.50,"b":[1 , 2],  "c": "caf\u00e9 \/ é", "d": NaN, "e": -Infinity, "f": 123456789012345678901234, "g": 1e400 }' AS config,
+		'{"x": {"y": [ ]}}' AS summary, '[]' AS wandb_metadata, '"text"' AS system_metrics, '{}' AS system_attrs, 'null' AS sweep_info) TO '%s' (FORMAT parquet)`, odd))
+	for _, p := range []string{filepath.Join(wandbSample(t), "runs_metadata.parquet"), odd} {
+		v.loadKind("wandb-runs", p, loaders.Options{})
+		var compared int
+		var escapes, nan bool
+		for _, col := range []string{"config", "summary", "wandb_metadata", "system_metrics", "system_attrs", "sweep_info"} {
+			rows, err := v.db.QueryContext(v.ctx, fmt.Sprintf(`SELECT p.run_id, p.%[1]s, CAST(r.%[1]s AS VARCHAR) FROM read_parquet('%[2]s') p JOIN wandb_runs r USING (run_id)
+				WHERE p.%[1]s IS NOT NULL AND p.%[1]s <> 'nan' AND json_valid(p.%[1]s)`, col, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id string
+				var file, db []byte
+				if err := rows.Scan(&id, &file, &db); err != nil {
+					t.Fatal(err)
+				}
+				compared++
+				escapes = escapes || bytes.Contains(file, []byte(`\u00e9`))
+				nan = nan || bytes.Contains(file, []byte(`: NaN`))
+				if !bytes.Equal(file, db) {
+					t.Errorf("%s %s: stored %.120q, the file holds %.120q", id, col, db, file)
+				}
+			}
+			rows.Close()
+		}
+		if compared < 6 || !escapes || !nan {
+			t.Errorf("%s: %d cells compared (escapes %v, NaN %v): the test proves little", filepath.Base(p), compared, escapes, nan)
+		}
 	}
 }

@@ -108,7 +108,7 @@ func loadCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Source, "source", "", "logical source name (default: the file's absolute path)")
 	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", DefaultMemoryLimit, "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM; by kind: "+memoryLimits()+")")
 	cmd.Flags().StringVar(&stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
-	cmd.Flags().StringVar(&opts.SourceTZ, "source-tz", "", "wandb-history: time zone of the canonical runs_history.parquet's naive timestamps, e.g. America/New_York (default: read as UTC, and said so)")
+	cmd.Flags().StringVar(&opts.SourceTZ, "source-tz", "", "wandb-history: time zone of the canonical runs_history.parquet's naive timestamps, e.g. America/New_York (default: read as UTC, and said so; refused for layouts without naive times)")
 	return cmd
 }
 

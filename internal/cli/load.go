@@ -79,8 +79,8 @@ func loadCmd(g *globals) *cobra.Command {
 				}
 				return nil
 			}
-			if kind == loaders.QAKind && !cmd.Flags().Changed("memory-limit") {
-				opts.MemoryLimit = QAMemoryLimit
+			if !cmd.Flags().Changed("memory-limit") {
+				opts.MemoryLimit = memoryLimitFor(kind)
 			}
 			for i, p := range paths {
 				o := opts
@@ -106,9 +106,9 @@ func loadCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable summary (one JSON object per file)")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "refuse columns the schema does not know instead of keeping them aside")
 	cmd.Flags().StringVar(&opts.Source, "source", "", "logical source name (default: the file's absolute path)")
-	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", DefaultMemoryLimit, "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM; qa-outputs: "+QAMemoryLimit+")")
+	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", DefaultMemoryLimit, "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM; by kind: "+memoryLimits()+")")
 	cmd.Flags().StringVar(&stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
-	cmd.Flags().StringVar(&opts.SourceTZ, "source-tz", "", "wandb-history: time zone of the canonical runs_history.parquet's naive timestamps, e.g. America/New_York (default: read as UTC, and said so)")
+	cmd.Flags().StringVar(&opts.SourceTZ, "source-tz", "", "wandb-history: time zone of the canonical runs_history.parquet's naive timestamps, e.g. America/New_York (default: read as UTC, and said so; refused for layouts without naive times)")
 	return cmd
 }
 
@@ -142,6 +142,29 @@ func jsonError(w io.Writer, err *error, said *bool) {
 // under 2GB and load under 3GB; 250,000 rows (1.2 GB) load under 3GB in
 // 31 s at 3.4 GB peak RSS, against 25 s and 9.9 GB without a limit.
 const DefaultMemoryLimit = "3GB"
+
+// memoryLimitFor is the memory limit a load of kind runs under when
+// --memory-limit is not given: the one its loader declares
+// (loaders.MemoryLimiter), else QAMemoryLimit for QA outputs, else
+// DefaultMemoryLimit.
+func memoryLimitFor(kind string) string {
+	if l, ok := loaders.DefaultMemoryLimit(kind); ok {
+		return l
+	}
+	if kind == loaders.QAKind {
+		return QAMemoryLimit
+	}
+	return DefaultMemoryLimit
+}
+
+// memoryLimits lists each kind's default limit, for --help.
+func memoryLimits() string {
+	var out []string
+	for _, k := range loaders.Kinds() {
+		out = append(out, k+" "+memoryLimitFor(k))
+	}
+	return strings.Join(out, ", ")
+}
 
 // QAMemoryLimit is the default for QA outputs: the load streams, so DuckDB
 // needs little; measured on a 1 GiB recipe tarball, peak RSS 606 MB under

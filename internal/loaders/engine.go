@@ -113,6 +113,22 @@ type Bundler interface {
 	PartOf(path string) string
 }
 
+// MemoryLimiter is a loader that declares the DuckDB memory limit its loads
+// run under when the user names none (dschema load's --memory-limit).
+type MemoryLimiter interface {
+	// DefaultMemoryLimit is the limit, in DuckDB's syntax ("600MB").
+	DefaultMemoryLimit() string
+}
+
+// DefaultMemoryLimit is the memory limit a loader of kind declares, and
+// whether it declares one.
+func DefaultMemoryLimit(kind string) (string, bool) {
+	if m, ok := registry[kind].(MemoryLimiter); ok {
+		return m.DefaultMemoryLimit(), true
+	}
+	return "", false
+}
+
 // DirLoader is a loader that also takes a directory tree as one source
 // (the extracted folders and dumps of QA outputs). The source's sha256
 // covers every file's path and content.
@@ -185,6 +201,7 @@ type Summary struct {
 	Notes         []string         `json:"notes"`
 	Varying       []VaryingKey     `json:"types_vary,omitempty"`
 	SourceTZ      string           `json:"source_tz,omitempty"`
+	MemoryLimit   string           `json:"memory_limit,omitempty"` // the DuckDB memory limit the load ran under ("" for DuckDB's own)
 	Companions    []string         `json:"companions,omitempty"`
 	CompanionOf   string           `json:"companion_of,omitempty"`
 	SchemaVersion int64            `json:"schema_version"`
@@ -378,8 +395,16 @@ func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (s *
 		case err != nil && ctx.Err() != nil:
 			err = fmt.Errorf("%s: %w (%w)", path, ErrInterrupted, ctx.Err())
 			s = nil
-		case err != nil && opts.MemoryLimit != "" && strings.Contains(err.Error(), "Out of Memory Error"):
-			err = fmt.Errorf("%w (under --memory-limit %s: raise it, or leave it out)", err, opts.MemoryLimit)
+		case err != nil && strings.Contains(err.Error(), "Out of Memory Error"):
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				err = fmt.Errorf("load %s: %w", path, err)
+			}
+			if opts.MemoryLimit != "" {
+				err = fmt.Errorf("%w (under --memory-limit %s: raise it, or leave it out)", err, opts.MemoryLimit)
+			} else {
+				err = fmt.Errorf("%w (under DuckDB's own limit, 80%% of RAM: free memory, or give --memory-limit)", err)
+			}
 		}
 	}()
 	return e.load(ctx, kind, path, opts)
@@ -447,7 +472,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		}
 	}
 	s := &Summary{Kind: kind, Source: src.Key, Path: abs, SizeBytes: size, SHA256: sum, SchemaVersion: schemaVersion, SourceTZ: opts.SourceTZ,
-		Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{}, Notes: []string{}, Companions: companions}
+		MemoryLimit: opts.MemoryLimit, Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{}, Notes: []string{}, Companions: companions}
 
 	conn, err := e.DB.Conn(ctx)
 	if err != nil {
@@ -633,7 +658,7 @@ func deleteLoad(ctx context.Context, conn *sql.Conn, id int64) (map[string]int64
 
 func recordLoad(ctx context.Context, conn *sql.Conn, s *Summary, start time.Time) error {
 	report, err := json.Marshal(map[string]any{"skipped": s.Skipped, "kept": s.Kept, "notes": s.Notes, "rows_removed": s.Removed,
-		"types_vary": s.Varying, "companions": s.Companions, "source_tz": s.SourceTZ})
+		"types_vary": s.Varying, "companions": s.Companions, "source_tz": s.SourceTZ, "memory_limit": s.MemoryLimit})
 	if err != nil {
 		return err
 	}

@@ -26,10 +26,17 @@ const OriginRunName = "run name"
 // load's load_id: replacing or removing the runs file removes them too. A
 // run that already has a finetune_runs row (from another source) keeps it.
 func deriveFinetuneRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *Report) (int64, error) {
+	return deriveFinetuneRunsFrom(ctx, conn, "wandb_runs", loadID, loadID, rep)
+}
+
+// deriveFinetuneRunsFrom is deriveFinetuneRuns over the rows of runs (a
+// table with wandb_runs' columns) whose load_id is from, writing rows with
+// load_id as: verify derives a runs file's rows from its staged runs.
+func deriveFinetuneRunsFrom(ctx context.Context, conn *sql.Conn, runs string, from, loadID int64, rep *Report) (int64, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT r.run_id, coalesce(r.run_name, r.run_id),
 			CAST(json_extract(r.config, '$.learning_rate') AS VARCHAR), CAST(json_extract(r.config, '$.seed') AS VARCHAR),
 			CAST(json_extract(r.config, '$.num_train_epochs') AS VARCHAR), r.total_tokens, f.run_id IS NOT NULL
-		FROM wandb_runs r LEFT JOIN finetune_runs f USING (run_id) WHERE r.load_id = ? ORDER BY r.run_id`, loadID)
+		FROM `+runs+` r LEFT JOIN finetune_runs f USING (run_id) WHERE r.load_id = ? ORDER BY r.run_id`, from)
 	if err != nil {
 		return 0, err
 	}

@@ -105,9 +105,47 @@ func eachLine(path string, f func(n int, line []byte) bool) (int, error) {
 	}
 }
 
+// utf8BOM is the UTF-8 byte order mark some editors write at a file's start.
+var utf8BOM = []byte("\ufeff")
+
+// refuseBOM refuses a file that starts with a UTF-8 byte order mark, which
+// DuckDB's JSON reader refuses (naming the wrong line). The loaders read
+// the file as it is, so the mark is named and left to the user to remove.
+func refuseBOM(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, len(utf8BOM))
+	if n, _ := io.ReadFull(f, head); n == len(head) && bytes.Equal(head, utf8BOM) {
+		return &FileError{Path: path, Place: "line 1 (byte 0)", Msg: "starts with a UTF-8 byte order mark (bytes EF BB BF), which DuckDB's JSON reader does not take: remove it (sed -i '1s/^\\xEF\\xBB\\xBF//' FILE) and load again"}
+	}
+	return nil
+}
+
+// jsonlLine is the line number of the rec-th (from 1) non-blank line of
+// path: DuckDB's JSON readers number records without blank lines. It
+// returns rec when the file has fewer lines.
+func jsonlLine(path string, rec int64) int64 {
+	var k int64
+	n, err := eachLine(path, func(int, []byte) bool {
+		k++
+		return k == rec
+	})
+	if err != nil || n == 0 {
+		return rec
+	}
+	return int64(n)
+}
+
 // firstJSONLine decodes the first non-blank line of a JSONL file. It
-// returns the value and its 1-based line number.
+// returns the value and its 1-based line number. A leading byte order mark
+// is refused (refuseBOM).
 func firstJSONLine(path string) (json.RawMessage, int, error) {
+	if err := refuseBOM(path); err != nil {
+		return nil, 1, err
+	}
 	var v json.RawMessage
 	var jerr error
 	n, err := eachLine(path, func(_ int, line []byte) bool {

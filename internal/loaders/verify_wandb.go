@@ -175,7 +175,8 @@ func startVerify(kind, path string, opts *VerifyOptions) (string, *Verification,
 	return abs, &Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []Difference{}, Skipped: []string{}, NotInFile: []string{}}, nil
 }
 
-// Verify implements Verifier: wandb_runs and wandb_run_evals against a runs file.
+// Verify implements Verifier: wandb_runs, wandb_run_evals and the
+// finetune_runs rows derived from the run names against a runs file.
 func (w WandbRuns) Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error) {
 	abs, v, err := startVerify(w.Kind(), path, &opts)
 	if err != nil {
@@ -203,13 +204,65 @@ func (w WandbRuns) Verify(ctx context.Context, db *sql.DB, path string, opts Ver
 			cols: without(unquoted(cols), "run_id", "load_id")}, loadID, opts.MaxExamples); err != nil {
 			return err
 		}
-		return compareRelation(ctx, conn, v, relation{name: "wandb_run_evals", expected: typedTable + "_evals", keys: []string{"run_id", "task", "metric"},
-			cols: []string{"value", "value_json"}}, loadID, opts.MaxExamples)
+		if err := compareRelation(ctx, conn, v, relation{name: "wandb_run_evals", expected: typedTable + "_evals", keys: []string{"run_id", "task", "metric"},
+			cols: []string{"value", "value_json"}}, loadID, opts.MaxExamples); err != nil {
+			return err
+		}
+		return verifyDerivedFinetuneRuns(ctx, conn, v, loadID, opts.MaxExamples)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// verifyDerivedFinetuneRuns compares the finetune_runs rows the file's runs
+// (staged in _dschema_verify_runs) derive from their names with the
+// database's, as the load derives them. Inside verify's rolled-back
+// transaction the database's rows of those runs, and of the file's current
+// load, are set aside and the derived rows written in their place. A run
+// whose row came from another origin (a pickle) keeps it in a load too: it
+// is named, not compared.
+func verifyDerivedFinetuneRuns(ctx context.Context, conn *sql.Conn, v *Verification, loadID int64, maxExamples int) error {
+	other, err := queryStrings(ctx, conn, `SELECT f.run_id || ' (' || coalesce(f.origin, 'no origin') || ', load ' || coalesce(CAST(f.load_id AS VARCHAR), '?') || ')'
+		FROM finetune_runs f JOIN _dschema_verify_runs r USING (run_id) WHERE f.origin IS DISTINCT FROM ? ORDER BY f.run_id`, OriginRunName)
+	if err != nil {
+		return err
+	}
+	if len(other) > 0 {
+		v.NotCompared = append(v.NotCompared, fmt.Sprintf("finetune_runs rows of %d runs from another origin, which a load leaves in place: %s", len(other), examples(other, 5)))
+	}
+	ids, err := queryStrings(ctx, conn, `SELECT run_id FROM finetune_runs WHERE origin = ? AND (run_id IN (SELECT run_id FROM _dschema_verify_runs) OR load_id = ?)
+		ORDER BY run_id`, OriginRunName, loadID)
+	if err != nil {
+		return err
+	}
+	if err := swapIn(ctx, conn, ids, []string{"finetune_runs"}); err != nil {
+		return err
+	}
+	if _, err := deriveFinetuneRunsFrom(ctx, conn, "_dschema_verify_runs", 0, -1, &Report{}); err != nil {
+		return err
+	}
+	const exp, db = "_dschema_exp_finetune_runs", "_dschema_db_finetune_runs"
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+exp+" AS SELECT * FROM finetune_runs WHERE load_id = -1"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+exp+"; DROP TABLE IF EXISTS "+db)
+	cols := without(columnsOf(ctx, conn, "finetune_runs"), "run_id", "load_id")
+	if err := compareRelation(ctx, conn, v, relation{name: db, label: "finetune_runs", expected: exp, keys: []string{"run_id"}, cols: cols}, 0, maxExamples); err != nil {
+		return err
+	}
+	if loadID == 0 {
+		return nil
+	}
+	// Rows of the file's current load that the file no longer derives.
+	var extra int64
+	if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s d WHERE d.load_id = ? AND NOT EXISTS (SELECT 1 FROM %s f WHERE f.run_id = d.run_id)", db, exp),
+		loadID).Scan(&extra); err != nil {
+		return err
+	}
+	v.ExtraRows += extra
+	return nil
 }
 
 // Verify implements Verifier: wandb_history against a history file.

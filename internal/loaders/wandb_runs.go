@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dschema/dschema/gen"
@@ -29,6 +31,15 @@ type WandbRuns struct{}
 
 // Kind implements Loader.
 func (WandbRuns) Kind() string { return "wandb-runs" }
+
+// RunsMemoryLimit is the runs loader's default memory limit. Runs files are
+// small (a run's record is ~100 KB): 3,000 generated runs (11.6 MB of
+// parquet) load at 395 MB peak RSS under it, and one run with 100,000
+// config and 100,000 summary keys at 400 MB.
+const RunsMemoryLimit = "512MB"
+
+// DefaultMemoryLimit implements MemoryLimiter.
+func (WandbRuns) DefaultMemoryLimit() string { return RunsMemoryLimit }
 
 // Short implements Loader.
 func (WandbRuns) Short() string {
@@ -142,17 +153,18 @@ func tsExpr(col, typ string) string {
 	case "VARCHAR":
 		return col
 	}
-	switch typeClass(typ) {
-	case "integer", "float":
-		return fmt.Sprintf("strftime(timezone('UTC', to_timestamp(CAST(%s AS DOUBLE))), '%%Y-%%m-%%dT%%H:%%M:%%S.%%fZ')", col)
-	}
+	// Epoch seconds (a number column) stay text: tsCast reads them, and
+	// names the run of a value beyond a timestamp's range.
 	return fmt.Sprintf("CAST(%s AS VARCHAR)", col)
 }
 
-// tsCast casts staged time text to TIMESTAMPTZ; a value without an offset
-// is UTC wall-clock time. NULL when the text is not a time.
+// tsCast casts staged time text to TIMESTAMPTZ: a number is epoch seconds
+// (as the history loader reads it); a time without an offset is UTC
+// wall-clock time. NULL when the text is not a time, or epoch seconds
+// beyond a timestamp's range.
 func tsCast(x string) string {
 	return fmt.Sprintf(`CASE WHEN %[1]s IS NULL OR trim(%[1]s) IN ('', 'nan', 'NaN', 'None', 'NaT') THEN NULL
+		WHEN TRY_CAST(trim(%[1]s) AS DOUBLE) IS NOT NULL THEN try(to_timestamp(TRY_CAST(trim(%[1]s) AS DOUBLE)))
 		WHEN regexp_matches(trim(%[1]s), '[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN TRY_CAST(trim(%[1]s) AS TIMESTAMPTZ)
 		ELSE timezone('UTC', TRY_CAST(trim(%[1]s) AS TIMESTAMP)) END`, x)
 }
@@ -602,6 +614,9 @@ func readError(path string, jsonl bool, err error) error {
 // Load implements Loader.
 func (w WandbRuns) Load(ctx context.Context, ld *Load) (*Report, error) {
 	path, conn := ld.Source.Path, ld.Conn
+	if ld.SourceTZ != "" {
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("--source-tz %s: W&B runs files hold UTC times (or times with an offset): leave --source-tz out", ld.SourceTZ)}
+	}
 	defer dropRunsStage(ctx, conn)
 	rep, err := w.stage(ctx, conn, path, ld.Stage)
 	if err != nil {
@@ -664,14 +679,15 @@ func (w WandbRuns) stage(ctx context.Context, conn *sql.Conn, path string, stage
 	jsonl := lay.variant == RunsNotebook || lay.variant == RunsV3
 	rep := &Report{Variant: lay.variant, Rows: map[string]int64{}, Notes: lay.notes, Kept: lay.kept}
 	stage("reading the runs")
+	if jsonl {
+		if err := checkRunsLines(ctx, conn, path, lay); err != nil {
+			return nil, err
+		}
+	}
 	if err := stageRuns(ctx, conn, stageTable, lay); err != nil {
 		return nil, readError(path, jsonl, err)
 	}
-	unit := "row"
-	if jsonl {
-		unit = "record"
-	}
-	if err := checkRunIDs(ctx, conn, path, stageTable, unit); err != nil {
+	if err := checkRunIDs(ctx, conn, path, stageTable, jsonl); err != nil {
 		return nil, err
 	}
 	if !jsonl {
@@ -705,17 +721,65 @@ func examples(items []string, n int) string {
 	return strings.Join(items[:n], ", ") + fmt.Sprintf(", … (%d in all)", len(items))
 }
 
-// checkRunIDs refuses a file with a missing or repeated run id.
-// unit names a source row in messages: row (parquet) or record (JSON
-// lines, counted from 1 without blank lines).
-func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t, unit string) error {
+// jsonTypeName names a json_type in messages.
+func jsonTypeName(t string) string {
+	switch t {
+	case "ARRAY":
+		return "a JSON array"
+	case "OBJECT":
+		return "a JSON object"
+	case "VARCHAR":
+		return "a JSON string"
+	case "BOOLEAN":
+		return "a JSON boolean"
+	case "NULL", "":
+		return "JSON null"
+	}
+	return "a JSON number"
+}
+
+// checkRunsLines refuses a runs JSONL line that is not a JSON object (in
+// v3, whose run is not an object): read on, it would be a run without a
+// run_id.
+func checkRunsLines(ctx context.Context, conn *sql.Conn, path string, lay *runsLayout) error {
+	cond := "json_type(s.j) <> 'OBJECT'"
+	if lay.variant == RunsV3 {
+		cond += " OR json_type(s.j, '$.run') IS DISTINCT FROM 'OBJECT'"
+	}
+	var rec int64
+	var t, rt sql.NullString
+	err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT s.file_row_number + 1, json_type(s.j), CASE WHEN json_type(s.j) = 'OBJECT' THEN json_type(s.j, '$.run') END FROM %s WHERE %s ORDER BY 1 LIMIT 1",
+		lay.from, cond)).Scan(&rec, &t, &rt)
+	switch {
+	case err == sql.ErrNoRows:
+		return nil
+	case err != nil:
+		return readError(path, true, err)
+	}
+	place := fmt.Sprintf("line %d", jsonlLine(path, rec))
+	switch {
+	case t.String != "OBJECT":
+		return &FileError{Path: path, Place: place, Msg: jsonTypeName(t.String) + ", want an object (one run per line)"}
+	case !rt.Valid:
+		return &FileError{Path: path, Place: place, Msg: "no run: this layout's lines are {exported_at, run} objects"}
+	}
+	return &FileError{Path: path, Place: place, Msg: "run is " + jsonTypeName(rt.String) + ", want an object"}
+}
+
+// checkRunIDs refuses a file with a missing or repeated run id, naming
+// the row (parquet, from 1) or the line (JSON lines).
+func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t string, jsonl bool) error {
+	unit, at := "row", func(rec int64) int64 { return rec }
+	if jsonl {
+		unit, at = "line", func(rec int64) int64 { return jsonlLine(path, rec) }
+	}
 	var row sql.NullInt64
 	err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT min(src_row) FROM %s WHERE run_id IS NULL OR trim(run_id) = ''", t)).Scan(&row)
 	if err != nil {
 		return err
 	}
 	if row.Valid {
-		return &FileError{Path: path, Place: fmt.Sprintf("%s %d", unit, row.Int64+1), Msg: "no run_id"}
+		return &FileError{Path: path, Place: fmt.Sprintf("%s %d", unit, at(row.Int64+1)), Msg: "no run_id"}
 	}
 	var id string
 	var rows []int64
@@ -730,7 +794,7 @@ func checkRunIDs(ctx context.Context, conn *sql.Conn, path, t, unit string) erro
 			return err
 		}
 		for _, v := range l {
-			rows = append(rows, v.(int64))
+			rows = append(rows, at(v.(int64)))
 		}
 		return &FileError{Path: path, Place: "run_id " + id, Msg: fmt.Sprintf("appears in %ss %v: one per run", unit, rows)}
 	}
@@ -753,7 +817,7 @@ func mergeCompanion(ctx context.Context, conn *sql.Conn, path string, rep *Repor
 	if err := stageRuns(ctx, conn, ct, lay); err != nil {
 		return readError(path, false, err)
 	}
-	if err := checkRunIDs(ctx, conn, path, ct, "row"); err != nil {
+	if err := checkRunIDs(ctx, conn, path, ct, false); err != nil {
 		return err
 	}
 	var blob string
@@ -827,6 +891,18 @@ func blobReport(ctx context.Context, conn *sql.Conn, path string, lay *runsLayou
 	return nil
 }
 
+// pathSegment escapes text x as one segment of a URL path (RFC 3986): every
+// byte but the unreserved characters, the sub-delimiters, ':' and '@' is
+// percent-encoded, so a '/', '?', '#', '%', space or non-ASCII letter in an
+// entity, project or run id stays inside its segment.
+func pathSegment(x string) string {
+	e := "url_encode(" + x + ")"
+	for _, c := range "!$&'()*+,;=:@" {
+		e = fmt.Sprintf("replace(%s, '%%%02X', %s)", e, c, dbschema.Literal(string(c)))
+	}
+	return e
+}
+
 // deriveRunFields fills what the layout has no column for from the raw run
 // record (system_attrs), unwraps a wrapped config, derives the url, and
 // checks the times.
@@ -844,9 +920,10 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 		user_name = coalesce(user_name, %s, %s),
 		git_commit = coalesce(git_commit, %s),
 		history_line_count = coalesce(history_line_count, %s),
-		url = coalesce(url, CASE WHEN entity IS NOT NULL AND project IS NOT NULL THEN 'https://wandb.ai/' || entity || '/' || project || '/runs/' || run_id END)`,
+		url = coalesce(url, CASE WHEN entity IS NOT NULL AND project IS NOT NULL THEN 'https://wandb.ai/' || %s || '/' || %s || '/runs/' || %s END)`,
 		t, sa("$.displayName"), sa("$.createdAt"), sa("$.updatedAt"), sa("$.heartbeatAt"), sa("$.group"), sa("$.jobType"),
-		sa("$.user.username"), sa("$.user.name"), sa("$.commit"), sa("$.historyLineCount")))
+		sa("$.user.username"), sa("$.user.name"), sa("$.commit"), sa("$.historyLineCount"),
+		pathSegment("entity"), pathSegment("project"), pathSegment("run_id")))
 	if err != nil {
 		return err
 	}
@@ -855,7 +932,11 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 		err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT run_id, %[1]s FROM %[2]s WHERE NOT %[3]s AND %[4]s IS NULL ORDER BY src_row LIMIT 1",
 			dbschema.Ident(f), t, tsMissing(dbschema.Ident(f)), tsCast(dbschema.Ident(f)))).Scan(&id, &val)
 		if err == nil {
-			return &FileError{Path: path, Place: "run " + id.String + ", " + f, Msg: fmt.Sprintf("%q is not a time", val.String)}
+			msg := fmt.Sprintf("%q is not a time", val.String)
+			if _, perr := strconv.ParseFloat(strings.TrimSpace(val.String), 64); perr == nil || errors.Is(perr, strconv.ErrRange) {
+				msg += " (as epoch seconds it is beyond a timestamp's range)"
+			}
+			return &FileError{Path: path, Place: "run " + id.String + ", " + f, Msg: msg}
 		} else if err != sql.ErrNoRows {
 			return err
 		}
@@ -870,12 +951,11 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 
 	// W&B's raw config wraps every value as {"value": v, "desc": …}.
 	res, err := conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %[1]s m SET config = u.cfg FROM (
-		SELECT s.run_id, to_json(map_from_entries(list(struct_pack(key := e.key, value := e.value->'$.value') ORDER BY e.id))) AS cfg
-		FROM %[1]s s, json_each(s.config) e
-		WHERE json_type(s.config) = 'OBJECT'
-		GROUP BY s.run_id
-		HAVING bool_and(e.type = 'OBJECT' AND list_contains(json_keys(e.value), 'value') AND list_has_all(['value', 'desc'], json_keys(e.value)))
-	) u WHERE m.run_id = u.run_id`, t))
+		SELECT run_id, to_json(map_from_entries(list_transform(es, e -> struct_pack(key := e.key, value := e.value->'$.value')))) AS cfg
+		FROM (SELECT run_id, %[2]s AS es FROM %[1]s)
+		WHERE len(es) > 0 AND list_bool_and(list_transform(es, e -> json_type(e.value) = 'OBJECT'
+			AND list_contains(json_keys(e.value), 'value') AND list_has_all(['value', 'desc'], json_keys(e.value))))
+	) u WHERE m.run_id = u.run_id`, t, objectEntries("config")))
 	if err != nil {
 		return err
 	}
@@ -883,6 +963,16 @@ func deriveRunFields(ctx context.Context, conn *sql.Conn, path string, rep *Repo
 		rep.Notes = append(rep.Notes, fmt.Sprintf("config of %d runs was wrapped ({\"value\": …, \"desc\": …} per key): unwrapped", n))
 	}
 	return nil
+}
+
+// objectEntries is the (key, value) entries of the JSON object x, in order,
+// as STRUCT(key VARCHAR, value JSON)[] (a null value as JSON null, as
+// json_each gives it); empty when x is not an object. DuckDB's json_each
+// costs the square of an object's keys (10,000 config keys: seconds and
+// gigabytes); a cast to MAP(VARCHAR, JSON) reads the object once.
+func objectEntries(x string) string {
+	return fmt.Sprintf(`CASE WHEN json_type(%[1]s) = 'OBJECT' THEN list_transform(map_entries(CAST(%[1]s AS MAP(VARCHAR, JSON))),
+		kv_ -> {'key': kv_.key, 'value': coalesce(kv_.value, 'null'::JSON)}) ELSE CAST([] AS %[2]s) END`, x, xbType)
 }
 
 // jsonClass names the type of a JSON value for reports.
@@ -906,12 +996,13 @@ func (v VaryingKey) String() string {
 
 // typeVariation reports every config and summary key whose type varies.
 func typeVariation(ctx context.Context, conn *sql.Conn, rep *Report) error {
-	q := fmt.Sprintf(`WITH e AS (
-		SELECT 'config.' || e.key AS k, `+fmt.Sprintf(jsonClass, "e.type", "e.value")+` AS cls FROM %[1]s s, json_each(s.config) e WHERE json_type(s.config) = 'OBJECT' AND e.type <> 'NULL'
+	q := fmt.Sprintf(`WITH kv AS (
+		SELECT 'config.' || e.key AS k, e.value AS v, json_type(e.value) AS t FROM (SELECT unnest(%[2]s) AS e FROM %[1]s)
 		UNION ALL
-		SELECT 'summary.' || e.key, `+fmt.Sprintf(jsonClass, "e.type", "e.value")+` FROM %[1]s s, json_each(s.summary) e WHERE json_type(s.summary) = 'OBJECT' AND e.type <> 'NULL'
+		SELECT 'summary.' || e.key, e.value, json_type(e.value) FROM (SELECT unnest(%[3]s) AS e FROM %[1]s)
+	), e AS (SELECT k, `+fmt.Sprintf(jsonClass, "t", "v")+` AS cls FROM kv WHERE t <> 'NULL'
 	), c AS (SELECT k, cls, count(*) AS n FROM e GROUP BY k, cls)
-	SELECT k, cls, n FROM c WHERE k IN (SELECT k FROM c GROUP BY k HAVING count(*) > 1) ORDER BY k, cls`, dbschema.Ident(stageTable))
+	SELECT k, cls, n FROM c WHERE k IN (SELECT k FROM c GROUP BY k HAVING count(*) > 1) ORDER BY k, cls`, dbschema.Ident(stageTable), objectEntries("config"), objectEntries("summary"))
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return err
@@ -1045,14 +1136,14 @@ func insertRunEvals(ctx context.Context, conn *sql.Conn, loadID int64, rep *Repo
 func stageRunEvals(ctx context.Context, conn *sql.Conn, rep *Report) error {
 	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[2]s_evals AS
 	WITH top AS (
-		SELECT s.run_id, e.key, e.value, e.type FROM %[1]s s, json_each(s.summary) e
-		WHERE json_type(s.summary) = 'OBJECT' AND starts_with(e.key, 'oe_eval_metrics/')
+		SELECT run_id, e.key, e.value, json_type(e.value) AS type
+		FROM (SELECT run_id, unnest(list_filter(%[3]s, e -> starts_with(e.key, 'oe_eval_metrics/'))) AS e FROM %[1]s)
 	), flat AS (
 		SELECT run_id, split_part(substr(key, 17), '/', 1) AS task, substr(key, 18 + length(split_part(substr(key, 17), '/', 1))) AS metric,
 			value, type, 1 AS pri FROM top WHERE contains(substr(key, 17), '/')
 	), nested AS (
-		SELECT t.run_id, substr(t.key, 17) AS task, m.key AS metric, m.value, m.type, 0 AS pri
-		FROM top t, json_each(t.value) m WHERE t.type = 'OBJECT' AND NOT contains(substr(t.key, 17), '/')
+		SELECT run_id, task, m.key AS metric, m.value, json_type(m.value) AS type, 0 AS pri
+		FROM (SELECT t.run_id, substr(t.key, 17) AS task, unnest(%[4]s) AS m FROM top t WHERE t.type = 'OBJECT' AND NOT contains(substr(t.key, 17), '/'))
 	), lone AS (
 		SELECT run_id, substr(key, 17) AS task, '' AS metric, value, type, 0 AS pri FROM top WHERE type <> 'OBJECT' AND NOT contains(substr(key, 17), '/')
 	), allv AS (SELECT * FROM flat UNION ALL SELECT * FROM nested UNION ALL SELECT * FROM lone)
@@ -1061,7 +1152,7 @@ func stageRunEvals(ctx context.Context, conn *sql.Conn, rep *Report) error {
 			'json': CASE WHEN type NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN value END}, pri) AS won,
 		count(*) AS n,
 		count(DISTINCT coalesce(CAST(CASE WHEN type IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(CAST(value AS VARCHAR) AS DOUBLE) END AS VARCHAR), CAST(value AS VARCHAR))) AS nd
-	FROM allv GROUP BY run_id, task, metric) g`, stageTable, typedTable)
+	FROM allv GROUP BY run_id, task, metric) g`, stageTable, typedTable, objectEntries("summary"), objectEntries("t.value"))
 	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("read oe_eval_metrics: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 // history under 1 GiB of RSS), one with it under the one given; the
 // summary says which.
 func TestMemoryLimitByKind(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	hist := filepath.Join(dir, "history.jsonl")
 	hist2 := filepath.Join(dir, "history2.jsonl")

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -16,6 +17,9 @@ import (
 )
 
 // copyModule copies the module at src (every file but .git) to dst.
+// long turns on the tests that build a dschema binary.
+var long = flag.Bool("long", false, "also run the tests that build a dschema binary (minutes)")
+
 func copyModule(t *testing.T, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
@@ -49,12 +53,13 @@ func copyModule(t *testing.T, src, dst string) {
 // TestPromotedColumnFilledByLaterLoads: after promote, a rebuilt dschema
 // and migrate up, a history load puts the promoted key's values in the new
 // column directly, none of them in extra_metrics (the README's "later
-// loads fill the column directly"). It builds the promoted checkout, so it
-// is skipped with -short.
+// loads fill the column directly"). It builds the promoted checkout (about
+// two minutes on two cores), so it runs only with -long, as .ci/run does.
 func TestPromotedColumnFilledByLaterLoads(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a promoted dschema")
+	if !*long {
+		t.Skip("builds a promoted dschema: run with -long (.ci/run does)")
 	}
+	t.Parallel()
 	ctx := context.Background()
 	root := t.TempDir()
 	copyModule(t, "../..", root)

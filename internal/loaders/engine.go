@@ -385,6 +385,14 @@ func hashFile(path string, size int64, progress func(done, total int64)) (string
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// outOfMemory reports whether err is DuckDB running out of memory: its
+// "Out of Memory Error", or an allocation it could not make ("failed to
+// allocate data of size …", which a single large value gives).
+func outOfMemory(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Out of Memory Error") || strings.Contains(msg, "failed to allocate")
+}
+
 // Load loads path with the loader of kind. A load cancelled through ctx
 // before its COMMIT started writes nothing and returns an error wrapping
 // ErrInterrupted and ctx's error; once COMMIT started, the load completes
@@ -395,7 +403,7 @@ func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (s *
 		case err != nil && ctx.Err() != nil:
 			err = fmt.Errorf("%s: %w (%w)", path, ErrInterrupted, ctx.Err())
 			s = nil
-		case err != nil && strings.Contains(err.Error(), "Out of Memory Error"):
+		case err != nil && outOfMemory(err) && !strings.Contains(err.Error(), "--memory-limit"):
 			var fe *FileError
 			if !errors.As(err, &fe) {
 				err = fmt.Errorf("load %s: %w", path, err)

@@ -26,6 +26,7 @@ func copyFile(t *testing.T, src, dst string) {
 // replaces the first load; the same content with the same zone changes
 // nothing.
 func TestAnotherZoneReplaces(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "runs_history.parquet")
 	v.canonicalHistory(p, "2025-08-19 05:36:01", "2025-08-19 05:37:01")
@@ -60,6 +61,7 @@ func TestAnotherZoneReplaces(t *testing.T) {
 // TestReplacementRemovesDerivedRows: a new version of a runs file replaces
 // the finetune_runs rows the old version derived, not only its wandb_runs.
 func TestReplacementRemovesDerivedRows(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "runs.jsonl")
 	data, err := os.ReadFile(filepath.Join(wandbSample(t), "runs_metadata.jsonl"))
@@ -92,6 +94,7 @@ func TestReplacementRemovesDerivedRows(t *testing.T) {
 // runs_metadata_<component>.parquet companions: a changed companion is a
 // changed source (replaced), an unchanged one is not.
 func TestRunsHashCoversCompanions(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	dir := t.TempDir()
 	split := filepath.Join(wandbSample(t), "split")

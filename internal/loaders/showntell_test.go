@@ -173,6 +173,7 @@ func TestShowntellVerify(t *testing.T) {
 // (pickle.TypeName: "numpy.dtype", never a Go type), and a place the
 // decoder cannot give as a byte (-1) reads "offset unknown", not "byte -1".
 func TestShowntellMessages(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	dir := t.TempDir()
 	unbuilt := writePickle(t, dir, "unbuilt.pkl", pyReduce{pyGlobal{"pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked"},

@@ -21,6 +21,7 @@ const nat = math.MinInt64
 // every element exactly, in any unit: one past 2262 in microseconds is a
 // time, not null.
 func TestShowntellDurations(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	day := int64(86400e9)
 	path := writePickle(t, dir, "20250106_000000_modernized_run_data.pkl", modernizedPickle(record("durations",
@@ -81,6 +82,7 @@ func TestShowntellDurations(t *testing.T) {
 // column. Records and frames are compared by the time as Python writes
 // it, fraction and offset included, and a text column shows it so.
 func TestShowntellAwareTimes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	plus2, lmt := pyTimezone(7200), pyTimezone(561)
 	aware := pyDatetime(2025, 7, 1, 12, 0, 0, 0, plus2)

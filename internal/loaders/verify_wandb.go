@@ -237,7 +237,7 @@ func verifyDerivedFinetuneRuns(ctx context.Context, conn *sql.Conn, v *Verificat
 	if err != nil {
 		return err
 	}
-	if err := swapIn(ctx, conn, ids, []string{"finetune_runs"}); err != nil {
+	if err := setAside(ctx, conn, "_dschema_db_", 0, ids, []string{"finetune_runs"}); err != nil {
 		return err
 	}
 	if _, err := deriveFinetuneRunsFrom(ctx, conn, "_dschema_verify_runs", 0, -1, &Report{}); err != nil {

@@ -14,6 +14,7 @@ import (
 // stays in the JSON, named), and the type report counts integers too big
 // for a 64-bit integer as integers, not floats.
 func TestRunsIntegersBeyondDoubles(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "runs.jsonl")
 	huge := "123456789012345678901234"
@@ -48,6 +49,7 @@ func TestRunsIntegersBeyondDoubles(t *testing.T) {
 // time, step and runtime are ordered by a hash of their metrics, so the
 // same rows get the same seq whatever their order in the file.
 func TestHistorySeqTieBreak(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	var b strings.Builder
 	for i := 0; i < 12; i++ {

@@ -57,6 +57,7 @@ func (v *env) loadFails(kind, path string, opts loaders.Options, place, msg stri
 // mark, which DuckDB's JSON reader refuses, is refused naming the mark
 // (the loaders read files as they are, and do not rewrite them).
 func TestJSONLByteOrderMark(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ kind, line string }{
 		{"wandb-runs", notebookRun("r", nil)},
 		{"wandb-history", historyRow("r", 0, `"1.5"`, `{"a": 1}`)},
@@ -74,6 +75,7 @@ func TestJSONLByteOrderMark(t *testing.T) {
 // (or, in v3, whose run is not) is named by its line, blank lines counted,
 // and said what it is; so is a line without a run_id.
 func TestRunsJSONLLineNotAnObject(t *testing.T) {
+	t.Parallel()
 	v3 := func(run string) string { return `{"exported_at": "2026-02-01T10:00:00Z", "run": ` + run + "}\n" }
 	for _, c := range []struct {
 		name, data, place, msg string
@@ -103,6 +105,7 @@ func TestRunsJSONLLineNotAnObject(t *testing.T) {
 // number column); epoch seconds beyond a timestamp's range are refused
 // naming the run and the value, not with DuckDB's conversion error.
 func TestEpochTimes(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	dir := t.TempDir()
 	runs := filepath.Join(dir, "runs.jsonl")
@@ -155,6 +158,7 @@ func TestEpochTimes(t *testing.T) {
 // percent-encodes what would leave its path segment (RFC 3986), and keeps
 // what a segment may hold ('=' in this lab's run ids).
 func TestDerivedURLEscaped(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "runs.jsonl")
 	writeFile(t, p, notebookRun("x?y#z%é=1 +", map[string]string{"entity": `"my lab"`, "project": `"a/b"`})+notebookRun("lr=5e-07_seed:1@main", nil))
@@ -185,6 +189,7 @@ func (v *env) canonicalHistory(path string, times ...string) {
 // (it would do nothing); without it the summary says the times were read
 // as UTC; local times at a daylight-saving change are counted in a note.
 func TestSourceTZ(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	hist := filepath.Join(dir, "history.jsonl")
 	writeFile(t, hist, historyRow("r", 0, `"1.5"`, `{"a": 1}`))
@@ -222,6 +227,7 @@ func TestSourceTZ(t *testing.T) {
 // Go's encoding/json, and so a scan of the JSON column itself, refuses):
 // read the column as text, or a value through DuckDB's JSON functions.
 func TestJSONColumnsReadByAClient(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	v.loadKind("wandb-runs", filepath.Join(wandbSample(t), "runs_metadata.parquet"), loaders.Options{})
 	run0 := fixtures.RunName(0)
@@ -247,6 +253,7 @@ func TestJSONColumnsReadByAClient(t *testing.T) {
 // odd spacing, 1.50 and integers no double holds), compared as bytes
 // (the string "nan", pandas' missing value, is NULL, and reported).
 func TestParquetJSONKeptByteForByte(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	dir := t.TempDir()
 	odd := filepath.Join(dir, "runs_metadata.parquet")

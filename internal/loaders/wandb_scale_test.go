@@ -41,6 +41,7 @@ func manyKeysRun(n int, wrapped bool) string {
 // loader used to walk configs and summaries, costs the square of an
 // object's keys: this run took 20 s and ~3 GB, and fails under 256MB.
 func TestRunsManyKeys(t *testing.T) {
+	t.Parallel()
 	const n = 10000
 	for _, c := range []struct {
 		name    string
@@ -81,6 +82,7 @@ func TestRunsManyKeys(t *testing.T) {
 // TestOutOfMemoryNamesFileAndFlag: DuckDB's out-of-memory error, which
 // names neither, comes back naming the file and the limit to raise.
 func TestOutOfMemoryNamesFileAndFlag(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "runs.jsonl")
 	writeFile(t, p, manyKeysRun(2000, false))

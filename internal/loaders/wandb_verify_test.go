@@ -28,6 +28,7 @@ func (v *env) verify(kind, path string) *loaders.Verification {
 // so is a derived row lost, or one of the load's rows the file does not
 // derive. Every table the load reports writing must have a case here.
 func TestVerifyCoversEveryTableALoadWrites(t *testing.T) {
+	t.Parallel()
 	runs := filepath.Join(wandbSample(t), "runs_metadata.parquet")
 	run0 := fixtures.RunName(0)
 	cases := []struct {
@@ -97,6 +98,7 @@ func TestVerifyCoversEveryTableALoadWrites(t *testing.T) {
 // has a value is a difference, and so is a value where the file has NULL
 // (compared with IS DISTINCT FROM, not <>, which is NULL for both).
 func TestVerifyCountsNullAgainstValue(t *testing.T) {
+	t.Parallel()
 	dir := wandbSample(t)
 	runs, hist := filepath.Join(dir, "runs_metadata.parquet"), filepath.Join(dir, "history_v3.jsonl")
 	run0, run1 := fixtures.RunName(0), fixtures.RunName(1)
@@ -131,6 +133,7 @@ func TestVerifyCountsNullAgainstValue(t *testing.T) {
 // TestVerifyHistoryInTheLoadsZone: verify reads a canonical history's
 // naive times in the zone its current load used.
 func TestVerifyHistoryInTheLoadsZone(t *testing.T) {
+	t.Parallel()
 	v := newEnv(t)
 	p := filepath.Join(t.TempDir(), "runs_history.parquet")
 	v.canonicalHistory(p, "2025-08-19 05:36:01", "2025-11-02 01:30:00")

@@ -48,7 +48,7 @@ func TestPromoteLoadedHistory(t *testing.T) {
 	for _, d := range []string{"schema", "migrations", "gen"} {
 		copyTree(t, "../..", root, d)
 	}
-	if out, errs, code := runCmd(t, "promote", "wandb_history", "eval/loss", "--root", root, "--no-cache"); code != 0 {
+	if out, errs, code := runCmd(t, "promote", "wandb_history", "eval/loss", "--root", root); code != 0 {
 		t.Fatalf("promote = %s %s", out, errs)
 	}
 

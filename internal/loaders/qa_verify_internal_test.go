@@ -24,15 +24,15 @@ func TestSetAside(t *testing.T) {
 			if _, err := conn.ExecContext(ctx, "CREATE TABLE "+tbl+" AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (1, 'c')) v(load_id, x)"); err != nil {
 				t.Fatal(err)
 			}
-			if err := setAsideLoad(ctx, conn, name, "_dschema_db_"+name, 1); err != nil {
-				t.Fatalf("setAsideLoad(%q) = %v", name, err)
+			if err := setAside(ctx, conn, "_dschema_db_", 1, nil, []string{name}); err != nil {
+				t.Fatalf("setAside(%q) = %v", name, err)
 			}
 			var left, set string
 			if err := conn.QueryRowContext(ctx, "SELECT (SELECT string_agg(x, ' ' ORDER BY x) FROM "+tbl+"), (SELECT string_agg(x, ' ' ORDER BY x) FROM "+aside+")").Scan(&left, &set); err != nil {
 				t.Fatal(err)
 			}
 			if left != "b" || set != "a c" {
-				t.Errorf("setAsideLoad(%q): left %q, set aside %q; want b, a c", name, left, set)
+				t.Errorf("setAside(%q): left %q, set aside %q; want b, a c", name, left, set)
 			}
 		})
 	}

@@ -38,7 +38,7 @@ func (k qaLoader) Verify(ctx context.Context, db *sql.DB, path string, opts Veri
 			return err
 		}
 		for _, t := range qaTables {
-			if err := setAsideLoad(ctx, conn, t.name, "_dschema_db_"+t.name, loadID); err != nil {
+			if err := setAside(ctx, conn, "_dschema_db_", loadID, nil, []string{t.name}); err != nil {
 				return err
 			}
 		}
@@ -66,16 +66,4 @@ func (k qaLoader) Verify(ctx context.Context, db *sql.DB, path string, opts Veri
 		return nil, err
 	}
 	return v, nil
-}
-
-// setAsideLoad moves the rows of load loadID from table into the temp table
-// aside (made anew), names quoted.
-func setAsideLoad(ctx context.Context, conn *sql.Conn, table, aside string, loadID int64) error {
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE load_id = ?`, dbschema.Ident(aside), dbschema.Ident(table)), loadID); err != nil {
-		return fmt.Errorf("set aside the rows of load %d of %s: %w", loadID, table, err)
-	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE load_id = ?`, dbschema.Ident(table)), loadID); err != nil {
-		return fmt.Errorf("set aside the rows of load %d of %s: %w", loadID, table, err)
-	}
-	return nil
 }

@@ -171,24 +171,28 @@ func compareSetAside(ctx context.Context, conn *sql.Conn, path string, recs []re
 // (inside the caller's transaction, whose rollback puts everything back),
 // so the file's rows can be written in their place: the rows of load
 // loadID, or, when the file has no load (0), the rows of the given runs,
-// whatever wrote them.
+// whatever wrote them. Names are quoted, so any table name works.
 func setAside(ctx context.Context, conn *sql.Conn, prefix string, loadID int64, ids []string, tables []string) error {
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_ids (run_id VARCHAR)"); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if _, err := conn.ExecContext(ctx, "INSERT INTO _dschema_ids VALUES (?)", id); err != nil {
+	where, args := "load_id = ?", []any{loadID}
+	if loadID == 0 {
+		if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_ids (run_id VARCHAR)"); err != nil {
 			return err
 		}
-	}
-	where := "run_id IN (SELECT run_id FROM _dschema_ids)"
-	if loadID != 0 {
-		where = fmt.Sprintf("load_id = %d", loadID)
+		for _, id := range ids {
+			if _, err := conn.ExecContext(ctx, "INSERT INTO _dschema_ids VALUES (?)", id); err != nil {
+				return err
+			}
+		}
+		where, args = "run_id IN (SELECT run_id FROM _dschema_ids)", nil
 	}
 	for _, t := range tables {
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[3]s%[1]s AS SELECT * FROM %[1]s WHERE %[2]s;
-			DELETE FROM %[1]s WHERE %[2]s`, t, where, prefix)); err != nil {
-			return err
+		for _, q := range []string{
+			fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE %s", dbschema.Ident(prefix+t), dbschema.Ident(t), where),
+			fmt.Sprintf("DELETE FROM %s WHERE %s", dbschema.Ident(t), where),
+		} {
+			if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("set aside rows of %s: %w", t, err)
+			}
 		}
 	}
 	return nil

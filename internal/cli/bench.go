@@ -19,6 +19,9 @@ import (
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/datadecide"
+	"github.com/dschema/dschema/internal/loaders/qa"
+	"github.com/dschema/dschema/internal/loaders/wandb"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/migrations"
 )
@@ -60,11 +63,11 @@ var benchKinds = map[string]struct {
 	file, native, rowsTable, describe string
 	defaultMemory                     string
 }{
-	"datadecide": {"full_eval.parquet", "DuckDB CREATE TABLE AS read_parquet", "pretrain_evals", "rows × 1,940 columns", DefaultMemoryLimit},
+	"datadecide": {"full_eval.parquet", "DuckDB CREATE TABLE AS read_parquet", "pretrain_evals", "rows × 1,940 columns", datadecide.MemoryLimit},
 	// 600MB: under it the history load stays below 1 GiB of RSS (DuckDB's
 	// limit covers its buffers, not the process).
 	"wandb-history": {"history_v3.jsonl", "DuckDB CREATE TABLE AS read_json (every column told)", "wandb_history", "rows of v3 history JSONL", "600MB"},
-	"qa-outputs":    {"c4.tar.gz", "system tar -xzf (outer, then each step), DuckDB read_json", "qa_question_outputs", "questions in a recipe tarball of nested step tarballs", QAMemoryLimit},
+	"qa-outputs":    {"c4.tar.gz", "system tar -xzf (outer, then each step), DuckDB read_json", "qa_question_outputs", "questions in a recipe tarball of nested step tarballs", qa.MemoryLimit},
 }
 
 func benchCmd() *cobra.Command {
@@ -194,7 +197,7 @@ func benchCmd() *cobra.Command {
 	cmd.Flags().StringVar(&size, "size", "100MiB", "qa-outputs: size of the generated tarball (bytes, or with KB, MB, GB, KiB, MiB, GiB)")
 	cmd.Flags().IntVar(&runs, "runs", 1, "timed runs of each side (the median ratio is reported)")
 	cmd.Flags().StringVar(&dir, "dir", "", "keep the generated file and databases in this folder (default: a temporary one, removed)")
-	cmd.Flags().StringVar(&memLimit, "memory-limit", "", "DuckDB memory_limit of both sides (default: datadecide "+DefaultMemoryLimit+", wandb-history 600MB, qa-outputs 256MB)")
+	cmd.Flags().StringVar(&memLimit, "memory-limit", "", "DuckDB memory_limit of both sides (default: datadecide "+datadecide.MemoryLimit+", wandb-history "+wandb.HistoryMemoryLimit+", qa-outputs "+qa.MemoryLimit+")")
 	return cmd
 }
 
@@ -290,7 +293,7 @@ func benchPhaseCmd() *cobra.Command {
 				read := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(file))
 				switch kind {
 				case "wandb-history":
-					read = fmt.Sprintf("read_json(%s, format = 'newline_delimited', columns = %s)", dbschema.Literal(file), loaders.HistoryJSONLColumns)
+					read = fmt.Sprintf("read_json(%s, format = 'newline_delimited', columns = %s)", dbschema.Literal(file), wandb.HistoryJSONLColumns)
 				case "qa-outputs":
 					dir, err := extractNested(file, filepath.Dir(path))
 					if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dschema/dschema/internal/cache"
 	"github.com/dschema/dschema/internal/dbfile"
+	_ "github.com/dschema/dschema/internal/loaders/all" // every loader registers itself
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/migrations"

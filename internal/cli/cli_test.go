@@ -19,6 +19,7 @@ import (
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/labtest"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/datadecide"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/migrations"
 )
@@ -327,7 +328,7 @@ func TestLoadCommands(t *testing.T) {
 	}
 	// Errors: unknown kind, missing file, old database.
 	_, errs, code = runCmd(t, "load", "wandb", full, "--db", db)
-	if code == 0 || !strings.Contains(errs, fmt.Sprintf(`unknown load kind "wandb" (known: %s)`, strings.Join(append(loaders.Kinds(), loaders.AggKind), ", "))) {
+	if code == 0 || !strings.Contains(errs, fmt.Sprintf(`unknown load kind "wandb" (known: %s)`, strings.Join(append(loaders.Kinds(), datadecide.AggKind), ", "))) {
 		t.Errorf("unknown kind: %q", errs)
 	}
 	_, errs, code = runCmd(t, "load", "datadecide", "missing.parquet", "--db", db)

@@ -17,6 +17,8 @@ import (
 	"github.com/dschema/dschema/internal/docs"
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/datadecide"
+	"github.com/dschema/dschema/internal/loaders/qa"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/internal/schema"
@@ -243,7 +245,7 @@ func quickstartCmd(g *globals) *cobra.Command {
 			}
 			printSummary(out, full, s)
 			for _, w := range [][2]string{{"wandb-runs", runsFile}, {"wandb-history", histFile}, {"showntell", pickles[0]}, {"showntell", pickles[1]},
-				{loaders.QAKind, qaTarball}, {loaders.QAKind, qaDump}} {
+				{qa.Kind, qaTarball}, {qa.Kind, qaDump}} {
 				s, err := e.Load(ctx, w[0], w[1], loaders.Options{Source: QuickstartSource + "/" + filepath.Base(w[1])})
 				if err != nil {
 					return err
@@ -251,7 +253,7 @@ func quickstartCmd(g *globals) *cobra.Command {
 				printSummary(out, w[1], s)
 			}
 			for _, p := range []string{mean, std} {
-				a, err := loaders.CheckDataDecideAgg(ctx, db, p, "")
+				a, err := datadecide.CheckAgg(ctx, db, p, "")
 				if err != nil {
 					return err
 				}

@@ -19,6 +19,7 @@ import (
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/datadecide"
 	"github.com/dschema/dschema/internal/migrate"
 )
 
@@ -235,7 +236,7 @@ func TestFlagMistakesAreRefused(t *testing.T) {
 		{[]string{"bench", "datadecide", "--rows", "0"}, "dschema: --rows 0: give a number of rows of at least 1\n"},
 		{[]string{"bench", "datadecide", "--rows", "-1"}, "dschema: --rows -1: give a number of rows of at least 1\n"},
 		{[]string{"load", "datadecide", "x.parquet", "--stat", "mean", "--db", db}, "dschema: --stat is for datadecide-agg, not for datadecide\n"},
-		{[]string{"load", "banana", "x.parquet", "--db", db}, fmt.Sprintf("dschema: unknown load kind \"banana\" (known: %s)\n", strings.Join(append(loaders.Kinds(), loaders.AggKind), ", "))},
+		{[]string{"load", "banana", "x.parquet", "--db", db}, fmt.Sprintf("dschema: unknown load kind \"banana\" (known: %s)\n", strings.Join(append(loaders.Kinds(), datadecide.AggKind), ", "))},
 		{[]string{"check", "--root", t.TempDir()}, "dschema: not a dschema checkout: "},
 	} {
 		_, errs, code := runCmd(t, tt.args...)
@@ -500,11 +501,15 @@ func TestREADMEClaims(t *testing.T) {
 	}
 }
 
+// TestMemoryLimitDefault: load --help shows the memory limit each kind
+// runs under when none is given (the one its loader declares).
 func TestMemoryLimitDefault(t *testing.T) {
 	t.Parallel()
 	out, _, _ := runCmd(t, "load", "--help")
-	if !strings.Contains(out, "--memory-limit string") || !strings.Contains(out, `(default "3GB")`) {
-		t.Errorf("load --help does not show the 3GB default memory limit:\n%s", out)
+	out = strings.Join(strings.Fields(out), " ") // cobra wraps long usage lines
+	want := "default by kind: datadecide 3GB, qa-outputs 256MB, showntell 3GB, wandb-history 600MB, wandb-runs 512MB"
+	if !strings.Contains(out, "--memory-limit string") || !strings.Contains(out, want) {
+		t.Errorf("load --help does not show each kind's default memory limit (%s):\n%s", want, out)
 	}
 }
 

@@ -44,16 +44,14 @@ func loadCmd(g *globals) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			kind, paths := args[0], args[1:]
-			if kind != loaders.AggKind {
+			check := loaders.IsCheck(kind) // a check of files that are not loaded (datadecide-agg)
+			if !check {
 				if _, err := loaders.Lookup(kind); err != nil {
-					return fmt.Errorf("unknown load kind %q (known: %s)", kind, strings.Join(append(loaders.Kinds(), loaders.AggKind), ", "))
+					return fmt.Errorf("unknown load kind %q (known: %s)", kind, strings.Join(append(loaders.Kinds(), loaders.CheckKinds()...), ", "))
 				}
 				if stat != "" {
-					return fmt.Errorf("--stat is for %s, not for %s", loaders.AggKind, kind)
+					return fmt.Errorf("--stat is for %s, not for %s", strings.Join(loaders.StatKinds(), ", "), kind)
 				}
-			}
-			if opts.SourceTZ != "" && kind != "wandb-history" {
-				return fmt.Errorf("--source-tz is for wandb-history (the canonical runs_history.parquet's naive times), not for %s", kind)
 			}
 			if opts.Source != "" && len(paths) > 1 {
 				return fmt.Errorf("--source names one source: give one file")
@@ -65,7 +63,7 @@ func loadCmd(g *globals) *cobra.Command {
 			defer db.Close()
 			e := &loaders.Engine{DB: db, DBPath: g.db}
 			out := cmd.OutOrStdout()
-			if kind == loaders.AggKind {
+			if check {
 				if _, err := e.Prepare(ctx); err != nil {
 					return err
 				}
@@ -80,7 +78,7 @@ func loadCmd(g *globals) *cobra.Command {
 				return nil
 			}
 			if !cmd.Flags().Changed("memory-limit") {
-				opts.MemoryLimit = memoryLimitFor(kind)
+				opts.MemoryLimit = loaders.DefaultMemoryLimit(kind)
 			}
 			for i, p := range paths {
 				o := opts
@@ -106,7 +104,7 @@ func loadCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable summary (one JSON object per file)")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "refuse columns the schema does not know instead of keeping them aside")
 	cmd.Flags().StringVar(&opts.Source, "source", "", "logical source name (default: the file's absolute path)")
-	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", DefaultMemoryLimit, "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM; by kind: "+memoryLimits()+")")
+	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", "", "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM; default by kind: "+memoryLimits()+")")
 	cmd.Flags().StringVar(&stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
 	cmd.Flags().StringVar(&opts.SourceTZ, "source-tz", "", "wandb-history: time zone of the canonical runs_history.parquet's naive timestamps, e.g. America/New_York (default: read as UTC, and said so; refused for layouts without naive times)")
 	return cmd
@@ -135,41 +133,14 @@ func jsonError(w io.Writer, err *error, said *bool) {
 	writeJSON(w, out)
 }
 
-// DefaultMemoryLimit bounds DuckDB's memory during a load. Measured on
-// DataDecide files: a transaction's insert into the 1,887-column
-// pretrain_evals holds its rows until a row group (122,880 rows) is written,
-// so it needs about 3 GB whatever the file's size: 100,000 rows (503 MB) fail
-// under 2GB and load under 3GB; 250,000 rows (1.2 GB) load under 3GB in
-// 31 s at 3.4 GB peak RSS, against 25 s and 9.9 GB without a limit.
-const DefaultMemoryLimit = "3GB"
-
-// memoryLimitFor is the memory limit a load of kind runs under when
-// --memory-limit is not given: the one its loader declares
-// (loaders.MemoryLimiter), else QAMemoryLimit for QA outputs, else
-// DefaultMemoryLimit.
-func memoryLimitFor(kind string) string {
-	if l, ok := loaders.DefaultMemoryLimit(kind); ok {
-		return l
-	}
-	if kind == loaders.QAKind {
-		return QAMemoryLimit
-	}
-	return DefaultMemoryLimit
-}
-
 // memoryLimits lists each kind's default limit, for --help.
 func memoryLimits() string {
 	var out []string
 	for _, k := range loaders.Kinds() {
-		out = append(out, k+" "+memoryLimitFor(k))
+		out = append(out, k+" "+loaders.DefaultMemoryLimit(k))
 	}
 	return strings.Join(out, ", ")
 }
-
-// QAMemoryLimit is the default for QA outputs: the load streams, so DuckDB
-// needs little; measured on a 1 GiB recipe tarball, peak RSS 606 MB under
-// it, against 560 MB under 128MB at 4% more time (dschema bench qa-outputs).
-const QAMemoryLimit = "256MB"
 
 func kindList() string {
 	var b strings.Builder
@@ -177,7 +148,14 @@ func kindList() string {
 		l, _ := loaders.Lookup(k)
 		fmt.Fprintf(&b, "  %-16s %s\n", k, l.Short())
 	}
-	fmt.Fprintf(&b, "  %-16s %s\n", loaders.AggKind, "check a legacy mean_eval/std_eval.parquet against the seed-aggregate views (stores nothing; the same as dschema verify datadecide-agg)")
+	for _, k := range loaders.CheckKinds() {
+		v, _ := loaders.LookupVerifier(k)
+		short := "a check that stores nothing (the same as dschema verify " + k + ")"
+		if d, ok := v.(interface{ Short() string }); ok {
+			short = d.Short()
+		}
+		fmt.Fprintf(&b, "  %-16s %s\n", k, short)
+	}
 	return b.String()
 }
 

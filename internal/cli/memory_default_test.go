@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dschema/dschema/internal/loaders"
 )
 
 // TestMemoryLimitByKind: a load without --memory-limit runs under the limit
@@ -46,9 +48,9 @@ func TestMemoryLimitByKind(t *testing.T) {
 			t.Errorf("load %v ran under memory limit %q, want %q", c.args, s.MemoryLimit, c.want)
 		}
 	}
-	for kind, want := range map[string]string{"datadecide": DefaultMemoryLimit, "qa-outputs": QAMemoryLimit, "wandb-history": "600MB"} {
-		if got := memoryLimitFor(kind); got != want {
-			t.Errorf("memoryLimitFor(%q) = %q, want %q", kind, got, want)
+	for kind, want := range map[string]string{"datadecide": "3GB", "qa-outputs": "256MB", "wandb-history": "600MB", "wandb-runs": "512MB", "showntell": "3GB"} {
+		if got := loaders.DefaultMemoryLimit(kind); got != want {
+			t.Errorf("loaders.DefaultMemoryLimit(%q) = %q, want %q", kind, got, want)
 		}
 	}
 }

@@ -6,17 +6,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dschema/dschema/internal/loaders/qa"
 )
 
-// TestQALoadMemoryLimit: load qa-outputs runs DuckDB under QAMemoryLimit
+// TestQALoadMemoryLimit: load qa-outputs runs DuckDB under qa.MemoryLimit
 // unless --memory-limit is given. A 50 MB prediction line (the loader
 // takes lines up to 64 MB) needs more: under the default the load fails
 // naming the limit it ran under (256MB, which DuckDB writes 244.1 MiB)
 // and --memory-limit; with --memory-limit 2GB it loads.
 func TestQALoadMemoryLimit(t *testing.T) {
 	t.Parallel()
-	if QAMemoryLimit != "256MB" {
-		t.Fatalf("QAMemoryLimit = %q: update this test and README", QAMemoryLimit)
+	if qa.MemoryLimit != "256MB" {
+		t.Fatalf("qa.MemoryLimit = %q: update this test and README", qa.MemoryLimit)
 	}
 	root := filepath.Join(t.TempDir(), "c4_4M_14")
 	if err := os.MkdirAll(filepath.Join(root, "step-1250"), 0o755); err != nil {

@@ -44,8 +44,23 @@ type Loader interface {
 
 var registry = map[string]Loader{}
 
-// Register makes a loader available by its kind.
-func Register(l Loader) { registry[l.Kind()] = l }
+// Register makes a loader available by its kind; a loader package calls it
+// from its init. It panics when the kind is empty or already registered (by
+// a loader or a verifier): two packages claiming one kind is a programming
+// error that must not be settled by import order.
+func Register(l Loader) {
+	k := l.Kind()
+	if k == "" {
+		panic(fmt.Sprintf("loaders.Register: %T has an empty kind", l))
+	}
+	if old, ok := registry[k]; ok {
+		panic(fmt.Sprintf("loaders.Register: kind %q registered twice (%T and %T)", k, old, l))
+	}
+	if old, ok := verifiers[k]; ok {
+		panic(fmt.Sprintf("loaders.Register: kind %q is already the verifier %T", k, old))
+	}
+	registry[k] = l
+}
 
 // Kinds lists the registered loader kinds, sorted.
 func Kinds() []string {
@@ -120,13 +135,48 @@ type MemoryLimiter interface {
 	DefaultMemoryLimit() string
 }
 
-// DefaultMemoryLimit is the memory limit a loader of kind declares, and
-// whether it declares one.
-func DefaultMemoryLimit(kind string) (string, bool) {
+// FallbackMemoryLimit is the memory limit of a load whose loader declares
+// none (MemoryLimiter) and whose user names none.
+const FallbackMemoryLimit = "3GB"
+
+// DefaultMemoryLimit is the memory limit a load of kind runs under when the
+// user names none: the one its loader declares, else FallbackMemoryLimit.
+func DefaultMemoryLimit(kind string) string {
 	if m, ok := registry[kind].(MemoryLimiter); ok {
-		return m.DefaultMemoryLimit(), true
+		return m.DefaultMemoryLimit()
 	}
-	return "", false
+	return FallbackMemoryLimit
+}
+
+// OptionReader is a loader that reads load options beyond the common ones
+// (source, strict, memory limit). The engine refuses such an option for a
+// kind that does not declare it.
+type OptionReader interface {
+	// ReadsOptions maps each option it reads, by its flag name
+	// ("source-tz"), to what the option applies to, for messages.
+	ReadsOptions() map[string]string
+}
+
+// checkOptions refuses options the loader of kind does not read.
+func checkOptions(kind string, l Loader, opts Options) error {
+	if opts.SourceTZ == "" {
+		return nil
+	}
+	const flag = "source-tz"
+	if r, ok := l.(OptionReader); ok {
+		if _, ok := r.ReadsOptions()[flag]; ok {
+			return nil
+		}
+	}
+	var readers []string
+	for _, k := range Kinds() {
+		if r, ok := registry[k].(OptionReader); ok {
+			if what, ok := r.ReadsOptions()[flag]; ok {
+				readers = append(readers, fmt.Sprintf("%s (%s)", k, what))
+			}
+		}
+	}
+	return fmt.Errorf("--%s is for %s, not for %s", flag, strings.Join(readers, ", "), kind)
 }
 
 // DirLoader is a loader that also takes a directory tree as one source
@@ -327,23 +377,23 @@ func hashTree(ctx context.Context, root string, progress func(done, total int64)
 		return nil
 	})
 	if err != nil {
-		return "", treeError(root, err)
+		return "", TreeError(root, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// treeError makes a walk's error a FileError naming the member.
-func treeError(root string, err error) error {
+// TreeError makes a walk's error a FileError naming the member.
+func TreeError(root string, err error) error {
 	var te *tarstream.Error
 	if errors.As(err, &te) {
-		return &FileError{Path: root, Place: memberPlace(te.Member, 0, te.Offset), Msg: te.Msg, Err: err}
+		return &FileError{Path: root, Place: MemberPlace(te.Member, 0, te.Offset), Msg: te.Msg, Err: err}
 	}
 	return err
 }
 
-// memberPlace names a place in an archive or folder: "member M line N
+// MemberPlace names a place in an archive or folder: "member M line N
 // (byte B)", each part only when known (member "", line 0, offset < 0).
-func memberPlace(member string, line, offset int64) string {
+func MemberPlace(member string, line, offset int64) string {
 	var parts []string
 	if member != "" {
 		parts = append(parts, "member "+member)
@@ -422,6 +472,9 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	start := time.Now()
 	loader, err := Lookup(kind)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkOptions(kind, loader, opts); err != nil {
 		return nil, err
 	}
 	abs, size, isDir, err := statSource(loader, path)
@@ -622,13 +675,13 @@ func loadedElsewhere(ctx context.Context, conn *sql.Conn, kind, source, sum stri
 
 // loadTables lists every table with a load_id column (every loaded table).
 func loadTables(ctx context.Context, conn *sql.Conn) ([]string, error) {
-	return queryStrings(ctx, conn, `SELECT table_name FROM duckdb_columns() WHERE column_name = 'load_id'
+	return QueryStrings(ctx, conn, `SELECT table_name FROM duckdb_columns() WHERE column_name = 'load_id'
 		AND table_name <> 'dschema_loads' AND schema_name = 'main' AND database_name = current_database()
 		AND table_name IN (SELECT table_name FROM duckdb_tables()) ORDER BY table_name`)
 }
 
-// queryStrings returns the first column of every row of q.
-func queryStrings(ctx context.Context, conn *sql.Conn, q string, args ...any) ([]string, error) {
+// QueryStrings returns the first column of every row of q.
+func QueryStrings(ctx context.Context, conn *sql.Conn, q string, args ...any) ([]string, error) {
 	rows, err := conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

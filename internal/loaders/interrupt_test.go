@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
 )
 
 // TestInterruptReportsWhatHappened cancels a load (as Ctrl-C does) at every
@@ -18,7 +19,7 @@ import (
 // context.Canceled and left the database as it was.
 func TestInterruptReportsWhatHappened(t *testing.T) {
 	t.Parallel()
-	full, _, _ := sample(t)
+	full, _, _ := loadertest.Sample(t)
 	type point struct {
 		name  string
 		stage string        // cancel when this stage starts ("hashing": on the first hashed bytes)
@@ -35,9 +36,9 @@ func TestInterruptReportsWhatHappened(t *testing.T) {
 	var succeeded, failed []string
 	for _, p := range points {
 		t.Run(p.name, func(t *testing.T) {
-			v := newEnv(t)
-			before := v.snapshot()
-			ctx, cancel := context.WithCancel(v.ctx)
+			v := loadertest.NewEnv(t)
+			before := v.Snapshot()
+			ctx, cancel := context.WithCancel(v.Ctx)
 			defer cancel()
 			var once sync.Once
 			fire := func(stage string) {
@@ -45,22 +46,22 @@ func TestInterruptReportsWhatHappened(t *testing.T) {
 					once.Do(func() { time.AfterFunc(p.after, cancel) })
 				}
 			}
-			_, err := v.e.Load(ctx, "datadecide", full, loaders.Options{
+			_, err := v.E.Load(ctx, "datadecide", full, loaders.Options{
 				Progress:     fire,
 				HashProgress: func(_, _ int64) { fire("hashing") },
 			})
-			cur := v.scalar(`SELECT count(*) FROM dschema_loads`)
+			cur := v.Scalar(`SELECT count(*) FROM dschema_loads`)
 			switch {
 			case err == nil:
 				succeeded = append(succeeded, p.name)
-				if cur != "1" || v.scalar(`SELECT count(load_id) FROM pretrain_evals`) != "144" {
+				if cur != "1" || v.Scalar(`SELECT count(load_id) FROM pretrain_evals`) != "144" {
 					t.Errorf("the load reported success, but the database holds %s loads", cur)
 				}
 			case !errors.Is(err, context.Canceled):
 				t.Errorf("interrupted load error = %v, want context.Canceled", err)
 			default:
 				failed = append(failed, p.name)
-				if after := v.snapshot(); after != before || cur != "0" {
+				if after := v.Snapshot(); after != before || cur != "0" {
 					t.Errorf("the load reported failure (%v) but changed the database:\n%s\nwas\n%s", err, after, before)
 				}
 			}

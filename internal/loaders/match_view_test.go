@@ -6,6 +6,7 @@ import (
 
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
 )
 
 // TestFinetunePretrainMatch: the view rebuilds the matched table by the
@@ -14,17 +15,17 @@ import (
 // and NaNs dropped, its evals by legacy name.
 func TestFinetunePretrainMatch(t *testing.T) {
 	t.Parallel()
-	v := newEnv(t)
-	full, _, _ := sample(t)
-	v.load(full, loaders.Options{})
-	dir := wandbSample(t)
-	v.loadKind("wandb-runs", filepath.Join(dir, "runs_metadata.parquet"), loaders.Options{})
-	v.loadKind("wandb-history", filepath.Join(dir, "history_v3.jsonl"), loaders.Options{})
+	v := loadertest.NewEnv(t)
+	full, _, _ := loadertest.Sample(t)
+	v.Load(full, loaders.Options{})
+	dir := loadertest.WandbSample(t)
+	v.LoadKind("wandb-runs", filepath.Join(dir, "runs_metadata.parquet"), loaders.Options{})
+	v.LoadKind("wandb-history", filepath.Join(dir, "history_v3.jsonl"), loaders.Options{})
 	// A matched run whose checkpoint the DataDecide sample has (seed 1 in
 	// its name: the rule takes seed 0 all the same).
-	v.exec(`INSERT INTO finetune_runs (run_id, run_type, base_recipe, base_size, checkpoint_step, checkpoint_is_main, seed, lr_text, origin)
+	v.Exec(`INSERT INTO finetune_runs (run_id, run_type, base_recipe, base_size, checkpoint_step, checkpoint_is_main, seed, lr_text, origin)
 		VALUES ('m1', 'matched', 'Dolma1.7', '4M', 2500, false, 1, '5e-05', 'test')`)
-	v.exec(`INSERT INTO wandb_run_evals (run_id, task, metric, value) VALUES ('m1', 'core_9mcqa:rc::olmes:full', 'primary_score', 0.61),
+	v.Exec(`INSERT INTO wandb_run_evals (run_id, task, metric, value) VALUES ('m1', 'core_9mcqa:rc::olmes:full', 'primary_score', 0.61),
 		('m1', 'arc_easy', 'acc_uncond', 0.9), ('m1', 'arc_easy', 'correct_prob', 0.25), ('m1', 'boolq', 'acc_raw', 0.5), ('m1', 'nosuchtask', 'acc_uncond', 0.1)`)
 	run1 := fixtures.RunName(1)
 	for _, c := range []struct{ q, arg, want string }{
@@ -45,7 +46,7 @@ func TestFinetunePretrainMatch(t *testing.T) {
 		{"SELECT ft_evals['ft_arc_challenge_primary_score'] FROM finetune_pretrain_match WHERE run_id = ?", run1, "0.07"},
 		{"SELECT count(*) FROM finetune_pretrain_match WHERE run_id = ?", fixtures.RunName(0), "0"}, // not a matched run
 	} {
-		if got := v.scalar(c.q, c.arg); got != c.want {
+		if got := v.Scalar(c.q, c.arg); got != c.want {
 			t.Errorf("%s [%s] = %s, want %s", c.q, c.arg, got, c.want)
 		}
 	}

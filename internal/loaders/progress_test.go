@@ -7,18 +7,19 @@ import (
 	"time"
 
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
 )
 
 // TestProgressReachesDuckDB: during a load, DuckDB's own query progress is
 // reported per stage, as fractions from 0 to 1.
 func TestProgressReachesDuckDB(t *testing.T) {
 	t.Parallel()
-	full, _, _ := sample(t)
-	v := newEnv(t)
+	full, _, _ := loadertest.Sample(t)
+	v := loadertest.NewEnv(t)
 	var mu sync.Mutex
 	got := map[string][]float64{}
 	var stages []string
-	_, err := v.e.Load(v.ctx, "datadecide", full, loaders.Options{
+	_, err := v.E.Load(v.Ctx, "datadecide", full, loaders.Options{
 		PollEvery: time.Millisecond,
 		Progress:  func(s string) { mu.Lock(); stages = append(stages, s); mu.Unlock() },
 		Fraction:  func(s string, f float64) { mu.Lock(); got[s] = append(got[s], f); mu.Unlock() },
@@ -54,24 +55,24 @@ func TestProgressReachesDuckDB(t *testing.T) {
 // too small for it fails saying so, changing nothing.
 func TestMemoryLimit(t *testing.T) {
 	t.Parallel()
-	full, _, _ := sample(t)
-	v := newEnv(t)
-	before := v.snapshot()
-	_, err := v.e.Load(v.ctx, "datadecide", full, loaders.Options{MemoryLimit: "banana"})
+	full, _, _ := loadertest.Sample(t)
+	v := loadertest.NewEnv(t)
+	before := v.Snapshot()
+	_, err := v.E.Load(v.Ctx, "datadecide", full, loaders.Options{MemoryLimit: "banana"})
 	if err == nil || !strings.Contains(err.Error(), `--memory-limit "banana"`) {
 		t.Errorf("an unreadable limit = %v", err)
 	}
-	_, err = v.e.Load(v.ctx, "datadecide", full, loaders.Options{MemoryLimit: "2MB"})
+	_, err = v.E.Load(v.Ctx, "datadecide", full, loaders.Options{MemoryLimit: "2MB"})
 	if err == nil || !strings.Contains(err.Error(), "under --memory-limit 2MB: raise it, or leave it out") {
 		t.Errorf("a load under 2MB = %v", err)
 	}
-	if after := v.snapshot(); after != before {
+	if after := v.Snapshot(); after != before {
 		t.Errorf("a refused load changed the database")
 	}
 	var limit string
-	s, err := v.e.Load(v.ctx, "datadecide", full, loaders.Options{MemoryLimit: "512MB", FailAt: func(point string, l *loaders.Load) error {
+	s, err := v.E.Load(v.Ctx, "datadecide", full, loaders.Options{MemoryLimit: "512MB", FailAt: func(point string, l *loaders.Load) error {
 		if point == "written" {
-			return l.Conn.QueryRowContext(v.ctx, "SELECT current_setting('memory_limit')").Scan(&limit)
+			return l.Conn.QueryRowContext(v.Ctx, "SELECT current_setting('memory_limit')").Scan(&limit)
 		}
 		return nil
 	}})

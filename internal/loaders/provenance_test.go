@@ -10,6 +10,8 @@ import (
 
 	"github.com/dschema/dschema/gen"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/datadecide"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
 	"github.com/dschema/dschema/internal/version"
 )
 
@@ -17,12 +19,12 @@ import (
 // load_id, and the dschema_loads row reads back with every field right.
 func TestProvenance(t *testing.T) {
 	t.Parallel()
-	full, _, _ := sample(t)
-	v := newEnv(t)
+	full, _, _ := loadertest.Sample(t)
+	v := loadertest.NewEnv(t)
 	start := time.Now().UTC()
-	s := v.load(full, loaders.Options{})
+	s := v.Load(full, loaders.Options{})
 	for table, n := range s.Rows {
-		if got := v.scalar(`SELECT count(*) FILTER (WHERE load_id = ?) || '/' || count(*) FROM `+table, s.LoadID); got != itoa(n)+"/"+itoa(n) {
+		if got := v.Scalar(`SELECT count(*) FILTER (WHERE load_id = ?) || '/' || count(*) FROM `+table, s.LoadID); got != itoa(n)+"/"+itoa(n) {
 			t.Errorf("%s: rows with load %d / all rows = %s, want %d/%d", table, s.LoadID, got, n, n)
 		}
 	}
@@ -36,7 +38,7 @@ func TestProvenance(t *testing.T) {
 	sum := sha256.Sum256(b)
 	for _, tt := range []struct{ name, query, want string }{
 		{"kind, variant, source, path", `SELECT kind || '|' || variant || '|' || source || '|' || path FROM dschema_loads`,
-			"datadecide|" + loaders.VariantFullEval + "|" + full + "|" + full},
+			"datadecide|" + datadecide.VariantFullEval + "|" + full + "|" + full},
 		{"size", `SELECT size_bytes FROM dschema_loads`, itoa(int64(len(b)))},
 		{"sha256", `SELECT sha256 FROM dschema_loads`, hex.EncodeToString(sum[:])},
 		{"rows written", `SELECT rows_written['pretrain_evals'] || ',' || rows_written['pretrain_runs'] || ',' || rows_written['pretrain_models'] || ',' || rows_written['pretrain_datasets'] FROM dschema_loads`, "144,36,4,3"},
@@ -49,7 +51,7 @@ func TestProvenance(t *testing.T) {
 		if tt.name == "times in order" {
 			args = append(args, start.Format(time.RFC3339Nano))
 		}
-		if got := v.scalar(q, args...); got != tt.want {
+		if got := v.Scalar(q, args...); got != tt.want {
 			t.Errorf("%s = %q, want %q", tt.name, got, tt.want)
 		}
 	}

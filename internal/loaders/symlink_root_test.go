@@ -7,10 +7,11 @@ import (
 
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
 )
 
 // TestSymlinkedRootIsFollowed: a folder source given as a symlink (with or
-// without a trailing slash) loads as the folder it points at.
+// Without a trailing slash) loads as the folder it points at.
 func TestSymlinkedRootIsFollowed(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -24,8 +25,8 @@ func TestSymlinkedRootIsFollowed(t *testing.T) {
 	}
 	for name, arg := range map[string]string{"link": link, "link/": link + string(filepath.Separator)} {
 		t.Run(name, func(t *testing.T) {
-			v := newEnv(t)
-			s, err := v.e.Load(v.ctx, "qa-outputs", arg, loaders.Options{})
+			v := loadertest.NewEnv(t)
+			s, err := v.E.Load(v.Ctx, "qa-outputs", arg, loaders.Options{})
 			if err != nil {
 				t.Fatalf("load %s: %v", arg, err)
 			}

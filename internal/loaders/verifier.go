@@ -27,16 +27,67 @@ type VerifyOptions struct {
 // Verifier compares a source file with the database, value for value, and
 // stores nothing. A loader that can check what it loaded declares it by
 // implementing Verifier; a check of a file that is not loaded (the
-// DataDecide seed aggregates) registers as a verifier of its own kind.
+// Loader seed aggregates) registers as a verifier of its own kind.
 type Verifier interface {
 	Kind() string
 	Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error)
 }
 
+// StatReader is a Verifier that reads VerifyOptions.Stat (the other
+// verifiers refuse it).
+type StatReader interface {
+	ReadsStat() bool
+}
+
 var verifiers = map[string]Verifier{}
 
-// RegisterVerifier makes a verification available by its kind.
-func RegisterVerifier(v Verifier) { verifiers[v.Kind()] = v }
+// RegisterVerifier makes a verification of a file that is not loaded (a
+// check) available by its kind. Like Register, it panics when the kind is
+// empty or taken.
+func RegisterVerifier(v Verifier) {
+	k := v.Kind()
+	if k == "" {
+		panic(fmt.Sprintf("loaders.RegisterVerifier: %T has an empty kind", v))
+	}
+	if old, ok := verifiers[k]; ok {
+		panic(fmt.Sprintf("loaders.RegisterVerifier: kind %q registered twice (%T and %T)", k, old, v))
+	}
+	if old, ok := registry[k]; ok {
+		panic(fmt.Sprintf("loaders.RegisterVerifier: kind %q is already the loader %T", k, old))
+	}
+	verifiers[k] = v
+}
+
+// CheckKinds lists the registered verifiers that are not loaders (checks
+// of files that are never loaded, such as the DataDecide seed aggregates),
+// sorted.
+func CheckKinds() []string {
+	out := make([]string, 0, len(verifiers))
+	for k := range verifiers {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// IsCheck reports whether kind is a registered check (CheckKinds).
+func IsCheck(kind string) bool {
+	_, ok := verifiers[kind]
+	return ok
+}
+
+// StatKinds lists the kinds whose verifier reads VerifyOptions.Stat.
+func StatKinds() []string {
+	var out []string
+	for _, k := range VerifierKinds() {
+		if v, err := LookupVerifier(k); err == nil {
+			if s, ok := v.(StatReader); ok && s.ReadsStat() {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
 
 // VerifierKinds lists the kinds that can be verified: every registered
 // loader that implements Verifier, and every registered verifier, sorted.
@@ -71,40 +122,7 @@ func LookupVerifier(kind string) (Verifier, error) {
 	return nil, fmt.Errorf("verify knows the kinds %s, not %q", strings.Join(VerifierKinds(), ", "), kind)
 }
 
-func init() { RegisterVerifier(DataDecideAgg{}) }
-
-var (
-	_ Verifier = DataDecide{}
-	_ Verifier = DataDecideAgg{}
-	_ Verdict  = (*Verification)(nil)
-	_ Verdict  = (*AggCheck)(nil)
-)
-
-// Verify implements Verifier: VerifyDataDecide.
-func (DataDecide) Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error) {
-	if opts.Stat != "" {
-		return nil, fmt.Errorf("--stat is for %s, not for datadecide", AggKind)
-	}
-	if opts.MaxExamples <= 0 {
-		opts.MaxExamples = 5
-	}
-	return VerifyDataDecide(ctx, db, path, opts.MaxExamples)
-}
-
-// AggKind is the kind of the DataDecide seed-aggregate check.
-const AggKind = "datadecide-agg"
-
-// DataDecideAgg checks a legacy mean_eval/std_eval file against the
-// database's seed-aggregate views (CheckDataDecideAgg).
-type DataDecideAgg struct{}
-
-// Kind implements Verifier.
-func (DataDecideAgg) Kind() string { return AggKind }
-
-// Verify implements Verifier.
-func (DataDecideAgg) Verify(ctx context.Context, db *sql.DB, path string, opts VerifyOptions) (Verdict, error) {
-	return CheckDataDecideAgg(ctx, db, path, opts.Stat)
-}
+var _ Verdict = (*Verification)(nil)
 
 // Report implements Verdict.
 func (v *Verification) Report(w io.Writer) {
@@ -121,33 +139,5 @@ func (v *Verification) Report(w io.Writer) {
 	}
 	if len(v.NotInFile) > 0 {
 		fmt.Fprintf(w, "  not compared (in the database's layout, not in the file): %s\n", strings.Join(v.NotInFile, ", "))
-	}
-}
-
-// Report implements Verdict.
-func (a *AggCheck) Report(w io.Writer) {
-	fmt.Fprintf(w, "%s: %s of seeds, layout %s: %d groups, %d columns compared with datadecide_%s_eval\n", filepath.Base(a.Path), a.Stat, a.Variant, a.Groups, a.Columns, a.Stat)
-	for _, n := range a.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	for _, k := range a.MissingGroups {
-		fmt.Fprintf(w, "  group %s: in the file, not in the database\n", k)
-	}
-	if n := a.Missing - int64(len(a.MissingGroups)); n > 0 {
-		fmt.Fprintf(w, "  … and %d more groups in the file, not in the database\n", n)
-	}
-	if a.ExtraGroups > 0 {
-		fmt.Fprintf(w, "  %d groups in the database are not in the file\n", a.ExtraGroups)
-	}
-	for _, d := range a.Disagreements {
-		fmt.Fprintf(w, "  %s: %s: file %s, database %s\n", d.Key, d.Column, d.File, d.DB)
-	}
-	if n := a.Differing - int64(len(a.Disagreements)); n > 0 {
-		fmt.Fprintf(w, "  … and %d more differing cells (%d shown)\n", n, len(a.Disagreements))
-	}
-	if a.OK() {
-		fmt.Fprintf(w, "  agrees with the database (relative tolerance %g)\n", RelTolerance)
-	} else {
-		fmt.Fprintf(w, "  %d disagreements beyond %g relative\n", a.Differing, RelTolerance)
 	}
 }

@@ -1,0 +1,236 @@
+package datadecide
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/dschema/dschema/internal/loaders"
+
+	"github.com/dschema/dschema/internal/dbschema"
+)
+
+func init() { loaders.RegisterVerifier(Agg{}) }
+
+var (
+	_ loaders.Verifier = Loader{}
+	_ loaders.Verifier = Agg{}
+	_ loaders.Verdict  = (*AggCheck)(nil)
+)
+
+// VerifyFile compares a full_eval file with the database value for
+// value (NaN equals NaN, NULL equals NULL) through the legacy view
+// datadecide_full_eval; unknown metric columns are compared with
+// pretrain_evals.extra_metrics. maxExamples bounds the examples listed.
+func VerifyFile(ctx context.Context, db *sql.DB, path string, maxExamples int) (*loaders.Verification, error) {
+	abs, conn, cols, err := openParquet(ctx, db, path)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	for _, k := range ddKeys {
+		found := false
+		for _, c := range cols {
+			found = found || c.Name == k
+		}
+		if !found {
+			return nil, &loaders.FileError{Path: path, Msg: "missing key column " + k}
+		}
+	}
+	viewCols := map[string]bool{}
+	rows, err := conn.QueryContext(ctx, "SELECT * FROM datadecide_full_eval LIMIT 0")
+	if err != nil {
+		return nil, fmt.Errorf("read datadecide_full_eval: %w", err)
+	}
+	names, _ := rows.Columns()
+	rows.Close()
+	for _, n := range names {
+		viewCols[n] = true
+	}
+	v := &loaders.Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []loaders.Difference{}, Skipped: []string{}, NotInFile: []string{}}
+	inFile := map[string]bool{}
+	for _, c := range cols {
+		inFile[c.Name] = true
+	}
+	for _, n := range names {
+		if !inFile[n] {
+			v.NotInFile = append(v.NotInFile, n)
+		}
+	}
+	src := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(abs))
+	q := dbschema.Ident
+	type cmp struct{ name, dbExpr string }
+	var compared []cmp
+	for _, c := range cols {
+		if isKeyCol(c.Name) {
+			continue
+		}
+		switch {
+		case viewCols[c.Name]:
+			compared = append(compared, cmp{c.Name, "v." + q(c.Name)})
+		case compatible(c.Type, "DOUBLE"):
+			compared = append(compared, cmp{c.Name, fmt.Sprintf("v.dschema_extra_metrics[%s]", dbschema.Literal(c.Name))})
+		default:
+			v.Skipped = append(v.Skipped, c.Name)
+		}
+	}
+	v.Columns = len(compared)
+	// Materialise the file and the database rows with its keys once; compare in chunks.
+	keyOn := func(a, b string) string {
+		return fmt.Sprintf("%[1]s.params = %[2]s.params AND %[1]s.data = %[2]s.data AND %[1]s.seed = %[2]s.seed AND %[1]s.step = %[2]s.step", a, b)
+	}
+	for _, stmt := range []string{
+		"CREATE OR REPLACE TEMP TABLE dschema_verify_file AS SELECT * FROM " + src,
+		`CREATE OR REPLACE TEMP TABLE dschema_verify_db AS SELECT v.*, e.extra_metrics AS dschema_extra_metrics
+			FROM datadecide_full_eval v JOIN pretrain_evals e ON e.params = v.params AND e.data = v.data AND e.seed = v.seed AND e.step = CAST(v.step AS BIGINT)
+			WHERE EXISTS (SELECT 1 FROM dschema_verify_file f WHERE ` + keyOn("f", "v") + ")",
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("compare %s with the database: %w", path, err)
+		}
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_verify_file; DROP TABLE IF EXISTS dschema_verify_db")
+	join := "FROM dschema_verify_file f LEFT JOIN dschema_verify_db v ON " + keyOn("v", "f")
+	if err := conn.QueryRowContext(ctx, "SELECT count(*), count_if(v.params IS NULL) "+join).Scan(&v.Rows, &v.MissingRows); err != nil {
+		return nil, err
+	}
+	var sums []string
+	for _, c := range compared {
+		sums = append(sums, fmt.Sprintf("count_if(v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s)", q(c.name), c.dbExpr))
+	}
+	counts, err := loaders.CountInChunks(ctx, conn, sums, join)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s with the database: %w", path, err)
+	}
+	key := "f.params || ' / ' || f.data || ' / seed ' || f.seed || ' / step ' || f.step"
+	for i, c := range compared {
+		n := counts[i]
+		if n == 0 {
+			continue
+		}
+		v.Differing += n
+		v.ByColumn[c.name] = n
+		if len(v.Examples) >= maxExamples {
+			continue
+		}
+		ex, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(%s AS VARCHAR), 'NULL') %s
+			WHERE v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s ORDER BY 1 LIMIT %d`, key, q(c.name), c.dbExpr, join, q(c.name), c.dbExpr, maxExamples-len(v.Examples)))
+		if err != nil {
+			return nil, err
+		}
+		for ex.Next() {
+			d := loaders.Difference{Column: c.name}
+			if err := ex.Scan(&d.Key, &d.File, &d.DB); err != nil {
+				ex.Close()
+				return nil, err
+			}
+			v.Examples = append(v.Examples, d)
+		}
+		ex.Close()
+	}
+	// Rows the current load of this file's source wrote that the file lacks.
+	var loadID int64
+	err = conn.QueryRowContext(ctx, `SELECT load_id FROM dschema_loads l WHERE kind = 'datadecide' AND path = ?
+		AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id) ORDER BY load_id DESC LIMIT 1`, abs).Scan(&loadID)
+	if err == nil {
+		err = conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM pretrain_evals e WHERE e.load_id = ? AND NOT EXISTS
+			(SELECT 1 FROM %s f WHERE f.params = e.params AND f.data = e.data AND f.seed = e.seed AND f.step = e.step)`, src), loadID).Scan(&v.ExtraRows)
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return v, nil
+}
+
+func isKeyCol(c string) bool {
+	for _, k := range ddKeys {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// openParquet checks that path is a readable file, takes a connection and
+// reads the file's parquet columns.
+func openParquet(ctx context.Context, db *sql.DB, path string) (string, *sql.Conn, []loaders.FileColumn, error) {
+	abs, _, err := loaders.StatFile(path)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cols, err := loaders.ParquetColumns(ctx, conn, abs)
+	if err != nil {
+		conn.Close()
+		return "", nil, nil, err
+	}
+	return abs, conn, cols, nil
+}
+
+// Verify implements Verifier: VerifyDataDecide.
+func (Loader) Verify(ctx context.Context, db *sql.DB, path string, opts loaders.VerifyOptions) (loaders.Verdict, error) {
+	if opts.Stat != "" {
+		return nil, fmt.Errorf("--stat is for %s, not for datadecide", AggKind)
+	}
+	if opts.MaxExamples <= 0 {
+		opts.MaxExamples = 5
+	}
+	return VerifyFile(ctx, db, path, opts.MaxExamples)
+}
+
+// AggKind is the kind of the DataDecide seed-aggregate check.
+const AggKind = "datadecide-agg"
+
+// Agg checks a legacy mean_eval/std_eval file against the
+// database's seed-aggregate views (CheckDataDecideAgg).
+type Agg struct{}
+
+// Kind implements Verifier.
+func (Agg) Kind() string { return AggKind }
+
+// Short describes the check in one line (dschema load's list of kinds).
+func (Agg) Short() string {
+	return "check a legacy mean_eval/std_eval.parquet against the seed-aggregate views (stores nothing; the same as dschema verify datadecide-agg)"
+}
+
+// ReadsStat implements loaders.StatReader: --stat names the statistic.
+func (Agg) ReadsStat() bool { return true }
+
+// Verify implements Verifier.
+func (Agg) Verify(ctx context.Context, db *sql.DB, path string, opts loaders.VerifyOptions) (loaders.Verdict, error) {
+	return CheckAgg(ctx, db, path, opts.Stat)
+}
+
+// Report implements Verdict.
+func (a *AggCheck) Report(w io.Writer) {
+	fmt.Fprintf(w, "%s: %s of seeds, layout %s: %d groups, %d columns compared with datadecide_%s_eval\n", filepath.Base(a.Path), a.Stat, a.Variant, a.Groups, a.Columns, a.Stat)
+	for _, n := range a.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	for _, k := range a.MissingGroups {
+		fmt.Fprintf(w, "  group %s: in the file, not in the database\n", k)
+	}
+	if n := a.Missing - int64(len(a.MissingGroups)); n > 0 {
+		fmt.Fprintf(w, "  … and %d more groups in the file, not in the database\n", n)
+	}
+	if a.ExtraGroups > 0 {
+		fmt.Fprintf(w, "  %d groups in the database are not in the file\n", a.ExtraGroups)
+	}
+	for _, d := range a.Disagreements {
+		fmt.Fprintf(w, "  %s: %s: file %s, database %s\n", d.Key, d.Column, d.File, d.DB)
+	}
+	if n := a.Differing - int64(len(a.Disagreements)); n > 0 {
+		fmt.Fprintf(w, "  … and %d more differing cells (%d shown)\n", n, len(a.Disagreements))
+	}
+	if a.OK() {
+		fmt.Fprintf(w, "  agrees with the database (relative tolerance %g)\n", RelTolerance)
+	} else {
+		fmt.Fprintf(w, "  %d disagreements beyond %g relative\n", a.Differing, RelTolerance)
+	}
+}

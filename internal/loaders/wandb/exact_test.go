@@ -1,0 +1,78 @@
+package wandb_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
+)
+
+// TestRunsIntegersBeyondDoubles: a typed DOUBLE column takes an integer
+// only where a double holds it exactly (2^53 does, 2^53+1 does not: it
+// stays in the JSON, named), and the type report counts integers too big
+// for a 64-bit integer as integers, not floats.
+func TestRunsIntegersBeyondDoubles(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	p := filepath.Join(t.TempDir(), "runs.jsonl")
+	huge := "123456789012345678901234"
+	loadertest.WriteFile(t, p, notebookRun("r1", map[string]string{"config": `{"pretrain_tokens": 9007199254740992, "big": ` + huge + `, "x": 1.5}`})+
+		notebookRun("r2", map[string]string{"config": `{"pretrain_tokens": 9007199254740993, "big": 5, "x": ` + huge + `}`})+
+		notebookRun("r3", map[string]string{"config": `{"pretrain_tokens": -9007199254740993, "big": -` + huge + `, "x": 2}`}))
+	s := v.LoadKind("wandb-runs", p, loaders.Options{})
+	for run, want := range map[string]string{"r1": "9007199254740992", "r2": "NULL", "r3": "NULL"} {
+		if got := v.Scalar("SELECT coalesce(CAST(CAST(pretrain_tokens AS HUGEINT) AS VARCHAR), 'NULL') FROM wandb_runs WHERE run_id = ?", run); got != want {
+			t.Errorf("%s: pretrain_tokens = %s, want %s", run, got, want)
+		}
+	}
+	if got := v.Scalar("SELECT CAST(config->'$.pretrain_tokens' AS VARCHAR) FROM wandb_runs WHERE run_id = 'r2'"); got != "9007199254740993" {
+		t.Errorf("r2's value in the JSON: %s", got)
+	}
+	if kept := loadertest.KeptText(s); !strings.Contains(kept, `{"what":"config.pretrain_tokens","count":2,"reason":"not exactly a DOUBLE`) {
+		t.Errorf("kept does not name the inexact integers: %s", kept)
+	}
+	vary := map[string]string{}
+	for _, k := range s.Varying {
+		vary[k.Key] = k.String()
+	}
+	if _, ok := vary["config.big"]; ok {
+		t.Errorf("config.big holds integers only, reported as varying: %s", vary["config.big"])
+	}
+	if vary["config.x"] != "config.x (float 1, integer 2)" {
+		t.Errorf("config.x = %q, want float 1, integer 2 (all: %v)", vary["config.x"], s.Varying)
+	}
+}
+
+// TestHistorySeqTieBreak: JSON lines carry no row numbers; rows equal in
+// time, step and runtime are ordered by a hash of their metrics, so the
+// same rows get the same seq whatever their order in the file.
+func TestHistorySeqTieBreak(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	var b strings.Builder
+	for i := 0; i < 12; i++ {
+		b.WriteString(historyRow("up", 5, `"9.5"`, fmt.Sprintf(`{"v": %d}`, i)))
+	}
+	for i := 11; i >= 0; i-- {
+		b.WriteString(historyRow("down", 5, `"9.5"`, fmt.Sprintf(`{"v": %d}`, i)))
+	}
+	p := filepath.Join(t.TempDir(), "history.jsonl")
+	loadertest.WriteFile(t, p, b.String())
+	v.LoadKind("wandb-history", p, loaders.Options{})
+	order := func(run string) string {
+		return v.Scalar("SELECT string_agg(CAST(extra_metrics['v'] AS BIGINT), ',' ORDER BY seq) FROM wandb_history WHERE run_id = ?", run)
+	}
+	up, down := order("up"), order("down")
+	if up != down {
+		t.Errorf("the same rows in another file order got other seqs: %s and %s", up, down)
+	}
+	if up == "0,1,2,3,4,5,6,7,8,9,10,11" || up == "11,10,9,8,7,6,5,4,3,2,1,0" {
+		t.Errorf("seq follows a file's order, not the metrics: %s", up)
+	}
+	if got := v.Verify("wandb-history", p); !got.OK() {
+		t.Errorf("verify: %+v", got)
+	}
+}

@@ -1,0 +1,65 @@
+package docs_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dschema/dschema/internal/cache"
+	"github.com/dschema/dschema/internal/docs"
+	"github.com/dschema/dschema/internal/project"
+	schemafiles "github.com/dschema/dschema/schema"
+)
+
+// dictionaryFile is the committed output of dschema docs.
+var dictionaryFile = filepath.Join("..", "..", "docs", "dictionary.md")
+
+// TestDictionaryFresh keeps docs/dictionary.md equal to what dschema docs
+// renders: the embedded schema with DuckDB's canonical types, as the docs
+// command loads it.
+func TestDictionaryFresh(t *testing.T) {
+	s, err := schemafiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Canonical types come from DuckDB; the memory-only cache keeps the
+	// test off the user's disk cache.
+	ctx := cache.NewContext(context.Background(), cache.MemoryOnly())
+	if _, err := project.CanonicalState(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := docs.Write(&got, s); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(dictionaryFile)
+	if err != nil {
+		t.Fatalf("%v; write it with: go run ./cmd/dschema docs > docs/dictionary.md", err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("docs/dictionary.md is stale (%s); regenerate it with: go run ./cmd/dschema docs > docs/dictionary.md",
+			firstDiff(string(want), got.String()))
+	}
+}
+
+// firstDiff names the first line where the committed file and the rendering differ.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("first difference at line %d: committed %q, rendered %q", i+1, wl, gl)
+		}
+	}
+	return "they differ"
+}

@@ -336,19 +336,6 @@ func (p *progress) finish() {
 	}
 }
 
-// loadRow is one line of dschema loads.
-type loadRow struct {
-	LoadID   int64  `json:"load_id"`
-	Kind     string `json:"kind"`
-	Variant  string `json:"variant"`
-	State    string `json:"state"` // current or replaced
-	Started  string `json:"started_at"`
-	SHA256   string `json:"sha256"`
-	Rows     int64  `json:"rows_written"`
-	Replaces *int64 `json:"replaced_load_id"`
-	Source   string `json:"source"`
-}
-
 func loadsCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -367,33 +354,8 @@ func loadsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			rows, err := db.QueryContext(ctx, `SELECT load_id, kind, coalesce(variant, ''), source, coalesce(sha256, ''),
-				coalesce((SELECT sum(v) FROM (SELECT unnest(map_values(rows_written)) AS v)), 0),
-				strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S'), replaced_load_id,
-				EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)
-				FROM dschema_loads l ORDER BY load_id`)
+			list, err := loaders.ListLoads(ctx, db)
 			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			list := []loadRow{}
-			for rows.Next() {
-				var r loadRow
-				var replaced sql.NullInt64
-				var superseded bool
-				if err := rows.Scan(&r.LoadID, &r.Kind, &r.Variant, &r.Source, &r.SHA256, &r.Rows, &r.Started, &replaced, &superseded); err != nil {
-					return err
-				}
-				r.State = "current"
-				if superseded {
-					r.State = "replaced"
-				}
-				if replaced.Valid {
-					r.Replaces = &replaced.Int64
-				}
-				list = append(list, r)
-			}
-			if err := rows.Err(); err != nil {
 				return err
 			}
 			if asJSON {

@@ -221,16 +221,16 @@ func quickstartCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "sample data written to %s\n", sampleDir)
 
-			if _, err := upNewDB(ctx, g.db, out); err != nil {
+			if _, err := project.UpNewDB(ctx, g.db, out); err != nil {
 				return err
 			}
-			db, m, err := openMigrator(ctx, g.db, true)
+			db, m, err := project.OpenMigrator(ctx, g.db, true)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			rs, err := m.Up(ctx)
-			printResults(out, rs)
+			project.PrintResults(out, rs)
 			if err != nil {
 				return err
 			}

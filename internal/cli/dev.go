@@ -241,14 +241,14 @@ func quickstartCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printSummary(out, full, s)
+			loaders.PrintSummary(out, full, s)
 			for _, w := range [][2]string{{"wandb-runs", runsFile}, {"wandb-history", histFile}, {"showntell", pickles[0]}, {"showntell", pickles[1]},
 				{loaders.QAKind, qaTarball}, {loaders.QAKind, qaDump}} {
 				s, err := e.Load(ctx, w[0], w[1], loaders.Options{Source: QuickstartSource + "/" + filepath.Base(w[1])})
 				if err != nil {
 					return err
 				}
-				printSummary(out, w[1], s)
+				loaders.PrintSummary(out, w[1], s)
 			}
 			for _, p := range []string{mean, std} {
 				a, err := loaders.CheckDataDecideAgg(ctx, db, p, "")

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -97,7 +95,7 @@ func loadCmd(g *globals) *cobra.Command {
 				if asJSON {
 					writeJSON(out, s)
 				} else {
-					printSummary(out, p, s)
+					loaders.PrintSummary(out, p, s)
 				}
 			}
 			return nil
@@ -184,51 +182,6 @@ func kindList() string {
 func writeJSON(w io.Writer, v any) {
 	b, _ := json.Marshal(v)
 	fmt.Fprintln(w, string(b))
-}
-
-func printSummary(w io.Writer, path string, s *loaders.Summary) {
-	name := filepath.Base(path)
-	if s.CompanionOf != "" {
-		fmt.Fprintf(w, "%s: a companion of %s, which loads it with itself; nothing loaded from it alone\n", name, filepath.Base(s.CompanionOf))
-		return
-	}
-	if s.Unchanged {
-		fmt.Fprintf(w, "%s: unchanged since load %d (sha256 %.12s…, %s); nothing written\n", name, s.LoadID, s.SHA256, s.Variant)
-		return
-	}
-	fmt.Fprintf(w, "%s: loaded as %s, layout %s: load %d in %.2fs\n", name, s.Kind, s.Variant, s.LoadID, s.Seconds)
-	if s.ReplacedLoad != 0 {
-		var removed []string
-		for _, t := range slices.Sorted(maps.Keys(s.Removed)) {
-			removed = append(removed, fmt.Sprintf("%s %d", t, s.Removed[t]))
-		}
-		fmt.Fprintf(w, "  replaced load %d of the same source (rows removed: %s)\n", s.ReplacedLoad, strings.Join(removed, ", "))
-	}
-	for _, t := range slices.Sorted(maps.Keys(s.Rows)) {
-		fmt.Fprintf(w, "  %-20s %9d rows written\n", t, s.Rows[t])
-	}
-	for _, k := range s.Kept {
-		fmt.Fprintf(w, "  kept aside: %s: %s\n", k.What, k.Reason)
-	}
-	for _, k := range s.Skipped {
-		fmt.Fprintf(w, "  skipped: %s: %s\n", k.What, k.Reason)
-	}
-	for _, n := range s.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	if len(s.Companions) > 0 {
-		var names []string
-		for _, c := range s.Companions {
-			names = append(names, filepath.Base(c))
-		}
-		fmt.Fprintf(w, "  with companions: %s\n", strings.Join(names, ", "))
-	}
-	if len(s.Varying) > 0 {
-		fmt.Fprintf(w, "  %d keys change type across rows (typed columns hold only exact values; the JSON keeps every value):\n", len(s.Varying))
-		for _, v := range s.Varying {
-			fmt.Fprintf(w, "    %s\n", v)
-		}
-	}
 }
 
 // progress shows a bar on a terminal for loads that take over a second:

@@ -3,25 +3,18 @@ package cli
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dschema/dschema/internal/cache"
-	"github.com/dschema/dschema/internal/dbfile"
 	_ "github.com/dschema/dschema/internal/loaders/all" // every loader registers itself
-	"github.com/dschema/dschema/internal/migrate"
-	"github.com/dschema/dschema/internal/project"
-	"github.com/dschema/dschema/migrations"
 )
 
 // Main runs dschema as the command does: SIGINT (Ctrl-C) and SIGTERM both
@@ -89,79 +82,4 @@ func NewRootCmd() *cobra.Command {
 	root.AddCommand(migrateCmd(g), genCmd(), checkCmd(g), docsCmd(), versionCmd(), quickstartCmd(g), runnameCmd(),
 		loadCmd(g), loadsCmd(g), verifyCmd(g), compactCmd(g), benchCmd(), benchPhaseCmd(), promoteCmd())
 	return root
-}
-
-// upNewDB creates the database at path at the newest version when no file
-// is there yet (project.MigratedFile: a verified cached copy when there is
-// one) and says what it did. It returns the version reached, 0 when path
-// already exists and nothing was done.
-func upNewDB(ctx context.Context, path string, out io.Writer) (int64, error) {
-	if err := dbfile.Named(path); err != nil {
-		return 0, err
-	}
-	if path == ":memory:" {
-		return 0, nil
-	}
-	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err := migrate.VerifySum(migrations.FS, "migrations"); err != nil {
-		return 0, err
-	}
-	files, err := migrate.ReadFiles(migrations.FS)
-	if err != nil || len(files) == 0 {
-		return 0, err
-	}
-	newest := files[len(files)-1].Version
-	start := time.Now()
-	rs, cached, err := project.MigratedFile(ctx, files, path)
-	printResults(out, rs)
-	if err != nil || !cached {
-		return newest, err
-	}
-	// The copy says when the cached database was migrated: record now.
-	db, err := dbfile.Open(ctx, path)
-	if err != nil {
-		return newest, err
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `UPDATE `+migrate.TableName+` SET tstamp = current_timestamp`); err != nil {
-		return newest, err
-	}
-	for _, f := range files {
-		fmt.Fprintf(out, "applied %s (from the cached, verified database of this migration set)\n", f.Name)
-	}
-	fmt.Fprintf(out, "created %s in %s\n", path, time.Since(start).Round(time.Millisecond))
-	return newest, nil
-}
-
-// openMigrator opens the database at path with the embedded migrations.
-func openMigrator(ctx context.Context, path string, create bool) (*sql.DB, *migrate.Migrator, error) {
-	open := dbfile.OpenExisting
-	if create {
-		if err := dbfile.Named(path); err != nil {
-			return nil, nil, err
-		}
-		open = dbfile.Open
-	}
-	db, err := open(ctx, path)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := migrate.New(db, path, migrations.FS, "migrations")
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	return db, m, nil
-}
-
-func printResults(w io.Writer, rs []migrate.Result) {
-	for _, r := range rs {
-		dir := "applied"
-		if !r.Up {
-			dir = "reverted"
-		}
-		fmt.Fprintf(w, "%s %s (%s)\n", dir, r.File, r.Duration.Round(1e6))
-	}
 }

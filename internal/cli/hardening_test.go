@@ -468,7 +468,7 @@ func TestREADMEClaims(t *testing.T) {
 		t.Errorf("load of a new version under --source = %s %s", out, errs)
 	}
 	out, _, _ = runCmd(t, "loads", "--json")
-	var loads []loadRow
+	var loads []loaders.LoadRecord
 	if err := json.Unmarshal([]byte(out), &loads); err != nil || len(loads) != 2 || loads[0].State != "replaced" || loads[1].Source != "lab/full_eval" ||
 		loads[1].Replaces == nil || *loads[1].Replaces != 1 {
 		t.Errorf("loads = %s (%v)", out, err)

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +93,7 @@ func loadCmd(g *globals) *cobra.Command {
 				if asJSON {
 					writeJSON(out, s)
 				} else {
-					printSummary(out, p, s)
+					loaders.PrintSummary(out, p, s)
 				}
 			}
 			return nil
@@ -162,51 +160,6 @@ func kindList() string {
 func writeJSON(w io.Writer, v any) {
 	b, _ := json.Marshal(v)
 	fmt.Fprintln(w, string(b))
-}
-
-func printSummary(w io.Writer, path string, s *loaders.Summary) {
-	name := filepath.Base(path)
-	if s.CompanionOf != "" {
-		fmt.Fprintf(w, "%s: a companion of %s, which loads it with itself; nothing loaded from it alone\n", name, filepath.Base(s.CompanionOf))
-		return
-	}
-	if s.Unchanged {
-		fmt.Fprintf(w, "%s: unchanged since load %d (sha256 %.12s…, %s); nothing written\n", name, s.LoadID, s.SHA256, s.Variant)
-		return
-	}
-	fmt.Fprintf(w, "%s: loaded as %s, layout %s: load %d in %.2fs\n", name, s.Kind, s.Variant, s.LoadID, s.Seconds)
-	if s.ReplacedLoad != 0 {
-		var removed []string
-		for _, t := range slices.Sorted(maps.Keys(s.Removed)) {
-			removed = append(removed, fmt.Sprintf("%s %d", t, s.Removed[t]))
-		}
-		fmt.Fprintf(w, "  replaced load %d of the same source (rows removed: %s)\n", s.ReplacedLoad, strings.Join(removed, ", "))
-	}
-	for _, t := range slices.Sorted(maps.Keys(s.Rows)) {
-		fmt.Fprintf(w, "  %-20s %9d rows written\n", t, s.Rows[t])
-	}
-	for _, k := range s.Kept {
-		fmt.Fprintf(w, "  kept aside: %s: %s\n", k.What, k.Reason)
-	}
-	for _, k := range s.Skipped {
-		fmt.Fprintf(w, "  skipped: %s: %s\n", k.What, k.Reason)
-	}
-	for _, n := range s.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	if len(s.Companions) > 0 {
-		var names []string
-		for _, c := range s.Companions {
-			names = append(names, filepath.Base(c))
-		}
-		fmt.Fprintf(w, "  with companions: %s\n", strings.Join(names, ", "))
-	}
-	if len(s.Varying) > 0 {
-		fmt.Fprintf(w, "  %d keys change type across rows (typed columns hold only exact values; the JSON keeps every value):\n", len(s.Varying))
-		for _, v := range s.Varying {
-			fmt.Fprintf(w, "    %s\n", v)
-		}
-	}
 }
 
 // progress shows a bar on a terminal for loads that take over a second:
@@ -314,19 +267,6 @@ func (p *progress) finish() {
 	}
 }
 
-// loadRow is one line of dschema loads.
-type loadRow struct {
-	LoadID   int64  `json:"load_id"`
-	Kind     string `json:"kind"`
-	Variant  string `json:"variant"`
-	State    string `json:"state"` // current or replaced
-	Started  string `json:"started_at"`
-	SHA256   string `json:"sha256"`
-	Rows     int64  `json:"rows_written"`
-	Replaces *int64 `json:"replaced_load_id"`
-	Source   string `json:"source"`
-}
-
 func loadsCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -345,33 +285,8 @@ func loadsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			rows, err := db.QueryContext(ctx, `SELECT load_id, kind, coalesce(variant, ''), source, coalesce(sha256, ''),
-				coalesce((SELECT sum(v) FROM (SELECT unnest(map_values(rows_written)) AS v)), 0),
-				strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S'), replaced_load_id,
-				EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)
-				FROM dschema_loads l ORDER BY load_id`)
+			list, err := loaders.ListLoads(ctx, db)
 			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			list := []loadRow{}
-			for rows.Next() {
-				var r loadRow
-				var replaced sql.NullInt64
-				var superseded bool
-				if err := rows.Scan(&r.LoadID, &r.Kind, &r.Variant, &r.Source, &r.SHA256, &r.Rows, &r.Started, &replaced, &superseded); err != nil {
-					return err
-				}
-				r.State = "current"
-				if superseded {
-					r.State = "replaced"
-				}
-				if replaced.Valid {
-					r.Replaces = &replaced.Int64
-				}
-				list = append(list, r)
-			}
-			if err := rows.Err(); err != nil {
 				return err
 			}
 			if asJSON {

@@ -1,6 +1,8 @@
 // Package project runs dschema's source-tree operations on a checkout: gen
-// (plan the next migration, write it, regenerate gen/) and check (do schema,
-// migrations, generated code and optionally a live database agree).
+// (plan the next migration, write it, regenerate gen/), check (do schema,
+// migrations, generated code and optionally a live database agree) and
+// promote (give a key of an overflow map a typed column). It also creates
+// and opens databases at the embedded migrations (UpNewDB, OpenMigrator).
 package project
 
 import (

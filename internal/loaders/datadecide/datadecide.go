@@ -298,16 +298,10 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 	}
 
 	ld.Stage("writing pretrain_runs")
-	var seedCase strings.Builder
-	seedCase.WriteString("CASE seed")
-	for i, n := range SeedNames {
-		fmt.Fprintf(&seedCase, " WHEN %d THEN %s", i, dbschema.Literal(n))
-	}
-	seedCase.WriteString(" END")
 	res, err := conn.ExecContext(ctx, fmt.Sprintf(`INSERT INTO pretrain_runs (params, data, seed, seed_name, load_id)
 		SELECT DISTINCT params, data, CAST(seed AS BIGINT), %s, %d FROM %s s
 		WHERE NOT EXISTS (SELECT 1 FROM pretrain_runs r WHERE r.params = s.params AND r.data = s.data AND r.seed = s.seed)`,
-		seedCase.String(), ld.ID, src))
+		seedNameExpr("seed"), ld.ID, src))
 	if err != nil {
 		return nil, fmt.Errorf("%s: write pretrain_runs: %w", path, err)
 	}
@@ -384,6 +378,18 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 var Sizes = []string{"4M", "6M", "8M", "10M", "14M", "16M", "20M", "60M", "90M", "150M", "300M", "530M", "750M", "1B"}
 
 // newSizes lists the size labels of src that DataDecide does not have.
+// seedNameExpr is the SQL expression of pretrain_runs.seed_name for the
+// seed number in column col (SeedNames; NULL past them).
+func seedNameExpr(col string) string {
+	var b strings.Builder
+	b.WriteString("CASE " + col)
+	for i, n := range SeedNames {
+		fmt.Fprintf(&b, " WHEN %d THEN %s", i, dbschema.Literal(n))
+	}
+	b.WriteString(" END")
+	return b.String()
+}
+
 func newSizes(ctx context.Context, conn *sql.Conn, src string) ([]string, error) {
 	known := make([]string, len(Sizes))
 	for i, s := range Sizes {

@@ -131,6 +131,9 @@ func VerifyFile(ctx context.Context, db *sql.DB, path string, maxExamples int) (
 		}
 		ex.Close()
 	}
+	if err := verifySeedNames(ctx, conn, v, maxExamples); err != nil {
+		return nil, err
+	}
 	// Rows the current load of this file's source wrote that the file lacks.
 	var loadID int64
 	err = conn.QueryRowContext(ctx, `SELECT load_id FROM dschema_loads l WHERE kind = 'datadecide' AND path = ?
@@ -143,6 +146,30 @@ func VerifyFile(ctx context.Context, db *sql.DB, path string, maxExamples int) (
 		return nil, err
 	}
 	return v, nil
+}
+
+// verifySeedNames checks pretrain_runs.seed_name, which the load derives
+// from the seed number (the file holds no name), for the file's runs.
+func verifySeedNames(ctx context.Context, conn *sql.Conn, v *loaders.Verification, maxExamples int) error {
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT r.params || ' / ' || r.data || ' / seed ' || r.seed, coalesce(%[1]s, 'NULL'), coalesce(r.seed_name, 'NULL')
+		FROM pretrain_runs r WHERE EXISTS (SELECT 1 FROM dschema_verify_file f WHERE f.params = r.params AND f.data = r.data AND f.seed = r.seed)
+		AND r.seed_name IS DISTINCT FROM %[1]s ORDER BY 1`, seedNameExpr("r.seed")))
+	if err != nil {
+		return fmt.Errorf("compare pretrain_runs.seed_name: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d := loaders.Difference{Column: "pretrain_runs.seed_name"}
+		if err := rows.Scan(&d.Key, &d.File, &d.DB); err != nil {
+			return err
+		}
+		v.Differing++
+		v.ByColumn[d.Column]++
+		if len(v.Examples) < maxExamples {
+			v.Examples = append(v.Examples, d)
+		}
+	}
+	return rows.Err()
 }
 
 func isKeyCol(c string) bool {

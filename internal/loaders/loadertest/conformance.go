@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/loaders"
 )
@@ -51,26 +52,28 @@ func Conformance(t *testing.T, kind string, files ...string) {
 func (v *Env) tableSums() map[string]string {
 	v.T.Helper()
 	out := map[string]string{}
-	tables, err := loaders.QueryStrings(v.Ctx, v.conn(), `SELECT table_name FROM duckdb_tables()
+	tables := v.strings(`SELECT table_name FROM duckdb_tables()
 		WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary ORDER BY table_name`)
-	if err != nil {
-		v.T.Fatal(err)
-	}
 	for _, tbl := range tables {
 		out[tbl] = v.Scalar(fmt.Sprintf("SELECT count(*) || ':' || coalesce(sum(hash(t)), 0) FROM %s t", dbschema.Ident(tbl)))
 	}
 	return out
 }
 
-// conn is a connection of v's database, closed when the test ends.
-func (v *Env) conn() *sql.Conn {
+// strings is the first column of every row of q (the database takes one
+// connection at a time: it is given back at once).
+func (v *Env) strings(q string, args ...any) []string {
 	v.T.Helper()
 	c, err := v.DB.Conn(v.Ctx)
 	if err != nil {
 		v.T.Fatal(err)
 	}
-	v.T.Cleanup(func() { c.Close() })
-	return c
+	defer c.Close()
+	out, err := loaders.QueryStrings(v.Ctx, c, q, args...)
+	if err != nil {
+		v.T.Fatalf("%s: %v", q, err)
+	}
+	return out
 }
 
 // changed lists the tables whose content differs between two tableSums.
@@ -171,14 +174,14 @@ func (v *Env) reloadIsUnchanged(kind, f string, first *loaders.Summary) {
 	}
 }
 
-// verifyOK runs kind's verifier on f.
-func (v *Env) verifyOK(kind, f string) (loaders.Verdict, bool) {
+// verifyOK runs kind's verifier on f against db.
+func (v *Env) verifyOK(db *sql.DB, kind, f string) (loaders.Verdict, bool) {
 	v.T.Helper()
 	vf, err := loaders.LookupVerifier(kind)
 	if err != nil {
 		v.T.Fatal(err)
 	}
-	got, err := vf.Verify(v.Ctx, v.DB, f, loaders.VerifyOptions{MaxExamples: 3})
+	got, err := vf.Verify(v.Ctx, db, f, loaders.VerifyOptions{MaxExamples: 3})
 	if err != nil {
 		v.T.Fatalf("verify %s: %v", f, err)
 	}
@@ -186,11 +189,11 @@ func (v *Env) verifyOK(kind, f string) (loaders.Verdict, bool) {
 }
 
 // verifyCatchesOneCell checks that verify finds f and the database equal,
-// then changes one cell of each table the load wrote, one table at a time,
-// and wants verify to see it.
+// then, for each table the load wrote, changes one cell in a copy of the
+// database and wants verify to see it there.
 func (v *Env) verifyCatchesOneCell(kind, f string, s *loaders.Summary) {
 	v.T.Helper()
-	if got, ok := v.verifyOK(kind, f); !ok {
+	if got, ok := v.verifyOK(v.DB, kind, f); !ok {
 		var b strings.Builder
 		got.Report(&b)
 		v.T.Fatalf("verify after the load is not OK:\n%s", b.String())
@@ -202,54 +205,54 @@ func (v *Env) verifyCatchesOneCell(kind, f string, s *loaders.Summary) {
 		}
 	}
 	sort.Strings(tables)
+	v.Exec("CHECKPOINT")
 	for _, tbl := range tables {
-		undo, what := v.changeOneCell(tbl, s.LoadID)
-		if _, ok := v.verifyOK(kind, f); ok {
+		cp := filepath.Join(v.T.TempDir(), "changed.duckdb")
+		CopyFile(v.T, v.Path, cp)
+		db, err := dbfile.Open(v.Ctx, cp)
+		if err != nil {
+			v.T.Fatal(err)
+		}
+		what := changeOneCell(v.Ctx, v.T, db, tbl, s.LoadID)
+		if _, ok := v.verifyOK(db, kind, f); ok {
 			v.T.Errorf("verify did not see %s", what)
 		}
-		v.exec(undo)
-	}
-	if got, ok := v.verifyOK(kind, f); !ok {
-		var b strings.Builder
-		got.Report(&b)
-		v.T.Errorf("verify after the changes were undone is not OK:\n%s", b.String())
-	}
-}
-
-// exec runs statements on v's database.
-func (v *Env) exec(q string) {
-	v.T.Helper()
-	if _, err := v.DB.ExecContext(v.Ctx, q); err != nil {
-		v.T.Fatalf("%s: %v", q, err)
+		db.Close()
 	}
 }
 
 // changeOneCell changes, in the first row of load id in tbl, the last
 // column that is neither a key nor load_id and holds a value there (a key
-// column when there is none), and returns the statement that undoes it
-// and a description.
-func (v *Env) changeOneCell(tbl string, id int64) (undo, what string) {
-	v.T.Helper()
-	keys := map[string]bool{"load_id": true}
-	ks, err := loaders.QueryStrings(v.Ctx, v.conn(), `SELECT unnest(constraint_column_names) FROM duckdb_constraints()
-		WHERE table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')`, tbl)
-	if err != nil {
-		v.T.Fatal(err)
+// column when there is none), and describes the change.
+func changeOneCell(ctx context.Context, t *testing.T, db *sql.DB, tbl string, id int64) string {
+	t.Helper()
+	scalar := func(q string, args ...any) string {
+		t.Helper()
+		var s sql.NullString
+		if err := db.QueryRowContext(ctx, q, args...).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if !s.Valid {
+			return "NULL"
+		}
+		return s.String
 	}
-	for _, k := range ks {
+	keys := map[string]bool{}
+	for _, k := range strings.Split(scalar(`SELECT string_agg(c, ',') FROM (SELECT unnest(constraint_column_names) c FROM duckdb_constraints()
+		WHERE table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE'))`, tbl), ",") {
 		keys[k] = true
 	}
-	rows, err := v.DB.QueryContext(v.Ctx, `SELECT column_name, data_type FROM duckdb_columns()
+	rows, err := db.QueryContext(ctx, `SELECT column_name, data_type FROM duckdb_columns()
 		WHERE table_name = ? AND schema_name = 'main' AND database_name = current_database() ORDER BY column_index DESC`, tbl)
 	if err != nil {
-		v.T.Fatal(err)
+		t.Fatal(err)
 	}
 	type column struct{ name, typ string }
 	var plain, key []column
 	for rows.Next() {
 		var c column
 		if err := rows.Scan(&c.name, &c.typ); err != nil {
-			v.T.Fatal(err)
+			t.Fatal(err)
 		}
 		switch {
 		case c.name == "load_id":
@@ -263,21 +266,22 @@ func (v *Env) changeOneCell(tbl string, id int64) (undo, what string) {
 	q := dbschema.Ident(tbl)
 	for _, c := range append(plain, key...) {
 		col := dbschema.Ident(c.name)
-		rowid := v.Scalar(fmt.Sprintf("SELECT min(rowid) FROM %s WHERE load_id = ? AND %s IS NOT NULL", q, col), id)
+		rowid := scalar(fmt.Sprintf("SELECT min(rowid) FROM %s WHERE load_id = ? AND %s IS NOT NULL", q, col), id)
 		if rowid == "NULL" {
 			continue
 		}
-		old := v.Scalar(fmt.Sprintf("SELECT %s::VARCHAR FROM %s WHERE rowid = %s", col, q, rowid))
-		v.exec(fmt.Sprintf("CREATE OR REPLACE TABLE dschema_conformance_undo AS SELECT %s AS v FROM %s WHERE rowid = %s", col, q, rowid))
-		v.exec(fmt.Sprintf("UPDATE %s SET %s = %s WHERE rowid = %s", q, col, changedValue(col, c.typ), rowid))
-		if now := v.Scalar(fmt.Sprintf("SELECT %s::VARCHAR FROM %s WHERE rowid = %s", col, q, rowid)); now == old {
-			v.T.Fatalf("%s.%s (%s): the change left %s as it was", tbl, c.name, c.typ, old)
+		old := scalar(fmt.Sprintf("SELECT %s::VARCHAR FROM %s WHERE rowid = %s", col, q, rowid))
+		before := scalar(fmt.Sprintf("SELECT sum(hash(t))::VARCHAR FROM %s t", q))
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = %s WHERE rowid = %s", q, col, changedValue(col, c.typ), rowid)); err != nil {
+			t.Fatalf("change %s.%s: %v", tbl, c.name, err)
 		}
-		undo = fmt.Sprintf("UPDATE %s SET %s = (SELECT v FROM dschema_conformance_undo) WHERE rowid = %s; DROP TABLE dschema_conformance_undo", q, col, rowid)
-		return undo, fmt.Sprintf("%s.%s (%s) of row %s changed from %.60s", tbl, c.name, c.typ, rowid, old)
+		if scalar(fmt.Sprintf("SELECT sum(hash(t))::VARCHAR FROM %s t", q)) == before {
+			t.Fatalf("%s.%s (%s): the change left %s as it was", tbl, c.name, c.typ, old)
+		}
+		return fmt.Sprintf("%s.%s (%s) of a row of load %d changed from %.60s", tbl, c.name, c.typ, id, old)
 	}
-	v.T.Fatalf("%s: no cell of load %d holds a value", tbl, id)
-	return "", ""
+	t.Fatalf("%s: no cell of load %d holds a value", tbl, id)
+	return ""
 }
 
 // changedValue is an expression of column col's type that differs from

@@ -17,8 +17,10 @@ import (
 var _ loaders.Verifier = Loader{}
 
 // finetuneVerifyColumns are the finetune_runs columns a modernized record
-// fills, and verify compares: the typed fields and source, the record
-// whole (origin and the raw recipe code say where a row came from).
+// fills, compared for a run whose row another source's load holds: the
+// typed fields and source (origin and the raw recipe code say where a row
+// came from, and differ there). A run the file's load holds is compared in
+// every column.
 var finetuneVerifyColumns = []string{"run_type", "pattern_name", "started_at", "exp_name", "base_recipe", "base_size",
 	"checkpoint_step", "checkpoint_is_main", "seed", "lr", "lr_text", "lr1", "lr2", "tokens_per_epoch", "epochs", "tokens",
 	"tokens_real", "abs_difference_tokens_pct", "reduce_loss", "comparison_model_size", "comparison_metric", "comparison_model_recipe",
@@ -107,7 +109,7 @@ func (s Loader) Verify(ctx context.Context, db *sql.DB, path string, opts loader
 				}
 				v.NotCompared = append(v.NotCompared, fmt.Sprintf("finetune_runs.source of %d runs whose row has another origin (a W&B run name): it holds that origin's record", other))
 			}
-			tables = []loaders.Relation{{Name: "finetune_runs", Keys: []string{"run_id"}, Cols: finetuneVerifyColumns}}
+			tables = []loaders.Relation{{Name: "finetune_runs", Keys: []string{"run_id"}, Cols: loaders.Without(loaders.ColumnsOf(ctx, conn, "finetune_runs"), "run_id", "load_id")}}
 		}
 		for _, r := range tables {
 			// The file's rows are now in the table (load id -1); the database's were set aside.

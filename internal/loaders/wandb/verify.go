@@ -67,18 +67,19 @@ func (w Runs) Verify(ctx context.Context, db *sql.DB, path string, opts loaders.
 // database's, as the load derives them. Inside verify's rolled-back
 // transaction the database's rows of those runs, and of the file's current
 // load, are set aside and the derived rows written in their place. A run
-// whose row came from another origin (a pickle) keeps it in a load too: it
-// is named, not compared.
+// whose row another load wrote from another origin (a pickle) keeps it in a
+// load too: it is named, not compared.
 func verifyDerivedFinetuneRuns(ctx context.Context, conn *sql.Conn, v *loaders.Verification, loadID int64, maxExamples int) error {
 	other, err := loaders.QueryStrings(ctx, conn, `SELECT f.run_id || ' (' || coalesce(f.origin, 'no origin') || ', load ' || coalesce(CAST(f.load_id AS VARCHAR), '?') || ')'
-		FROM finetune_runs f JOIN _dschema_verify_runs r USING (run_id) WHERE f.origin IS DISTINCT FROM ? ORDER BY f.run_id`, finetune.OriginRunName)
+		FROM finetune_runs f JOIN _dschema_verify_runs r USING (run_id) WHERE f.origin IS DISTINCT FROM ? AND f.load_id IS DISTINCT FROM ? ORDER BY f.run_id`, finetune.OriginRunName, loadID)
 	if err != nil {
 		return err
 	}
 	if len(other) > 0 {
 		v.NotCompared = append(v.NotCompared, fmt.Sprintf("finetune_runs rows of %d runs from another origin, which a load leaves in place: %s", len(other), loaders.Examples(other, 5)))
 	}
-	ids, err := loaders.QueryStrings(ctx, conn, `SELECT run_id FROM finetune_runs WHERE origin = ? AND (run_id IN (SELECT run_id FROM _dschema_verify_runs) OR load_id = ?)
+	// Every row of the file's current load is compared, whatever its origin says.
+	ids, err := loaders.QueryStrings(ctx, conn, `SELECT run_id FROM finetune_runs WHERE (origin = ? AND run_id IN (SELECT run_id FROM _dschema_verify_runs)) OR load_id = ?
 		ORDER BY run_id`, finetune.OriginRunName, loadID)
 	if err != nil {
 		return err

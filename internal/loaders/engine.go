@@ -1,9 +1,3 @@
-// Package loaders brings legacy files into a dschema database. The engine
-// here is shared by every loader: it refuses a database that is not at the
-// newest schema version, runs one load of one file as one transaction,
-// records provenance in dschema_loads (and a load_id on every row), skips a
-// file whose content was already loaded, and replaces exactly the rows an
-// older version of the same source wrote.
 package loaders
 
 import (

@@ -104,10 +104,7 @@ func DeriveRunsFrom(ctx context.Context, conn *sql.Conn, runs string, from, load
 		rep.Kept = append(rep.Kept, loaders.Skip{What: "run-name fields no typed column holds exactly: " + loaders.Examples(inexact, 5), Count: int64(len(inexact)),
 			Reason: "the column is left NULL; finetune_runs.source keeps the text"})
 	}
-	if len(taken) > 0 {
-		rep.Skipped = append(rep.Skipped, loaders.Skip{What: "finetune_runs rows of " + loaders.Examples(taken, 5), Count: int64(len(taken)),
-			Reason: "the run already has a finetune_runs row from another source"})
-	}
+	rep.Skip(loaders.FirstSourceKeeps("finetune_runs rows of runs", "finetune_runs", taken))
 	if len(out) == 0 {
 		return 0, nil
 	}

@@ -50,7 +50,7 @@ func TestFinetuneRunsKeepPickleRows(t *testing.T) {
 	}
 	found := false
 	for _, k := range s.Skipped {
-		found = found || (k.Count == 3 && k.Reason == "the run already has a finetune_runs row from another source" && strings.Contains(k.What, fixtures.RunName(5)))
+		found = found || (k.Count == 3 && k.Reason == "already in finetune_runs from another source (the first source to load a row keeps it)" && strings.Contains(k.What, fixtures.RunName(5)))
 	}
 	if !found {
 		t.Errorf("skipped = %+v, want the 3 pickle runs named", s.Skipped)

@@ -76,6 +76,15 @@ func (v *Env) strings(q string, args ...any) []string {
 	return out
 }
 
+// noTempTables wants no temp table left on the database's connection (it
+// has one, which every load uses in turn).
+func (v *Env) noTempTables(after string) {
+	v.T.Helper()
+	if left := v.Scalar("SELECT string_agg(table_name, ', ' ORDER BY table_name) FROM duckdb_tables() WHERE temporary"); left != "NULL" {
+		v.T.Errorf("%s left temp tables: %s", after, left)
+	}
+}
+
 // changed lists the tables whose content differs between two tableSums.
 func changed(before, after map[string]string) []string {
 	var out []string
@@ -106,6 +115,7 @@ func (v *Env) failuresWriteNothing(kind, f string) []string {
 		if d := changed(before, v.tableSums()); len(d) > 0 {
 			v.T.Errorf("a load failed at %s changed %s", what, strings.Join(d, ", "))
 		}
+		v.noTempTables("a load failed at " + what)
 	}
 	for i, st := range stages {
 		if st == "committing" {
@@ -142,6 +152,7 @@ func (v *Env) loadWritesWhatItReports(kind, f string) *loaders.Summary {
 	if s.Unchanged || s.LoadID == 0 {
 		v.T.Fatalf("the first load of %s: unchanged %v, load %d", f, s.Unchanged, s.LoadID)
 	}
+	v.noTempTables("the load")
 	total := int64(0)
 	for tbl, n := range s.Rows {
 		total += n

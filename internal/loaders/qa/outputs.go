@@ -933,11 +933,12 @@ func (q *qaLoad) writeTasks(dc driver.Conn) error {
 	}
 	sort.Strings(keys)
 	runIDs := map[*qaModel]*string{}
+	var taken []string
+	defer func() { q.rep.Skip(loaders.FirstSourceKeeps("model and task", "qa_task_outputs", taken)) }()
 	for _, k := range keys {
 		t := q.tasks[k]
 		if t.skipped != 0 {
-			q.rep.Skipped = append(q.rep.Skipped, loaders.Skip{What: fmt.Sprintf("%s, task %s", t.model.ref, t.task), Count: 1,
-				Reason: fmt.Sprintf("load %d (another source) already holds this model and task", t.skipped)})
+			taken = append(taken, fmt.Sprintf("%s, task %s (load %d)", t.model.ref, t.task, t.skipped))
 			continue
 		}
 		row, err := q.taskRow(t, runIDs)

@@ -357,7 +357,7 @@ func TestQAReloadAndReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = v.LoadKind(qa.Kind, other, loaders.Options{})
-	if s.Rows["qa_task_outputs"] != 0 || len(s.Skipped) == 0 || !strings.Contains(fmt.Sprint(s.Skipped), "already holds") {
+	if s.Rows["qa_task_outputs"] != 0 || len(s.Skipped) == 0 || !strings.Contains(fmt.Sprint(s.Skipped), "already in qa_task_outputs from another source") {
 		t.Errorf("a second source of the same checkpoint: %+v", s)
 	}
 }

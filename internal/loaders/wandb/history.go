@@ -715,10 +715,7 @@ func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSour
 		if err != nil {
 			return err
 		}
-		if len(left) > 0 {
-			rep.Skipped = append(rep.Skipped, loaders.Skip{What: "history of runs " + loaders.Examples(left, 5), Count: int64(len(left)),
-				Reason: "already in wandb_history from another source (the first source to load a run's history keeps it)"})
-		}
+		rep.Skip(loaders.FirstSourceKeeps("history of runs", "wandb_history", left))
 	}
 	return nil
 }

@@ -635,8 +635,7 @@ func (w Runs) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 		return nil, err
 	}
 	if len(taken) > 0 {
-		rep.Skipped = append(rep.Skipped, loaders.Skip{What: "runs " + loaders.Examples(taken, 5), Count: int64(len(taken)),
-			Reason: "already in wandb_runs from another source (the first source to load a run keeps it)"})
+		rep.Skip(loaders.FirstSourceKeeps("runs", "wandb_runs", taken))
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE run_id IN (SELECT run_id FROM wandb_runs)", stageTable)); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,79 @@
+// Package loaders is the engine that brings legacy files into a dschema
+// database, and the contract every loader keeps. The loaders themselves
+// live one package per source (internal/loaders/datadecide, wandb,
+// showntell, qa; finetune holds the derivation two of them share), each
+// registering itself in init; internal/loaders/all imports them all.
+//
+// # What the engine does
+//
+// Engine.Load refuses a database that is not at the newest schema version,
+// hashes the file (with a Bundler's companions, or a DirLoader's folder),
+// and returns at once when the same content of the same source is already
+// loaded (Summary.Unchanged). Otherwise it opens one transaction, removes
+// the rows an older version of the source wrote (every table with a
+// load_id column, found by that column), calls the loader's Load, records
+// the load in dschema_loads, and commits. Any error, or a cancelled
+// context before COMMIT, rolls everything back: a failed load writes
+// nothing. The engine also sets and restores the load's memory limit
+// (MemoryLimiter, or FallbackMemoryLimit), refuses options the loader does
+// not read (OptionReader), and turns DuckDB's out-of-memory errors into a
+// hint.
+//
+// # What a loader may and must do
+//
+// A loader implements Loader: Kind (the name on the command line), Short
+// (one line for load --help) and Load. In Load it:
+//
+//   - works only through l.Conn, which is inside the engine's transaction:
+//     it never issues BEGIN, COMMIT, ROLLBACK, SET, ATTACH or DETACH, and
+//     never opens another connection to write;
+//   - writes every row with load_id = l.ID, into tables of the schema, and
+//     reports in Report.Rows the rows it wrote per table (the engine's
+//     replace and verify find a load's rows by load_id alone);
+//   - calls l.Stage before each step the user should see (progress is
+//     reported by stage), and l.ReadProgress when it streams the file;
+//   - passes ctx to every query and long loop, so that an interrupt stops
+//     the load (which then writes nothing);
+//   - returns a problem with the input as a *FileError naming the file, the
+//     place (row, column, key, member, line, byte offset; MemberPlace builds
+//     an archive's) and the problem, wrapping the cause in Err; other errors
+//     are the database's or the machine's;
+//   - reports what it leaves out in Report.Skipped and what it keeps aside
+//     (an overflow column, a text copy) in Report.Kept, with a count and a
+//     reason: nothing is dropped silently; l.Strict turns what it would keep
+//     aside into a refusal;
+//   - keeps rows another source's load already holds, through
+//     FirstSourceKeeps: the first source to load a row keeps it;
+//   - drops the temp tables it creates, named with the prefix dschema_ or
+//     _dschema_, before it returns, on success and on error;
+//   - stores a value exactly as the source holds it or refuses it, naming
+//     it: never rounded, clamped, re-escaped or made NULL quietly.
+//
+// # What a loader may add
+//
+//   - Verifier: Verify compares a file with the database value for value
+//     and stores nothing (dschema verify). The verify kit here (StartVerify,
+//     SetAside, InRollback, Relation and CompareRelation) does the common
+//     part: the loader writes the file's rows as a load would, inside a
+//     transaction that is rolled back, and compares them with the
+//     database's. Verify must see every table the load wrote.
+//   - MemoryLimiter: the memory limit its loads run under by default.
+//   - OptionReader: the options beyond the common ones it reads.
+//   - Bundler (a file with companion files) and DirLoader (a folder as one
+//     source).
+//
+// RegisterVerifier adds a check of files that are not loaded (the DataDecide
+// seed aggregates). Register and RegisterVerifier panic on an empty or
+// duplicate kind.
+//
+// # Holding a loader to it
+//
+// internal/loaders/loadertest.Conformance checks a kind against this
+// contract on sample files: failures injected at every stage write
+// nothing, the load writes only what it reports and every row carries its
+// load_id, a reload writes nothing, and verify finds 0 differences and
+// catches a one-cell change in each table the load wrote. Every loader
+// package runs it (TestConformance), and a test in internal/loaders/all
+// checks that none is missing. docs/development.md walks through adding a
+// loader.
+package loaders

@@ -6,7 +6,7 @@ package gen
 
 // SchemaVersion is the newest migration version this code was generated with; loaders
 // refuse a database at any other version.
-const SchemaVersion int64 = 11
+const SchemaVersion int64 = 12
 
 // SchemaSum identifies the schema content this code was generated from.
 const SchemaSum = "5721ad4a3e5e99ae"

@@ -80,25 +80,17 @@ func qaFinetuneTable(ctx context.Context, db *sql.DB, out io.Writer) error {
 }
 
 // finetuneJoinTable prints the finetune runs next to the pretraining
-// checkpoint they started from (finetune_runs ⋈ pretrain_evals by the
-// match rule: params = size, data = recipe, seed 0, step = checkpoint
-// step, or the last step for main; no such row gives NULL).
-//
-// The rule is the finetune_pretrain_match view's, but the view cannot serve
-// here: it holds only the matched runs (run_type = matched), and it gives
-// no step when no pretraining row matches, where this table shows the
-// checkpoint step it looked for. A change to the rule goes to both.
+// checkpoint they started from: finetune_runs joined to pretrain_evals at
+// seed 0 through the finetune_checkpoints view, the one place the rule is
+// written (finetune_pretrain_match uses it too; it holds only the matched
+// runs). No pretraining row at the checkpoint gives empty pt_ values.
 func finetuneJoinTable(ctx context.Context, db *sql.DB, out io.Writer) error {
-	rows, err := db.QueryContext(ctx, `WITH ckpt AS (
-			SELECT f.run_id, f.run_type, f.base_recipe, f.base_size, f.checkpoint_step,
-				CASE WHEN f.checkpoint_is_main THEN (SELECT max(step) FROM pretrain_evals e WHERE e.params = f.base_size AND e.data = f.base_recipe AND e.seed = 0)
-				ELSE f.checkpoint_step END AS step
-			FROM finetune_runs f)
-		SELECT c.run_id, c.run_type, c.base_recipe, c.base_size, coalesce(CAST(c.checkpoint_step AS VARCHAR), 'main'), c.step,
+	rows, err := db.QueryContext(ctx, `SELECT f.run_id, f.run_type, f.base_recipe, f.base_size, coalesce(CAST(f.checkpoint_step AS VARCHAR), 'main'), c.step,
 			e.arc_easy_primary_metric, e.pile_valppl,
-			(SELECT arg_max(h.train_loss, h.seq) FILTER (WHERE h.train_loss IS NOT NULL) FROM wandb_history h WHERE h.run_id = c.run_id)
-		FROM ckpt c LEFT JOIN pretrain_evals e ON e.params = c.base_size AND e.data = c.base_recipe AND e.seed = 0 AND e.step = c.step
-		ORDER BY c.run_id`)
+			(SELECT arg_max(h.train_loss, h.seq) FILTER (WHERE h.train_loss IS NOT NULL) FROM wandb_history h WHERE h.run_id = f.run_id)
+		FROM finetune_runs f JOIN finetune_checkpoints c USING (run_id)
+		LEFT JOIN pretrain_evals e ON e.params = c.params AND e.data = c.data AND e.seed = 0 AND e.step = c.step
+		ORDER BY f.run_id`)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dschema/dschema/internal/labdb"
 	"github.com/dschema/dschema/internal/migrate"
-	"github.com/dschema/dschema/internal/project"
 )
 
 func migrateCmd(g *globals) *cobra.Command {
@@ -38,7 +38,7 @@ func migrateUpCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--to %d: a version to migrate up to is 1 or more (leave --to out for the newest)", to)
 			}
 			if !dryRun && to == 0 {
-				v, err := project.UpNewDB(ctx, g.db, cmd.OutOrStdout())
+				v, err := labdb.UpNewDB(ctx, g.db, cmd.OutOrStdout())
 				if err != nil {
 					return err
 				}
@@ -47,7 +47,7 @@ func migrateUpCmd(g *globals) *cobra.Command {
 					return nil
 				}
 			}
-			db, m, err := project.OpenMigrator(ctx, g.db, true)
+			db, m, err := labdb.OpenMigrator(ctx, g.db, true)
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,7 @@ func migrateUpCmd(g *globals) *cobra.Command {
 				return nil
 			}
 			rs, err := m.UpTo(ctx, target)
-			project.PrintResults(out, rs)
+			labdb.PrintResults(out, rs)
 			if err != nil {
 				return err
 			}
@@ -111,7 +111,7 @@ func migrateDownCmd(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("to") && to < 0 {
 				return fmt.Errorf("--to %d: a version is 0 or more (0 reverts every migration)", to)
 			}
-			db, m, err := project.OpenMigrator(ctx, g.db, false)
+			db, m, err := labdb.OpenMigrator(ctx, g.db, false)
 			if err != nil {
 				return err
 			}
@@ -150,7 +150,7 @@ func migrateDownCmd(g *globals) *cobra.Command {
 				return le
 			}
 			rs, err := m.DownTo(ctx, target)
-			project.PrintResults(out, rs)
+			labdb.PrintResults(out, rs)
 			if err != nil {
 				return err
 			}
@@ -175,7 +175,7 @@ func migrateStatusCmd(g *globals) *cobra.Command {
 		Example: "  dschema migrate status --db lab.duckdb",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, m, err := project.OpenMigrator(ctx, g.db, false)
+			db, m, err := labdb.OpenMigrator(ctx, g.db, false)
 			if err != nil {
 				return err
 			}
@@ -208,7 +208,7 @@ func migrateRedoCmd(g *globals) *cobra.Command {
 		Example: "  dschema migrate redo --db lab.duckdb",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, m, err := project.OpenMigrator(ctx, g.db, false)
+			db, m, err := labdb.OpenMigrator(ctx, g.db, false)
 			if err != nil {
 				return err
 			}
@@ -224,12 +224,12 @@ func migrateRedoCmd(g *globals) *cobra.Command {
 				return err
 			}
 			rs, err := m.Down(ctx)
-			project.PrintResults(cmd.OutOrStdout(), rs)
+			labdb.PrintResults(cmd.OutOrStdout(), rs)
 			if err != nil {
 				return err
 			}
 			rs, err = m.UpTo(ctx, cur)
-			project.PrintResults(cmd.OutOrStdout(), rs)
+			labdb.PrintResults(cmd.OutOrStdout(), rs)
 			return err
 		},
 	}
@@ -256,7 +256,7 @@ func migrateValidateCmd(g *globals) *cobra.Command {
 			if !fileExists(g.db) {
 				return nil
 			}
-			db, m, err := project.OpenMigrator(ctx, g.db, false)
+			db, m, err := labdb.OpenMigrator(ctx, g.db, false)
 			if err != nil {
 				return err
 			}

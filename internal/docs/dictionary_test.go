@@ -3,10 +3,8 @@ package docs_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/dschema/dschema/internal/cache"
@@ -41,25 +39,7 @@ func TestDictionaryFresh(t *testing.T) {
 		t.Fatalf("%v; write it with: go run ./cmd/dschema docs > docs/dictionary.md", err)
 	}
 	if !bytes.Equal(got.Bytes(), want) {
-		t.Fatalf("docs/dictionary.md is stale (%s); regenerate it with: go run ./cmd/dschema docs > docs/dictionary.md",
-			firstDiff(string(want), got.String()))
+		t.Fatalf("docs/dictionary.md is stale%s; regenerate it with: go run ./cmd/dschema docs > docs/dictionary.md",
+			project.FirstDiff(want, got.Bytes()))
 	}
-}
-
-// firstDiff names the first line where the committed file and the rendering differ.
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("first difference at line %d: committed %q, rendered %q", i+1, wl, gl)
-		}
-	}
-	return "they differ"
 }

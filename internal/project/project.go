@@ -528,7 +528,7 @@ func Check(ctx context.Context, l Layout, opts CheckOptions, progress io.Writer)
 		case err != nil:
 			return nil, err
 		case !bytes.Equal(cur, want[n]):
-			out = append(out, Problem{Where: filepath.Join(l.Gen, n), Msg: "differs from what the schema and migrations generate" + firstDiff(cur, want[n]), Fix: "go generate ./..."})
+			out = append(out, Problem{Where: filepath.Join(l.Gen, n), Msg: "differs from what the schema and migrations generate" + FirstDiff(cur, want[n]), Fix: "go generate ./..."})
 		}
 	}
 	if _, err := os.Stat(genDir); err == nil {
@@ -618,7 +618,10 @@ func errMsg(err error) string {
 	return err.Error()
 }
 
-func firstDiff(a, b []byte) string {
+// FirstDiff names the first line where a committed file (a) and what was
+// generated (b) differ, as " (first at line N: committed …, generated …)",
+// or "" when they are equal.
+func FirstDiff(a, b []byte) string {
 	al := strings.Split(string(a), "\n")
 	bl := strings.Split(string(b), "\n")
 	for i := 0; i < len(al) || i < len(bl); i++ {

@@ -18,11 +18,11 @@ import (
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/fixtures"
+	"github.com/dschema/dschema/internal/labdb"
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/loaders/datadecide"
 	"github.com/dschema/dschema/internal/loaders/qa"
 	"github.com/dschema/dschema/internal/migrate"
-	"github.com/dschema/dschema/internal/project"
 )
 
 // Source is the logical source of quickstart's sample full_eval; each
@@ -66,16 +66,16 @@ func Run(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(o.Out, "sample data written to %s\n", s.dir)
 
-	if _, err := project.UpNewDB(ctx, o.DB, o.Out); err != nil {
+	if _, err := labdb.UpNewDB(ctx, o.DB, o.Out); err != nil {
 		return err
 	}
-	db, m, err := project.OpenMigrator(ctx, o.DB, true)
+	db, m, err := labdb.OpenMigrator(ctx, o.DB, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	rs, err := m.Up(ctx)
-	project.PrintResults(o.Out, rs)
+	labdb.PrintResults(o.Out, rs)
 	if err != nil {
 		return err
 	}

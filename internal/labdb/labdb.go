@@ -1,4 +1,9 @@
-package project
+// Package labdb opens the lab's database files against the migrations
+// embedded in this binary: it creates a new one at the newest version (from
+// the verified disk cache when it can), and opens one for goose. It is kept
+// out of internal/project, which go generate runs: the generator must not
+// embed the migrations it writes.
+package labdb
 
 import (
 	"context"
@@ -12,11 +17,12 @@ import (
 
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/migrations"
 )
 
 // UpNewDB creates the database at path at the newest version of the
-// embedded migrations when no file is there yet (MigratedFile: a verified
+// embedded migrations when no file is there yet (project.MigratedFile: a verified
 // cached copy when there is one) and says on out what it did. It returns
 // the version reached, 0 when path already exists and nothing was done.
 func UpNewDB(ctx context.Context, path string, out io.Writer) (int64, error) {
@@ -38,7 +44,7 @@ func UpNewDB(ctx context.Context, path string, out io.Writer) (int64, error) {
 	}
 	newest := files[len(files)-1].Version
 	start := time.Now()
-	rs, cached, err := MigratedFile(ctx, files, path)
+	rs, cached, err := project.MigratedFile(ctx, files, path)
 	PrintResults(out, rs)
 	if err != nil || !cached {
 		return newest, err

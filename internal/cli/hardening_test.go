@@ -513,21 +513,6 @@ func TestMemoryLimitDefault(t *testing.T) {
 	}
 }
 
-// TestBenchAtAFewRows runs the bench end to end on a tiny file: it spawns
-// itself for each phase (here the test binary, as dschema).
-func TestBenchAtAFewRows(t *testing.T) {
-	t.Setenv("DSCHEMA_TEST_RUN_CLI", "1")
-	out, errs, code := runCmd(t, "bench", "datadecide", "--rows", "1", "--runs", "1")
-	if code != 0 {
-		t.Fatalf("bench = %s %s", out, errs)
-	}
-	for _, want := range []string{"generated ", "rows × 1,940 columns", "native", "ratio", "rows/s"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("bench output lacks %q:\n%s", want, out)
-		}
-	}
-}
-
 // TestInterruptedMigration: Ctrl-C during a migration rolls it back and
 // says so (goose itself says only "transaction has already been committed
 // or rolled back").

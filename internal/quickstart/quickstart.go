@@ -20,6 +20,7 @@ import (
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/labdb"
 	"github.com/dschema/dschema/internal/loaders"
+	_ "github.com/dschema/dschema/internal/loaders/all" // quickstart loads every kind
 	"github.com/dschema/dschema/internal/loaders/datadecide"
 	"github.com/dschema/dschema/internal/loaders/qa"
 	"github.com/dschema/dschema/internal/migrate"

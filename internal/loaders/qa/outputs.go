@@ -966,96 +966,35 @@ func (q *qaLoad) writeTasks(dc driver.Conn) error {
 	return nil
 }
 
+// taskRow makes the qa_task_outputs row of a gathered (model, task), from
+// its model, its metrics record and its config. runIDs remembers each
+// OLMES model's W&B run, found once.
 func (q *qaLoad) taskRow(t *qaTask, runIDs map[*qaModel]*string) (*gen.QATaskOutput, error) {
 	m := t.model
 	row := &gen.QATaskOutput{ModelRef: m.ref, Task: t.task, LoadID: &q.l.ID}
-	str := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
 	isAgg := false
 	row.IsAggregate = &isAgg
 	switch m.layout {
 	case "datadecide":
-		row.Data, row.Params, row.Seed, row.RecipeRaw = str(m.data), str(m.params), m.seed, str(m.slug)
+		row.Data, row.Params, row.Seed, row.RecipeRaw = nonEmpty(m.data), nonEmpty(m.params), m.seed, nonEmpty(m.slug)
 		row.TrainingSeed, row.Step = &m.trainingSeed, &m.step
-		row.ModelName = str(fmt.Sprintf("%s/%s/seed-%d/step-%d", m.slug, m.params, m.trainingSeed, m.step))
+		row.ModelName = nonEmpty(fmt.Sprintf("%s/%s/seed-%d/step-%d", m.slug, m.params, m.trainingSeed, m.step))
 	case "olmes":
-		row.ModelName = str(m.dir)
+		row.ModelName = nonEmpty(m.dir)
 		// An aggregate: only in metrics-all.jsonl (no task file of its
 		// own, whichever record was read first), in a dump that has task files.
 		isAgg = !t.taskFiles && q.dumpDirs[m.ref]
 	}
-	row.TaskHash, row.ModelHash = str(t.taskHash), str(t.modelHash)
+	row.TaskHash, row.ModelHash = nonEmpty(t.taskHash), nonEmpty(t.modelHash)
 	if t.predictions != "" {
 		n := t.questions
 		row.NumInstances = &n
 	}
-	row.ModelKind = str(m.kind)
+	row.ModelKind = nonEmpty(m.kind)
 	if t.record != nil {
 		o, _ := t.record.Object()
 		var rest loaders.JSONObject
-		o.Visit(func(k []byte, v *fastjson.Value) {
-			switch string(k) {
-			case "task_name":
-				if string(v.GetStringBytes()) != t.task {
-					addValue(&rest, "task_name", v)
-				}
-			case "task_hash", "model_hash":
-				h := &row.TaskHash
-				if string(k) == "model_hash" {
-					h = &row.ModelHash
-				}
-				if s := string(v.GetStringBytes()); v.Type() == fastjson.TypeString && (*h == nil || **h == s) {
-					*h = &s
-				} else {
-					addValue(&rest, string(k), v)
-					q.notes = append(q.notes, fmt.Sprintf("%s, task %s: %s %s of the metrics record differs from the predictions' (%s); the predictions' is kept, the record's is in record", m.ref, t.task, k, v, **h))
-				}
-			case "num_instances":
-				n, ok := exactInt(v)
-				if !ok {
-					addValue(&rest, "num_instances", v)
-				} else if row.NumInstances != nil && *row.NumInstances != n {
-					addValue(&rest, "num_instances", v)
-					q.notes = append(q.notes, fmt.Sprintf("%s, task %s: the metrics record says %d instances, the predictions have %d", m.ref, t.task, n, *row.NumInstances))
-				} else {
-					row.NumInstances = &n
-				}
-			case "metrics":
-				mo, err := v.Object()
-				if err != nil {
-					addValue(&rest, "metrics", v)
-					return
-				}
-				var other loaders.JSONObject
-				row.Metrics = map[string]float64{}
-				mo.Visit(func(mk []byte, mv *fastjson.Value) {
-					if f, ok := exactFloat(mv); ok {
-						row.Metrics[string(mk)] = f
-					} else {
-						addValue(&other, string(mk), mv)
-					}
-				})
-				if f, ok := row.Metrics["primary_score"]; ok {
-					row.PrimaryScore = &f
-				}
-				if !other.Empty() {
-					row.MetricsJSON = other.Bytes()
-				}
-			case "task_config":
-				row.TaskConfig = compactJSON(v)
-			case "model_config":
-				row.ModelConfig = compactJSON(v)
-				if name := string(v.GetStringBytes("model")); name != "" {
-					row.ModelName = &name
-				}
-			default:
-				addValue(&rest, string(k), v)
-			}
-		})
+		o.Visit(func(k []byte, v *fastjson.Value) { q.recordField(row, t, &rest, string(k), v) })
 		if !rest.Empty() {
 			row.Record = rest.Bytes()
 		}
@@ -1072,15 +1011,94 @@ func (q *qaLoad) taskRow(t *qaTask, runIDs map[*qaModel]*string) (*gen.QATaskOut
 			runIDs[m] = id
 		}
 		if id != nil {
-			row.RunID, row.ModelKind = id, str("finetune")
+			row.RunID, row.ModelKind = id, nonEmpty("finetune")
 		}
 	}
 	member := t.recordMember
 	if member == "" {
 		member = t.predictions
 	}
-	row.Member = str(member)
+	row.Member = nonEmpty(member)
 	return row, nil
+}
+
+// nonEmpty is s, or nil for "".
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// recordField puts the field k (value v) of t's metrics record into row,
+// or into rest (the row's record column) when it has no column of its own
+// or disagrees with what the predictions said (with a note).
+func (q *qaLoad) recordField(row *gen.QATaskOutput, t *qaTask, rest *loaders.JSONObject, k string, v *fastjson.Value) {
+	m := t.model
+	switch k {
+	case "task_name":
+		if string(v.GetStringBytes()) != t.task {
+			addValue(rest, "task_name", v)
+		}
+	case "task_hash", "model_hash":
+		h := &row.TaskHash
+		if k == "model_hash" {
+			h = &row.ModelHash
+		}
+		if s := string(v.GetStringBytes()); v.Type() == fastjson.TypeString && (*h == nil || **h == s) {
+			*h = &s
+		} else {
+			addValue(rest, k, v)
+			q.notes = append(q.notes, fmt.Sprintf("%s, task %s: %s %s of the metrics record differs from the predictions' (%s); the predictions' is kept, the record's is in record", m.ref, t.task, k, v, **h))
+		}
+	case "num_instances":
+		n, ok := exactInt(v)
+		if !ok {
+			addValue(rest, "num_instances", v)
+		} else if row.NumInstances != nil && *row.NumInstances != n {
+			addValue(rest, "num_instances", v)
+			q.notes = append(q.notes, fmt.Sprintf("%s, task %s: the metrics record says %d instances, the predictions have %d", m.ref, t.task, n, *row.NumInstances))
+		} else {
+			row.NumInstances = &n
+		}
+	case "metrics":
+		setMetrics(row, rest, v)
+	case "task_config":
+		row.TaskConfig = compactJSON(v)
+	case "model_config":
+		row.ModelConfig = compactJSON(v)
+		if name := string(v.GetStringBytes("model")); name != "" {
+			row.ModelName = &name
+		}
+	default:
+		addValue(rest, k, v)
+	}
+}
+
+// setMetrics puts a metrics record's metrics object v into row: numbers in
+// Metrics (and primary_score in PrimaryScore), other values in MetricsJSON.
+// A v that is not an object goes into rest.
+func setMetrics(row *gen.QATaskOutput, rest *loaders.JSONObject, v *fastjson.Value) {
+	mo, err := v.Object()
+	if err != nil {
+		addValue(rest, "metrics", v)
+		return
+	}
+	var other loaders.JSONObject
+	row.Metrics = map[string]float64{}
+	mo.Visit(func(mk []byte, mv *fastjson.Value) {
+		if f, ok := exactFloat(mv); ok {
+			row.Metrics[string(mk)] = f
+		} else {
+			addValue(&other, string(mk), mv)
+		}
+	})
+	if f, ok := row.Metrics["primary_score"]; ok {
+		row.PrimaryScore = &f
+	}
+	if !other.Empty() {
+		row.MetricsJSON = other.Bytes()
+	}
 }
 
 // olmesRunID finds the W&B finetune run an OLMES dump evaluated: the first

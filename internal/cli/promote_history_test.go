@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,38 +53,10 @@ func TestPromoteLoadedHistory(t *testing.T) {
 		t.Fatalf("promote = %s %s", out, errs)
 	}
 
-	dir := t.TempDir()
-	spec := fixtures.SampleWandb()
-	runs := fixtures.WandbRuns(spec)
-	hist := filepath.Join(dir, "history.jsonl")
-	if err := fixtures.WriteHistory(ctx, hist, fixtures.HistV3, fixtures.WandbHistory(spec, runs)); err != nil {
-		t.Fatal(err)
-	}
-	path := labtest.MigratedDB(t)
-	db, err := dbfile.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := (&loaders.Engine{DB: db, DBPath: path}).Load(ctx, "wandb-history", hist, loaders.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db, path := loadedHistory(t, ctx)
 	snapshot := func(q string) map[string]string {
 		t.Helper()
-		rows, err := db.QueryContext(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		out := map[string]string{}
-		for rows.Next() {
-			var k, v string
-			if err := rows.Scan(&k, &v); err != nil {
-				t.Fatal(err)
-			}
-			out[k] = v
-		}
-		return out
+		return keyValues(t, ctx, db, q)
 	}
 	const inMap = `SELECT run_id || '/' || seq, CAST(extra_metrics['eval/loss'] AS VARCHAR) FROM wandb_history WHERE extra_metrics['eval/loss'] IS NOT NULL`
 	const others = `SELECT run_id || '/' || seq, coalesce(CAST(map_from_entries(list_filter(map_entries(extra_metrics), lambda kv: kv.key <> 'eval/loss')) AS VARCHAR), 'NULL') FROM wandb_history`
@@ -148,4 +121,48 @@ func TestPromoteLoadedHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after up again")
+}
+
+// loadedHistory loads the sample's v3 W&B history into a migrated
+// database file, and returns the database (closed when the test ends) and
+// its path.
+func loadedHistory(t *testing.T, ctx context.Context) (*sql.DB, string) {
+	t.Helper()
+	dir := t.TempDir()
+	spec := fixtures.SampleWandb()
+	runs := fixtures.WandbRuns(spec)
+	hist := filepath.Join(dir, "history.jsonl")
+	if err := fixtures.WriteHistory(ctx, hist, fixtures.HistV3, fixtures.WandbHistory(spec, runs)); err != nil {
+		t.Fatal(err)
+	}
+	path := labtest.MigratedDB(t)
+	db, err := dbfile.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := (&loaders.Engine{DB: db, DBPath: path}).Load(ctx, "wandb-history", hist, loaders.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
+// keyValues runs q, which selects a key and a value, and returns its rows
+// as a map.
+func keyValues(t *testing.T, ctx context.Context, db *sql.DB, q string) map[string]string {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = v
+	}
+	return out
 }

@@ -186,6 +186,9 @@ func jsonField(f ducktype.Field, goName string, first bool) []jen.Code {
 	return []jen.Code{key, write}
 }
 
+// mapType is the Go type of the DuckDB type t of column or field name
+// (its Go name, which names the STRUCT types it makes); nested is true
+// inside a LIST, STRUCT or MAP.
 func (m *mapper) mapType(t *ducktype.Type, name string, nested bool) (goType, error) {
 	switch t.Kind {
 	case ducktype.List:
@@ -195,36 +198,7 @@ func (m *mapper) mapType(t *ducktype.Type, name string, nested bool) (goType, er
 		}
 		return goType{code: jen.Index().Add(el.code), kind: "slice", nilIsNull: true}, nil
 	case ducktype.Struct:
-		typeName := m.table.GoName() + name
-		if m.named[typeName] {
-			return goType{}, fmt.Errorf("STRUCT type name %s is used twice", typeName)
-		}
-		m.named[typeName] = true
-		var fields []jen.Code
-		for _, fld := range t.Fields {
-			fn := schema.GoIdent(fld.Name)
-			ft, err := m.mapType(fld.Type, name+fn, true)
-			if err != nil {
-				return goType{}, fmt.Errorf("field %s: %w", fld.Name, err)
-			}
-			fields = append(fields, jen.Id(fn).Add(ft.code).Tag(map[string]string{"db": fld.Name}))
-		}
-		// type <Table><Column> struct { ... }
-		m.structs = append(m.structs,
-			jen.Commentf("%s is the DuckDB type %s.", typeName, t.Text),
-			jen.Type().Id(typeName).Struct(fields...))
-		if m.staged {
-			// func (s T) AppendJSON(b []byte) []byte { b = append(b, '{'); ...; return append(b, '}') }
-			body := []jen.Code{jen.Id("b").Op("=").Append(jen.Id("b"), jen.LitRune('{'))}
-			for i, fld := range t.Fields {
-				body = append(body, jsonField(fld, schema.GoIdent(fld.Name), i == 0)...)
-			}
-			body = append(body, jen.Return(jen.Append(jen.Id("b"), jen.LitRune('}'))))
-			m.structs = append(m.structs,
-				jen.Commentf("AppendJSON appends s to b as a JSON object (the staged appender's form)."),
-				jen.Func().Params(jen.Id("s").Id(typeName)).Id("AppendJSON").Params(jen.Id("b").Index().Byte()).Index().Byte().Block(body...))
-		}
-		return goType{code: jen.Id(typeName), kind: "struct"}, nil
+		return m.structType(t, name)
 	case ducktype.Map:
 		if nested {
 			return goType{}, fmt.Errorf("MAP inside a LIST or STRUCT is not supported by the generated appenders")
@@ -249,6 +223,48 @@ func (m *mapper) mapType(t *ducktype.Type, name string, nested bool) (goType, er
 		}
 		return goType{}, fmt.Errorf("DuckDB type %s is not supported by the generated appenders", t.Text)
 	}
+	return scalarType(t, nested)
+}
+
+// structType makes the Go struct type <Table><name> of the STRUCT type t
+// (with an AppendJSON method when the table's appender is staged), adds it
+// to m.structs and returns it.
+func (m *mapper) structType(t *ducktype.Type, name string) (goType, error) {
+	typeName := m.table.GoName() + name
+	if m.named[typeName] {
+		return goType{}, fmt.Errorf("STRUCT type name %s is used twice", typeName)
+	}
+	m.named[typeName] = true
+	var fields []jen.Code
+	for _, fld := range t.Fields {
+		fn := schema.GoIdent(fld.Name)
+		ft, err := m.mapType(fld.Type, name+fn, true)
+		if err != nil {
+			return goType{}, fmt.Errorf("field %s: %w", fld.Name, err)
+		}
+		fields = append(fields, jen.Id(fn).Add(ft.code).Tag(map[string]string{"db": fld.Name}))
+	}
+	// type <Table><Column> struct { ... }
+	m.structs = append(m.structs,
+		jen.Commentf("%s is the DuckDB type %s.", typeName, t.Text),
+		jen.Type().Id(typeName).Struct(fields...))
+	if m.staged {
+		// func (s T) AppendJSON(b []byte) []byte { b = append(b, '{'); ...; return append(b, '}') }
+		body := []jen.Code{jen.Id("b").Op("=").Append(jen.Id("b"), jen.LitRune('{'))}
+		for i, fld := range t.Fields {
+			body = append(body, jsonField(fld, schema.GoIdent(fld.Name), i == 0)...)
+		}
+		body = append(body, jen.Return(jen.Append(jen.Id("b"), jen.LitRune('}'))))
+		m.structs = append(m.structs,
+			jen.Commentf("AppendJSON appends s to b as a JSON object (the staged appender's form)."),
+			jen.Func().Params(jen.Id("s").Id(typeName)).Id("AppendJSON").Params(jen.Id("b").Index().Byte()).Index().Byte().Block(body...))
+	}
+	return goType{code: jen.Id(typeName), kind: "struct"}, nil
+}
+
+// scalarType is the Go type of a scalar DuckDB type; nested is true inside
+// a LIST, STRUCT or MAP, where DECIMAL and JSON are not supported.
+func scalarType(t *ducktype.Type, nested bool) (goType, error) {
 	scalar := func(c jen.Code) (goType, error) { return goType{code: c, kind: "scalar"}, nil }
 	switch t.Name {
 	case "BOOLEAN":
@@ -311,11 +327,13 @@ func columnDoc(c *schema.Column, nullNote string) string {
 	return doc + "\n(" + c.Name + " " + c.Type + null + ")"
 }
 
+// tableFile generates the Go file of a table: its name, column and key
+// lists, its row type with the STRUCT types its columns need, and its
+// appender.
 func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 	f := newFile(opts.Package)
 	m := &mapper{table: t, named: map[string]bool{}}
 	row := t.GoName()
-	appName := row + "Appender"
 	var parsed []*ducktype.Type
 	for _, c := range t.Columns {
 		pt, err := ducktype.Parse(c.Type)
@@ -325,15 +343,25 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 		parsed = append(parsed, pt)
 	}
 	m.staged = stagedTable(parsed)
-	var stages []jen.Code
+	fields, assigns, stages, err := m.columns(parsed)
+	if err != nil {
+		return nil, err
+	}
+	tableDecls(f, t, row, fields, m.structs)
+	appenderDecls(f, t, m.staged, row, assigns, stages)
+	return render(f, t.File)
+}
 
-	var fields []jen.Code
-	var assigns []jen.Code
+// columns maps the table's columns (of types parsed) to the row type's
+// fields, the statements that set v[i] from each (assigns) and, for a
+// staged appender, each column's stage.
+func (m *mapper) columns(parsed []*ducktype.Type) (fields, assigns, stages []jen.Code, err error) {
+	t := m.table
 	for i, c := range t.Columns {
 		pt := parsed[i]
 		gt, err := m.mapType(pt, c.GoName(), false)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: table %q: column %q: %w", t.File, c.Line, t.Name, c.Name, err)
+			return nil, nil, nil, fmt.Errorf("%s:%d: table %q: column %q: %w", t.File, c.Line, t.Name, c.Name, err)
 		}
 		nullable := !c.NotNull
 		typ := gt.code
@@ -343,11 +371,6 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 		}
 		fields = append(fields, comments(columnDoc(c, nullNote))...)
 		fields = append(fields, jen.Id(c.GoName()).Add(typ))
-
-		// v[i] = ... for this column.
-		slot := jen.Id("v").Index(jen.Lit(i))
-		field := jen.Id("r").Dot(c.GoName())
-		fail := jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("x").Dot("a").Dot("Fail").Call(jen.Lit(c.Name), jen.Err())))
 		if m.staged {
 			st := jen.Dict{jen.Id("Type"): jen.Lit(pt.Name)}
 			if pt.Kind != ducktype.Scalar {
@@ -355,44 +378,58 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 			}
 			stages = append(stages, jen.Values(st))
 		}
-		switch {
-		case m.staged && pt.Kind == ducktype.Scalar && pt.Name == "JSON":
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "JSONText").Call(field))
-		case m.staged && pt.Kind == ducktype.Map:
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "MapJSON").Call(field, jen.Lit(nullable)))
-		case m.staged && pt.Kind == ducktype.List && pt.Elem.Kind == ducktype.Struct:
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "StructsJSON").Call(field, jen.Lit(nullable)))
-		case m.staged && pt.Kind == ducktype.List:
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "ListJSON").Call(field, jen.Lit(nullable)))
-		case m.staged && pt.Kind == ducktype.Struct && nullable:
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "StructPtrJSON").Call(field))
-		case m.staged && pt.Kind == ducktype.Struct:
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "StructJSON").Call(field))
-		case gt.kind == "decimal":
-			fn := "Decimal"
-			if nullable {
-				fn = "DecimalPtr"
-			}
-			// if v[i], err = appender.Decimal(r.X, w, s); err != nil { return x.a.Fail(...) }
-			assigns = append(assigns, jen.Commentf("%s: exact DECIMAL(%d,%d) or an error.", c.Name, gt.decimal[0], gt.decimal[1]),
-				jen.List(slot, jen.Err()).Op("=").Qual(appenderPkg, fn).Call(field, jen.Lit(gt.decimal[0]), jen.Lit(gt.decimal[1])), fail)
-		case gt.kind == "map":
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "Map").Call(field, jen.Lit(nullable)))
-		case gt.kind == "bigint":
-			if nullable {
-				assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "Nilable").Call(field, field.Clone().Op("==").Nil()))
-			} else {
-				assigns = append(assigns, jen.Add(slot).Op("=").Add(field))
-			}
-		case gt.nilIsNull && nullable:
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "Nilable").Call(field, field.Clone().Op("==").Nil()))
-		case nullable:
-			assigns = append(assigns, jen.Add(slot).Op("=").Qual(appenderPkg, "Deref").Call(field))
-		default:
-			assigns = append(assigns, jen.Add(slot).Op("=").Add(field))
-		}
+		assigns = append(assigns, m.assign(c, i, pt, gt)...)
 	}
+	return fields, assigns, stages, nil
+}
 
+// assign is the code that sets v[i] = ... from the row's field of column
+// c, of DuckDB type pt and Go type gt.
+func (m *mapper) assign(c *schema.Column, i int, pt *ducktype.Type, gt goType) []jen.Code {
+	nullable := !c.NotNull
+	slot := jen.Id("v").Index(jen.Lit(i))
+	field := jen.Id("r").Dot(c.GoName())
+	fail := jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("x").Dot("a").Dot("Fail").Call(jen.Lit(c.Name), jen.Err())))
+	switch {
+	case m.staged && pt.Kind == ducktype.Scalar && pt.Name == "JSON":
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "JSONText").Call(field)}
+	case m.staged && pt.Kind == ducktype.Map:
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "MapJSON").Call(field, jen.Lit(nullable))}
+	case m.staged && pt.Kind == ducktype.List && pt.Elem.Kind == ducktype.Struct:
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "StructsJSON").Call(field, jen.Lit(nullable))}
+	case m.staged && pt.Kind == ducktype.List:
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "ListJSON").Call(field, jen.Lit(nullable))}
+	case m.staged && pt.Kind == ducktype.Struct && nullable:
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "StructPtrJSON").Call(field)}
+	case m.staged && pt.Kind == ducktype.Struct:
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "StructJSON").Call(field)}
+	case gt.kind == "decimal":
+		fn := "Decimal"
+		if nullable {
+			fn = "DecimalPtr"
+		}
+		// if v[i], err = appender.Decimal(r.X, w, s); err != nil { return x.a.Fail(...) }
+		return []jen.Code{jen.Commentf("%s: exact DECIMAL(%d,%d) or an error.", c.Name, gt.decimal[0], gt.decimal[1]),
+			jen.List(slot, jen.Err()).Op("=").Qual(appenderPkg, fn).Call(field, jen.Lit(gt.decimal[0]), jen.Lit(gt.decimal[1])), fail}
+	case gt.kind == "map":
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "Map").Call(field, jen.Lit(nullable))}
+	case gt.kind == "bigint":
+		if nullable {
+			return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "Nilable").Call(field, field.Clone().Op("==").Nil())}
+		}
+		return []jen.Code{jen.Add(slot).Op("=").Add(field)}
+	case gt.nilIsNull && nullable:
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "Nilable").Call(field, field.Clone().Op("==").Nil())}
+	case nullable:
+		return []jen.Code{jen.Add(slot).Op("=").Qual(appenderPkg, "Deref").Call(field)}
+	default:
+		return []jen.Code{jen.Add(slot).Op("=").Add(field)}
+	}
+}
+
+// tableDecls adds the table's name, column list and primary key, its row
+// type X (of fields) and the STRUCT types its columns need to f.
+func tableDecls(f *jen.File, t *schema.Table, row string, fields, structs []jen.Code) {
 	// const XTable = "name"
 	f.Commentf("%sTable is the name of the %s table.", row, t.Name)
 	f.Const().Id(row + "Table").Op("=").Lit(t.Name)
@@ -418,10 +455,18 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 	addComments(f, wrapDoc(fmt.Sprintf("%s is one row of %s: %s", row, t.Name, t.Description)))
 	f.Type().Id(row).Struct(fields...)
 	f.Line()
-	for _, s := range m.structs {
+	for _, s := range structs {
 		f.Add(s)
 		f.Line()
 	}
+}
+
+// appenderDecls adds the table's appender XAppender to f: its constructor
+// and its Append, Values and AppendValues (when staged), Rows, Flush and
+// Close methods. assigns set v[i] for each column; stages are the
+// columns' stages of a staged appender.
+func appenderDecls(f *jen.File, t *schema.Table, staged bool, row string, assigns, stages []jen.Code) {
+	appName := row + "Appender"
 	// type XAppender struct { a *appender.Appender }
 	addComments(f, fmt.Sprintf("%s appends %s rows with DuckDB's appender; every value goes in with\nthe exact Go type of its column, and errors name the table, row and column.", appName, row))
 	f.Type().Id(appName).Struct(jen.Id("a").Op("*").Qual(appenderPkg, "Appender"))
@@ -429,7 +474,7 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 	// func NewXAppender(conn driver.Conn) (*XAppender, error)
 	addComments(f, fmt.Sprintf("New%s opens an appender on %s. conn is a duckdb-go driver connection\n(inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on\nthat connection are rolled back with it.", appName, t.Name))
 	open := jen.Qual(appenderPkg, "New").Call(jen.Id("conn"), jen.Id(row+"Table"), jen.Id(row+"Columns"))
-	if m.staged {
+	if staged {
 		// Nested columns travel as JSON text and DuckDB's casts build them (appender.NewStaged).
 		open = jen.Qual(appenderPkg, "NewStaged").Call(jen.Id("conn"), jen.Id(row+"Table"), jen.Id(row+"Columns"),
 			jen.Index().Qual(appenderPkg, "Stage").Values(stages...))
@@ -457,7 +502,7 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 	f.Commentf("Append adds one row.")
 	f.Func().Params(jen.Id("x").Op("*").Id(appName)).Id("Append").Params(jen.Id("r").Op("*").Id(row)).Error().Block(body...)
 	f.Line()
-	if m.staged {
+	if staged {
 		// Values and AppendValues split Append in two: the encoding (JSON
 		// text for nested columns) on any goroutine, the append on the
 		// appender's.
@@ -481,7 +526,6 @@ func tableFile(t *schema.Table, opts Options) ([]byte, error) {
 	f.Line()
 	f.Comment("Close flushes and closes the appender.")
 	f.Func().Params(jen.Id("x").Op("*").Id(appName)).Id("Close").Params().Error().Block(jen.Return(jen.Id("x").Dot("a").Dot("Close").Call()))
-	return render(f, t.File)
 }
 
 func wrapDoc(s string) string {

@@ -108,92 +108,13 @@ func IsInternal(name string) bool { return name == "dschema_migrations" }
 func Introspect(ctx context.Context, db Querier) (*State, error) {
 	s := &State{}
 	byName := map[string]*Table{}
-	rows, err := db.QueryContext(ctx, `SELECT table_name, coalesce(comment, '') FROM duckdb_tables()
-		WHERE schema_name = 'main' AND NOT temporary AND database_name = current_database() ORDER BY table_name`)
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	for rows.Next() {
-		t := &Table{}
-		if err := rows.Scan(&t.Name, &t.Comment); err != nil {
-			rows.Close()
+	for _, read := range []func(context.Context, Querier, *State, map[string]*Table) error{readTables, readColumns, readViews, readPrimaryKeys} {
+		if err := read(ctx, db, s, byName); err != nil {
 			return nil, err
 		}
-		if IsInternal(t.Name) {
-			continue
-		}
-		s.Tables = append(s.Tables, t)
-		byName[t.Name] = t
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 
-	rows, err = db.QueryContext(ctx, `SELECT table_name, column_name, data_type, NOT is_nullable,
-		coalesce(column_default, ''), coalesce(comment, '') FROM duckdb_columns()
-		WHERE schema_name = 'main' AND database_name = current_database() ORDER BY table_name, column_index`)
-	if err != nil {
-		return nil, fmt.Errorf("list columns: %w", err)
-	}
-	for rows.Next() {
-		var table string
-		c := &Column{}
-		if err := rows.Scan(&table, &c.Name, &c.Type, &c.NotNull, &c.Default, &c.Comment); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if t := byName[table]; t != nil { // views' columns are listed too: skip them
-			t.Columns = append(t.Columns, c)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
-	rows, err = db.QueryContext(ctx, `SELECT view_name, sql, coalesce(comment, '') FROM duckdb_views()
-		WHERE NOT internal AND schema_name = 'main' AND database_name = current_database() ORDER BY view_oid`)
-	if err != nil {
-		return nil, fmt.Errorf("list views: %w", err)
-	}
-	for rows.Next() {
-		v := &View{}
-		if err := rows.Scan(&v.Name, &v.SQL, &v.Comment); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		s.Views = append(s.Views, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
-	rows, err = db.QueryContext(ctx, `SELECT table_name, constraint_column_names FROM duckdb_constraints()
-		WHERE constraint_type = 'PRIMARY KEY' AND schema_name = 'main' AND database_name = current_database()`)
-	if err != nil {
-		return nil, fmt.Errorf("list primary keys: %w", err)
-	}
-	for rows.Next() {
-		var table string
-		var cols []any
-		if err := rows.Scan(&table, &cols); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if t := byName[table]; t != nil {
-			for _, c := range cols {
-				t.PrimaryKey = append(t.PrimaryKey, fmt.Sprint(c))
-			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
-	rows, err = db.QueryContext(ctx, `SELECT table_name, index_name, is_unique, expressions FROM duckdb_indexes()
+	rows, err := db.QueryContext(ctx, `SELECT table_name, index_name, is_unique, expressions FROM duckdb_indexes()
 		WHERE schema_name = 'main' AND database_name = current_database() ORDER BY table_name, index_name`)
 	if err != nil {
 		return nil, fmt.Errorf("list indexes: %w", err)
@@ -214,6 +135,87 @@ func Introspect(ctx context.Context, db Querier) (*State, error) {
 	}
 	rows.Close()
 	return s, rows.Err()
+}
+
+// readTables adds the user tables to s, and to byName by name.
+func readTables(ctx context.Context, db Querier, s *State, byName map[string]*Table) error {
+	return eachRow(ctx, db, "list tables", `SELECT table_name, coalesce(comment, '') FROM duckdb_tables()
+		WHERE schema_name = 'main' AND NOT temporary AND database_name = current_database() ORDER BY table_name`, func(rows *sql.Rows) error {
+		t := &Table{}
+		if err := rows.Scan(&t.Name, &t.Comment); err != nil {
+			return err
+		}
+		if !IsInternal(t.Name) {
+			s.Tables = append(s.Tables, t)
+			byName[t.Name] = t
+		}
+		return nil
+	})
+}
+
+// readColumns adds their columns, in order, to the tables of byName.
+func readColumns(ctx context.Context, db Querier, _ *State, byName map[string]*Table) error {
+	return eachRow(ctx, db, "list columns", `SELECT table_name, column_name, data_type, NOT is_nullable,
+		coalesce(column_default, ''), coalesce(comment, '') FROM duckdb_columns()
+		WHERE schema_name = 'main' AND database_name = current_database() ORDER BY table_name, column_index`, func(rows *sql.Rows) error {
+		var table string
+		c := &Column{}
+		if err := rows.Scan(&table, &c.Name, &c.Type, &c.NotNull, &c.Default, &c.Comment); err != nil {
+			return err
+		}
+		if t := byName[table]; t != nil { // views' columns are listed too: skip them
+			t.Columns = append(t.Columns, c)
+		}
+		return nil
+	})
+}
+
+// readViews adds the views to s, in the order they were made.
+func readViews(ctx context.Context, db Querier, s *State, _ map[string]*Table) error {
+	return eachRow(ctx, db, "list views", `SELECT view_name, sql, coalesce(comment, '') FROM duckdb_views()
+		WHERE NOT internal AND schema_name = 'main' AND database_name = current_database() ORDER BY view_oid`, func(rows *sql.Rows) error {
+		v := &View{}
+		if err := rows.Scan(&v.Name, &v.SQL, &v.Comment); err != nil {
+			return err
+		}
+		s.Views = append(s.Views, v)
+		return nil
+	})
+}
+
+// readPrimaryKeys sets the primary keys of the tables of byName.
+func readPrimaryKeys(ctx context.Context, db Querier, _ *State, byName map[string]*Table) error {
+	return eachRow(ctx, db, "list primary keys", `SELECT table_name, constraint_column_names FROM duckdb_constraints()
+		WHERE constraint_type = 'PRIMARY KEY' AND schema_name = 'main' AND database_name = current_database()`, func(rows *sql.Rows) error {
+		var table string
+		var cols []any
+		if err := rows.Scan(&table, &cols); err != nil {
+			return err
+		}
+		if t := byName[table]; t != nil {
+			for _, c := range cols {
+				t.PrimaryKey = append(t.PrimaryKey, fmt.Sprint(c))
+			}
+		}
+		return nil
+	})
+}
+
+// eachRow runs query on db and calls f with each row; what names the
+// query in its error ("list tables").
+func eachRow(ctx context.Context, db Querier, what, query string, f func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	rows.Close()
+	return rows.Err()
 }
 
 // Ident quotes an identifier for DuckDB.

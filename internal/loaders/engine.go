@@ -462,6 +462,9 @@ func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (s *
 	return e.load(ctx, kind, path, opts)
 }
 
+// load runs one load; Load only shapes the errors it returns. It checks the
+// source, hashes it, and hands the unchanged, already-loaded-elsewhere and
+// new cases on; write runs the transaction.
 func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Summary, error) {
 	start := time.Now()
 	loader, err := Lookup(kind)
@@ -490,32 +493,9 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 			return nil, err
 		}
 	}
-	var sum string
-	if isDir {
-		sum, err = hashTree(ctx, abs, opts.HashProgress)
-	} else {
-		sum, err = hashFile(abs, size, opts.HashProgress)
-	}
+	sum, size, err := hashSource(ctx, abs, size, isDir, companions, opts.HashProgress)
 	if err != nil {
 		return nil, err
-	}
-	if len(companions) > 0 {
-		// The source's identity is the main file's hash and each companion's.
-		h := sha256.New()
-		fmt.Fprintf(h, "%s\n", sum)
-		for _, c := range companions {
-			fi, err := os.Stat(c)
-			if err != nil {
-				return nil, &FileError{Path: c, Msg: err.Error()}
-			}
-			cs, err := hashFile(c, fi.Size(), nil)
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(h, "%s %s\n", filepath.Base(c), cs)
-			size += fi.Size()
-		}
-		sum = hex.EncodeToString(h.Sum(nil))
 	}
 	src := Source{Path: abs, Key: opts.Source, Size: size, SHA256: sum}
 	if src.Key == "" {
@@ -534,38 +514,16 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, err
 	}
 	defer conn.Close()
-	if opts.MemoryLimit != "" {
-		// memory_limit is the database instance's: put it back after the load.
-		var prev string
-		if err := conn.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&prev); err != nil {
-			return nil, err
-		}
-		if _, err := conn.ExecContext(ctx, "SET memory_limit = "+dbschema.Literal(opts.MemoryLimit)); err != nil {
-			return nil, fmt.Errorf("--memory-limit %q: %w", opts.MemoryLimit, err)
-		}
-		// (RESET GLOBAL memory_limit leaves the limit in force here.)
-		defer conn.ExecContext(context.WithoutCancel(ctx), "SET memory_limit = "+dbschema.Literal(prev))
+	restore, err := limitMemory(ctx, conn, opts.MemoryLimit)
+	if err != nil {
+		return nil, err
 	}
-	var stage atomic.Value // the stage being run, for Fraction
-	stage.Store("")
-	progress := opts.Progress
-	if opts.Fraction != nil {
-		stop, err := pollProgress(ctx, conn, opts.PollEvery, func(f float64) {
-			if st := stage.Load().(string); st != "" { // not the engine's own queries before the first stage
-				opts.Fraction(st, f)
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-		defer stop() // before conn.Close
-		progress = func(st string) {
-			stage.Store(st)
-			if opts.Progress != nil {
-				opts.Progress(st)
-			}
-		}
+	defer restore()
+	progress, stop, err := watchProgress(ctx, conn, opts)
+	if err != nil {
+		return nil, err
 	}
+	defer stop() // before conn.Close
 
 	prior, priorSum, priorVariant, priorTZ, err := currentLoad(ctx, conn, kind, src.Key)
 	if err != nil {
@@ -582,9 +540,100 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, &FileError{Path: path, Msg: fmt.Sprintf("the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source, pass --source %q",
 			sum, otherSource, other, otherSource)}
 	}
-
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+	if err := write(ctx, conn, loader, s, src, prior, opts, progress, path, start); err != nil {
 		return nil, err
+	}
+	s.Seconds = time.Since(start).Seconds()
+	return s, nil
+}
+
+// hashSource returns the source's sha256 and its size with its companions'.
+// A file or folder alone is its own hash; with companions, the source's
+// identity is the hash of the main file's hash and each companion's.
+func hashSource(ctx context.Context, abs string, size int64, isDir bool, companions []string, progress func(done, total int64)) (string, int64, error) {
+	var sum string
+	var err error
+	if isDir {
+		sum, err = hashTree(ctx, abs, progress)
+	} else {
+		sum, err = hashFile(abs, size, progress)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	if len(companions) > 0 {
+		// The source's identity is the main file's hash and each companion's.
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\n", sum)
+		for _, c := range companions {
+			fi, err := os.Stat(c)
+			if err != nil {
+				return "", 0, &FileError{Path: c, Msg: err.Error()}
+			}
+			cs, err := hashFile(c, fi.Size(), nil)
+			if err != nil {
+				return "", 0, err
+			}
+			fmt.Fprintf(h, "%s %s\n", filepath.Base(c), cs)
+			size += fi.Size()
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
+	}
+	return sum, size, nil
+}
+
+// limitMemory sets DuckDB's memory_limit to limit for the load, when limit
+// is not "", and returns what puts the previous limit back: memory_limit is
+// the database instance's, not the connection's.
+func limitMemory(ctx context.Context, conn *sql.Conn, limit string) (restore func(), err error) {
+	if limit == "" {
+		return func() {}, nil
+	}
+	var prev string
+	if err := conn.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&prev); err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SET memory_limit = "+dbschema.Literal(limit)); err != nil {
+		return nil, fmt.Errorf("--memory-limit %q: %w", limit, err)
+	}
+	// (RESET GLOBAL memory_limit leaves the limit in force here.)
+	return func() { conn.ExecContext(context.WithoutCancel(ctx), "SET memory_limit = "+dbschema.Literal(prev)) }, nil
+}
+
+// watchProgress polls DuckDB's query progress on conn when opts.Fraction
+// wants it, reporting each fraction with the stage being run. It returns
+// the stage reporter the load uses (opts.Progress, wrapped to remember the
+// stage) and what stops the polling, which must run before conn closes.
+func watchProgress(ctx context.Context, conn *sql.Conn, opts Options) (progress func(string), stop func(), err error) {
+	if opts.Fraction == nil {
+		return opts.Progress, func() {}, nil
+	}
+	var stage atomic.Value // the stage being run, for Fraction
+	stage.Store("")
+	stop, err = pollProgress(ctx, conn, opts.PollEvery, func(f float64) {
+		if st := stage.Load().(string); st != "" { // not the engine's own queries before the first stage
+			opts.Fraction(st, f)
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	progress = func(st string) {
+		stage.Store(st)
+		if opts.Progress != nil {
+			opts.Progress(st)
+		}
+	}
+	return progress, stop, nil
+}
+
+// write is the load's transaction: it takes the next load_id, removes the
+// rows of the prior load of the source (when prior is not 0), runs the
+// loader, records the load in dschema_loads and commits, filling s. Any
+// error before COMMIT rolls everything back.
+func write(ctx context.Context, conn *sql.Conn, loader Loader, s *Summary, src Source, prior int64, opts Options, progress func(string), path string, start time.Time) (err error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
 	}
 	committed := false
 	defer func() {
@@ -595,7 +644,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	}()
 	var id int64
 	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(load_id), 0) + 1 FROM dschema_loads").Scan(&id); err != nil {
-		return nil, err
+		return err
 	}
 	s.LoadID = id
 	l := &Load{Conn: conn, ID: id, Source: src, Strict: opts.Strict, SourceTZ: opts.SourceTZ, progress: progress, ReadProgress: opts.ReadProgress}
@@ -603,15 +652,15 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		l.Stage(fmt.Sprintf("removing the rows of load %d (the previous version of this source)", prior))
 		s.ReplacedLoad = prior
 		if s.Removed, err = deleteLoad(ctx, conn, prior); err != nil {
-			return nil, err
+			return err
 		}
 		if err := opts.failAt("removed", l); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	rep, err := loader.Load(ctx, l)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.Variant, s.Notes = rep.Variant, append(s.Notes, rep.Notes...)
 	s.Varying = rep.Varying
@@ -621,28 +670,27 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		s.Rows[t] = n
 	}
 	if err := opts.failAt("written", l); err != nil {
-		return nil, err
+		return err
 	}
 	l.Stage("recording the load")
 	if err := recordLoad(ctx, conn, s, start); err != nil {
-		return nil, err
+		return err
 	}
 	if err := opts.failAt("recorded", l); err != nil {
-		return nil, err
+		return err
 	}
 	// Once COMMIT starts it runs to its end: an interrupt then would make
 	// DuckDB report failure for a commit that still happened, and what is
 	// reported must be what happened. An interrupt before it rolls back.
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	l.Stage("committing")
 	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
-		return nil, fmt.Errorf("commit load of %s: %w", path, err)
+		return fmt.Errorf("commit load of %s: %w", path, err)
 	}
 	committed = true
-	s.Seconds = time.Since(start).Seconds()
-	return s, nil
+	return nil
 }
 
 // currentLoad finds the newest load of a source that no later load replaced.

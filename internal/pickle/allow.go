@@ -39,69 +39,12 @@ func allowed(module, name string) (any, bool) {
 	}
 	switch module {
 	case "builtins":
-		switch name {
-		case "set", "frozenset":
-			frozen := name == "frozenset"
-			return mk(func(m *machine, args []any) (any, error) {
-				s := &pySet{frozen: frozen, off: m.at}
-				switch len(args) {
-				case 0:
-				case 1:
-					var items []any
-					switch x := args[0].(type) {
-					case *pyList:
-						items = x.items
-					case *pyTuple:
-						items = x.items
-					default:
-						return nil, fmt.Errorf("%s() of a %s: only a list or tuple is read", name, TypeName(args[0]))
-					}
-					if err := m.addItems(s, items); err != nil {
-						return nil, err
-					}
-				default:
-					return nil, fmt.Errorf("%s() takes at most 1 argument, got %d", name, len(args))
-				}
-				return s, nil
-			}, nil)
-		case "slice":
-			return mk(func(m *machine, args []any) (any, error) {
-				switch len(args) {
-				case 1:
-					return &pySlice{stop: args[0], off: m.at}, nil
-				case 2:
-					return &pySlice{start: args[0], stop: args[1], off: m.at}, nil
-				case 3:
-					return &pySlice{start: args[0], stop: args[1], step: args[2], off: m.at}, nil
-				}
-				return nil, fmt.Errorf("slice() takes 1 to 3 arguments, got %d", len(args))
-			}, nil)
-		case "bytearray", "bytes":
-			return mk(func(m *machine, args []any) (any, error) {
-				if len(args) == 0 {
-					return []byte{}, nil
-				}
-				if len(args) > 2 {
-					return nil, fmt.Errorf("%s() takes at most 2 arguments here, got %d", name, len(args))
-				}
-				return bytesArg(m, name, args)
-			}, nil)
-		case "object":
-			return mk(nil, nil) // only as copyreg._reconstructor's base
+		if call, ok := builtinsCall(name); ok {
+			return mk(call, nil)
 		}
 	case "copyreg":
 		if name == "_reconstructor" { // protocols 0 and 1: object.__new__(cls)
-			return mk(func(m *machine, args []any) (any, error) {
-				if len(args) != 3 {
-					return nil, fmt.Errorf("_reconstructor takes 3 arguments, got %d", len(args))
-				}
-				cls, ok := args[0].(*class)
-				base, ok2 := args[1].(*class)
-				if !ok || !ok2 || base.name != "object" || args[2] != nil || cls.new == nil {
-					return nil, fmt.Errorf("_reconstructor(%s, %s, %s): only object.__new__ of a class this decoder makes is read", TypeName(args[0]), TypeName(args[1]), TypeName(args[2]))
-				}
-				return cls.new(m, nil)
-			}, nil)
+			return mk(reconstructor, nil)
 		}
 	case "collections":
 		if name == "OrderedDict" {
@@ -114,15 +57,7 @@ func allowed(module, name string) (any, bool) {
 		}
 	case "_codecs":
 		if name == "encode" { // protocols 0 to 2 write bytes as _codecs.encode(str, "latin1")
-			return mk(func(m *machine, args []any) (any, error) {
-				if len(args) < 1 || len(args) > 2 {
-					return nil, fmt.Errorf("encode() takes 1 or 2 arguments here, got %d", len(args))
-				}
-				if _, ok := args[0].(string); !ok {
-					return nil, fmt.Errorf("encode() of a %s", TypeName(args[0]))
-				}
-				return bytesArg(m, "encode", args)
-			}, nil)
+			return mk(codecsEncode, nil)
 		}
 	case "datetime":
 		switch name {
@@ -161,6 +96,89 @@ func allowed(module, name string) (any, bool) {
 		return pandasClass(module, name)
 	}
 	return nil, false
+}
+
+// builtinsCall is the call of an allowed builtins name: set, frozenset,
+// slice, bytearray and bytes; object is allowed with no call (only as
+// copyreg._reconstructor's base).
+func builtinsCall(name string) (func(m *machine, args []any) (any, error), bool) {
+	switch name {
+	case "set", "frozenset":
+		frozen := name == "frozenset"
+		return func(m *machine, args []any) (any, error) {
+			s := &pySet{frozen: frozen, off: m.at}
+			switch len(args) {
+			case 0:
+			case 1:
+				var items []any
+				switch x := args[0].(type) {
+				case *pyList:
+					items = x.items
+				case *pyTuple:
+					items = x.items
+				default:
+					return nil, fmt.Errorf("%s() of a %s: only a list or tuple is read", name, TypeName(args[0]))
+				}
+				if err := m.addItems(s, items); err != nil {
+					return nil, err
+				}
+			default:
+				return nil, fmt.Errorf("%s() takes at most 1 argument, got %d", name, len(args))
+			}
+			return s, nil
+		}, true
+	case "slice":
+		return func(m *machine, args []any) (any, error) {
+			switch len(args) {
+			case 1:
+				return &pySlice{stop: args[0], off: m.at}, nil
+			case 2:
+				return &pySlice{start: args[0], stop: args[1], off: m.at}, nil
+			case 3:
+				return &pySlice{start: args[0], stop: args[1], step: args[2], off: m.at}, nil
+			}
+			return nil, fmt.Errorf("slice() takes 1 to 3 arguments, got %d", len(args))
+		}, true
+	case "bytearray", "bytes":
+		return func(m *machine, args []any) (any, error) {
+			if len(args) == 0 {
+				return []byte{}, nil
+			}
+			if len(args) > 2 {
+				return nil, fmt.Errorf("%s() takes at most 2 arguments here, got %d", name, len(args))
+			}
+			return bytesArg(m, name, args)
+		}, true
+	case "object":
+		return nil, true // only as copyreg._reconstructor's base
+	}
+	return nil, false
+}
+
+// reconstructor is copyreg._reconstructor(cls, object, None), which
+// protocols 0 and 1 write for object.__new__(cls).
+func reconstructor(m *machine, args []any) (any, error) {
+	if len(args) != 3 {
+		return nil, fmt.Errorf("_reconstructor takes 3 arguments, got %d", len(args))
+	}
+	cls, ok := args[0].(*class)
+	base, ok2 := args[1].(*class)
+	if !ok || !ok2 || base.name != "object" || args[2] != nil || cls.new == nil {
+		return nil, fmt.Errorf("_reconstructor(%s, %s, %s): only object.__new__ of a class this decoder makes is read", TypeName(args[0]), TypeName(args[1]), TypeName(args[2]))
+	}
+	return cls.new(m, nil)
+}
+
+// codecsEncode is _codecs.encode(str[, encoding]), which protocols 0 to 2
+// write for bytes.
+func codecsEncode(m *machine, args []any) (any, error) {
+	if len(args) < 1 || len(args) > 2 {
+		return nil, fmt.Errorf("encode() takes 1 or 2 arguments here, got %d", len(args))
+	}
+	if _, ok := args[0].(string); !ok {
+		return nil, fmt.Errorf("encode() of a %s", TypeName(args[0]))
+	}
+	return bytesArg(m, "encode", args)
 }
 
 // latin1Names are the names Python's codec registry takes for latin-1.

@@ -239,6 +239,9 @@ func (m *machine) run() (any, error) {
 }
 
 // step runs one opcode (m.op); stop is set by STOP, with its value.
+// Long because it is the opcode table: one case per opcode of protocols 0
+// to 5, grouped as control, stack, scalars, strings and bytes, containers,
+// memo, then classes and objects; splitting it would scatter the table.
 func (m *machine) step() (v any, stop bool, err error) {
 	switch m.op {
 	case 0x80: // PROTO

@@ -32,13 +32,6 @@ func TestPandas1(t *testing.T) {
 				}
 				return df
 			}
-			col := func(df *DataFrame, name string) []any {
-				c, err := df.ColumnByName(name)
-				if err != nil {
-					t.Fatalf("column %s: %v", name, err)
-				}
-				return c
-			}
 			for _, c := range []struct {
 				frame string
 				name  any
@@ -59,7 +52,7 @@ func TestPandas1(t *testing.T) {
 					t.Errorf("%s index = %#v %#v, want %#v %#v", c.frame, df.Index.Name, df.Index.Values, c.name, c.index)
 				}
 				for name, want := range c.cols {
-					if got := col(df, name); !reflect.DeepEqual(got, want) {
+					if got := frameColumn(t, df, name); !reflect.DeepEqual(got, want) {
 						t.Errorf("%s[%s] = %#v, want %#v", c.frame, name, got, want)
 					}
 				}
@@ -68,51 +61,9 @@ func TestPandas1(t *testing.T) {
 				t.Errorf("float index = %v", ix)
 			}
 
-			ext := frame("ext")
-			if !reflect.DeepEqual(ext.Columns, []any{"cat", "int", "u8", "flt", "bool", "str", "td", "tz", "utc"}) || !ext.Index.Range || ext.Len() != 4 {
-				t.Fatalf("ext: columns %v, %d rows", ext.Columns, ext.Len())
-			}
-			for name, want := range map[string][]any{
-				"cat":  {"lo", "hi", nil, "lo"},
-				"int":  {int64(1), nil, int64(-3), int64(1 << 40)},
-				"u8":   {uint64(0), uint64(255), nil, uint64(7)},
-				"flt":  {0.5, nil, 1.5, -2.0},
-				"bool": {true, nil, false, true},
-				"str":  {"a", nil, "ü☃", ""},
-				"td":   {24*time.Hour + time.Second, NaTv, -time.Microsecond, time.Duration(0)},
-			} {
-				if got := col(ext, name); !reflect.DeepEqual(got, want) {
-					t.Errorf("ext[%s] = %#v, want %#v", name, got, want)
-				}
-			}
-			for name, want := range map[string][]any{
-				"tz":  {inParis(2025, 7, 1, 12), NaTv, inParis(2025, 1, 1, 0), inParis(2025, 3, 30, 3)},
-				"utc": {time.Date(2025, 7, 1, 12, 0, 0, 5e8, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NaTv, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
-			} {
-				got := col(ext, name)
-				for i, w := range want {
-					wt, isTime := w.(time.Time)
-					gt, ok := got[i].(time.Time)
-					switch {
-					case !isTime && got[i] != w:
-						t.Errorf("ext[%s][%d] = %v, want %v", name, i, got[i], w)
-					case isTime && (!ok || !gt.Equal(wt)):
-						t.Errorf("ext[%s][%d] = %v, want %v", name, i, got[i], w)
-					case isTime && name == "tz" && gt.Location().String() != "Europe/Paris":
-						t.Errorf("ext[tz][%d] in %v, want Europe/Paris", i, gt.Location())
-					case isTime && name == "utc" && (gt.Location() == time.UTC || gt.Location().String() != "UTC"):
-						t.Errorf("ext[utc][%d] in %v, want an aware UTC", i, gt.Location())
-					}
-				}
-			}
-			wantDtypes := []string{"category", "Int64", "UInt8", "Float64", "boolean", "string", "", "datetime64[ns, Europe/Paris]", "datetime64[ns, UTC]"}
-			for _, b := range ext.Blocks {
-				if got, want := b.Dtype, wantDtypes[b.Columns[0]]; got != want {
-					t.Errorf("block of column %d: dtype %q, want %q", b.Columns[0], got, want)
-				}
-			}
+			checkPandas1Ext(t, frame("ext"), inParis)
 
-			if got := col(frame("text"), "s"); !reflect.DeepEqual(got, []any{"☃", "a\\b\nc", "é", `\u2603`, "\r\x00\x1a", "😀"}) {
+			if got := frameColumn(t, frame("text"), "s"); !reflect.DeepEqual(got, []any{"☃", "a\\b\nc", "é", `\u2603`, "\r\x00\x1a", "😀"}) {
 				t.Errorf("text = %q", got)
 			}
 			v, _ := d.Get("stamps")
@@ -125,6 +76,65 @@ func TestPandas1(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkPandas1Ext checks pandas1()'s frame of extension columns: nulls of
+// each extension dtype, tz-aware datetimes in their zone, and each block's
+// dtype.
+func checkPandas1Ext(t *testing.T, ext *DataFrame, inParis func(y, mo, d, h int) time.Time) {
+	t.Helper()
+	if !reflect.DeepEqual(ext.Columns, []any{"cat", "int", "u8", "flt", "bool", "str", "td", "tz", "utc"}) || !ext.Index.Range || ext.Len() != 4 {
+		t.Fatalf("ext: columns %v, %d rows", ext.Columns, ext.Len())
+	}
+	for name, want := range map[string][]any{
+		"cat":  {"lo", "hi", nil, "lo"},
+		"int":  {int64(1), nil, int64(-3), int64(1 << 40)},
+		"u8":   {uint64(0), uint64(255), nil, uint64(7)},
+		"flt":  {0.5, nil, 1.5, -2.0},
+		"bool": {true, nil, false, true},
+		"str":  {"a", nil, "ü☃", ""},
+		"td":   {24*time.Hour + time.Second, NaTv, -time.Microsecond, time.Duration(0)},
+	} {
+		if got := frameColumn(t, ext, name); !reflect.DeepEqual(got, want) {
+			t.Errorf("ext[%s] = %#v, want %#v", name, got, want)
+		}
+	}
+	for name, want := range map[string][]any{
+		"tz":  {inParis(2025, 7, 1, 12), NaTv, inParis(2025, 1, 1, 0), inParis(2025, 3, 30, 3)},
+		"utc": {time.Date(2025, 7, 1, 12, 0, 0, 5e8, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NaTv, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		got := frameColumn(t, ext, name)
+		for i, w := range want {
+			wt, isTime := w.(time.Time)
+			gt, ok := got[i].(time.Time)
+			switch {
+			case !isTime && got[i] != w:
+				t.Errorf("ext[%s][%d] = %v, want %v", name, i, got[i], w)
+			case isTime && (!ok || !gt.Equal(wt)):
+				t.Errorf("ext[%s][%d] = %v, want %v", name, i, got[i], w)
+			case isTime && name == "tz" && gt.Location().String() != "Europe/Paris":
+				t.Errorf("ext[tz][%d] in %v, want Europe/Paris", i, gt.Location())
+			case isTime && name == "utc" && (gt.Location() == time.UTC || gt.Location().String() != "UTC"):
+				t.Errorf("ext[utc][%d] in %v, want an aware UTC", i, gt.Location())
+			}
+		}
+	}
+	wantDtypes := []string{"category", "Int64", "UInt8", "Float64", "boolean", "string", "", "datetime64[ns, Europe/Paris]", "datetime64[ns, UTC]"}
+	for _, b := range ext.Blocks {
+		if got, want := b.Dtype, wantDtypes[b.Columns[0]]; got != want {
+			t.Errorf("block of column %d: dtype %q, want %q", b.Columns[0], got, want)
+		}
+	}
+}
+
+// frameColumn is df's column name, or a fatal error.
+func frameColumn(t *testing.T, df *DataFrame, name string) []any {
+	t.Helper()
+	c, err := df.ColumnByName(name)
+	if err != nil {
+		t.Fatalf("column %s: %v", name, err)
+	}
+	return c
 }
 
 // TestRangeIndex: a RangeIndex's length is computed without overflow, at

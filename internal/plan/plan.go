@@ -183,61 +183,69 @@ func alterCol(table, column, rest string) string {
 	return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s %s;", dbschema.Ident(table), dbschema.Ident(column), rest)
 }
 
+// alterTable plans the changes of table ot into nt (st is nt's schema
+// table, for renamed_from and promotions): in place, or as a rebuild when
+// DuckDB cannot alter the table in place (see rebuildReason).
 func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
+	c := p.tableChanges(ot, nt, st)
+	if why := rebuildReason(ot, nt, c.structural); why != "" {
+		p.addRebuild(ot, nt, c, why)
+		return
+	}
+	p.addInPlace(ot, nt, c)
+}
+
+// tableSteps are the steps of one table's change, before the planner
+// knows whether they run in place.
+type tableSteps struct {
+	structural []step            // changes that need the table's indexes out of the way
+	light      []step            // ADD COLUMN and comments, which DuckDB allows with indexes
+	pairs      map[string]string // new column name -> old column name
+	added      []string          // columns added
+	promos     []*promotion      // added columns that take over a key of a MAP column
+}
+
+func (c *tableSteps) addS(change string, up, down []string) {
+	c.structural = append(c.structural, step{up: up, down: down, change: change})
+}
+
+func (c *tableSteps) addL(change string, up, down []string) {
+	c.light = append(c.light, step{up: up, down: down, change: change})
+}
+
+// tableChanges lists the column, primary key and comment changes of ot
+// into nt; what it cannot do goes to p.unsupported.
+func (p *planner) tableChanges(ot, nt *dbschema.Table, st *schema.Table) *tableSteps {
 	t := nt.Name
 	q := dbschema.Ident(t)
-	var structural []step // changes that need the table's indexes out of the way
-	var light []step      // ADD COLUMN and comments, which DuckDB allows with indexes
-	addS := func(change string, up, down []string) {
-		structural = append(structural, step{up: up, down: down, change: change})
-	}
-	addL := func(change string, up, down []string) {
-		light = append(light, step{up: up, down: down, change: change})
-	}
-
+	c := &tableSteps{pairs: map[string]string{}}
 	pairedOld := map[string]bool{}
 	pkRename := map[string]string{}
-	pairs := map[string]string{} // new column name -> old column name
-	var added []string
-	var promos []*promotion // added columns that take over a key of a MAP column
 	for _, nc := range nt.Columns {
 		oc := oldColumn(ot, nt, st, nc.Name)
 		if oc != nil && oc.Name != nc.Name {
 			pkRename[oc.Name] = nc.Name
-			addS(fmt.Sprintf("rename column %s.%s to %s", t, oc.Name, nc.Name),
+			c.addS(fmt.Sprintf("rename column %s.%s to %s", t, oc.Name, nc.Name),
 				[]string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", q, dbschema.Ident(oc.Name), dbschema.Ident(nc.Name))},
 				[]string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", q, dbschema.Ident(nc.Name), dbschema.Ident(oc.Name))})
 		}
 		if oc == nil {
 			pr := p.promotion(ot, nt, st, nc)
 			if pr != nil {
-				promos = append(promos, pr)
+				c.promos = append(c.promos, pr)
 			}
-			p.addColumn(t, nc, pr, addL)
-			added = append(added, nc.Name)
+			p.addColumn(t, nc, pr, c.addL)
+			c.added = append(c.added, nc.Name)
 			continue
 		}
 		pairedOld[oc.Name] = true
-		pairs[nc.Name] = oc.Name
-		p.alterColumn(t, oc, nc, inPK(ot, oc.Name), addS, addL)
+		c.pairs[nc.Name] = oc.Name
+		p.alterColumn(t, oc, nc, inPK(ot, oc.Name), c.addS, c.addL)
 	}
 	for _, oc := range ot.Columns {
-		if pairedOld[oc.Name] {
-			continue
+		if !pairedOld[oc.Name] {
+			p.dropColumn(ot, t, oc, c)
 		}
-		if inPK(ot, oc.Name) {
-			p.unsupported = append(p.unsupported, fmt.Sprintf("column %s.%s is part of the primary key and cannot be dropped by ALTER in DuckDB; write this migration by hand", t, oc.Name))
-			continue
-		}
-		p.destructive(fmt.Sprintf("drop column %s.%s", t, oc.Name))
-		down := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", q, dbschema.ColumnDef(&dbschema.Column{Name: oc.Name, Type: oc.Type, Default: oc.Default}))}
-		if oc.NotNull {
-			down = append(down, alterCol(t, oc.Name, "SET NOT NULL"))
-		}
-		if oc.Comment != "" {
-			down = append(down, dbschema.CommentOnColumn(t, oc.Name, oc.Comment))
-		}
-		addS(fmt.Sprintf("drop column %s.%s", t, oc.Name), []string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", q, dbschema.Ident(oc.Name))}, down)
 	}
 	oldPK := make([]string, len(ot.PrimaryKey))
 	for i, k := range ot.PrimaryKey {
@@ -251,14 +259,38 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			t, strings.Join(ot.PrimaryKey, ", "), strings.Join(nt.PrimaryKey, ", ")))
 	}
 	if ot.Comment != nt.Comment {
-		addL("comment on table "+t, []string{dbschema.CommentOnTable(t, nt.Comment)}, []string{dbschema.CommentOnTable(t, ot.Comment)})
+		c.addL("comment on table "+t, []string{dbschema.CommentOnTable(t, nt.Comment)}, []string{dbschema.CommentOnTable(t, ot.Comment)})
 	}
+	return c
+}
 
-	// With an index on the table, DuckDB refuses every ALTER but ADD COLUMN
-	// and COMMENT (and retypes or drops of an indexed column even after DROP
-	// INDEX in the same transaction), and crashes at COMMIT when an index is
-	// dropped and created again under its name in one transaction (DuckDB
-	// 1.5): such tables are rebuilt.
+// dropColumn plans the drop of ot's column oc from table t (ot under its
+// new name), destructive; a primary key column cannot be dropped.
+func (p *planner) dropColumn(ot *dbschema.Table, t string, oc *dbschema.Column, c *tableSteps) {
+	if inPK(ot, oc.Name) {
+		p.unsupported = append(p.unsupported, fmt.Sprintf("column %s.%s is part of the primary key and cannot be dropped by ALTER in DuckDB; write this migration by hand", t, oc.Name))
+		return
+	}
+	q := dbschema.Ident(t)
+	p.destructive(fmt.Sprintf("drop column %s.%s", t, oc.Name))
+	down := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", q, dbschema.ColumnDef(&dbschema.Column{Name: oc.Name, Type: oc.Type, Default: oc.Default}))}
+	if oc.NotNull {
+		down = append(down, alterCol(t, oc.Name, "SET NOT NULL"))
+	}
+	if oc.Comment != "" {
+		down = append(down, dbschema.CommentOnColumn(t, oc.Name, oc.Comment))
+	}
+	c.addS(fmt.Sprintf("drop column %s.%s", t, oc.Name), []string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", q, dbschema.Ident(oc.Name))}, down)
+}
+
+// rebuildReason says why the change of ot into nt must rebuild the table,
+// or "" when it can run in place. With an index on the table, DuckDB
+// refuses every ALTER but ADD COLUMN and COMMENT (and retypes or drops of
+// an indexed column even after DROP INDEX in the same transaction), and
+// crashes at COMMIT when an index is dropped and created again under its
+// name in one transaction (DuckDB 1.5): such tables are rebuilt.
+func rebuildReason(ot, nt *dbschema.Table, structural []step) string {
+	t := nt.Name
 	rebuildWhy := ""
 	if ot.Name != nt.Name {
 		rebuildWhy = "DuckDB cannot drop and recreate its indexes under their names in one transaction"
@@ -272,31 +304,39 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			}
 		}
 	}
-	if rebuildWhy != "" {
-		var changes []string
-		for _, group := range [][]step{structural, light} {
-			for _, s := range group {
-				changes = append(changes, s.change)
-			}
-		}
-		what := fmt.Sprintf("rebuild table %s", t)
-		if ot.Name != nt.Name {
-			what = fmt.Sprintf("rename table %s to %s", ot.Name, t)
-		}
-		if len(changes) > 0 {
-			what += ": " + strings.Join(changes, ", ")
-		}
-		// The rebuild leaves promoted columns NULL: fill them after it, and
-		// put the keys back before the rebuild of Down drops the columns.
-		up := rebuildTable(ot, nt, pairs)
-		for _, pr := range promos {
-			up = append(up, pr.up())
-		}
-		p.add(fmt.Sprintf("%s (as a rebuild: %s)", what, rebuildWhy), up, append(restores(promos), rebuildTable(nt, ot, invert(pairs))...))
-		return
-	}
+	return rebuildWhy
+}
 
-	// Indexes that are new or gone (a changed one was handled above).
+// addRebuild plans the change of ot into nt as one rebuild of the table,
+// naming c's changes and why.
+func (p *planner) addRebuild(ot, nt *dbschema.Table, c *tableSteps, rebuildWhy string) {
+	t := nt.Name
+	var changes []string
+	for _, group := range [][]step{c.structural, c.light} {
+		for _, s := range group {
+			changes = append(changes, s.change)
+		}
+	}
+	what := fmt.Sprintf("rebuild table %s", t)
+	if ot.Name != nt.Name {
+		what = fmt.Sprintf("rename table %s to %s", ot.Name, t)
+	}
+	if len(changes) > 0 {
+		what += ": " + strings.Join(changes, ", ")
+	}
+	// The rebuild leaves promoted columns NULL: fill them after it, and
+	// put the keys back before the rebuild of Down drops the columns.
+	up := rebuildTable(ot, nt, c.pairs)
+	for _, pr := range c.promos {
+		up = append(up, pr.up())
+	}
+	p.add(fmt.Sprintf("%s (as a rebuild: %s)", what, rebuildWhy), up, append(restores(c.promos), rebuildTable(nt, ot, invert(c.pairs))...))
+}
+
+// addInPlace plans c's steps as ALTERs of the table in place, with the
+// indexes that are new or gone (a changed one needs a rebuild).
+func (p *planner) addInPlace(ot, nt *dbschema.Table, c *tableSteps) {
+	t := nt.Name
 	var dropIx, createIx []step
 	for _, oi := range ot.Indexes {
 		if nt.Index(oi.Name) == nil {
@@ -309,7 +349,7 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			createIx = append(createIx, step{up: []string{dbschema.CreateIndex(t, ni)}, down: []string{dbschema.DropIndex(ni)}, change: "create index " + ni.Name})
 		}
 	}
-	if len(ot.Indexes) > 0 && len(added) > 0 || len(promos) > 0 {
+	if len(ot.Indexes) > 0 && len(c.added) > 0 || len(c.promos) > 0 {
 		// ADD COLUMN works beside an index, but its Down (DROP COLUMN) does
 		// not: the whole table's Down is a rebuild to the old shape. So is
 		// the Down of a promotion, and its backfill comes after every ALTER
@@ -318,13 +358,13 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 		// constrains one of its columns (CREATE INDEX, COMMENT and a
 		// rebuild are fine).
 		var up, changes []string
-		for _, group := range [][]step{dropIx, structural, light} {
+		for _, group := range [][]step{dropIx, c.structural, c.light} {
 			for _, s := range group {
 				up = append(up, s.up...)
 				changes = append(changes, s.change)
 			}
 		}
-		for _, pr := range promos {
+		for _, pr := range c.promos {
 			up = append(up, pr.up())
 		}
 		for _, s := range createIx {
@@ -332,10 +372,10 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 			changes = append(changes, s.change)
 		}
 		// The keys go back into their map before the rebuild drops the columns.
-		p.add(strings.Join(changes, ", "), up, append(restores(promos), rebuildTable(nt, ot, invert(pairs))...))
+		p.add(strings.Join(changes, ", "), up, append(restores(c.promos), rebuildTable(nt, ot, invert(c.pairs))...))
 		return
 	}
-	for _, group := range [][]step{dropIx, structural, light, createIx} {
+	for _, group := range [][]step{dropIx, c.structural, c.light, createIx} {
 		for _, s := range group {
 			p.add(s.change, s.up, s.down)
 		}

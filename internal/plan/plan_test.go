@@ -54,119 +54,136 @@ func TestGolden(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.Name(), func(t *testing.T) {
 			dir := filepath.Join("testdata", c.Name())
-			beforeS, before := load(t, filepath.Join(dir, "before"))
-			m1, err := plan.Plan(&dbschema.State{}, before, beforeS, plan.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f1 := migrate.File{Version: 1, Name: "00001_init.sql", Data: project.RenderMigration(m1, "schema")}
-			old, err := migrate.Replay(ctx, []migrate.File{f1}, -1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			afterS, after := load(t, filepath.Join(dir, "after"))
-			_, allow := os.Stat(filepath.Join(dir, "allow_destructive"))
-			m2, err := plan.Plan(old, after, afterS, plan.Options{AllowDestructive: allow == nil})
-			var got, wantFile string
-			if err != nil {
-				got, wantFile = err.Error()+"\n", filepath.Join(dir, "want_error.txt")
-			} else {
-				got, wantFile = string(project.RenderMigration(m2, "schema")), filepath.Join(dir, "want.sql")
-			}
-			if *update {
-				os.Remove(filepath.Join(dir, "want_error.txt"))
-				os.Remove(filepath.Join(dir, "want.sql"))
-				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, rerr := os.ReadFile(wantFile)
-			if rerr != nil {
-				t.Fatalf("read golden: %v (got:\n%s)", rerr, got)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Fatalf("%s differs (-want +got); rerun with -update if intended:\n%s", wantFile, diff)
-			}
-			if err != nil {
-				return
-			}
-
-			// A database file, closed and reopened between steps: some DuckDB
-			// failures appear only for tables already on disk.
-			path := filepath.Join(t.TempDir(), "golden.duckdb")
-			f2 := migrate.File{Version: 2, Name: "00002_change.sql", Data: project.RenderMigration(m2, "schema")}
-			session := func(do func(*sql.DB, *migrate.Migrator) error) {
-				t.Helper()
-				db, err := dbfile.Open(ctx, path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer db.Close()
-				mg, err := migrate.NewFromFiles(db, "test", []migrate.File{f1, f2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := do(db, mg); err != nil {
-					t.Fatal(err)
-				}
-			}
-			session(func(db *sql.DB, mg *migrate.Migrator) error {
-				if _, err := mg.UpTo(ctx, 1); err != nil {
-					return err
-				}
-				if _, err := db.ExecContext(ctx, `INSERT INTO runs (id, score, info) VALUES (1, 5, {'a': 1})`); err != nil {
-					return err
-				}
-				if promotionCases[c.Name()] {
-					_, err := db.ExecContext(ctx, promotionSeed())
-					return err
-				}
-				return nil
-			})
-			rows := 1
-			if promotionCases[c.Name()] {
-				rows += len(promotionRows)
-			}
-			expect := func(step string, want *dbschema.State) {
-				t.Helper()
-				session(func(db *sql.DB, _ *migrate.Migrator) error {
-					got, err := dbschema.Introspect(ctx, db)
-					if err != nil {
-						return err
-					}
-					if d := plan.Compare(got, want, "database", "schema"); len(d) > 0 {
-						t.Fatalf("after %s the database differs from the schema: %v", step, d)
-					}
-					var n int
-					for _, table := range []string{"runs", "training_runs"} {
-						if want.Table(table) != nil {
-							if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-								return err
-							}
-						}
-					}
-					if n != rows {
-						t.Errorf("after %s the table holds %d rows, want %d", step, n, rows)
-					}
-					if promotionCases[c.Name()] {
-						checkPromotion(t, ctx, db, step, want.Table("runs").Column("logps_chosen") != nil)
-					}
-					return nil
-				})
-			}
-			for _, step := range []struct {
-				name string
-				do   func(*sql.DB, *migrate.Migrator) error
-				want *dbschema.State
-			}{
-				{"up", func(_ *sql.DB, mg *migrate.Migrator) error { _, err := mg.Up(ctx); return err }, after},
-				{"down", func(_ *sql.DB, mg *migrate.Migrator) error { _, err := mg.Down(ctx); return err }, before},
-				{"up again", func(_ *sql.DB, mg *migrate.Migrator) error { _, err := mg.Up(ctx); return err }, after},
-			} {
-				session(step.do)
-				expect(step.name, step.want)
+			f1, f2, before, after, ok := planGolden(t, ctx, dir)
+			if ok {
+				applyGolden(t, ctx, c.Name(), f1, f2, before, after)
 			}
 		})
+	}
+}
+
+// planGolden plans the case in dir from nothing to before (f1) and from
+// before to after (f2), and compares f2 with want.sql, or the refusal with
+// want_error.txt (then ok is false); -update rewrites them.
+func planGolden(t *testing.T, ctx context.Context, dir string) (f1, f2 migrate.File, before, after *dbschema.State, ok bool) {
+	t.Helper()
+	beforeS, before := load(t, filepath.Join(dir, "before"))
+	m1, err := plan.Plan(&dbschema.State{}, before, beforeS, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1 = migrate.File{Version: 1, Name: "00001_init.sql", Data: project.RenderMigration(m1, "schema")}
+	old, err := migrate.Replay(ctx, []migrate.File{f1}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	afterS, after := load(t, filepath.Join(dir, "after"))
+	_, allow := os.Stat(filepath.Join(dir, "allow_destructive"))
+	m2, err := plan.Plan(old, after, afterS, plan.Options{AllowDestructive: allow == nil})
+	var got, wantFile string
+	if err != nil {
+		got, wantFile = err.Error()+"\n", filepath.Join(dir, "want_error.txt")
+	} else {
+		got, wantFile = string(project.RenderMigration(m2, "schema")), filepath.Join(dir, "want.sql")
+	}
+	if *update {
+		os.Remove(filepath.Join(dir, "want_error.txt"))
+		os.Remove(filepath.Join(dir, "want.sql"))
+		if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, rerr := os.ReadFile(wantFile)
+	if rerr != nil {
+		t.Fatalf("read golden: %v (got:\n%s)", rerr, got)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Fatalf("%s differs (-want +got); rerun with -update if intended:\n%s", wantFile, diff)
+	}
+	if err != nil {
+		return f1, f2, before, after, false
+	}
+	f2 = migrate.File{Version: 2, Name: "00002_change.sql", Data: project.RenderMigration(m2, "schema")}
+	return f1, f2, before, after, true
+}
+
+// applyGolden applies case name's migrations f1 and f2 to a database
+// holding a row: up must reach after and keep the row, down must give back
+// before, up must work again.
+func applyGolden(t *testing.T, ctx context.Context, name string, f1, f2 migrate.File, before, after *dbschema.State) {
+	// A database file, closed and reopened between steps: some DuckDB
+	// failures appear only for tables already on disk.
+	path := filepath.Join(t.TempDir(), "golden.duckdb")
+	session := func(do func(*sql.DB, *migrate.Migrator) error) {
+		t.Helper()
+		db, err := dbfile.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		mg, err := migrate.NewFromFiles(db, "test", []migrate.File{f1, f2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := do(db, mg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	session(func(db *sql.DB, mg *migrate.Migrator) error {
+		if _, err := mg.UpTo(ctx, 1); err != nil {
+			return err
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO runs (id, score, info) VALUES (1, 5, {'a': 1})`); err != nil {
+			return err
+		}
+		if promotionCases[name] {
+			_, err := db.ExecContext(ctx, promotionSeed())
+			return err
+		}
+		return nil
+	})
+	rows := 1
+	if promotionCases[name] {
+		rows += len(promotionRows)
+	}
+	expect := func(step string, want *dbschema.State) {
+		t.Helper()
+		session(func(db *sql.DB, _ *migrate.Migrator) error {
+			got, err := dbschema.Introspect(ctx, db)
+			if err != nil {
+				return err
+			}
+			if d := plan.Compare(got, want, "database", "schema"); len(d) > 0 {
+				t.Fatalf("after %s the database differs from the schema: %v", step, d)
+			}
+			var n int
+			for _, table := range []string{"runs", "training_runs"} {
+				if want.Table(table) != nil {
+					if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+						return err
+					}
+				}
+			}
+			if n != rows {
+				t.Errorf("after %s the table holds %d rows, want %d", step, n, rows)
+			}
+			if promotionCases[name] {
+				checkPromotion(t, ctx, db, step, want.Table("runs").Column("logps_chosen") != nil)
+			}
+			return nil
+		})
+	}
+	for _, step := range []struct {
+		name string
+		do   func(*sql.DB, *migrate.Migrator) error
+		want *dbschema.State
+	}{
+		{"up", func(_ *sql.DB, mg *migrate.Migrator) error { _, err := mg.Up(ctx); return err }, after},
+		{"down", func(_ *sql.DB, mg *migrate.Migrator) error { _, err := mg.Down(ctx); return err }, before},
+		{"up again", func(_ *sql.DB, mg *migrate.Migrator) error { _, err := mg.Up(ctx); return err }, after},
+	} {
+		session(step.do)
+		expect(step.name, step.want)
 	}
 }
 

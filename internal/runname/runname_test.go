@@ -25,7 +25,7 @@ func fields(p *Parsed) map[string]string {
 
 // TestFamilies: every family, with the §4.4 examples among the names, in
 // the order they are tried (an earlier family must not take a later one's
-// names).
+// names). Long because it is its table: one row per family and edge case.
 func TestFamilies(t *testing.T) {
 	for _, c := range []struct {
 		name string

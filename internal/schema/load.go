@@ -149,6 +149,8 @@ func Load(fsys fs.FS, dir, displayDir string) (*Schema, error) {
 // (no checks across files); file names it in errors and in Domain.File.
 func ParseFile(file string, data []byte) (*Domain, error) { return parseFile(file, data) }
 
+// parseFile is ParseFile: it decodes the file strictly, then reads each
+// table and view.
 func parseFile(file string, data []byte) (*Domain, error) {
 	var f fileYAML
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -161,115 +163,136 @@ func parseFile(file string, data []byte) (*Domain, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, yamlError(file, err, pos)
 	}
-	errAt := func(p [2]int, format string, args ...any) error {
-		return &Error{file, p[0], p[1], fmt.Sprintf(format, args...)}
-	}
 	if f.Domain == "" {
-		return nil, errAt([2]int{1, 1}, "missing domain")
+		return nil, errorAt(file, [2]int{1, 1}, "missing domain")
 	}
 	d := &Domain{Name: f.Domain, Description: f.Description, File: file}
 	for ti, ty := range f.Tables {
-		tp := pos.table(ti)
-		if !identRE.MatchString(ty.Name) {
-			return nil, errAt(tp, "table %q: bad identifier (want lower snake_case, starting with a letter)", ty.Name)
-		}
-		if reservedTables[ty.Name] {
-			return nil, errAt(tp, "table %q: the name is reserved for dschema's own bookkeeping", ty.Name)
-		}
-		if strings.TrimSpace(ty.Description) == "" {
-			return nil, errAt(tp, "table %q: missing description", ty.Name)
-		}
-		if ty.RenamedFrom != "" && !identRE.MatchString(ty.RenamedFrom) {
-			return nil, errAt(tp, "table %q: renamed_from %q: bad identifier", ty.Name, ty.RenamedFrom)
-		}
-		t := &Table{Name: ty.Name, Description: strings.Join(strings.Fields(ty.Description), " "), RenamedFrom: ty.RenamedFrom,
-			Domain: f.Domain, File: file, Line: tp[0], goName: ty.GoName}
-		for ci, cy := range ty.Columns {
-			cp := pos.column(ti, ci)
-			cols, err := expandColumn(cy)
-			if err != nil {
-				return nil, errAt(cp, "table %q: column %d: %v", ty.Name, ci+1, err)
-			}
-			for _, c := range cols {
-				c.Line, c.Col = cp[0], cp[1]
-				if !identRE.MatchString(c.Name) {
-					return nil, errAt(cp, "table %q: column %q: bad identifier (want lower snake_case, starting with a letter)", ty.Name, c.Name)
-				}
-				if prev := t.Column(c.Name); prev != nil {
-					return nil, errAt(cp, "table %q: column %q: duplicate column (first defined at line %d)", ty.Name, c.Name, prev.Line)
-				}
-				if strings.TrimSpace(c.Type) == "" {
-					return nil, errAt(cp, "table %q: column %q: missing type", ty.Name, c.Name)
-				}
-				if strings.ContainsAny(c.Type, ";") || strings.Contains(c.Type, "--") {
-					return nil, errAt(cp, "table %q: column %q: type %q is not a DuckDB type", ty.Name, c.Name, c.Type)
-				}
-				if strings.TrimSpace(c.Description) == "" {
-					return nil, errAt(cp, "table %q: column %q: missing description", ty.Name, c.Name)
-				}
-				if c.RenamedFrom != "" && !identRE.MatchString(c.RenamedFrom) {
-					return nil, errAt(cp, "table %q: column %q: renamed_from %q: bad identifier", ty.Name, c.Name, c.RenamedFrom)
-				}
-				t.Columns = append(t.Columns, c)
-			}
-		}
-		if len(t.Columns) == 0 {
-			return nil, errAt(tp, "table %q: no columns", ty.Name)
-		}
-		goNames := map[string]string{}
-		for _, c := range t.Columns {
-			if other, ok := goNames[c.GoName()]; ok {
-				return nil, errAt([2]int{c.Line, c.Col}, "table %q: column %q has the same Go name %s as column %q", t.Name, c.Name, c.GoName(), other)
-			}
-			goNames[c.GoName()] = c.Name
-		}
-		for _, k := range ty.PrimaryKey {
-			c := t.Column(k)
-			if c == nil {
-				return nil, errAt(pos.key(ti, "primary_key"), "table %q: primary_key names unknown column %q", t.Name, k)
-			}
-			c.NotNull = true
-			t.PrimaryKey = append(t.PrimaryKey, k)
-		}
-		if err := checkKeys(t); err != nil {
+		t, err := parseTable(file, f.Domain, pos, ti, ty)
+		if err != nil {
 			return nil, err
-		}
-		for ii, iy := range ty.Indexes {
-			ip := pos.index(ti, ii)
-			if !identRE.MatchString(iy.Name) {
-				return nil, errAt(ip, "table %q: index %q: bad identifier", t.Name, iy.Name)
-			}
-			if len(iy.Columns) == 0 {
-				return nil, errAt(ip, "table %q: index %q: no columns", t.Name, iy.Name)
-			}
-			for _, k := range iy.Columns {
-				if t.Column(k) == nil {
-					return nil, errAt(ip, "table %q: index %q names unknown column %q", t.Name, iy.Name, k)
-				}
-			}
-			t.Indexes = append(t.Indexes, &Index{Name: iy.Name, Columns: iy.Columns, Unique: iy.Unique, Line: ip[0]})
 		}
 		d.Tables = append(d.Tables, t)
 	}
 	for vi, vy := range f.Views {
 		vp := pos.view(vi)
 		if !identRE.MatchString(vy.Name) {
-			return nil, errAt(vp, "view %q: bad identifier (want lower snake_case, starting with a letter)", vy.Name)
+			return nil, errorAt(file, vp, "view %q: bad identifier (want lower snake_case, starting with a letter)", vy.Name)
 		}
 		if strings.TrimSpace(vy.Description) == "" {
-			return nil, errAt(vp, "view %q: missing description", vy.Name)
+			return nil, errorAt(file, vp, "view %q: missing description", vy.Name)
 		}
 		sql := strings.TrimSpace(vy.SQL)
 		if sql == "" {
-			return nil, errAt(vp, "view %q: missing sql", vy.Name)
+			return nil, errorAt(file, vp, "view %q: missing sql", vy.Name)
 		}
 		if strings.Contains(strings.TrimSuffix(sql, ";"), ";") {
-			return nil, errAt(vp, "view %q: sql must be one SELECT statement", vy.Name)
+			return nil, errorAt(file, vp, "view %q: sql must be one SELECT statement", vy.Name)
 		}
 		d.Views = append(d.Views, &View{Name: vy.Name, Description: strings.Join(strings.Fields(vy.Description), " "),
 			SQL: strings.TrimSuffix(sql, ";"), Domain: f.Domain, File: file, Line: vp[0]})
 	}
 	return d, nil
+}
+
+// errorAt is an error at line and column p of file.
+func errorAt(file string, p [2]int, format string, args ...any) error {
+	return &Error{file, p[0], p[1], fmt.Sprintf(format, args...)}
+}
+
+// parseTable reads and validates table ti of a file of domain: its name,
+// columns, primary key, keys and indexes.
+func parseTable(file, domain string, pos nodePositions, ti int, ty tableYAML) (*Table, error) {
+	tp := pos.table(ti)
+	if !identRE.MatchString(ty.Name) {
+		return nil, errorAt(file, tp, "table %q: bad identifier (want lower snake_case, starting with a letter)", ty.Name)
+	}
+	if reservedTables[ty.Name] {
+		return nil, errorAt(file, tp, "table %q: the name is reserved for dschema's own bookkeeping", ty.Name)
+	}
+	if strings.TrimSpace(ty.Description) == "" {
+		return nil, errorAt(file, tp, "table %q: missing description", ty.Name)
+	}
+	if ty.RenamedFrom != "" && !identRE.MatchString(ty.RenamedFrom) {
+		return nil, errorAt(file, tp, "table %q: renamed_from %q: bad identifier", ty.Name, ty.RenamedFrom)
+	}
+	t := &Table{Name: ty.Name, Description: strings.Join(strings.Fields(ty.Description), " "), RenamedFrom: ty.RenamedFrom,
+		Domain: domain, File: file, Line: tp[0], goName: ty.GoName}
+	for ci, cy := range ty.Columns {
+		if err := t.parseColumns(pos.column(ti, ci), ci, cy); err != nil {
+			return nil, err
+		}
+	}
+	if len(t.Columns) == 0 {
+		return nil, errorAt(file, tp, "table %q: no columns", ty.Name)
+	}
+	goNames := map[string]string{}
+	for _, c := range t.Columns {
+		if other, ok := goNames[c.GoName()]; ok {
+			return nil, errorAt(file, [2]int{c.Line, c.Col}, "table %q: column %q has the same Go name %s as column %q", t.Name, c.Name, c.GoName(), other)
+		}
+		goNames[c.GoName()] = c.Name
+	}
+	for _, k := range ty.PrimaryKey {
+		c := t.Column(k)
+		if c == nil {
+			return nil, errorAt(file, pos.key(ti, "primary_key"), "table %q: primary_key names unknown column %q", t.Name, k)
+		}
+		c.NotNull = true
+		t.PrimaryKey = append(t.PrimaryKey, k)
+	}
+	if err := checkKeys(t); err != nil {
+		return nil, err
+	}
+	for ii, iy := range ty.Indexes {
+		ip := pos.index(ti, ii)
+		if !identRE.MatchString(iy.Name) {
+			return nil, errorAt(file, ip, "table %q: index %q: bad identifier", t.Name, iy.Name)
+		}
+		if len(iy.Columns) == 0 {
+			return nil, errorAt(file, ip, "table %q: index %q: no columns", t.Name, iy.Name)
+		}
+		for _, k := range iy.Columns {
+			if t.Column(k) == nil {
+				return nil, errorAt(file, ip, "table %q: index %q names unknown column %q", t.Name, iy.Name, k)
+			}
+		}
+		t.Indexes = append(t.Indexes, &Index{Name: iy.Name, Columns: iy.Columns, Unique: iy.Unique, Line: ip[0]})
+	}
+	return t, nil
+}
+
+// parseColumns validates the columns of column entry ci (at cp) of table
+// t, which an entry may expand into several, and adds them to t.
+func (t *Table) parseColumns(cp [2]int, ci int, cy columnYAML) error {
+	file := t.File
+	cols, err := expandColumn(cy)
+	if err != nil {
+		return errorAt(file, cp, "table %q: column %d: %v", t.Name, ci+1, err)
+	}
+	for _, c := range cols {
+		c.Line, c.Col = cp[0], cp[1]
+		if !identRE.MatchString(c.Name) {
+			return errorAt(file, cp, "table %q: column %q: bad identifier (want lower snake_case, starting with a letter)", t.Name, c.Name)
+		}
+		if prev := t.Column(c.Name); prev != nil {
+			return errorAt(file, cp, "table %q: column %q: duplicate column (first defined at line %d)", t.Name, c.Name, prev.Line)
+		}
+		if strings.TrimSpace(c.Type) == "" {
+			return errorAt(file, cp, "table %q: column %q: missing type", t.Name, c.Name)
+		}
+		if strings.ContainsAny(c.Type, ";") || strings.Contains(c.Type, "--") {
+			return errorAt(file, cp, "table %q: column %q: type %q is not a DuckDB type", t.Name, c.Name, c.Type)
+		}
+		if strings.TrimSpace(c.Description) == "" {
+			return errorAt(file, cp, "table %q: column %q: missing description", t.Name, c.Name)
+		}
+		if c.RenamedFrom != "" && !identRE.MatchString(c.RenamedFrom) {
+			return errorAt(file, cp, "table %q: column %q: renamed_from %q: bad identifier", t.Name, c.Name, c.RenamedFrom)
+		}
+		t.Columns = append(t.Columns, c)
+	}
+	return nil
 }
 
 // checkKeys validates the key and promoted_from attributes of t's columns

@@ -59,19 +59,9 @@ var ErrNoDataDecide = errors.New("the database holds no DataDecide rows: load fu
 // datadecide_mean_eval/datadecide_std_eval. stat is "mean", "std" or "" (then
 // taken from the file name).
 func CheckAgg(ctx context.Context, db *sql.DB, path, stat string) (*AggCheck, error) {
-	if stat == "" {
-		base := strings.ToLower(filepath.Base(path))
-		switch {
-		case strings.Contains(base, "std"):
-			stat = "std"
-		case strings.Contains(base, "mean"):
-			stat = "mean"
-		default:
-			return nil, &loaders.FileError{Path: path, Msg: "cannot tell mean from std by the file name; say which with --stat mean or --stat std"}
-		}
-	}
-	if stat != "mean" && stat != "std" {
-		return nil, fmt.Errorf("--stat is mean or std, not %q", stat)
+	stat, err := aggStat(path, stat)
+	if err != nil {
+		return nil, err
 	}
 	view := "datadecide_" + stat + "_eval"
 	var evals int64
@@ -86,11 +76,61 @@ func CheckAgg(ctx context.Context, db *sql.DB, path, stat string) (*AggCheck, er
 		return nil, err
 	}
 	defer conn.Close()
+	a := &AggCheck{Path: abs, Stat: stat, Disagreements: []loaders.Difference{}, MissingGroups: []string{}, Notes: []string{}}
+	keys, err := aggKeys(a, path, cols)
+	if err != nil {
+		return nil, err
+	}
+	compared, err := aggColumns(ctx, conn, a, cols, keys, stat, view)
+	if err != nil {
+		return nil, err
+	}
+	a.Columns = len(compared)
+	keyExpr := "f.params || ' / ' || f.data || ' / step ' || f.step"
+	if err := aggTables(ctx, conn, path, abs, stat, view); err != nil {
+		return nil, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_agg_file; DROP TABLE IF EXISTS dschema_agg_view; DROP TABLE IF EXISTS dschema_agg_mean")
+	if err := oneRowPerGroup(ctx, conn, path, view, keys, keyExpr); err != nil {
+		return nil, err
+	}
+	if len(compared) > 0 {
+		if err := compareCells(ctx, conn, a, path, stat, keys, compared, keyExpr); err != nil {
+			return nil, err
+		}
+	}
+	if err := missingGroups(ctx, conn, a, keys, keyExpr); err != nil {
+		return nil, err
+	}
+	return a, extraGroups(ctx, conn, a, keys)
+}
+
+// aggStat checks stat, or when it is "" tells it from the file name.
+func aggStat(path, stat string) (string, error) {
+	if stat == "" {
+		base := strings.ToLower(filepath.Base(path))
+		switch {
+		case strings.Contains(base, "std"):
+			stat = "std"
+		case strings.Contains(base, "mean"):
+			stat = "mean"
+		default:
+			return "", &loaders.FileError{Path: path, Msg: "cannot tell mean from std by the file name; say which with --stat mean or --stat std"}
+		}
+	}
+	if stat != "mean" && stat != "std" {
+		return "", fmt.Errorf("--stat is mean or std, not %q", stat)
+	}
+	return stat, nil
+}
+
+// aggKeys tells the file's layout from its columns, setting a.Variant (and
+// a note for an averaged seed column), and returns its group key columns.
+func aggKeys(a *AggCheck, path string, cols []loaders.FileColumn) ([]string, error) {
 	have := map[string]bool{}
 	for _, c := range cols {
 		have[c.Name] = true
 	}
-	a := &AggCheck{Path: abs, Stat: stat, Disagreements: []loaders.Difference{}, MissingGroups: []string{}, Notes: []string{}}
 	keys := []string{"params", "data", "step"}
 	for _, k := range keys {
 		if !have[k] {
@@ -107,6 +147,12 @@ func CheckAgg(ctx context.Context, db *sql.DB, path, stat string) (*AggCheck, er
 	default:
 		a.Variant = AggVariantOld
 	}
+	return keys, nil
+}
+
+// aggColumns returns the file's value columns that view has too, the ones
+// compared, and notes in a those left out on either side.
+func aggColumns(ctx context.Context, conn *sql.Conn, a *AggCheck, cols []loaders.FileColumn, keys []string, stat, view string) ([]string, error) {
 	// The view's columns from the catalog: binding the view (SELECT * …
 	// LIMIT 0) plans its 1,900 aggregates, a third of a check's time.
 	vnames, err := loaders.QueryStrings(ctx, conn, `SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main'
@@ -154,15 +200,14 @@ func CheckAgg(ctx context.Context, db *sql.DB, path, stat string) (*AggCheck, er
 	if len(notInFile) > 0 {
 		a.Notes = append(a.Notes, fmt.Sprintf("%d columns of the database's layout are not in the file and were not compared: %s", len(notInFile), strings.Join(notInFile, ", ")))
 	}
-	a.Columns = len(compared)
+	return compared, nil
+}
+
+// aggTables materialises both sides once, as the temp tables
+// dschema_agg_file and dschema_agg_view (and dschema_agg_mean for a std):
+// the view aggregates every eval row. The caller drops them.
+func aggTables(ctx context.Context, conn *sql.Conn, path, abs, stat, view string) error {
 	src := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(abs))
-	q := dbschema.Ident
-	var on []string
-	for _, k := range keys {
-		on = append(on, fmt.Sprintf("v.%s = f.%s", q(k), q(k)))
-	}
-	keyExpr := "f.params || ' / ' || f.data || ' / step ' || f.step"
-	// Materialise both sides once: the view aggregates every eval row.
 	// A std is computed from values of the mean's magnitude, so its rounding
 	// error scales with the mean, not with the std itself (a seed-constant
 	// column has std 0 in DuckDB and ~1e-17 from a two-pass pandas std):
@@ -176,104 +221,129 @@ func CheckAgg(ctx context.Context, db *sql.DB, path, stat string) (*AggCheck, er
 	}
 	for _, stmt := range stmts {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
+			return fmt.Errorf("compare %s with %s: %w", path, view, err)
 		}
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_agg_file; DROP TABLE IF EXISTS dschema_agg_view; DROP TABLE IF EXISTS dschema_agg_mean")
-	// An aggregate has one row per group; a per-seed file (a full_eval) has several.
+	return nil
+}
+
+// oneRowPerGroup fails when dschema_agg_file has a group twice: an
+// aggregate has one row per group; a per-seed file (a full_eval) has several.
+func oneRowPerGroup(ctx context.Context, conn *sql.Conn, path, view string, keys []string, keyExpr string) error {
 	var dupKey string
 	var dupRows int64
-	err = conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT %s, count(*) FROM dschema_agg_file f GROUP BY ALL HAVING count(*) > 1 ORDER BY 1 LIMIT 1`, keyExpr)).Scan(&dupKey, &dupRows)
+	err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT %s, count(*) FROM dschema_agg_file f GROUP BY ALL HAVING count(*) > 1 ORDER BY 1 LIMIT 1`, keyExpr)).Scan(&dupKey, &dupRows)
 	if err == nil {
-		return nil, &loaders.FileError{Path: path, Place: "group " + dupKey,
+		return &loaders.FileError{Path: path, Place: "group " + dupKey,
 			Msg: fmt.Sprintf("%d rows for one group: an aggregate file has one row per (%s); is it a per-seed full_eval? (load that with dschema load datadecide)", dupRows, strings.Join(keys, ", "))}
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
+		return fmt.Errorf("compare %s with %s: %w", path, view, err)
 	}
-	src = "dschema_agg_file"
-	view = "dschema_agg_view"
-	// Compare in long form: one (group, column, value) row per cell of each
-	// side, made by UNPIVOT, joined on group and column. A wide comparison
-	// (one expression per column) spends seconds planning 1,919 columns.
-	if len(compared) > 0 {
-		long := func(table, name string) string {
-			sel := make([]string, 0, len(keys)+len(compared))
-			for _, k := range keys {
-				sel = append(sel, q(k))
-			}
-			for _, c := range compared {
-				sel = append(sel, fmt.Sprintf("CAST(%s AS DOUBLE) AS %s", q(c), q(c)))
-			}
-			return fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS WITH p AS (SELECT %s FROM %s) SELECT * FROM p UNPIVOT INCLUDE NULLS (val FOR col IN (COLUMNS(* EXCLUDE (%s))))",
-				name, strings.Join(sel, ", "), table, quoteList(keys))
+	return nil
+}
+
+// compareCells counts the cells of the compared columns where
+// dschema_agg_file and dschema_agg_view disagree, into a.Differing, and
+// lists the first MaxAggExamples in a.Disagreements.
+//
+// It compares in long form: one (group, column, value) row per cell of each
+// side, made by UNPIVOT, joined on group and column. A wide comparison
+// (one expression per column) spends seconds planning 1,919 columns.
+func compareCells(ctx context.Context, conn *sql.Conn, a *AggCheck, path, stat string, keys, compared []string, keyExpr string) error {
+	src, view := "dschema_agg_file", "dschema_agg_view"
+	q := dbschema.Ident
+	long := func(table, name string) string {
+		sel := make([]string, 0, len(keys)+len(compared))
+		for _, k := range keys {
+			sel = append(sel, q(k))
 		}
-		stmts := []string{long(src, "dschema_agg_file_long"), long(view, "dschema_agg_view_long")}
-		if stat == "std" {
-			stmts = append(stmts, long("dschema_agg_mean", "dschema_agg_mean_long"))
+		for _, c := range compared {
+			sel = append(sel, fmt.Sprintf("CAST(%s AS DOUBLE) AS %s", q(c), q(c)))
 		}
-		for _, stmt := range stmts {
-			if _, err := conn.ExecContext(ctx, stmt); err != nil {
-				return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
-			}
+		return fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS WITH p AS (SELECT %s FROM %s) SELECT * FROM p UNPIVOT INCLUDE NULLS (val FOR col IN (COLUMNS(* EXCLUDE (%s))))",
+			name, strings.Join(sel, ", "), table, quoteList(keys))
+	}
+	stmts := []string{long(src, "dschema_agg_file_long"), long(view, "dschema_agg_view_long")}
+	if stat == "std" {
+		stmts = append(stmts, long("dschema_agg_mean", "dschema_agg_mean_long"))
+	}
+	for _, stmt := range stmts {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("compare %s with %s: %w", path, view, err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_agg_file_long; DROP TABLE IF EXISTS dschema_agg_view_long; DROP TABLE IF EXISTS dschema_agg_mean_long")
-		using := quoteList(append(append([]string{}, keys...), "col"))
-		from := "FROM dschema_agg_file_long f JOIN dschema_agg_view_long v USING (" + using + ")"
-		third := ""
-		if stat == "std" {
-			from += " JOIN dschema_agg_mean_long m USING (" + using + ")"
-			third = ", abs(m.val)" // greatest() skips NULLs
-		}
-		// A disagreement: NULL on one side only, NaN on one side only, or
-		// values further apart than the relative tolerance.
-		where := fmt.Sprintf(`((f.val IS NULL) <> (v.val IS NULL) OR (f.val IS NOT NULL AND v.val IS NOT NULL AND
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS dschema_agg_file_long; DROP TABLE IF EXISTS dschema_agg_view_long; DROP TABLE IF EXISTS dschema_agg_mean_long")
+	using := quoteList(append(append([]string{}, keys...), "col"))
+	from := "FROM dschema_agg_file_long f JOIN dschema_agg_view_long v USING (" + using + ")"
+	third := ""
+	if stat == "std" {
+		from += " JOIN dschema_agg_mean_long m USING (" + using + ")"
+		third = ", abs(m.val)" // greatest() skips NULLs
+	}
+	// A disagreement: NULL on one side only, NaN on one side only, or
+	// values further apart than the relative tolerance.
+	where := fmt.Sprintf(`((f.val IS NULL) <> (v.val IS NULL) OR (f.val IS NOT NULL AND v.val IS NOT NULL AND
 			(isnan(f.val) <> isnan(v.val) OR (NOT isnan(f.val) AND abs(f.val - v.val) > %g * greatest(abs(f.val), abs(v.val)%s)))))`, RelTolerance, third)
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) "+from+" WHERE "+where).Scan(&a.Differing); err != nil {
-			return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
-		}
-		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, col, coalesce(CAST(f.val AS VARCHAR), 'NULL'), coalesce(CAST(v.val AS VARCHAR), 'NULL') %s WHERE %s ORDER BY col, 1 LIMIT %d`,
-			keyExpr, from, where, MaxAggExamples))
-		if err != nil {
-			return nil, fmt.Errorf("compare %s with %s: %w", path, view, err)
-		}
-		for rows.Next() {
-			var d loaders.Difference
-			if err := rows.Scan(&d.Key, &d.Column, &d.File, &d.DB); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			a.Disagreements = append(a.Disagreements, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) "+from+" WHERE "+where).Scan(&a.Differing); err != nil {
+		return fmt.Errorf("compare %s with %s: %w", path, view, err)
 	}
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, col, coalesce(CAST(f.val AS VARCHAR), 'NULL'), coalesce(CAST(v.val AS VARCHAR), 'NULL') %s WHERE %s ORDER BY col, 1 LIMIT %d`,
+		keyExpr, from, where, MaxAggExamples))
+	if err != nil {
+		return fmt.Errorf("compare %s with %s: %w", path, view, err)
+	}
+	for rows.Next() {
+		var d loaders.Difference
+		if err := rows.Scan(&d.Key, &d.Column, &d.File, &d.DB); err != nil {
+			rows.Close()
+			return err
+		}
+		a.Disagreements = append(a.Disagreements, d)
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// missingGroups counts the file's groups (a.Groups) and those the view
+// lacks (a.Missing), listing the first MaxAggExamples in a.MissingGroups.
+func missingGroups(ctx context.Context, conn *sql.Conn, a *AggCheck, keys []string, keyExpr string) error {
+	src, view := "dschema_agg_file", "dschema_agg_view"
+	q := dbschema.Ident
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s", src)).Scan(&a.Groups); err != nil {
-		return nil, err
+		return err
+	}
+	var on []string
+	for _, k := range keys {
+		on = append(on, fmt.Sprintf("v.%s = f.%s", q(k), q(k)))
 	}
 	missing := fmt.Sprintf("FROM %s f WHERE NOT EXISTS (SELECT 1 FROM %s v WHERE %s)", src, view, strings.Join(on, " AND "))
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) "+missing).Scan(&a.Missing); err != nil {
-		return nil, err
+		return err
 	}
 	rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT %s %s ORDER BY 1 LIMIT %d", keyExpr, missing, MaxAggExamples))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
 			rows.Close()
-			return nil, err
+			return err
 		}
 		a.MissingGroups = append(a.MissingGroups, k)
 	}
 	rows.Close()
+	return nil
+}
+
+// extraGroups counts the view's groups the file lacks (a.ExtraGroups).
+func extraGroups(ctx context.Context, conn *sql.Conn, a *AggCheck, keys []string) error {
+	src, view := "dschema_agg_file", "dschema_agg_view"
+	q := dbschema.Ident
 	var fkeys []string
 	for _, k := range keys {
 		fkeys = append(fkeys, fmt.Sprintf("f.%s = v.%s", q(k), q(k)))
 	}
-	err = conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s v WHERE NOT EXISTS (SELECT 1 FROM %s f WHERE %s)", view, src, strings.Join(fkeys, " AND "))).Scan(&a.ExtraGroups)
-	return a, err
+	return conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s v WHERE NOT EXISTS (SELECT 1 FROM %s f WHERE %s)", view, src, strings.Join(fkeys, " AND "))).Scan(&a.ExtraGroups)
 }

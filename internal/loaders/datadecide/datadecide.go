@@ -109,12 +109,35 @@ type layout struct {
 	skipped []string // non-numeric columns the schema does not know
 }
 
+// detect finds the layout of a file with columns cols, checking its key
+// columns, its variant and the types of the columns it loads against the
+// database's types dbt ("table.column" -> type). strict refuses columns the
+// schema does not know.
 func detect(path string, cols []loaders.FileColumn, dbt map[string]string, strict bool) (*layout, error) {
 	l := &layout{types: map[string]string{}}
 	for _, c := range cols {
 		l.types[c.Name] = c.Type
 		l.order = append(l.order, c.Name)
 	}
+	if err := l.checkKeys(path); err != nil {
+		return nil, err
+	}
+	cols2 := Columns()
+	extras, err := l.detectVariant(path, cols2)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.checkTypes(path, dbt, cols2); err != nil {
+		return nil, err
+	}
+	if err := l.sortColumns(path, extras, cols2, strict); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// checkKeys fails when the file lacks a key or base column.
+func (l *layout) checkKeys(path string) error {
 	found := func() string {
 		n := l.order
 		more := ""
@@ -134,10 +157,16 @@ func detect(path string, cols []loaders.FileColumn, dbt map[string]string, stric
 		if _, ok := l.types["task"]; ok {
 			hint = " (this looks like a long layout with a task column, which the datadecide loader does not read)"
 		}
-		return nil, &loaders.FileError{Path: path, Msg: fmt.Sprintf("unknown layout%s: missing key columns %s; expected %s followed by metric columns; found %s",
+		return &loaders.FileError{Path: path, Msg: fmt.Sprintf("unknown layout%s: missing key columns %s; expected %s followed by metric columns; found %s",
 			hint, strings.Join(missingKeys, ", "), strings.Join(append(append([]string{}, ddKeys...), ddBase...), ", "), found())}
 	}
-	cols2 := Columns()
+	return nil
+}
+
+// detectVariant sets l.variant from the schedule, per-row, dataset and
+// model columns (the extras, which it returns): a full_eval has them all,
+// the metrics-only layout none.
+func (l *layout) detectVariant(path string, cols2 ColumnSet) ([]string, error) {
 	extras := append(append(append(append([]string{}, ddScheduleCol...), ddPerRow...), cols2.Datasets...), cols2.ModelDetails...)
 	var have, lack []string
 	for _, c := range extras {
@@ -156,8 +185,12 @@ func detect(path string, cols []loaders.FileColumn, dbt map[string]string, stric
 		return nil, &loaders.FileError{Path: path, Msg: fmt.Sprintf("unknown layout: it has %d of the %d schedule, dataset and model columns of full_eval but lacks %s; expected either all of them (full_eval, 1,939 columns) or none (the metrics-only layout)",
 			len(have), len(extras), strings.Join(lack, ", "))}
 	}
+	return extras, nil
+}
 
-	// Types of the key, base and detail columns.
+// checkTypes checks the types of the key, base and detail columns against
+// the database's columns they fill.
+func (l *layout) checkTypes(path string, dbt map[string]string, cols2 ColumnSet) error {
 	want := map[string]string{"params": "pretrain_evals.params", "data": "pretrain_evals.data", "seed": "pretrain_evals.seed",
 		"tokens": "pretrain_evals.tokens", "compute": "pretrain_evals.compute"}
 	for _, c := range ddPerRow {
@@ -178,13 +211,20 @@ func detect(path string, cols []loaders.FileColumn, dbt map[string]string, stric
 			continue
 		}
 		if dt := dbt[target]; !compatible(ft, dt) {
-			return nil, &loaders.FileError{Path: path, Place: "column " + c, Msg: fmt.Sprintf("type %s, want %s (%s)", ft, loaders.TypeClass(dt), dt)}
+			return &loaders.FileError{Path: path, Place: "column " + c, Msg: fmt.Sprintf("type %s, want %s (%s)", ft, loaders.TypeClass(dt), dt)}
 		}
 	}
 	if ft := l.types["step"]; loaders.TypeClass(ft) != "integer" && loaders.TypeClass(ft) != "float" {
-		return nil, &loaders.FileError{Path: path, Place: "column step", Msg: fmt.Sprintf("type %s, want a number", ft)}
+		return &loaders.FileError{Path: path, Place: "column step", Msg: fmt.Sprintf("type %s, want a number", ft)}
 	}
+	return nil
+}
 
+// sortColumns sorts the metric columns into those present (l.ppl, l.grid),
+// absent (l.absent), unknown but numeric (l.unknown) and unknown otherwise
+// (l.skipped), checking that the known ones are numbers. extras are the
+// columns detectVariant named; strict refuses unknown columns.
+func (l *layout) sortColumns(path string, extras []string, cols2 ColumnSet, strict bool) error {
 	known := map[string]bool{}
 	for _, c := range extras {
 		known[c] = true
@@ -210,7 +250,7 @@ func detect(path string, cols []loaders.FileColumn, dbt map[string]string, stric
 	}
 	for _, c := range append(l.grid, metricNames(l.ppl)...) {
 		if ft := l.types[c]; !compatible(ft, "DOUBLE") {
-			return nil, &loaders.FileError{Path: path, Place: "column " + c, Msg: fmt.Sprintf("type %s, want a number (DOUBLE)", ft)}
+			return &loaders.FileError{Path: path, Place: "column " + c, Msg: fmt.Sprintf("type %s, want a number (DOUBLE)", ft)}
 		}
 	}
 	for _, c := range l.order {
@@ -224,9 +264,9 @@ func detect(path string, cols []loaders.FileColumn, dbt map[string]string, stric
 		}
 	}
 	if strict && (len(l.unknown) > 0 || len(l.skipped) > 0) {
-		return nil, &loaders.FileError{Path: path, Msg: fmt.Sprintf("--strict: columns the schema does not know: %s", strings.Join(append(append([]string{}, l.unknown...), l.skipped...), ", "))}
+		return &loaders.FileError{Path: path, Msg: fmt.Sprintf("--strict: columns the schema does not know: %s", strings.Join(append(append([]string{}, l.unknown...), l.skipped...), ", "))}
 	}
-	return l, nil
+	return nil
 }
 
 func metricNames(ppl [][2]string) []string {
@@ -255,13 +295,11 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 		return nil, err
 	}
 	src := fmt.Sprintf("read_parquet(%s, file_row_number = true)", dbschema.Literal(path))
-	q := dbschema.Ident
 
 	ld.Stage("checking keys")
 	if err := checkKeys(ctx, conn, path, src, lay); err != nil {
 		return nil, err
 	}
-	names := Columns()
 	rep := &loaders.Report{Variant: lay.variant, Rows: map[string]int64{}}
 	sizes, err := newSizes(ctx, conn, src)
 	if err != nil {
@@ -271,30 +309,10 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 		rep.Notes = append(rep.Notes, fmt.Sprintf("model sizes DataDecide does not have: %s (loaded as new pretrain_models rows)", strings.Join(sizes, ", ")))
 	}
 
-	// pretrain_models and pretrain_datasets: one row per size / recipe.
 	ld.Stage("writing pretrain_models and pretrain_datasets")
 	full := lay.variant == VariantFullEval
-	dims := []struct {
-		table, key string
-		cols       []string
-		rule       string
-	}{
-		{"pretrain_models", "params", append(append([]string{}, ddScheduleCol...), names.ModelDetails...), "model details must be constant per size"},
-		{"pretrain_datasets", "data", names.Datasets, "dataset features must be constant per recipe"},
-	}
-	for _, d := range dims {
-		cols := d.cols
-		if !full {
-			cols = nil
-		}
-		if err := checkConstant(ctx, conn, path, src, d.key, cols, d.rule); err != nil {
-			return nil, err
-		}
-		n, err := insertDimension(ctx, conn, path, src, d.table, d.key, cols, ld.ID)
-		if err != nil {
-			return nil, err
-		}
-		rep.Rows[d.table] = n
+	if err := writeDimensions(ctx, ld, src, full, rep); err != nil {
+		return nil, err
 	}
 
 	ld.Stage("writing pretrain_runs")
@@ -311,7 +329,58 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 	if err := checkNotLoadedElsewhere(ctx, conn, path, src); err != nil {
 		return nil, err
 	}
-	var targets, exprs []string
+	targets, exprs := evalColumns(lay, full, ld.ID)
+	res, err = conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO pretrain_evals (%s) SELECT %s FROM read_parquet(%s)",
+		strings.Join(targets, ", "), strings.Join(exprs, ", "), dbschema.Literal(path)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: write pretrain_evals: %w", path, err)
+	}
+	rep.Rows["pretrain_evals"], _ = res.RowsAffected()
+
+	ld.Stage("checking integrity")
+	if err := checkIntegrity(ctx, conn); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	reportColumns(rep, lay, full)
+	return rep, nil
+}
+
+// writeDimensions writes pretrain_models and pretrain_datasets, one row per
+// size / recipe, from src, after checking that their columns are constant
+// per size / recipe. A metrics-only file (full false) writes the keys alone.
+func writeDimensions(ctx context.Context, ld *loaders.Load, src string, full bool, rep *loaders.Report) error {
+	path, conn := ld.Source.Path, ld.Conn
+	names := Columns()
+	dims := []struct {
+		table, key string
+		cols       []string
+		rule       string
+	}{
+		{"pretrain_models", "params", append(append([]string{}, ddScheduleCol...), names.ModelDetails...), "model details must be constant per size"},
+		{"pretrain_datasets", "data", names.Datasets, "dataset features must be constant per recipe"},
+	}
+	for _, d := range dims {
+		cols := d.cols
+		if !full {
+			cols = nil
+		}
+		if err := checkConstant(ctx, conn, path, src, d.key, cols, d.rule); err != nil {
+			return err
+		}
+		n, err := insertDimension(ctx, conn, path, src, d.table, d.key, cols, ld.ID)
+		if err != nil {
+			return err
+		}
+		rep.Rows[d.table] = n
+	}
+	return nil
+}
+
+// evalColumns returns the pretrain_evals columns a load of lay writes, and
+// the expression over the file that fills each; unknown metric columns go
+// into extra_metrics.
+func evalColumns(lay *layout, full bool, id int64) (targets, exprs []string) {
+	q := dbschema.Ident
 	add := func(target, expr string) {
 		targets = append(targets, q(target))
 		exprs = append(exprs, expr)
@@ -344,18 +413,13 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 		}
 		add("extra_metrics", fmt.Sprintf("map_from_entries(list_filter([%s], e -> e.value IS NOT NULL))", strings.Join(entries, ", ")))
 	}
-	add("load_id", fmt.Sprint(ld.ID))
-	res, err = conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO pretrain_evals (%s) SELECT %s FROM read_parquet(%s)",
-		strings.Join(targets, ", "), strings.Join(exprs, ", "), dbschema.Literal(path)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: write pretrain_evals: %w", path, err)
-	}
-	rep.Rows["pretrain_evals"], _ = res.RowsAffected()
+	add("load_id", fmt.Sprint(id))
+	return targets, exprs
+}
 
-	ld.Stage("checking integrity")
-	if err := checkIntegrity(ctx, conn); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+// reportColumns tells in rep what became of the columns the schema does
+// not know, of the known ones the file lacks, and of a metrics-only layout.
+func reportColumns(rep *loaders.Report, lay *layout, full bool) {
 	if len(lay.unknown) > 0 {
 		rep.Kept = append(rep.Kept, loaders.Skip{What: "columns " + strings.Join(lay.unknown, ", "), Count: int64(len(lay.unknown)),
 			Reason: "metric columns the schema does not know: kept in pretrain_evals.extra_metrics (--strict refuses them)"})
@@ -370,14 +434,12 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 	if !full {
 		rep.Notes = append(rep.Notes, "metrics-only layout: model details, dataset features and LR columns stay NULL")
 	}
-	return rep, nil
 }
 
 // Sizes are the model sizes DataDecide trained; a load reports
 // any other (well-formed) size label it finds.
 var Sizes = []string{"4M", "6M", "8M", "10M", "14M", "16M", "20M", "60M", "90M", "150M", "300M", "530M", "750M", "1B"}
 
-// newSizes lists the size labels of src that DataDecide does not have.
 // seedNameExpr is the SQL expression of pretrain_runs.seed_name for the
 // seed number in column col (SeedNames; NULL past them).
 func seedNameExpr(col string) string {
@@ -390,6 +452,7 @@ func seedNameExpr(col string) string {
 	return b.String()
 }
 
+// newSizes lists the size labels of src that DataDecide does not have.
 func newSizes(ctx context.Context, conn *sql.Conn, src string) ([]string, error) {
 	known := make([]string, len(Sizes))
 	for i, s := range Sizes {

@@ -40,44 +40,13 @@ func VerifyFile(ctx context.Context, db *sql.DB, path string, maxExamples int) (
 			return nil, &loaders.FileError{Path: path, Msg: "missing key column " + k}
 		}
 	}
-	viewCols := map[string]bool{}
-	rows, err := conn.QueryContext(ctx, "SELECT * FROM datadecide_full_eval LIMIT 0")
-	if err != nil {
-		return nil, fmt.Errorf("read datadecide_full_eval: %w", err)
-	}
-	names, _ := rows.Columns()
-	rows.Close()
-	for _, n := range names {
-		viewCols[n] = true
-	}
 	v := &loaders.Verification{Path: abs, ByColumn: map[string]int64{}, Examples: []loaders.Difference{}, Skipped: []string{}, NotInFile: []string{}}
-	inFile := map[string]bool{}
-	for _, c := range cols {
-		inFile[c.Name] = true
-	}
-	for _, n := range names {
-		if !inFile[n] {
-			v.NotInFile = append(v.NotInFile, n)
-		}
-	}
-	src := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(abs))
-	q := dbschema.Ident
-	type cmp struct{ name, dbExpr string }
-	var compared []cmp
-	for _, c := range cols {
-		if isKeyCol(c.Name) {
-			continue
-		}
-		switch {
-		case viewCols[c.Name]:
-			compared = append(compared, cmp{c.Name, "v." + q(c.Name)})
-		case compatible(c.Type, "DOUBLE"):
-			compared = append(compared, cmp{c.Name, fmt.Sprintf("v.dschema_extra_metrics[%s]", dbschema.Literal(c.Name))})
-		default:
-			v.Skipped = append(v.Skipped, c.Name)
-		}
+	compared, err := verifyColumns(ctx, conn, v, cols)
+	if err != nil {
+		return nil, err
 	}
 	v.Columns = len(compared)
+	src := fmt.Sprintf("read_parquet(%s)", dbschema.Literal(abs))
 	// Materialise the file and the database rows with its keys once; compare in chunks.
 	keyOn := func(a, b string) string {
 		return fmt.Sprintf("%[1]s.params = %[2]s.params AND %[1]s.data = %[2]s.data AND %[1]s.seed = %[2]s.seed AND %[1]s.step = %[2]s.step", a, b)
@@ -97,13 +66,76 @@ func VerifyFile(ctx context.Context, db *sql.DB, path string, maxExamples int) (
 	if err := conn.QueryRowContext(ctx, "SELECT count(*), count_if(v.params IS NULL) "+join).Scan(&v.Rows, &v.MissingRows); err != nil {
 		return nil, err
 	}
+	if err := compareValues(ctx, conn, v, path, compared, join, maxExamples); err != nil {
+		return nil, err
+	}
+	if err := verifySeedNames(ctx, conn, v, maxExamples); err != nil {
+		return nil, err
+	}
+	if err := countExtraRows(ctx, conn, v, abs, src); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// verifyColumn is a file column VerifyFile compares, and the expression
+// over dschema_verify_db (as v) that holds the database's value.
+type verifyColumn struct{ name, dbExpr string }
+
+// verifyColumns lists the file's columns to compare: those of the view
+// datadecide_full_eval, and other numeric ones (with extra_metrics). It
+// notes in v the file's other columns (v.Skipped) and the view's columns
+// the file lacks (v.NotInFile).
+func verifyColumns(ctx context.Context, conn *sql.Conn, v *loaders.Verification, cols []loaders.FileColumn) ([]verifyColumn, error) {
+	viewCols := map[string]bool{}
+	rows, err := conn.QueryContext(ctx, "SELECT * FROM datadecide_full_eval LIMIT 0")
+	if err != nil {
+		return nil, fmt.Errorf("read datadecide_full_eval: %w", err)
+	}
+	names, _ := rows.Columns()
+	rows.Close()
+	for _, n := range names {
+		viewCols[n] = true
+	}
+	inFile := map[string]bool{}
+	for _, c := range cols {
+		inFile[c.Name] = true
+	}
+	for _, n := range names {
+		if !inFile[n] {
+			v.NotInFile = append(v.NotInFile, n)
+		}
+	}
+	q := dbschema.Ident
+	var compared []verifyColumn
+	for _, c := range cols {
+		if isKeyCol(c.Name) {
+			continue
+		}
+		switch {
+		case viewCols[c.Name]:
+			compared = append(compared, verifyColumn{c.Name, "v." + q(c.Name)})
+		case compatible(c.Type, "DOUBLE"):
+			compared = append(compared, verifyColumn{c.Name, fmt.Sprintf("v.dschema_extra_metrics[%s]", dbschema.Literal(c.Name))})
+		default:
+			v.Skipped = append(v.Skipped, c.Name)
+		}
+	}
+	return compared, nil
+}
+
+// compareValues counts the differing cells of each compared column over
+// join (the file's rows, as f, with the database's, as v) into v, listing
+// up to maxExamples of them.
+func compareValues(ctx context.Context, conn *sql.Conn, v *loaders.Verification, path string, compared []verifyColumn, join string, maxExamples int) error {
+	q := dbschema.Ident
 	var sums []string
 	for _, c := range compared {
 		sums = append(sums, fmt.Sprintf("count_if(v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s)", q(c.name), c.dbExpr))
 	}
 	counts, err := loaders.CountInChunks(ctx, conn, sums, join)
 	if err != nil {
-		return nil, fmt.Errorf("compare %s with the database: %w", path, err)
+		return fmt.Errorf("compare %s with the database: %w", path, err)
 	}
 	key := "f.params || ' / ' || f.data || ' / seed ' || f.seed || ' / step ' || f.step"
 	for i, c := range compared {
@@ -119,33 +151,35 @@ func VerifyFile(ctx context.Context, db *sql.DB, path string, maxExamples int) (
 		ex, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(%s AS VARCHAR), 'NULL') %s
 			WHERE v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s ORDER BY 1 LIMIT %d`, key, q(c.name), c.dbExpr, join, q(c.name), c.dbExpr, maxExamples-len(v.Examples)))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for ex.Next() {
 			d := loaders.Difference{Column: c.name}
 			if err := ex.Scan(&d.Key, &d.File, &d.DB); err != nil {
 				ex.Close()
-				return nil, err
+				return err
 			}
 			v.Examples = append(v.Examples, d)
 		}
 		ex.Close()
 	}
-	if err := verifySeedNames(ctx, conn, v, maxExamples); err != nil {
-		return nil, err
-	}
-	// Rows the current load of this file's source wrote that the file lacks.
+	return nil
+}
+
+// countExtraRows counts into v.ExtraRows the rows the current load of the
+// file (at abs) wrote that the file (src) lacks; none when it has no load.
+func countExtraRows(ctx context.Context, conn *sql.Conn, v *loaders.Verification, abs, src string) error {
 	var loadID int64
-	err = conn.QueryRowContext(ctx, `SELECT load_id FROM dschema_loads l WHERE kind = 'datadecide' AND path = ?
+	err := conn.QueryRowContext(ctx, `SELECT load_id FROM dschema_loads l WHERE kind = 'datadecide' AND path = ?
 		AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id) ORDER BY load_id DESC LIMIT 1`, abs).Scan(&loadID)
 	if err == nil {
 		err = conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM pretrain_evals e WHERE e.load_id = ? AND NOT EXISTS
 			(SELECT 1 FROM %s f WHERE f.params = e.params AND f.data = e.data AND f.seed = e.seed AND f.step = e.step)`, src), loadID).Scan(&v.ExtraRows)
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+		return err
 	}
-	return v, nil
+	return nil
 }
 
 // verifySeedNames checks pretrain_runs.seed_name, which the load derives

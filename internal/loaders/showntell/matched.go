@@ -131,37 +131,13 @@ func loadMatched(ctx context.Context, ld *loaders.Load, df *pickle.DataFrame) (*
 func buildMatched(path string, df *pickle.DataFrame, loadID int64) (*matchedRows, error) {
 	ld := &loaders.Load{ID: loadID}
 	n := df.Len()
-	cols := map[string][]any{}
-	var names []string
-	for j, c := range df.Columns {
-		name, ok := c.(string)
-		if !ok {
-			return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("column %d", j), Msg: fmt.Sprintf("label %s is not text", text(c))}
-		}
-		if _, dup := cols[name]; dup {
-			return nil, &loaders.FileError{Path: path, Place: "column " + name, Msg: "appears twice"}
-		}
-		v, err := df.Column(j)
-		if err != nil {
-			return nil, &loaders.FileError{Path: path, Place: "column " + name, Msg: err.Error(), Err: err}
-		}
-		cols[name] = v
-		names = append(names, name)
+	cols, names, err := frameColumns(path, df)
+	if err != nil {
+		return nil, err
 	}
-	ids, ok := cols["run_id"]
-	if !ok {
-		return nil, &loaders.FileError{Path: path, Msg: "the matched frame has no run_id column"}
-	}
-	seen := map[string]int{}
-	for i, v := range ids {
-		id, ok := v.(string)
-		if !ok || id == "" {
-			return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("row %d", i), Msg: "no run_id"}
-		}
-		if prev, dup := seen[id]; dup {
-			return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("row %d", i), Msg: fmt.Sprintf("run %s again (first at row %d)", id, prev)}
-		}
-		seen[id] = i
+	ids, err := matchedRunIDs(path, cols)
+	if err != nil {
+		return nil, err
 	}
 	m := &matchedRows{families: map[string]int{}, seqKinds: map[string]int{}, columns: len(names), index: indexText(df.Index)}
 	fail := func(i int, name string, err error) error {
@@ -198,52 +174,9 @@ func buildMatched(path string, df *pickle.DataFrame, loadID int64) (*matchedRows
 		}
 		kind := columnKind(col)
 		for i, v := range col {
-			id := ids[i].(string)
-			if v == nil { // None in an object column: a missing cell of the column's kind
-				switch kind {
-				case "curve":
-					m.curves = append(m.curves, &gen.FinetuneMatchedCurve{RunID: id, Name: name, PointsJSON: json.RawMessage("null"), LoadID: &ld.ID})
-					m.families["curve"]++
-				case "value":
-					fam := matchedFamily(name)
-					m.values = append(m.values, &gen.FinetuneMatchedValue{RunID: id, Name: name, Family: &fam, LoadID: &ld.ID})
-					m.families[fam]++
-				default:
-					other[i].AddRaw(name, []byte("null"))
-					m.families["text"]++
-				}
-				continue
-			}
-			if isSequence(v) {
-				c, err := matchedCurve(id, name, v, &ld.ID)
-				if err != nil {
-					return nil, fail(i, name, err)
-				}
-				switch v.(type) {
-				case pickle.Tuple:
-					m.seqKinds["tuple"]++
-				case *pickle.Array:
-					m.seqKinds["numpy array"]++
-				}
-				m.curves = append(m.curves, c)
-				m.families["curve"]++
-				continue
-			}
-			if f, n, ok, err := matchedNumber(v); ok || err != nil {
-				if err != nil {
-					return nil, fail(i, name, err)
-				}
-				fam := matchedFamily(name)
-				m.values = append(m.values, &gen.FinetuneMatchedValue{RunID: id, Name: name, Family: &fam, Value: f, ValueInt: n, LoadID: &ld.ID})
-				m.families[fam]++
-				continue
-			}
-			b, err := appendPyJSON(nil, v, "")
-			if err != nil {
+			if err := m.addCell(&other[i], ids[i].(string), name, kind, v, &ld.ID); err != nil {
 				return nil, fail(i, name, err)
 			}
-			other[i].AddRaw(name, b)
-			m.families["text"]++
 		}
 	}
 	for i, o := range other {
@@ -255,6 +188,102 @@ func buildMatched(path string, df *pickle.DataFrame, loadID int64) (*matchedRows
 		m.ids = append(m.ids, id.(string))
 	}
 	return m, nil
+}
+
+// frameColumns returns a frame's columns by label, and the labels in
+// order; a label must be text, and appear once.
+func frameColumns(path string, df *pickle.DataFrame) (map[string][]any, []string, error) {
+	cols := map[string][]any{}
+	var names []string
+	for j, c := range df.Columns {
+		name, ok := c.(string)
+		if !ok {
+			return nil, nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("column %d", j), Msg: fmt.Sprintf("label %s is not text", text(c))}
+		}
+		if _, dup := cols[name]; dup {
+			return nil, nil, &loaders.FileError{Path: path, Place: "column " + name, Msg: "appears twice"}
+		}
+		v, err := df.Column(j)
+		if err != nil {
+			return nil, nil, &loaders.FileError{Path: path, Place: "column " + name, Msg: err.Error(), Err: err}
+		}
+		cols[name] = v
+		names = append(names, name)
+	}
+	return cols, names, nil
+}
+
+// matchedRunIDs returns the frame's run_id column, checking that every row
+// has a run_id of its own.
+func matchedRunIDs(path string, cols map[string][]any) ([]any, error) {
+	ids, ok := cols["run_id"]
+	if !ok {
+		return nil, &loaders.FileError{Path: path, Msg: "the matched frame has no run_id column"}
+	}
+	seen := map[string]int{}
+	for i, v := range ids {
+		id, ok := v.(string)
+		if !ok || id == "" {
+			return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("row %d", i), Msg: "no run_id"}
+		}
+		if prev, dup := seen[id]; dup {
+			return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("row %d", i), Msg: fmt.Sprintf("run %s again (first at row %d)", id, prev)}
+		}
+		seen[id] = i
+	}
+	return ids, nil
+}
+
+// addCell adds the cell v of run id's column name, a column of kind (from
+// columnKind), as a curve, a value or text in other (the run's other_text).
+// The error it returns names no place; the caller adds it.
+func (m *matchedRows) addCell(other *loaders.JSONObject, id, name, kind string, v any, loadID *int64) error {
+	if v == nil { // None in an object column: a missing cell of the column's kind
+		switch kind {
+		case "curve":
+			m.curves = append(m.curves, &gen.FinetuneMatchedCurve{RunID: id, Name: name, PointsJSON: json.RawMessage("null"), LoadID: loadID})
+			m.families["curve"]++
+		case "value":
+			fam := matchedFamily(name)
+			m.values = append(m.values, &gen.FinetuneMatchedValue{RunID: id, Name: name, Family: &fam, LoadID: loadID})
+			m.families[fam]++
+		default:
+			other.AddRaw(name, []byte("null"))
+			m.families["text"]++
+		}
+		return nil
+	}
+	if isSequence(v) {
+		c, err := matchedCurve(id, name, v, loadID)
+		if err != nil {
+			return err
+		}
+		switch v.(type) {
+		case pickle.Tuple:
+			m.seqKinds["tuple"]++
+		case *pickle.Array:
+			m.seqKinds["numpy array"]++
+		}
+		m.curves = append(m.curves, c)
+		m.families["curve"]++
+		return nil
+	}
+	if f, n, ok, err := matchedNumber(v); ok || err != nil {
+		if err != nil {
+			return err
+		}
+		fam := matchedFamily(name)
+		m.values = append(m.values, &gen.FinetuneMatchedValue{RunID: id, Name: name, Family: &fam, Value: f, ValueInt: n, LoadID: loadID})
+		m.families[fam]++
+		return nil
+	}
+	b, err := appendPyJSON(nil, v, "")
+	if err != nil {
+		return err
+	}
+	other.AddRaw(name, b)
+	m.families["text"]++
+	return nil
 }
 
 // indexText describes a frame's index for the report.

@@ -221,6 +221,9 @@ func timeOf(x, run string) string {
 
 func epochTS(x string) string { return timeOf(x, "s.run_id") }
 
+// detectHistory finds the layout of a history file, JSON lines or parquet,
+// and the SQL that reads it as rows of (run_id, rn, step, logged_at,
+// runtime, m, xb). sourceTZ is the zone of naive local times.
 func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (*histSource, error) {
 	jsonl, err := isJSONL(path)
 	if err != nil {
@@ -233,118 +236,185 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 	if err != nil {
 		return nil, err
 	}
-	types := map[string]string{}
-	var names []string
+	f := &histFile{path: path, sourceTZ: sourceTZ, cols: cols, types: map[string]string{}}
 	for _, c := range cols {
-		types[c.Name] = c.Type
-		names = append(names, c.Name)
+		f.types[c.Name] = c.Type
+		f.names = append(f.names, c.Name)
 	}
+	types := f.types
 	if _, ok := types["file_row_number"]; ok {
 		return nil, &loaders.FileError{Path: path, Msg: "has a column named file_row_number, which the reader needs for row order"}
 	}
-	from := fmt.Sprintf("read_parquet(%s, file_row_number = true) s", dbschema.Literal(path))
-	rest := func(skip ...string) []loaders.FileColumn {
-		drop := map[string]bool{}
-		for _, s := range skip {
-			drop[s] = true
-		}
-		var out []loaders.FileColumn
-		for _, c := range cols {
-			if !drop[c.Name] {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
-	h := &histSource{from: from}
-	xbWandb := func(col string) string {
-		if t, ok := types[col]; ok {
-			return xbItem("_wandb", cellJSON("s."+dbschema.Ident(col), t, false))
-		}
-		return "CAST([] AS " + xbType + ")"
-	}
-	found := strings.Join(names, ", ")
-	if len(names) > 16 {
-		found = strings.Join(names[:16], ", ") + fmt.Sprintf(" … (%d columns in all)", len(names))
-	}
+	f.from = fmt.Sprintf("read_parquet(%s, file_row_number = true) s", dbschema.Literal(path))
+	h := &histSource{from: f.from}
 	switch {
 	case hasAll(types, "run_id", "_step", "metrics"):
-		h.variant = HistSync
-		xb := xbWandb("_wandb")
-		if t, ok := types["extra_cols"]; ok {
-			xb = fmt.Sprintf("list_concat(%s, %s)", xb, xbEntries(cellJSON("s.extra_cols", t, false)))
-		}
-		mj := cellJSON("s.metrics", types["metrics"], false)
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, CAST(s._runtime AS DOUBLE) AS runtime, %s AS m, list_concat(%s, %s) AS xb FROM %s",
-			stepOf("s._step", types["_step"], "s.run_id"), epochTS("s._timestamp"), jsonMap(mj), xb, xbNotObject(mj), from)
-		if extra := rest("run_id", "_step", "_timestamp", "_runtime", "_wandb", "metrics", "extra_cols"); len(extra) > 0 {
-			return nil, unexpectedColumns(path, h.variant, extra)
-		}
+		err = f.sync(h)
 	case hasAll(types, "run_id", "step", "metrics"):
-		h.variant = HistMetricsJSON
-		xb := "CAST([] AS " + xbType + ")"
-		if _, ok := types["wandb_metadata"]; ok {
-			xb = xbWandb("wandb_metadata")
-		}
-		ts := "NULL"
-		if t, ok := types["timestamp"]; ok {
-			ts = tsFromColumn("s.timestamp", t, sourceTZ, h)
-		}
-		rt := "NULL"
-		if _, ok := types["runtime"]; ok {
-			rt = "CAST(s.runtime AS DOUBLE)"
-		}
-		mj := cellJSON("s.metrics", types["metrics"], false)
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, list_concat(%s, %s) AS xb FROM %s",
-			stepOf("s.step", types["step"], "s.run_id"), ts, rt, jsonMap(mj), xb, xbNotObject(mj), from)
-		if extra := rest("run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics"); len(extra) > 0 {
-			return nil, unexpectedColumns(path, h.variant, extra)
-		}
+		err = f.metricsJSON(h)
 	case hasAll(types, "run_id", "_step", "_timestamp"):
-		h.variant = HistRawScan
-		metrics := rest("run_id", "run_name", "_step", "_timestamp", "_runtime", "_wandb")
-		rt := "NULL"
-		if _, ok := types["_runtime"]; ok {
-			rt = "CAST(s._runtime AS DOUBLE)"
-		}
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, %s AS xb FROM %s",
-			stepOf("s._step", types["_step"], "s.run_id"), epochTS("s._timestamp"), rt, entriesMap(metrics, false), xbWandb("_wandb"), from)
-		if _, ok := types["run_name"]; ok {
-			h.skipped = append(h.skipped, loaders.Skip{What: "column run_name", Reason: "the run's name; wandb_runs holds it"})
-		}
+		f.rawScan(h)
 	case hasAll(types, "run_id", "step", "timestamp", "runtime") && types["timestamp"] != "DOUBLE" && loaders.TypeClass(types["timestamp"]) == "other":
-		h.variant = HistCanonical
-		metrics := rest("id", "run_id", "step", "timestamp", "runtime")
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, CAST(s.runtime AS DOUBLE) AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
-			stepOf("s.step", types["step"], "s.run_id"), tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), entriesMap(metrics, true), xbType, from)
-		h.notes = append(h.notes, "NaN in a metric column is pandas' mark of a key the row did not log in this layout: such cells are not loaded (no value, not NaN)")
-		if _, ok := types["id"]; ok {
-			h.skipped = append(h.skipped, loaders.Skip{What: "column id", Reason: "the export's staging-database row id; seq keeps the file's order"})
-		}
+		f.canonical(h)
 	case hasAll(types, "run_id", "step", "timestamp"):
-		h.variant = HistFlattened
-		metrics := rest("run_id", "step", "timestamp", "runtime")
-		rt := "NULL"
-		if _, ok := types["runtime"]; ok {
-			rt = "CAST(s.runtime AS DOUBLE)"
+		f.flattened(h)
+	case allPositional(f.names):
+		f.positional(h)
+	default:
+		return nil, f.unknownLayout()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// histFile is a parquet history file's columns, which detectHistory reads
+// for its layout; each layout's method sets h.variant and h.sql.
+type histFile struct {
+	path, sourceTZ string
+	from           string // the file, as s, with file_row_number
+	cols           []loaders.FileColumn
+	types          map[string]string // column -> type
+	names          []string          // the columns in order
+}
+
+// rest lists the file's columns but skip.
+func (f *histFile) rest(skip ...string) []loaders.FileColumn {
+	drop := map[string]bool{}
+	for _, s := range skip {
+		drop[s] = true
+	}
+	var out []loaders.FileColumn
+	for _, c := range f.cols {
+		if !drop[c.Name] {
+			out = append(out, c)
 		}
-		h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
-			stepOf("s.step", types["step"], "s.run_id"), tsFromColumn("s.timestamp", types["timestamp"], sourceTZ, h), rt, entriesMap(metrics, false), xbType, from)
-	case allPositional(names):
-		h.variant = HistPositional
-		h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, s.file_row_number * 1000000 + CAST(pos AS BIGINT) AS rn,
+	}
+	return out
+}
+
+// xbWandb is the extra-bookkeeping list holding column col as _wandb, or
+// an empty list when the file has no such column.
+func (f *histFile) xbWandb(col string) string {
+	if t, ok := f.types[col]; ok {
+		return xbItem("_wandb", cellJSON("s."+dbschema.Ident(col), t, false))
+	}
+	return "CAST([] AS " + xbType + ")"
+}
+
+// sync reads the sync export: run_id, _step, _timestamp, _runtime, _wandb,
+// metrics (JSON) and extra_cols.
+func (f *histFile) sync(h *histSource) error {
+	types := f.types
+	h.variant = HistSync
+	xb := f.xbWandb("_wandb")
+	if t, ok := types["extra_cols"]; ok {
+		xb = fmt.Sprintf("list_concat(%s, %s)", xb, xbEntries(cellJSON("s.extra_cols", t, false)))
+	}
+	mj := cellJSON("s.metrics", types["metrics"], false)
+	h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, CAST(s._runtime AS DOUBLE) AS runtime, %s AS m, list_concat(%s, %s) AS xb FROM %s",
+		stepOf("s._step", types["_step"], "s.run_id"), epochTS("s._timestamp"), jsonMap(mj), xb, xbNotObject(mj), f.from)
+	if extra := f.rest("run_id", "_step", "_timestamp", "_runtime", "_wandb", "metrics", "extra_cols"); len(extra) > 0 {
+		return unexpectedColumns(f.path, h.variant, extra)
+	}
+	return nil
+}
+
+// metricsJSON reads run_id, step, timestamp, runtime, wandb_metadata and
+// metrics as JSON.
+func (f *histFile) metricsJSON(h *histSource) error {
+	types := f.types
+	h.variant = HistMetricsJSON
+	xb := "CAST([] AS " + xbType + ")"
+	if _, ok := types["wandb_metadata"]; ok {
+		xb = f.xbWandb("wandb_metadata")
+	}
+	ts := "NULL"
+	if t, ok := types["timestamp"]; ok {
+		ts = tsFromColumn("s.timestamp", t, f.sourceTZ, h)
+	}
+	rt := "NULL"
+	if _, ok := types["runtime"]; ok {
+		rt = "CAST(s.runtime AS DOUBLE)"
+	}
+	mj := cellJSON("s.metrics", types["metrics"], false)
+	h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, list_concat(%s, %s) AS xb FROM %s",
+		stepOf("s.step", types["step"], "s.run_id"), ts, rt, jsonMap(mj), xb, xbNotObject(mj), f.from)
+	if extra := f.rest("run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics"); len(extra) > 0 {
+		return unexpectedColumns(f.path, h.variant, extra)
+	}
+	return nil
+}
+
+// rawScan reads _step, _timestamp, _runtime, _wandb, run_id and a column
+// per metric.
+func (f *histFile) rawScan(h *histSource) {
+	types := f.types
+	h.variant = HistRawScan
+	metrics := f.rest("run_id", "run_name", "_step", "_timestamp", "_runtime", "_wandb")
+	rt := "NULL"
+	if _, ok := types["_runtime"]; ok {
+		rt = "CAST(s._runtime AS DOUBLE)"
+	}
+	h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, %s AS xb FROM %s",
+		stepOf("s._step", types["_step"], "s.run_id"), epochTS("s._timestamp"), rt, entriesMap(metrics, false), f.xbWandb("_wandb"), f.from)
+	if _, ok := types["run_name"]; ok {
+		h.skipped = append(h.skipped, loaders.Skip{What: "column run_name", Reason: "the run's name; wandb_runs holds it"})
+	}
+}
+
+// canonical reads id, run_id, step, timestamp (a time), runtime and a
+// column per metric, where NaN marks a key the row did not log.
+func (f *histFile) canonical(h *histSource) {
+	types := f.types
+	h.variant = HistCanonical
+	metrics := f.rest("id", "run_id", "step", "timestamp", "runtime")
+	h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, CAST(s.runtime AS DOUBLE) AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
+		stepOf("s.step", types["step"], "s.run_id"), tsFromColumn("s.timestamp", types["timestamp"], f.sourceTZ, h), entriesMap(metrics, true), xbType, f.from)
+	h.notes = append(h.notes, "NaN in a metric column is pandas' mark of a key the row did not log in this layout: such cells are not loaded (no value, not NaN)")
+	if _, ok := types["id"]; ok {
+		h.skipped = append(h.skipped, loaders.Skip{What: "column id", Reason: "the export's staging-database row id; seq keeps the file's order"})
+	}
+}
+
+// flattened reads run_id, step, timestamp (epoch seconds), runtime and a
+// column per metric.
+func (f *histFile) flattened(h *histSource) {
+	types := f.types
+	h.variant = HistFlattened
+	metrics := f.rest("run_id", "step", "timestamp", "runtime")
+	rt := "NULL"
+	if _, ok := types["runtime"]; ok {
+		rt = "CAST(s.runtime AS DOUBLE)"
+	}
+	h.sql = fmt.Sprintf("SELECT s.run_id, s.file_row_number AS rn, %s AS step, %s AS logged_at, %s AS runtime, %s AS m, CAST([] AS %s) AS xb FROM %s",
+		stepOf("s.step", types["step"], "s.run_id"), tsFromColumn("s.timestamp", types["timestamp"], f.sourceTZ, h), rt, entriesMap(metrics, false), xbType, f.from)
+}
+
+// positional reads columns 0, 1, …, each cell one logged entry as JSON.
+func (f *histFile) positional(h *histSource) {
+	h.variant = HistPositional
+	h.sql = fmt.Sprintf(`SELECT e->>'$.run_id' AS run_id, s.file_row_number * 1000000 + CAST(pos AS BIGINT) AS rn,
 			%s AS step, %s AS logged_at, TRY_CAST(e->>'$._runtime' AS DOUBLE) AS runtime,
 			map_from_entries(list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> NOT starts_with(x.key, '_') AND x.key <> 'run_id')) AS m,
 			list_filter(map_entries(CAST(e AS MAP(VARCHAR, JSON))), x -> starts_with(x.key, '_') AND x.key NOT IN ('_step', '_timestamp', '_runtime')) AS xb
 			FROM (SELECT u.file_row_number, u.pos, %s AS e
 				FROM (UNPIVOT (SELECT * FROM read_parquet(%s, file_row_number = true)) ON COLUMNS(* EXCLUDE (file_row_number)) INTO NAME pos VALUE cell) u) s
 			WHERE e IS NOT NULL`,
-			stepOf("e->>'$._step'", "VARCHAR", "e->>'$.run_id'"), timeOf("e->>'$._timestamp'", "e->>'$.run_id'"), cellJSON("u.cell", types[names[0]], false), dbschema.Literal(path))
-		h.notes = append(h.notes, "positional layout: each cell is one logged entry; seq follows the column number")
-	default:
-		return nil, &loaders.FileError{Path: path, Msg: fmt.Sprintf("unknown history layout; expected one of: id, run_id, step, timestamp, runtime and metric columns (canonical); run_id, step, timestamp (epoch seconds) and metric columns (flattened); _step, _timestamp, _runtime, _wandb, metric columns, run_id (raw scan); run_id, step, timestamp, runtime, wandb_metadata, metrics (metrics as JSON); run_id, _step, _timestamp, _runtime, _wandb, metrics, extra_cols (sync export); columns 0, 1, … (positional); found %s", found)}
+		stepOf("e->>'$._step'", "VARCHAR", "e->>'$.run_id'"), timeOf("e->>'$._timestamp'", "e->>'$.run_id'"), cellJSON("u.cell", f.types[f.names[0]], false), dbschema.Literal(f.path))
+	h.notes = append(h.notes, "positional layout: each cell is one logged entry; seq follows the column number")
+}
+
+// unknownLayout is the error for a file of none of the layouts, naming
+// them and the file's first columns.
+func (f *histFile) unknownLayout() error {
+	names := f.names
+	found := strings.Join(names, ", ")
+	if len(names) > 16 {
+		found = strings.Join(names[:16], ", ") + fmt.Sprintf(" … (%d columns in all)", len(names))
 	}
-	return h, nil
+	return &loaders.FileError{Path: f.path, Msg: fmt.Sprintf("unknown history layout; expected one of: id, run_id, step, timestamp, runtime and metric columns (canonical); run_id, step, timestamp (epoch seconds) and metric columns (flattened); _step, _timestamp, _runtime, _wandb, metric columns, run_id (raw scan); run_id, step, timestamp, runtime, wandb_metadata, metrics (metrics as JSON); run_id, _step, _timestamp, _runtime, _wandb, metrics, extra_cols (sync export); columns 0, 1, … (positional); found %s", found)}
 }
 
 func unexpectedColumns(path, variant string, cols []loaders.FileColumn) error {

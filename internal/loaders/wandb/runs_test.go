@@ -63,91 +63,111 @@ func TestRunsLayouts(t *testing.T) {
 			if !c.full {
 				return
 			}
-			checks := map[string]string{
-				"url":                         "https://wandb.ai/example-lab/ft-sweeps/runs/" + run0,
-				"run_group":                   "sweep-0",
-				"job_type":                    "train",
-				"user_name":                   "example-user",
-				"array_to_string(tags, ',')":  "dd,sft",
-				"heartbeat_at::VARCHAR":       "2025-08-19 06:36:01+00",
-				"max_train_steps":             "1000",
-				"num_train_epochs":            "1",
-				"runtime":                     "3600.5",
-				"config->>'$.notes_unicode'":  "naïve café ✓ 😀",
-				"config->>'$.missing_marker'": "nan",
-				"config->>'$.tokenizer'":      "PreTrainedTokenizerFast(name_or_path='allenai/gpt-neox-20b', vocab_size=50280, model_max_length=2048, is_fast=True)",
-				"CAST(summary->'$.huge_count' AS VARCHAR)":                             "123456789012345678901234",
-				"CAST(summary->'$.throughput_peak' AS VARCHAR)":                        "Infinity",
-				"isnan(CAST(config->'$.\"pretrain_eval/socialiqa/acc_7\"' AS DOUBLE))": "true",
-				"json_array_length(config->'$.dataset_mixer_list')":                    "2",
-			}
-
-			if c.variant == wandb.RunsV3 {
-				checks["history_line_count IS NULL"] = "true"
-			} else {
-				checks["history_line_count"] = "9"
-				checks["git_commit"] = "0000000000000000000000000000000000000001"
-			}
-			for expr, want := range checks {
-				if got := v.Scalar("SELECT "+expr+" FROM wandb_runs WHERE run_id = ?", run0); got != want {
-					t.Errorf("%s = %q, want %q", expr, got, want)
-				}
-			}
-			if got := v.Scalar("SELECT max_train_steps IS NULL FROM wandb_runs WHERE run_id = ?", run3); got != "true" {
-				t.Errorf("max_train_steps 1.5 must not be cast to BIGINT: %s", got)
-			}
-			if got := v.Scalar("SELECT count(*) FROM wandb_runs WHERE json_type(config) = 'OBJECT' AND json_array_length(json_keys(config)) > 250"); got != "6" {
-				t.Errorf("runs with their whole config: %s", got)
-			}
-			skipped, _ := json.Marshal(s.Skipped)
-			if c.variant != wandb.RunsV3 && !strings.Contains(string(skipped), `{"what":"column sweep_info","count":1,"reason":"the string \"nan\" (pandas' mark of a missing value): loaded as NULL"}`) {
-				t.Errorf("the \"nan\" sweep_info is not reported: %s", skipped)
-			}
-			kept := loadertest.KeptText(s)
-			if !strings.Contains(kept, `"what":"column wandb_metadata","count":1`) {
-				t.Errorf("the Python str() wandb_metadata is not reported: %s", kept)
-			}
-			if !strings.Contains(kept, "config.max_train_steps") || !strings.Contains(kept, "not exactly a BIGINT (e.g. 1.5)") {
-				t.Errorf("kept does not report max_train_steps 1.5: %s", kept)
-			}
-			vary := map[string]string{}
-			for _, k := range s.Varying {
-				vary[k.Key] = k.String()
-			}
-			for key, want := range map[string]string{
-				"config.model_size":         "config.model_size (integer 3, string 3)",
-				"config.pretrain_compute":   "config.pretrain_compute (float 3, integer 3)",
-				"config.finetune_sequences": "config.finetune_sequences (integer 3, string 3)",
-				"config.num_train_epochs":   "config.num_train_epochs (float 3, integer 3)",
-				"summary.learning_rate":     "summary.learning_rate (float 5, integer 1)",
-			} {
-				if vary[key] != want {
-					t.Errorf("types vary: %q, want %q (all: %v)", vary[key], want, s.Varying)
-				}
-			}
-			if _, ok := vary["config.seed"]; ok {
-				t.Errorf("config.seed does not vary: %v", vary["config.seed"])
-			}
-			// Evals: flat, nested and both.
-			for _, e := range []struct{ task, metric, want string }{
-				{"arc_challenge", "primary_score", "0"},
-				{"arc_easy", "num_instances", "1172"},
-				{"boolq", "primary_score", "0.26"},
-			} {
-				if got := v.Scalar("SELECT value FROM wandb_run_evals WHERE run_id = ? AND task = ? AND metric = ?", run0, e.task, e.metric); got != e.want {
-					t.Errorf("eval %s/%s = %s, want %s", e.task, e.metric, got, e.want)
-				}
-			}
-			if got := v.Scalar("SELECT value_json->>'$.num_shots' FROM wandb_run_evals WHERE run_id = ? AND task = 'arc_easy' AND metric = 'task_config'", run0); got != "5" {
-				t.Errorf("task_config kept: %s", got)
-			}
-			if got := v.Scalar("SELECT isnan(value) FROM wandb_run_evals WHERE run_id = ? AND task = 'boolq' AND metric = 'acc_per_char'", run0); got != "true" {
-				t.Errorf("NaN eval: %s", got)
-			}
-			if got := v.Scalar("SELECT count(*) FROM wandb_run_evals WHERE run_id = ?", run0); got != "11" {
-				t.Errorf("evals of run 0: %s, want 11 (2 flat, 5 nested, 2 given both ways written once, 2 flat)", got)
-			}
+			checkWholeRun(t, v, c.variant, run0, run3)
+			checkRunsReport(t, s, c.variant)
+			checkRunEvals(t, v, run0)
 		})
+	}
+}
+
+// checkWholeRun checks the columns of run0 (and run3) that only a layout
+// carrying the whole config and summary fills.
+func checkWholeRun(t *testing.T, v *loadertest.Env, variant, run0, run3 string) {
+	t.Helper()
+	checks := map[string]string{
+		"url":                         "https://wandb.ai/example-lab/ft-sweeps/runs/" + run0,
+		"run_group":                   "sweep-0",
+		"job_type":                    "train",
+		"user_name":                   "example-user",
+		"array_to_string(tags, ',')":  "dd,sft",
+		"heartbeat_at::VARCHAR":       "2025-08-19 06:36:01+00",
+		"max_train_steps":             "1000",
+		"num_train_epochs":            "1",
+		"runtime":                     "3600.5",
+		"config->>'$.notes_unicode'":  "naïve café ✓ 😀",
+		"config->>'$.missing_marker'": "nan",
+		"config->>'$.tokenizer'":      "PreTrainedTokenizerFast(name_or_path='allenai/gpt-neox-20b', vocab_size=50280, model_max_length=2048, is_fast=True)",
+		"CAST(summary->'$.huge_count' AS VARCHAR)":                             "123456789012345678901234",
+		"CAST(summary->'$.throughput_peak' AS VARCHAR)":                        "Infinity",
+		"isnan(CAST(config->'$.\"pretrain_eval/socialiqa/acc_7\"' AS DOUBLE))": "true",
+		"json_array_length(config->'$.dataset_mixer_list')":                    "2",
+	}
+
+	if variant == wandb.RunsV3 {
+		checks["history_line_count IS NULL"] = "true"
+	} else {
+		checks["history_line_count"] = "9"
+		checks["git_commit"] = "0000000000000000000000000000000000000001"
+	}
+	for expr, want := range checks {
+		if got := v.Scalar("SELECT "+expr+" FROM wandb_runs WHERE run_id = ?", run0); got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
+	if got := v.Scalar("SELECT max_train_steps IS NULL FROM wandb_runs WHERE run_id = ?", run3); got != "true" {
+		t.Errorf("max_train_steps 1.5 must not be cast to BIGINT: %s", got)
+	}
+	if got := v.Scalar("SELECT count(*) FROM wandb_runs WHERE json_type(config) = 'OBJECT' AND json_array_length(json_keys(config)) > 250"); got != "6" {
+		t.Errorf("runs with their whole config: %s", got)
+	}
+}
+
+// checkRunsReport checks what the load of a whole-config layout reports:
+// the "nan" sweep_info, what it kept aside and the keys whose types vary.
+func checkRunsReport(t *testing.T, s *loaders.Summary, variant string) {
+	t.Helper()
+	skipped, _ := json.Marshal(s.Skipped)
+	if variant != wandb.RunsV3 && !strings.Contains(string(skipped), `{"what":"column sweep_info","count":1,"reason":"the string \"nan\" (pandas' mark of a missing value): loaded as NULL"}`) {
+		t.Errorf("the \"nan\" sweep_info is not reported: %s", skipped)
+	}
+	kept := loadertest.KeptText(s)
+	if !strings.Contains(kept, `"what":"column wandb_metadata","count":1`) {
+		t.Errorf("the Python str() wandb_metadata is not reported: %s", kept)
+	}
+	if !strings.Contains(kept, "config.max_train_steps") || !strings.Contains(kept, "not exactly a BIGINT (e.g. 1.5)") {
+		t.Errorf("kept does not report max_train_steps 1.5: %s", kept)
+	}
+	vary := map[string]string{}
+	for _, k := range s.Varying {
+		vary[k.Key] = k.String()
+	}
+	for key, want := range map[string]string{
+		"config.model_size":         "config.model_size (integer 3, string 3)",
+		"config.pretrain_compute":   "config.pretrain_compute (float 3, integer 3)",
+		"config.finetune_sequences": "config.finetune_sequences (integer 3, string 3)",
+		"config.num_train_epochs":   "config.num_train_epochs (float 3, integer 3)",
+		"summary.learning_rate":     "summary.learning_rate (float 5, integer 1)",
+	} {
+		if vary[key] != want {
+			t.Errorf("types vary: %q, want %q (all: %v)", vary[key], want, s.Varying)
+		}
+	}
+	if _, ok := vary["config.seed"]; ok {
+		t.Errorf("config.seed does not vary: %v", vary["config.seed"])
+	}
+}
+
+// checkRunEvals checks run0's evals: flat, nested and both.
+func checkRunEvals(t *testing.T, v *loadertest.Env, run0 string) {
+	t.Helper()
+	// Evals: flat, nested and both.
+	for _, e := range []struct{ task, metric, want string }{
+		{"arc_challenge", "primary_score", "0"},
+		{"arc_easy", "num_instances", "1172"},
+		{"boolq", "primary_score", "0.26"},
+	} {
+		if got := v.Scalar("SELECT value FROM wandb_run_evals WHERE run_id = ? AND task = ? AND metric = ?", run0, e.task, e.metric); got != e.want {
+			t.Errorf("eval %s/%s = %s, want %s", e.task, e.metric, got, e.want)
+		}
+	}
+	if got := v.Scalar("SELECT value_json->>'$.num_shots' FROM wandb_run_evals WHERE run_id = ? AND task = 'arc_easy' AND metric = 'task_config'", run0); got != "5" {
+		t.Errorf("task_config kept: %s", got)
+	}
+	if got := v.Scalar("SELECT isnan(value) FROM wandb_run_evals WHERE run_id = ? AND task = 'boolq' AND metric = 'acc_per_char'", run0); got != "true" {
+		t.Errorf("NaN eval: %s", got)
+	}
+	if got := v.Scalar("SELECT count(*) FROM wandb_run_evals WHERE run_id = ?", run0); got != "11" {
+		t.Errorf("evals of run 0: %s, want 11 (2 flat, 5 nested, 2 given both ways written once, 2 flat)", got)
 	}
 }
 

@@ -1,0 +1,528 @@
+package qa
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/dschema/dschema/internal/loaders"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/runname"
+	"github.com/dschema/dschema/internal/tarstream"
+)
+
+// predictions reads a -predictions.jsonl: one question a line.
+func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
+	if t.predictions != "" {
+		return q.fail(m, qaWhole, fmt.Sprintf("a second predictions file for %s, task %s (the first: %s)", t.model.ref, t.task, t.predictions))
+	}
+	t.predictions = m.Path
+	if t.skipped != 0 {
+		q.skip(fmt.Sprintf("questions of a model and task load %d already holds", t.skipped), m.Path)
+		return nil
+	}
+	seen := map[int64]int64{}
+	return q.batched(m, r, func(at qaAt, b []byte, batch *qaBatch) error {
+		row, err := q.question(b, t)
+		if err != nil {
+			return q.failErr(m, at, err.Error(), err)
+		}
+		if prev, dup := seen[row.DocID]; dup {
+			return q.fail(m, at, fmt.Sprintf("doc_id %d again (first on line %d)", row.DocID, prev))
+		}
+		seen[row.DocID] = at.line
+		t.questions++
+		batch.rows, batch.lines = append(batch.rows, row), append(batch.lines, at)
+		return nil
+	})
+}
+
+// answerKeys are ModelAnswerOutput's fields, in the struct's order.
+var answerKeys = []string{"is_greedy", "logits_per_byte", "logits_per_char", "logits_per_token", "num_chars", "num_tokens", "num_tokens_all", "sum_logits", "sum_logits_uncond"}
+
+// question decodes one prediction line.
+func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
+	v, err := q.parser.ParseBytes(pyInf(b))
+	if err != nil {
+		return nil, fmt.Errorf("malformed JSON: %w", err)
+	}
+	o, err := v.Object()
+	if err != nil {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	row := &gen.QAQuestionOutput{ModelRef: t.model.ref, Task: t.task, LoadID: &q.l.ID}
+	var extra loaders.JSONObject
+	docID := o.Get("doc_id")
+	if docID == nil {
+		return nil, fmt.Errorf("no doc_id")
+	}
+	id, ok := exactInt(docID)
+	if !ok {
+		return nil, fmt.Errorf("doc_id %s is not an integer", docID)
+	}
+	row.DocID = id
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		switch string(k) {
+		case "doc_id":
+		case "native_id":
+			row.NativeID = nativeID(x)
+		case "label":
+			if l, ok := exactInt(x); ok {
+				row.Label = &l
+			} else if x.Type() != fastjson.TypeNull {
+				addValue(&extra, "label", x)
+			}
+		case "task_hash", "model_hash":
+			s := string(x.GetStringBytes())
+			if x.Type() != fastjson.TypeString {
+				addValue(&extra, string(k), x)
+				return
+			}
+			h := &t.taskHash
+			if string(k) == "model_hash" {
+				h = &t.modelHash
+			}
+			if *h == "" {
+				*h = s
+			} else if *h != s {
+				addValue(&extra, string(k), x) // another hash than the task's first line
+			}
+		case "metrics":
+			mo, err := x.Object()
+			if err != nil {
+				addValue(&extra, "metrics", x)
+				return
+			}
+			var rest loaders.JSONObject
+			row.Metrics = make(map[string]float64, mo.Len())
+			mo.Visit(func(mk []byte, mv *fastjson.Value) {
+				if f, ok := exactFloat(mv); ok {
+					row.Metrics[string(mk)] = f
+				} else {
+					addValue(&rest, string(mk), mv)
+				}
+			})
+			if !rest.Empty() {
+				extra.AddRaw("metrics", rest.Bytes())
+			}
+		case "model_output":
+			outs, leftover, ok := answers(x)
+			if !ok {
+				addValue(&extra, "model_output", x)
+				return
+			}
+			row.AnswerOutputs = outs
+			if leftover != nil {
+				extra.AddRaw("model_output", leftover)
+			}
+		default:
+			addValue(&extra, string(k), x)
+		}
+	})
+	if !extra.Empty() {
+		row.Extra = extra.Bytes()
+		q.kept["questions with something kept in extra (text metrics, other keys, per-choice keys outside ModelAnswerOutput)"]++
+	}
+	if mo := o.Get("model_output"); mo != nil && mo.Type() == fastjson.TypeArray {
+		n := len(mo.GetArray())
+		where := func(what string) string {
+			return fmt.Sprintf("%s %s doc %d (%s, %d choices)", t.model.ref, t.task, row.DocID, what, n)
+		}
+		if l := row.Label; l != nil && (*l < 0 || *l >= int64(n)) {
+			q.noteOdd("questions whose label is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("label %d", *l)))
+		}
+		if c, ok := row.Metrics["correct_choice"]; ok && (c != math.Trunc(c) || c < 0 || c >= float64(n)) {
+			q.noteOdd("questions whose metrics.correct_choice is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("correct_choice %v", c)))
+		}
+	}
+	return row, nil
+}
+
+// answers turns model_output into ModelAnswerOutputs when every choice has
+// every field with its type; leftover is the choices' other keys (one
+// object per choice), nil when none.
+func answers(x *fastjson.Value) (out []gen.QAQuestionOutputAnswerOutputs, leftover []byte, ok bool) {
+	arr, err := x.Array()
+	if err != nil {
+		return nil, nil, false
+	}
+	out = make([]gen.QAQuestionOutputAnswerOutputs, len(arr))
+	var rest []loaders.JSONObject
+	anyRest := false
+	for i, c := range arr {
+		co, err := c.Object()
+		if err != nil || co.Len() < len(answerKeys) {
+			return nil, nil, false
+		}
+		a := &out[i]
+		floats := []*float64{&a.LogitsPerByte, &a.LogitsPerChar, &a.LogitsPerToken, &a.SumLogits, &a.SumLogitsUncond}
+		ints := []*int64{&a.NumChars, &a.NumTokens, &a.NumTokensAll}
+		for j, k := range []string{"logits_per_byte", "logits_per_char", "logits_per_token", "sum_logits", "sum_logits_uncond"} {
+			f, ok := exactFloat(co.Get(k))
+			if !ok {
+				return nil, nil, false
+			}
+			*floats[j] = f
+		}
+		for j, k := range []string{"num_chars", "num_tokens", "num_tokens_all"} {
+			n, ok := exactInt(co.Get(k))
+			if !ok {
+				return nil, nil, false
+			}
+			*ints[j] = n
+		}
+		g := co.Get("is_greedy")
+		if g == nil || (g.Type() != fastjson.TypeTrue && g.Type() != fastjson.TypeFalse) {
+			return nil, nil, false
+		}
+		a.IsGreedy = g.Type() == fastjson.TypeTrue
+		var r loaders.JSONObject
+		if co.Len() > len(answerKeys) {
+			co.Visit(func(k []byte, v *fastjson.Value) {
+				if !isAnswerKey(string(k)) {
+					addValue(&r, string(k), v)
+				}
+			})
+			anyRest = true
+		}
+		rest = append(rest, r)
+	}
+	if anyRest {
+		b := []byte{'['}
+		for i, r := range rest {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, r.Bytes()...)
+		}
+		leftover = append(b, ']')
+	}
+	return out, leftover, true
+}
+
+func isAnswerKey(k string) bool {
+	for _, a := range answerKeys {
+		if a == k {
+			return true
+		}
+	}
+	return false
+}
+
+// metricsFile reads a -metrics.json: the task's metrics record.
+func (q *qaLoad) metricsFile(m tarstream.Member, r io.Reader, t *qaTask) error {
+	b, err := q.readMember(m, r)
+	if err != nil {
+		return err
+	}
+	return q.setRecord(m, qaWhole, b, t, false)
+}
+
+// metricsAll reads an OLMES metrics-all.jsonl: one record a line, the
+// aggregates over tasks among them.
+func (q *qaLoad) metricsAll(m tarstream.Member, r io.Reader, model *qaModel) error {
+	return q.eachQALine(m, r, func(at qaAt, b []byte) error {
+		v, err := q.parser.ParseBytes(pyInf(b))
+		if err != nil {
+			return q.malformed(m, at, err)
+		}
+		name := string(v.GetStringBytes("task_name"))
+		if name == "" {
+			return q.fail(m, at, "a record without task_name")
+		}
+		return q.setRecord(m, at, b, q.task(model, strings.TrimSpace(name)), true)
+	})
+}
+
+// setRecord keeps a task's metrics record. OLMES writes it twice (the
+// task's -metrics.json and its metrics-all.jsonl line): the first is kept,
+// and a second that differs is reported.
+func (q *qaLoad) setRecord(m tarstream.Member, at qaAt, b []byte, t *qaTask, fromAll bool) error {
+	var p fastjson.Parser
+	v, err := p.ParseBytes(pyInf(b))
+	if err != nil {
+		return q.malformed(m, at, err)
+	}
+	if v.Type() != fastjson.TypeObject {
+		return q.fail(m, at, "a metrics record is a JSON object")
+	}
+	text := string(compactJSON(v))
+	where := m.Path
+	if fromAll {
+		where = fmt.Sprintf("%s line %d", m.Path, at.line)
+	}
+	if t.record != nil {
+		if text != t.recordText {
+			q.notes = append(q.notes, fmt.Sprintf("%s, task %s: the metrics record in %s differs from the one in %s; the first is kept", t.model.ref, t.task, where, t.recordMember))
+		}
+		return nil
+	}
+	t.record, t.recordText, t.recordMember = v, text, where
+	return nil
+}
+
+// inputs reads an OLMES -requests.jsonl or -recorded-inputs.jsonl.
+func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string) error {
+	if t.skipped != 0 {
+		q.skip(fmt.Sprintf("inputs of a model and task load %d already holds", t.skipped), m.Path)
+		return nil
+	}
+	return q.batched(m, r, func(at qaAt, b []byte, batch *qaBatch) error {
+		v, err := q.parser.ParseBytes(pyInf(b))
+		if err != nil {
+			return q.malformed(m, at, err)
+		}
+		row := &gen.QAQuestionInput{ModelRef: t.model.ref, Task: t.task, Kind: kind, Line: at.line, LoadID: &q.l.ID,
+			Body: append([]byte(nil), b...)}
+		d := v.Get("doc_id")
+		if d == nil {
+			return q.fail(m, at, "no doc_id")
+		}
+		id, ok := exactInt(d)
+		if !ok {
+			return q.fail(m, at, fmt.Sprintf("doc_id %s is not an integer", d))
+		}
+		row.DocID = &id
+		if x := v.Get("native_id"); x != nil {
+			row.NativeID = nativeID(x)
+		}
+		if x := v.Get("idx"); x != nil {
+			if i, ok := exactInt(x); ok {
+				row.Idx = &i
+			}
+		}
+		if x := v.Get("request_type"); x != nil && x.Type() == fastjson.TypeString {
+			s := string(x.GetStringBytes())
+			row.RequestType = &s
+		}
+		t.inputs++
+		batch.ins, batch.lines = append(batch.ins, row), append(batch.lines, at)
+		return nil
+	})
+}
+
+// writeTasks appends one qa_task_outputs row per gathered (model, task).
+func (q *qaLoad) writeTasks(dc driver.Conn) error {
+	a, err := gen.NewQATaskOutputAppender(dc)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	keys := make([]string, 0, len(q.tasks))
+	for k := range q.tasks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	runIDs := map[*qaModel]*string{}
+	var taken []string
+	defer func() { q.rep.Skip(loaders.FirstSourceKeeps("model and task", "qa_task_outputs", taken)) }()
+	for _, k := range keys {
+		t := q.tasks[k]
+		if t.skipped != 0 {
+			taken = append(taken, fmt.Sprintf("%s, task %s (load %d)", t.model.ref, t.task, t.skipped))
+			continue
+		}
+		row, err := q.taskRow(t, runIDs)
+		if err != nil {
+			return err
+		}
+		if err := a.Append(row); err != nil {
+			return fmt.Errorf("%s, task %s: %w", t.model.ref, t.task, err)
+		}
+		for _, k := range t.model.kept {
+			q.kept[k]++
+		}
+		name := t.model.ref + " " + t.task
+		if t.predictions == "" && !*row.IsAggregate {
+			q.noteOdd("tasks without a predictions file (their row has no questions)", name)
+		}
+		if t.record == nil {
+			q.noteOdd("tasks without a metrics record (no -metrics.json, no metrics-all.jsonl line: their row has no aggregate metrics)", name)
+		}
+	}
+	if err := a.Close(); err != nil {
+		return fmt.Errorf("write qa_task_outputs: %w", err)
+	}
+	q.rep.Rows[gen.QATaskOutputTable] = a.Rows()
+	return nil
+}
+
+// taskRow makes the qa_task_outputs row of a gathered (model, task), from
+// its model, its metrics record and its config. runIDs remembers each
+// OLMES model's W&B run, found once.
+func (q *qaLoad) taskRow(t *qaTask, runIDs map[*qaModel]*string) (*gen.QATaskOutput, error) {
+	m := t.model
+	row := &gen.QATaskOutput{ModelRef: m.ref, Task: t.task, LoadID: &q.l.ID}
+	isAgg := false
+	row.IsAggregate = &isAgg
+	switch m.layout {
+	case "datadecide":
+		row.Data, row.Params, row.Seed, row.RecipeRaw = nonEmpty(m.data), nonEmpty(m.params), m.seed, nonEmpty(m.slug)
+		row.TrainingSeed, row.Step = &m.trainingSeed, &m.step
+		row.ModelName = nonEmpty(fmt.Sprintf("%s/%s/seed-%d/step-%d", m.slug, m.params, m.trainingSeed, m.step))
+	case "olmes":
+		row.ModelName = nonEmpty(m.dir)
+		// An aggregate: only in metrics-all.jsonl (no task file of its
+		// own, whichever record was read first), in a dump that has task files.
+		isAgg = !t.taskFiles && q.dumpDirs[m.ref]
+	}
+	row.TaskHash, row.ModelHash = nonEmpty(t.taskHash), nonEmpty(t.modelHash)
+	if t.predictions != "" {
+		n := t.questions
+		row.NumInstances = &n
+	}
+	row.ModelKind = nonEmpty(m.kind)
+	if t.record != nil {
+		o, _ := t.record.Object()
+		var rest loaders.JSONObject
+		o.Visit(func(k []byte, v *fastjson.Value) { q.recordField(row, t, &rest, string(k), v) })
+		if !rest.Empty() {
+			row.Record = rest.Bytes()
+		}
+	}
+	if row.TaskConfig == nil && t.config != "" {
+		row.TaskConfig = []byte(t.config)
+	} else if t.config != "" && string(row.TaskConfig) != t.config {
+		q.notes = append(q.notes, fmt.Sprintf("%s, task %s: -config.json differs from the metrics record's task_config; the record's is kept", m.ref, t.task))
+	}
+	if m.layout == "olmes" {
+		id, ok := runIDs[m]
+		if !ok {
+			id = olmesRunID(m, row.ModelConfig)
+			runIDs[m] = id
+		}
+		if id != nil {
+			row.RunID, row.ModelKind = id, nonEmpty("finetune")
+		}
+	}
+	member := t.recordMember
+	if member == "" {
+		member = t.predictions
+	}
+	row.Member = nonEmpty(member)
+	return row, nil
+}
+
+// nonEmpty is s, or nil for "".
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// recordField puts the field k (value v) of t's metrics record into row,
+// or into rest (the row's record column) when it has no column of its own
+// or disagrees with what the predictions said (with a note).
+func (q *qaLoad) recordField(row *gen.QATaskOutput, t *qaTask, rest *loaders.JSONObject, k string, v *fastjson.Value) {
+	m := t.model
+	switch k {
+	case "task_name":
+		if string(v.GetStringBytes()) != t.task {
+			addValue(rest, "task_name", v)
+		}
+	case "task_hash", "model_hash":
+		h := &row.TaskHash
+		if k == "model_hash" {
+			h = &row.ModelHash
+		}
+		if s := string(v.GetStringBytes()); v.Type() == fastjson.TypeString && (*h == nil || **h == s) {
+			*h = &s
+		} else {
+			addValue(rest, k, v)
+			q.notes = append(q.notes, fmt.Sprintf("%s, task %s: %s %s of the metrics record differs from the predictions' (%s); the predictions' is kept, the record's is in record", m.ref, t.task, k, v, **h))
+		}
+	case "num_instances":
+		n, ok := exactInt(v)
+		if !ok {
+			addValue(rest, "num_instances", v)
+		} else if row.NumInstances != nil && *row.NumInstances != n {
+			addValue(rest, "num_instances", v)
+			q.notes = append(q.notes, fmt.Sprintf("%s, task %s: the metrics record says %d instances, the predictions have %d", m.ref, t.task, n, *row.NumInstances))
+		} else {
+			row.NumInstances = &n
+		}
+	case "metrics":
+		setMetrics(row, rest, v)
+	case "task_config":
+		row.TaskConfig = compactJSON(v)
+	case "model_config":
+		row.ModelConfig = compactJSON(v)
+		if name := string(v.GetStringBytes("model")); name != "" {
+			row.ModelName = &name
+		}
+	default:
+		addValue(rest, k, v)
+	}
+}
+
+// setMetrics puts a metrics record's metrics object v into row: numbers in
+// Metrics (and primary_score in PrimaryScore), other values in MetricsJSON.
+// A v that is not an object goes into rest.
+func setMetrics(row *gen.QATaskOutput, rest *loaders.JSONObject, v *fastjson.Value) {
+	mo, err := v.Object()
+	if err != nil {
+		addValue(rest, "metrics", v)
+		return
+	}
+	var other loaders.JSONObject
+	row.Metrics = map[string]float64{}
+	mo.Visit(func(mk []byte, mv *fastjson.Value) {
+		if f, ok := exactFloat(mv); ok {
+			row.Metrics[string(mk)] = f
+		} else {
+			addValue(&other, string(mk), mv)
+		}
+	})
+	if f, ok := row.Metrics["primary_score"]; ok {
+		row.PrimaryScore = &f
+	}
+	if !other.Empty() {
+		row.MetricsJSON = other.Bytes()
+	}
+}
+
+// olmesRunID finds the W&B finetune run an OLMES dump evaluated: the first
+// of the dump's name, then the components of model_config's model and
+// model_path, that the run-name parser reads as one of the lab's run names
+// (in this lab a run's id is its name).
+func olmesRunID(m *qaModel, modelConfig []byte) *string {
+	cands := []string{m.ref}
+	if len(modelConfig) > 0 {
+		var p fastjson.Parser
+		if v, err := p.ParseBytes(modelConfig); err == nil {
+			for _, k := range []string{"model", "model_path"} {
+				cands = append(cands, strings.Split(string(v.GetStringBytes(k)), "/")...)
+			}
+		}
+	}
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if p := runname.Parse(c); p.RunType != "other" && p.RunType != "old" {
+			return &c
+		}
+	}
+	return nil
+}
+
+// nativeID is a native id as text: a string as is, a number as written.
+func nativeID(x *fastjson.Value) *string {
+	var s string
+	switch x.Type() {
+	case fastjson.TypeNull:
+		return nil
+	case fastjson.TypeString:
+		s = string(x.GetStringBytes())
+	default:
+		s = string(compactJSON(x))
+	}
+	return &s
+}

@@ -74,10 +74,17 @@ func TestVerifyCoversEveryTableALoadWrites(t *testing.T) {
 	if strings.Join(written, ",") != "finetune_runs,wandb_run_evals,wandb_runs" {
 		t.Errorf("tables written: %v", written)
 	}
-	// A run whose finetune_runs row another origin wrote keeps it: named, not compared.
-	v.Exec("UPDATE finetune_runs SET origin = 'pickle', epochs = 7 WHERE run_id = ?", run0)
+	// A row of the file's own load is compared whatever its origin says: an
+	// origin changed in place is a difference.
+	v.Exec("UPDATE finetune_runs SET origin = 'pickle' WHERE run_id = ?", run0)
+	if got := v.Verify("wandb-runs", runs); got.OK() || got.ByColumn["finetune_runs.origin"] != 1 {
+		t.Errorf("the load's own row with another origin: %+v", got)
+	}
+	// A run whose finetune_runs row another load wrote from another origin
+	// keeps it: named, not compared.
+	v.Exec("UPDATE finetune_runs SET epochs = 7, load_id = 99 WHERE run_id = ?", run0)
 	got := v.Verify("wandb-runs", runs)
-	if !got.OK() || len(got.NotCompared) != 1 || !strings.Contains(got.NotCompared[0], run0+" (pickle, load 1)") {
+	if !got.OK() || len(got.NotCompared) != 1 || !strings.Contains(got.NotCompared[0], run0+" (pickle, load 99)") {
 		t.Errorf("another origin's row: %+v", got)
 	}
 }

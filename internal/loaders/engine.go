@@ -43,17 +43,22 @@ var registry = map[string]Loader{}
 // a loader or a verifier): two packages claiming one kind is a programming
 // error that must not be settled by import order.
 func Register(l Loader) {
-	k := l.Kind()
-	if k == "" {
-		panic(fmt.Sprintf("loaders.Register: %T has an empty kind", l))
+	claim("Register", l.Kind(), l)
+	registry[l.Kind()] = l
+}
+
+// claim panics when kind is empty or already taken by a loader or a
+// verifier; fn names the registering function, v what registers.
+func claim(fn, kind string, v any) {
+	if kind == "" {
+		panic(fmt.Sprintf("loaders.%s: %T has an empty kind", fn, v))
 	}
-	if old, ok := registry[k]; ok {
-		panic(fmt.Sprintf("loaders.Register: kind %q registered twice (%T and %T)", k, old, l))
+	if old, ok := registry[kind]; ok {
+		panic(fmt.Sprintf("loaders.%s: kind %q registered twice (%T and %T)", fn, kind, old, v))
 	}
-	if old, ok := verifiers[k]; ok {
-		panic(fmt.Sprintf("loaders.Register: kind %q is already the verifier %T", k, old))
+	if old, ok := verifiers[kind]; ok {
+		panic(fmt.Sprintf("loaders.%s: kind %q registered twice (%T and %T)", fn, kind, old, v))
 	}
-	registry[k] = l
 }
 
 // Kinds lists the registered loader kinds, sorted.

@@ -45,17 +45,8 @@ var verifiers = map[string]Verifier{}
 // check) available by its kind. Like Register, it panics when the kind is
 // empty or taken.
 func RegisterVerifier(v Verifier) {
-	k := v.Kind()
-	if k == "" {
-		panic(fmt.Sprintf("loaders.RegisterVerifier: %T has an empty kind", v))
-	}
-	if old, ok := verifiers[k]; ok {
-		panic(fmt.Sprintf("loaders.RegisterVerifier: kind %q registered twice (%T and %T)", k, old, v))
-	}
-	if old, ok := registry[k]; ok {
-		panic(fmt.Sprintf("loaders.RegisterVerifier: kind %q is already the loader %T", k, old))
-	}
-	verifiers[k] = v
+	claim("RegisterVerifier", v.Kind(), v)
+	verifiers[v.Kind()] = v
 }
 
 // CheckKinds lists the registered verifiers that are not loaders (checks

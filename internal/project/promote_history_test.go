@@ -1,8 +1,9 @@
-package cli
+package project_test
 
 import (
 	"context"
 	"database/sql"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,7 +12,9 @@ import (
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/labtest"
 	"github.com/dschema/dschema/internal/loaders"
+	_ "github.com/dschema/dschema/internal/loaders/all"
 	"github.com/dschema/dschema/internal/migrate"
+	"github.com/dschema/dschema/internal/project"
 )
 
 // copyTree copies the files of src/dir into dst/dir (one level).
@@ -49,8 +52,8 @@ func TestPromoteLoadedHistory(t *testing.T) {
 	for _, d := range []string{"schema", "migrations", "gen"} {
 		copyTree(t, "../..", root, d)
 	}
-	if out, errs, code := runCmd(t, "promote", "wandb_history", "eval/loss", "--root", root); code != 0 {
-		t.Fatalf("promote = %s %s", out, errs)
+	if err := project.Promote(ctx, io.Discard, "wandb_history", "eval/loss", project.PromoteOptions{Root: root}); err != nil {
+		t.Fatalf("promote = %v", err)
 	}
 
 	db, path := loadedHistory(t, ctx)
@@ -165,4 +168,10 @@ func keyValues(t *testing.T, ctx context.Context, db *sql.DB, q string) map[stri
 		out[k] = v
 	}
 	return out
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	labtest.Cleanup()
+	os.Exit(code)
 }

@@ -90,65 +90,6 @@ func TestVersionAndDocs(t *testing.T) {
 	}
 }
 
-// TestMigrateLifecycle applies every migration one at a time, reverts them
-// all, applies them again, and checks the live database against the
-// replayed migrations (check --db) at each version.
-func TestMigrateLifecycle(t *testing.T) {
-	t.Parallel()
-	db := filepath.Join(t.TempDir(), "lab.duckdb")
-	n := newest(t)
-	check := func(step string) {
-		t.Helper()
-		out, errs, code := runCmd(t, "check", "--root", "../..", "--db", db)
-		if code != 0 || !strings.Contains(out, "matches the migrations at its version") {
-			t.Fatalf("%s: check --db = %q %q, exit %d", step, out, errs, code)
-		}
-	}
-	out, _, code := runCmd(t, "migrate", "up", "--dry-run", "--db", db)
-	if code != 0 || !strings.Contains(out, "-- 00001_init.sql") || !strings.Contains(out, `CREATE TABLE "wandb_runs"`) || strings.Contains(out, "+goose Down") {
-		t.Fatalf("up --dry-run = %.300q, exit %d", out, code)
-	}
-	out, _, _ = runCmd(t, "migrate", "status", "--db", db)
-	if !strings.Contains(out, "pending") || strings.Contains(out, "applied ") {
-		t.Errorf("status after --dry-run = %q, want every migration pending", out)
-	}
-	check("new database")
-	// Up one version at a time. check compares the database with a replay of
-	// the migrations up to its version, which is what up --to just applied:
-	// it is worth running on the way down (each Down must give back the
-	// version before), and once at the top.
-	for v := int64(1); v <= n; v++ {
-		if out, errs, code := runCmd(t, "migrate", "up", "--to", fmt.Sprint(v), "--db", db); code != 0 {
-			t.Fatalf("migrate up --to %d: %s %s", v, out, errs)
-		}
-	}
-	check(fmt.Sprintf("up to %d", n))
-	out, _, _ = runCmd(t, "migrate", "status", "--db", db)
-	if strings.Contains(out, "pending") || !strings.Contains(out, "applied") {
-		t.Errorf("status after up = %q", out)
-	}
-	for v := n - 1; v >= 0; v-- {
-		if out, errs, code := runCmd(t, "migrate", "down", "--db", db); code != 0 {
-			t.Fatalf("migrate down to %d: %s %s", v, out, errs)
-		}
-		check(fmt.Sprintf("down to %d", v))
-	}
-	if out, errs, code := runCmd(t, "migrate", "up", "--db", db); code != 0 || !strings.Contains(out, fmt.Sprintf("is at version %d", n)) {
-		t.Fatalf("migrate up again: %s %s", out, errs)
-	}
-	check("up again")
-	if out, errs, code := runCmd(t, "migrate", "redo", "--db", db); code != 0 || !strings.Contains(out, "reverted ") || !strings.Contains(out, "applied ") {
-		t.Fatalf("migrate redo: %s %s", out, errs)
-	}
-	check("redo")
-	if out, errs, code := runCmd(t, "migrate", "validate", "--db", db); code != 0 || !strings.Contains(out, "its applied migrations match their files") {
-		t.Errorf("validate = %s %s", out, errs)
-	}
-	if out, _, _ := runCmd(t, "migrate", "up", "--db", db); !strings.Contains(out, "already at version") {
-		t.Errorf("second up = %q, want already at version", out)
-	}
-}
-
 func TestCheckFindsDrift(t *testing.T) {
 	t.Parallel()
 	db := migratedDB(t)

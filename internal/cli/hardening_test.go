@@ -14,7 +14,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/fixtures"
@@ -192,37 +191,6 @@ func TestInterruptExitCode(t *testing.T) {
 	}
 	if got := dbState(t, db); !strings.Contains(got, "0 loads") {
 		t.Errorf("after an interrupted load: %s", got)
-	}
-}
-
-// TestOnlyMigrateUpCreatesADatabase: a mistyped --db is an error for every
-// other command, and leaves no file behind; an empty --db is refused.
-func TestOnlyMigrateUpCreatesADatabase(t *testing.T) {
-	t.Parallel()
-	missing := filepath.Join(t.TempDir(), "typo.duckdb")
-	for _, args := range [][]string{
-		{"loads"}, {"verify", "datadecide", "x.parquet"}, {"migrate", "status"}, {"migrate", "down"}, {"migrate", "redo"},
-		{"load", "datadecide", "x.parquet"}, {"load", "datadecide-agg", "x.parquet"},
-	} {
-		_, errs, code := runCmd(t, append(args, "--db", missing)...)
-		want := "dschema: database " + missing + " does not exist (dschema migrate up --db " + missing + " creates it)\n"
-		if code == 0 || errs != want {
-			t.Errorf("%v = %q, exit %d; want %q", args, errs, code, want)
-		}
-		if _, err := os.Stat(missing); err == nil {
-			t.Fatalf("%v created %s", args, missing)
-		}
-	}
-	for _, args := range [][]string{{"migrate", "status"}, {"migrate", "up"}, {"loads"}, {"quickstart"}} {
-		_, errs, code := runCmd(t, append(args, "--db", "")...)
-		if code == 0 || errs != "dschema: no database: --db is empty (name a file, or set DSCHEMA_DB)\n" {
-			t.Errorf("%v --db '' = %q, exit %d", args, errs, code)
-		}
-		// Refused before anything is written (quickstart once wrote its sample to ./.sample first).
-		if _, err := os.Stat(".sample"); err == nil {
-			os.RemoveAll(".sample")
-			t.Errorf("%v --db '' wrote ./.sample", args)
-		}
 	}
 }
 
@@ -510,25 +478,6 @@ func TestMemoryLimitDefault(t *testing.T) {
 	want := "default by kind: datadecide 3GB, qa-outputs 256MB, showntell 3GB, wandb-history 600MB, wandb-runs 512MB"
 	if !strings.Contains(out, "--memory-limit string") || !strings.Contains(out, want) {
 		t.Errorf("load --help does not show each kind's default memory limit (%s):\n%s", want, out)
-	}
-}
-
-// TestInterruptedMigration: Ctrl-C during a migration rolls it back and
-// says so (goose itself says only "transaction has already been committed
-// or rolled back").
-func TestInterruptedMigration(t *testing.T) {
-	t.Parallel()
-	db := filepath.Join(t.TempDir(), "lab.duckdb")
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(700*time.Millisecond, cancel) // 00001 takes seconds: its comments
-	var out, errb bytes.Buffer
-	code := Run(ctx, []string{"migrate", "up", "--to", "1", "--db", db}, &out, &errb)
-	want := "dschema: migration 00001_init.sql interrupted on " + db + ": rolled back; the database keeps the migrations before it: context canceled\n"
-	if code != 130 || errb.String() != want {
-		t.Fatalf("interrupted migration = %q, exit %d; want %q, exit 130", errb.String(), code, want)
-	}
-	if out, _, _ := runCmd(t, "migrate", "status", "--db", db); strings.Contains(out, "applied ") {
-		t.Errorf("status after the interrupted migration = %q, want nothing applied", out)
 	}
 }
 

@@ -1,6 +1,7 @@
 package finetune
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -35,9 +36,10 @@ func DeriveRuns(ctx context.Context, conn *sql.Conn, loadID int64, rep *loaders.
 // table with wandb_runs' columns) whose load_id is from, writing rows with
 // load_id as: verify derives a runs file's rows from its staged runs.
 func DeriveRunsFrom(ctx context.Context, conn *sql.Conn, runs string, from, loadID int64, rep *loaders.Report) (int64, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT r.run_id, coalesce(r.run_name, r.run_id),
-			CAST(json_extract(r.config, '$.learning_rate') AS VARCHAR), CAST(json_extract(r.config, '$.seed') AS VARCHAR),
-			CAST(json_extract(r.config, '$.num_train_epochs') AS VARCHAR), r.total_tokens, f.run_id IS NOT NULL
+	// The config's text, not json_extract's values: DuckDB writes a number
+	// it extracts again in its own way (3e-05 as 0.00003), and lr_text keeps
+	// the text as the config wrote it.
+	rows, err := conn.QueryContext(ctx, `SELECT r.run_id, coalesce(r.run_name, r.run_id), CAST(r.config AS VARCHAR), r.total_tokens, f.run_id IS NOT NULL
 		FROM `+runs+` r LEFT JOIN finetune_runs f USING (run_id) WHERE r.load_id = ? ORDER BY r.run_id`, from)
 	if err != nil {
 		return 0, err
@@ -47,10 +49,10 @@ func DeriveRunsFrom(ctx context.Context, conn *sql.Conn, runs string, from, load
 	var taken, unfilled, inexact []string
 	for rows.Next() {
 		var id, name string
-		var lr, seed, epochs sql.NullString
+		var cfg sql.NullString
 		var real sql.NullFloat64
 		var exists bool
-		if err := rows.Scan(&id, &name, &lr, &seed, &epochs, &real, &exists); err != nil {
+		if err := rows.Scan(&id, &name, &cfg, &real, &exists); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -68,8 +70,9 @@ func DeriveRunsFrom(ctx context.Context, conn *sql.Conn, runs string, from, load
 		config := map[string]any{}
 		var bad [3]string
 		keys := [3]string{"learning_rate", "seed", "num_train_epochs"}
-		for i, t := range []sql.NullString{lr, seed, epochs} {
-			config[keys[i]], bad[i] = configValue(t)
+		raw := configTokens(cfg.String, keys[:]...)
+		for i, k := range keys {
+			config[k], bad[i] = configValue(raw[k])
 		}
 		p.Fill(config)
 		// A config value with no number (NaN, Infinity) fills nothing: named
@@ -167,6 +170,46 @@ func configValue(s sql.NullString) (v any, bad string) {
 		return nil, t
 	}
 	return json.Number(t), ""
+}
+
+// configTokens finds keys among the top-level keys of the JSON object
+// text and returns each one's value as its text in the object, byte for
+// byte (the first of equal keys, as DuckDB's JSON paths take). Python's
+// NaN and Infinity tokens are values too. Text that is not an object gives
+// nothing.
+func configTokens(text string, keys ...string) map[string]sql.NullString {
+	out := map[string]sql.NullString{}
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	// PyJSON writes NaN and Infinity as 0 padded with spaces to the same
+	// length, so offsets in the decoder's text are offsets in the config's.
+	clean := loaders.PyJSON([]byte(text))
+	dec := json.NewDecoder(bytes.NewReader(clean))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return out
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		start := int(dec.InputOffset()) // after the key; the value follows ':'
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return out
+		}
+		end := int(dec.InputOffset())
+		for end < len(clean) && clean[end] == ' ' && text[end] != ' ' { // the rest of a NaN or Infinity
+			end++
+		}
+		k, _ := tok.(string)
+		if _, seen := out[k]; want[k] && !seen {
+			out[k] = sql.NullString{String: strings.TrimLeft(text[start:end], " \t\r\n:"), Valid: true}
+		}
+	}
+	return out
 }
 
 // finetuneRow is the finetune_runs row of a parsed run name; why names a

@@ -95,6 +95,30 @@ func TestFinetuneRunsReplacedWithRunsFile(t *testing.T) {
 	}
 }
 
+// TestLRTextAsTheConfigWroteIt: a learning rate filled from the config of
+// the canonical runs parquet (which holds the config as JSON text) keeps
+// the config's text in lr_text ("as the run name or record wrote it"):
+// 3e-05 stays 3e-05 and 5e-07 stays 5e-07, where DuckDB's json_extract
+// wrote them 0.00003 and 5e-7.
+func TestLRTextAsTheConfigWroteIt(t *testing.T) {
+	t.Parallel()
+	runs := fixtures.WandbRuns(fixtures.SampleWandb())
+	for _, tt := range []struct{ lr, want string }{
+		{"3e-05", "3e-05"}, {"5e-07", "5e-07"}, {"0.00010", "0.00010"}, {"2E-5", "2E-5"}, {`"1e-4"`, "1e-4"},
+	} {
+		v := loadertest.NewEnv(t)
+		path := filepath.Join(t.TempDir(), "runs_metadata.parquet")
+		run := withConfig(runs[1], runs[1].ID, "learning_rate", fixtures.Raw(tt.lr)) // no lr in the name
+		if err := fixtures.WriteRuns(context.Background(), path, fixtures.RunsCanonical, []*fixtures.Run{run}, false); err != nil {
+			t.Fatal(err)
+		}
+		v.LoadKind("wandb-runs", path, loaders.Options{})
+		if got := v.Scalar("SELECT lr_text FROM finetune_runs WHERE run_id = ?", runs[1].ID); got != tt.want {
+			t.Errorf("config learning_rate %s: lr_text %s, want %s", tt.lr, got, tt.want)
+		}
+	}
+}
+
 // TestFinetuneRunsConfigValues: a config value that is no number to fill
 // (NaN or Infinity, bare or as text) fills nothing and is named; a seed a
 // BIGINT cannot hold exactly (1e30) leaves seed NULL and is named, the

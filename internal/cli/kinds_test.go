@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,5 +41,20 @@ func TestCLIKnowsEveryKind(t *testing.T) {
 	out, _, code = runCmd(t, "verify", "--help")
 	if want := "Kinds: datadecide, datadecide-agg, qa-outputs, showntell, wandb-history, wandb-runs."; code != 0 || !strings.Contains(out, want) {
 		t.Errorf("verify --help: want %q in\n%s", want, out)
+	}
+}
+
+// TestSourceTZRefusedBeforeTheDatabase: --source-tz for a kind that does not
+// read it, a check among them, is refused naming the kinds that do, before
+// the database is opened (this one does not exist).
+func TestSourceTZRefusedBeforeTheDatabase(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "none.duckdb")
+	for _, kind := range []string{"datadecide-agg", "wandb-runs", "datadecide"} {
+		_, errs, code := runCmd(t, "load", kind, "x.parquet", "--source-tz", "UTC", "--db", db)
+		want := "dschema: --source-tz is for wandb-history (the canonical runs_history.parquet's naive times), not for " + kind + "\n"
+		if code == 0 || errs != want {
+			t.Errorf("load %s --source-tz = exit %d, %q; want %q", kind, code, errs, want)
+		}
 	}
 }

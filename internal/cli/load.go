@@ -51,6 +51,9 @@ func loadCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("--stat is for %s, not for %s", strings.Join(loaders.StatKinds(), ", "), kind)
 				}
 			}
+			if err := loaders.CheckOptions(kind, opts); err != nil {
+				return err
+			}
 			if opts.Source != "" && len(paths) > 1 {
 				return fmt.Errorf("--source names one source: give one file")
 			}

@@ -14,10 +14,12 @@
 // load_id column, found by that column), calls the loader's Load, records
 // the load in dschema_loads, and commits. Any error, or a cancelled
 // context before COMMIT, rolls everything back: a failed load writes
-// nothing. The engine also sets and restores the load's memory limit
-// (MemoryLimiter, or FallbackMemoryLimit), refuses options the loader does
-// not read (OptionReader), and turns DuckDB's out-of-memory errors into a
-// hint.
+// nothing. The engine also sets and restores the memory limit it is given
+// (Options.MemoryLimit; dschema load passes DefaultMemoryLimit, the one the
+// loader declares through MemoryLimiter or FallbackMemoryLimit, when the
+// user names none), refuses options the loader does not read
+// (OptionReader, CheckOptions), and turns DuckDB's out-of-memory errors
+// into a hint.
 //
 // # What a loader may and must do
 //
@@ -32,18 +34,22 @@
 //     replace and verify find a load's rows by load_id alone);
 //   - calls l.Stage before each step the user should see (progress is
 //     reported by stage), and l.ReadProgress when it streams the file;
-//   - passes ctx to every query and long loop, so that an interrupt stops
-//     the load (which then writes nothing);
+//   - passes ctx to every query, so that an interrupt stops it (Go loops
+//     that decode or append do not all look at ctx; the engine checks it
+//     before COMMIT, so an interrupted load writes nothing either way);
 //   - returns a problem with the input as a *FileError naming the file, the
 //     place (row, column, key, member, line, byte offset; MemberPlace builds
 //     an archive's) and the problem, wrapping the cause in Err; other errors
 //     are the database's or the machine's;
 //   - reports what it leaves out in Report.Skipped and what it keeps aside
 //     (an overflow column, a text copy) in Report.Kept, with a count and a
-//     reason: nothing is dropped silently; l.Strict turns what it would keep
-//     aside into a refusal;
-//   - keeps rows another source's load already holds, through
-//     FirstSourceKeeps: the first source to load a row keeps it;
+//     reason: nothing is dropped silently; a loader that keeps things aside
+//     should refuse them instead under l.Strict (datadecide, wandb-runs and
+//     showntell do; wandb-history and qa-outputs keep aside either way);
+//   - leaves rows another source's load already holds as they are: it
+//     skips them and reports them through FirstSourceKeeps (the first
+//     source to load a row keeps it), or refuses the file naming them
+//     (datadecide and the matched frame, whose keys must not overlap);
 //   - drops the temp tables it creates, named with the prefix dschema_ or
 //     _dschema_, before it returns, on success and on error;
 //   - stores a value exactly as the source holds it or refuses it, naming

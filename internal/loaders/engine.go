@@ -156,7 +156,16 @@ type OptionReader interface {
 	ReadsOptions() map[string]string
 }
 
-// checkOptions refuses options the loader of kind does not read.
+// CheckOptions refuses the load options that kind does not read: those
+// its loader does not declare (OptionReader), and every one for a check
+// (CheckKinds), which loads nothing. Engine.Load calls it; a command calls
+// it before it opens the database.
+func CheckOptions(kind string, opts Options) error {
+	return checkOptions(kind, registry[kind], opts)
+}
+
+// checkOptions refuses options the loader of kind (nil for a check) does
+// not read.
 func checkOptions(kind string, l Loader, opts Options) error {
 	if opts.SourceTZ == "" {
 		return nil
@@ -174,6 +183,9 @@ func checkOptions(kind string, l Loader, opts Options) error {
 				readers = append(readers, fmt.Sprintf("%s (%s)", k, what))
 			}
 		}
+	}
+	if len(readers) == 0 {
+		return fmt.Errorf("--%s is read by no registered kind, not by %s", flag, kind)
 	}
 	return fmt.Errorf("--%s is for %s, not for %s", flag, strings.Join(readers, ", "), kind)
 }

@@ -148,6 +148,14 @@ func (v *Env) failuresWriteNothing(kind, f string) []string {
 func (v *Env) loadWritesWhatItReports(kind, f string) *loaders.Summary {
 	v.T.Helper()
 	before := v.tableSums()
+	counts := func() map[string]string {
+		out := map[string]string{}
+		for tbl := range before {
+			out[tbl] = v.Scalar(fmt.Sprintf("SELECT count(*) FROM %s", dbschema.Ident(tbl)))
+		}
+		return out
+	}
+	n0 := counts()
 	s := v.LoadKind(kind, f, loaders.Options{})
 	if s.Unchanged || s.LoadID == 0 {
 		v.T.Fatalf("the first load of %s: unchanged %v, load %d", f, s.Unchanged, s.LoadID)
@@ -167,6 +175,17 @@ func (v *Env) loadWritesWhatItReports(kind, f string) *loaders.Summary {
 	for _, tbl := range changed(before, v.tableSums()) {
 		if _, ok := s.Rows[tbl]; !ok && tbl != "dschema_loads" {
 			v.T.Errorf("the load changed %s but does not report it in Report.Rows", tbl)
+		}
+	}
+	// Into an empty database a load only adds: each reported table grew by
+	// the rows it reports (a row without the load's load_id would not be).
+	n1 := counts()
+	for tbl, n := range s.Rows {
+		var a, b int64
+		fmt.Sscan(n0[tbl], &a)
+		fmt.Sscan(n1[tbl], &b)
+		if b-a != n {
+			v.T.Errorf("%s grew by %d rows, the load reports %d", tbl, b-a, n)
 		}
 	}
 	return s
@@ -295,6 +314,10 @@ func changeOneCell(ctx context.Context, t *testing.T, db *sql.DB, tbl string, id
 	return ""
 }
 
+// integerTypes are DuckDB's integer types, which xor with 1 changes.
+var integerTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true, "HUGEINT": true,
+	"UTINYINT": true, "USMALLINT": true, "UINTEGER": true, "UBIGINT": true, "UHUGEINT": true}
+
 // changedValue is an expression of column col's type that differs from
 // its value (not NULL).
 func changedValue(col, typ string) string {
@@ -309,7 +332,7 @@ func changedValue(col, typ string) string {
 		return fmt.Sprintf("CASE WHEN NOT isfinite(%[1]s) THEN 0 WHEN %[1]s = 0 THEN 1 ELSE -%[1]s END", col)
 	case strings.HasPrefix(typ, "DECIMAL"):
 		return fmt.Sprintf("CASE WHEN %[1]s = 0 THEN 1 ELSE -%[1]s END", col)
-	case strings.HasSuffix(typ, "INT") || typ == "HUGEINT" || typ == "UHUGEINT":
+	case integerTypes[typ]:
 		return fmt.Sprintf("xor(%[1]s, 1)", col)
 	case typ == "DATE":
 		return fmt.Sprintf("(%s + INTERVAL 1 DAY)::DATE", col)

@@ -349,3 +349,22 @@ func TestQAFirstRecordKept(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsHashWithoutAPredictionsHash: a metrics record whose task_hash
+// is not text, for a task whose predictions carry none, is kept in record
+// and noted (it crashed the load: the note read the predictions' hash).
+func TestMetricsHashWithoutAPredictionsHash(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_15"), map[string]string{
+		"step-2500/boolq-predictions.jsonl": `{"doc_id": 0, "native_id": 1, "label": 1, "metrics": {"acc_raw": 1}, "model_output": []}` + "\n",
+		"step-2500/boolq-metrics.json":      `{"task_name": "boolq", "task_hash": 5, "metrics": {"acc_raw": 1}}`,
+	})
+	s := v.LoadKind(qa.Kind, root, loaders.Options{})
+	if got := v.Scalar("SELECT coalesce(task_hash, 'NULL') || ' ' || CAST(record AS VARCHAR) FROM qa_task_outputs"); got != `NULL {"task_hash":5}` {
+		t.Errorf("task row = %s", got)
+	}
+	if notes := strings.Join(s.Notes, "\n"); !strings.Contains(notes, "task_hash 5 of the metrics record differs from the predictions' (none)") {
+		t.Errorf("notes = %s", notes)
+	}
+}

@@ -320,12 +320,10 @@ func (q *qaLoad) writeTasks(dc driver.Conn) error {
 	}
 	sort.Strings(keys)
 	runIDs := map[*qaModel]*string{}
-	var taken []string
-	defer func() { q.rep.Skip(loaders.FirstSourceKeeps("model and task", "qa_task_outputs", taken)) }()
 	for _, k := range keys {
 		t := q.tasks[k]
-		if t.skipped != 0 {
-			taken = append(taken, fmt.Sprintf("%s, task %s (load %d)", t.model.ref, t.task, t.skipped))
+		if t.skipped != 0 { // one entry a pair, each named
+			q.rep.Skip(loaders.FirstSourceKeeps("model and task", "qa_task_outputs", []string{fmt.Sprintf("%s, task %s (load %d)", t.model.ref, t.task, t.skipped)}))
 			continue
 		}
 		row, err := q.taskRow(t, runIDs)
@@ -436,7 +434,11 @@ func (q *qaLoad) recordField(row *gen.QATaskOutput, t *qaTask, rest *loaders.JSO
 			*h = &s
 		} else {
 			addValue(rest, k, v)
-			q.notes = append(q.notes, fmt.Sprintf("%s, task %s: %s %s of the metrics record differs from the predictions' (%s); the predictions' is kept, the record's is in record", m.ref, t.task, k, v, **h))
+			kept := "none"
+			if *h != nil {
+				kept = **h
+			}
+			q.notes = append(q.notes, fmt.Sprintf("%s, task %s: %s %s of the metrics record differs from the predictions' (%s); the predictions' is kept, the record's is in record", m.ref, t.task, k, v, kept))
 		}
 	case "num_instances":
 		n, ok := exactInt(v)

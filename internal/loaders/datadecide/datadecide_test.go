@@ -264,21 +264,3 @@ func TestFailedLoadsChangeNothing(t *testing.T) {
 		})
 	}
 }
-
-// TestVerifySeesTheSignOfZero: -0.0 in the file where the database holds
-// 0.0 is a difference (DuckDB's = and IS DISTINCT FROM call them equal).
-func TestVerifySeesTheSignOfZero(t *testing.T) {
-	t.Parallel()
-	full, _, _ := loadertest.Sample(t)
-	v := loadertest.NewEnv(t)
-	v.Load(full, loaders.Options{})
-	zeros := v.Scalar("SELECT count(*) FROM pretrain_evals WHERE tokens = 0")
-	neg := loadertest.Derive(t, full, "full_eval.parquet", "SELECT * REPLACE (CASE WHEN tokens = 0 THEN -tokens ELSE tokens END AS tokens) FROM src")
-	if got := v.Scalar("SELECT count_if(signbit(tokens))::VARCHAR FROM read_parquet('" + neg + "')"); got != zeros || zeros == "0" {
-		t.Fatalf("the derived file has %s tokens of -0.0, want %s", got, zeros)
-	}
-	got, err := datadecide.VerifyFile(v.Ctx, v.DB, neg, 5)
-	if err != nil || got.OK() || fmt.Sprint(got.Differing) != zeros || fmt.Sprint(got.ByColumn["tokens"]) != zeros || len(got.Examples) != 5 || got.Examples[0].File != "-0.0" {
-		t.Errorf("verify of a file with -0.0 where the database has 0.0 = %+v, %v", got, err)
-	}
-}

@@ -80,22 +80,7 @@ func VerifyFile(ctx context.Context, db *sql.DB, path string, maxExamples int) (
 
 // verifyColumn is a file column VerifyFile compares, and the expression
 // over dschema_verify_db (as v) that holds the database's value.
-type verifyColumn struct {
-	name, dbExpr string
-	float        bool // the file's column is DOUBLE or FLOAT
-}
-
-// differs is the SQL condition that the file's cell f.name and the
-// database's differ: IS DISTINCT FROM (NaN equals NaN, NULL equals NULL),
-// and for floats also zeros of opposite signs, which DuckDB's comparison
-// calls equal (0.0 = -0.0) but which are two values.
-func (c verifyColumn) differs() string {
-	f := "f." + dbschema.Ident(c.name)
-	if !c.float {
-		return fmt.Sprintf("%s IS DISTINCT FROM %s", f, c.dbExpr)
-	}
-	return fmt.Sprintf("(%[1]s IS DISTINCT FROM %[2]s OR (%[1]s = 0 AND %[2]s = 0 AND signbit(%[1]s) <> signbit(CAST(%[2]s AS DOUBLE))))", f, c.dbExpr)
-}
+type verifyColumn struct{ name, dbExpr string }
 
 // verifyColumns lists the file's columns to compare: those of the view
 // datadecide_full_eval, and other numeric ones (with extra_metrics). It
@@ -129,9 +114,9 @@ func verifyColumns(ctx context.Context, conn *sql.Conn, v *loaders.Verification,
 		}
 		switch {
 		case viewCols[c.Name]:
-			compared = append(compared, verifyColumn{c.Name, "v." + q(c.Name), isFloat(c.Type)})
+			compared = append(compared, verifyColumn{c.Name, "v." + q(c.Name)})
 		case compatible(c.Type, "DOUBLE"):
-			compared = append(compared, verifyColumn{c.Name, fmt.Sprintf("v.dschema_extra_metrics[%s]", dbschema.Literal(c.Name)), isFloat(c.Type)})
+			compared = append(compared, verifyColumn{c.Name, fmt.Sprintf("v.dschema_extra_metrics[%s]", dbschema.Literal(c.Name))})
 		default:
 			v.Skipped = append(v.Skipped, c.Name)
 		}
@@ -146,7 +131,7 @@ func compareValues(ctx context.Context, conn *sql.Conn, v *loaders.Verification,
 	q := dbschema.Ident
 	var sums []string
 	for _, c := range compared {
-		sums = append(sums, fmt.Sprintf("count_if(v.params IS NOT NULL AND %s)", c.differs()))
+		sums = append(sums, fmt.Sprintf("count_if(v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s)", q(c.name), c.dbExpr))
 	}
 	counts, err := loaders.CountInChunks(ctx, conn, sums, join)
 	if err != nil {
@@ -164,7 +149,7 @@ func compareValues(ctx context.Context, conn *sql.Conn, v *loaders.Verification,
 			continue
 		}
 		ex, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %s, coalesce(CAST(f.%s AS VARCHAR), 'NULL'), coalesce(CAST(%s AS VARCHAR), 'NULL') %s
-			WHERE v.params IS NOT NULL AND %s ORDER BY 1 LIMIT %d`, key, q(c.name), c.dbExpr, join, c.differs(), maxExamples-len(v.Examples)))
+			WHERE v.params IS NOT NULL AND f.%s IS DISTINCT FROM %s ORDER BY 1 LIMIT %d`, key, q(c.name), c.dbExpr, join, q(c.name), c.dbExpr, maxExamples-len(v.Examples)))
 		if err != nil {
 			return err
 		}
@@ -220,9 +205,6 @@ func verifySeedNames(ctx context.Context, conn *sql.Conn, v *loaders.Verificatio
 	}
 	return rows.Err()
 }
-
-// isFloat reports whether a file column's type is a binary float.
-func isFloat(typ string) bool { return typ == "DOUBLE" || typ == "FLOAT" }
 
 func isKeyCol(c string) bool {
 	for _, k := range ddKeys {

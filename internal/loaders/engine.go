@@ -11,9 +11,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -62,14 +63,7 @@ func claim(fn, kind string, v any) {
 }
 
 // Kinds lists the registered loader kinds, sorted.
-func Kinds() []string {
-	var out []string
-	for k := range registry {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func Kinds() []string { return slices.Sorted(maps.Keys(registry)) }
 
 // Lookup returns the loader of a kind.
 func Lookup(kind string) (Loader, error) {

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -52,14 +54,7 @@ func RegisterVerifier(v Verifier) {
 // CheckKinds lists the registered verifiers that are not loaders (checks
 // of files that are never loaded, such as the DataDecide seed aggregates),
 // sorted.
-func CheckKinds() []string {
-	out := make([]string, 0, len(verifiers))
-	for k := range verifiers {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func CheckKinds() []string { return slices.Sorted(maps.Keys(verifiers)) }
 
 // IsCheck reports whether kind is a registered check (CheckKinds).
 func IsCheck(kind string) bool {

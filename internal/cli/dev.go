@@ -14,6 +14,7 @@ import (
 	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/internal/quickstart"
 	"github.com/dschema/dschema/internal/schema"
+	"github.com/dschema/dschema/internal/site"
 	"github.com/dschema/dschema/internal/version"
 	"github.com/dschema/dschema/migrations"
 	schemafiles "github.com/dschema/dschema/schema"
@@ -114,20 +115,42 @@ func canonicalSchema(ctx context.Context) (*schema.Schema, error) {
 	return s, nil
 }
 
-func docsCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "docs",
-		Short:   "Print the data dictionary of every table as Markdown",
-		Args:    cobra.NoArgs,
-		Example: "  dschema docs > DATA-DICTIONARY.md",
+func docsCmd(g *globals) *cobra.Command {
+	var dir string
+	var metrics []string
+	cmd := &cobra.Command{
+		Use:   "docs",
+		Short: "Print the data dictionary as Markdown, or with --html write a static site of the database",
+		Long: "Prints the data dictionary of every table as Markdown. With --html DIR it writes DIR/index.html instead:\n" +
+			"one self-contained page (nothing fetched) with the dictionary, where each column comes from, and, from the\n" +
+			"database --db names, row counts, the load history and charts drawn as SVG (pretraining curves, W&B training\n" +
+			"loss, finetune-minus-pretraining deltas). Without a database file the page holds the dictionary alone and says so.",
+		Args: cobra.NoArgs,
+		Example: `  dschema docs > DATA-DICTIONARY.md
+  dschema docs --html site --db lab.duckdb
+  dschema docs --html site --metric pile_valppl --metric arc_easy_acc_raw`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := canonicalSchema(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return docs.Write(cmd.OutOrStdout(), s)
+			if dir == "" {
+				if len(metrics) > 0 {
+					return fmt.Errorf("--metric needs --html")
+				}
+				return docs.Write(cmd.OutOrStdout(), s)
+			}
+			res, err := site.Write(cmd.Context(), dir, s, site.Options{DB: g.db, Metrics: metrics})
+			if err != nil {
+				return err
+			}
+			site.PrintResult(cmd.OutOrStdout(), res)
+			return nil
 		},
 	}
+	cmd.Flags().StringVar(&dir, "html", "", "write a static site (DIR/index.html) instead of printing Markdown")
+	cmd.Flags().StringArrayVar(&metrics, "metric", nil, "pretrain_evals column to chart (repeatable; default: the core tasks' primary metrics and two perplexities)")
+	return cmd
 }
 
 func versionCmd() *cobra.Command {

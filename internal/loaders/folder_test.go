@@ -162,6 +162,11 @@ func TestRunGoesOnAfterAFailure(t *testing.T) {
 	for _, r := range s.Files {
 		got[filepath.Base(r.Path)] = r
 	}
+	for _, name := range []string{"runs.jsonl", "history.jsonl", "full_eval.parquet"} {
+		if got[name] == nil {
+			t.Fatalf("no result for %s: the run stopped early (%d results)", name, len(s.Files))
+		}
+	}
 	if r := got["runs.jsonl"]; r.Result != loaders.ResultFailed || r.Place != "line "+strconv.Itoa(lines+1) || !strings.Contains(r.Error, bad) {
 		t.Errorf("runs.jsonl: %s at %q: %s", r.Result, r.Place, r.Error)
 	}

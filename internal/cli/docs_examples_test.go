@@ -93,12 +93,9 @@ func checkInvocation(args []string) error {
 	switch cmd.CommandPath() {
 	case "dschema load":
 		// load takes every loader's kind, and runs a verify-only kind
-		// (datadecide-agg) as its check.
-		if _, err := loaders.Lookup(pos[0]); err != nil {
-			if _, verr := loaders.LookupVerifier(pos[0]); verr != nil {
-				return err
-			}
-		}
+		// (datadecide-agg) as its check; without a kind, paths (the docs'
+		// files need not exist here).
+		return checkLoadArgs(pos, func(string) bool { return false })
 	case "dschema verify":
 		if _, err := loaders.LookupVerifier(pos[0]); err != nil {
 			return err
@@ -258,6 +255,8 @@ func TestCheckInvocationRefuses(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"load", "datadecide-agg", "mean_eval.parquet", "--stat", "mean"},
+		{"load", "lab.duckdb.sample", "--dry-run"}, // no kind: paths
+		{"load", "./datadecide"},                   // ./ names the path
 		{"--db", "x.duckdb", "loads", "--json"},
 		{"load", "--help"},
 	} {

@@ -21,94 +21,208 @@ import (
 	"github.com/dschema/dschema/internal/loaders"
 )
 
+// loadFlags are the flags of dschema load.
+type loadFlags struct {
+	opts   loaders.Options
+	asJSON bool
+	stat   string
+	dryRun bool
+}
+
 func loadCmd(g *globals) *cobra.Command {
-	var opts loaders.Options
-	var asJSON bool
-	var stat string
+	var f loadFlags
 	cmd := &cobra.Command{
-		Use:   "load <kind> <path>...",
+		Use:   "load [<kind>] <path>...",
 		Short: "Load legacy files into the database, one transaction per file, with provenance",
 		Long: "Load legacy files into the database. Kinds:\n" + kindList() +
 			"\nEach file is one all-or-nothing load recorded in dschema_loads. Loading the same content again\n" +
-			"changes nothing; a changed file at the same source replaces exactly the rows its old version wrote.",
-		Args: cobra.MinimumNArgs(2),
+			"changes nothing; a changed file at the same source replaces exactly the rows its old version wrote.\n\n" +
+			"Without a kind, every argument is a file or folder: folders are walked, each file is recognised by\n" +
+			"its content and loaded in dependency order, each in its own transaction, a failed file not\n" +
+			"stopping the others; --dry-run prints the plan. A first argument that is a kind is the kind:\n" +
+			"write ./NAME for a file or folder of that name.",
+		Args: cobra.MinimumNArgs(1),
 		Example: `  dschema load datadecide full_eval.parquet --db lab.duckdb
   dschema load datadecide-agg mean_eval.parquet std_eval.parquet
-  dschema load datadecide full_eval.parquet --json --strict`,
+  dschema load datadecide full_eval.parquet --json --strict
+  dschema load lab.duckdb.sample --dry-run`,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			var said bool
-			if asJSON {
+			if f.asJSON {
 				defer jsonError(cmd.OutOrStdout(), &err, &said)
 			}
-			ctx := cmd.Context()
-			kind, paths := args[0], args[1:]
-			check := loaders.IsCheck(kind) // a check of files that are not loaded (datadecide-agg)
-			if !check {
-				if _, err := loaders.Lookup(kind); err != nil {
-					return fmt.Errorf("unknown load kind %q (known: %s)", kind, strings.Join(append(loaders.Kinds(), loaders.CheckKinds()...), ", "))
-				}
-				if stat != "" {
-					return fmt.Errorf("--stat is for %s, not for %s", strings.Join(loaders.StatKinds(), ", "), kind)
-				}
-			}
-			if err := loaders.CheckOptions(kind, opts); err != nil {
+			if err := checkLoadArgs(args, exists); err != nil {
 				return err
 			}
-			if opts.Source != "" && len(paths) > 1 {
-				return fmt.Errorf("--source names one source: give one file")
+			if !isKind(args[0]) {
+				return loadPaths(cmd, g, &f, args, &said)
 			}
-			db, err := dbfile.OpenExisting(ctx, g.db)
-			if err != nil {
-				return err
+			if f.dryRun {
+				return fmt.Errorf("--dry-run is for dschema load <path>... without a kind")
 			}
-			defer db.Close()
-			e := &loaders.Engine{DB: db, DBPath: g.db}
-			out := cmd.OutOrStdout()
-			if check {
-				if _, err := e.Prepare(ctx); err != nil {
-					return err
-				}
-				bad, err := verifyFiles(ctx, db, kind, paths, loaders.VerifyOptions{Stat: stat}, asJSON, out)
-				if err != nil {
-					return err
-				}
-				if bad > 0 {
-					said = true
-					return fmt.Errorf("%d of %d aggregate files disagree with the database", bad, len(paths))
-				}
-				return nil
-			}
-			if !cmd.Flags().Changed("memory-limit") {
-				opts.MemoryLimit = loaders.DefaultMemoryLimit(kind)
-			}
-			for i, p := range paths {
-				o := opts
-				bar := newProgress(cmd.ErrOrStderr(), p)
-				o.Progress, o.HashProgress, o.ReadProgress = bar.stage, bar.bytes, bar.read
-				if bar.on {
-					o.Fraction = bar.fraction
-				}
-				s, err := e.Load(ctx, kind, p, o)
-				bar.finish()
-				if err != nil {
-					return notTried(err, paths[i+1:])
-				}
-				if asJSON {
-					writeJSON(out, s)
-				} else {
-					loaders.PrintSummary(out, p, s)
-				}
-			}
-			return nil
+			return loadKind(cmd, g, &f, args[0], args[1:], &said)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable summary (one JSON object per file)")
-	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "refuse columns the schema does not know instead of keeping them aside")
-	cmd.Flags().StringVar(&opts.Source, "source", "", "logical source name (default: the file's absolute path)")
-	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", "", "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM; default by kind: "+memoryLimits()+")")
-	cmd.Flags().StringVar(&stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
-	cmd.Flags().StringVar(&opts.SourceTZ, "source-tz", "", "wandb-history: time zone of the canonical runs_history.parquet's naive timestamps, e.g. America/New_York (default: read as UTC, and said so; refused for layouts without naive times)")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print a machine-readable summary (one JSON object per file; without a kind, one for the whole load)")
+	cmd.Flags().BoolVar(&f.opts.Strict, "strict", false, "refuse columns the schema does not know instead of keeping them aside")
+	cmd.Flags().StringVar(&f.opts.Source, "source", "", "logical source name (default: the file's absolute path)")
+	cmd.Flags().StringVar(&f.opts.MemoryLimit, "memory-limit", "", "bound DuckDB's memory during the load (DuckDB syntax; \"\" for DuckDB's own, 80% of RAM; default by kind: "+memoryLimits()+")")
+	cmd.Flags().StringVar(&f.stat, "stat", "", "for datadecide-agg: mean or std (default: from the file name)")
+	cmd.Flags().StringVar(&f.opts.SourceTZ, "source-tz", "", "wandb-history: time zone of the canonical runs_history.parquet's naive timestamps, e.g. America/New_York (default: read as UTC, and said so; refused for layouts without naive times)")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "without a kind: print the plan (path, kind, layout, action per file) and write nothing")
 	return cmd
+}
+
+// isKind reports whether arg is a registered load or check kind.
+func isKind(arg string) bool {
+	_, err := loaders.Lookup(arg)
+	return err == nil || loaders.IsCheck(arg)
+}
+
+// exists reports whether a file or folder (or link) is at path.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// checkLoadArgs checks load's arguments: a kind takes at least one path;
+// a first argument that is no kind is a path, unless it exists nowhere and
+// reads as a kind (a word without a dot or a slash): then it is a
+// mistyped kind.
+func checkLoadArgs(args []string, exists func(string) bool) error {
+	first := args[0]
+	switch {
+	case isKind(first) && len(args) < 2:
+		return fmt.Errorf("give the files to load as %s: dschema load %s <path>... (./%s names a file or folder of that name)", first, first, first)
+	case isKind(first) || exists(first) || strings.ContainsAny(first, "./"+string(filepath.Separator)):
+		return nil
+	}
+	return fmt.Errorf("unknown load kind %q (known: %s)", first, strings.Join(append(loaders.Kinds(), loaders.CheckKinds()...), ", "))
+}
+
+// loadKind is dschema load <kind> <path>...: it stops at the first file
+// that fails.
+func loadKind(cmd *cobra.Command, g *globals, f *loadFlags, kind string, paths []string, said *bool) error {
+	ctx := cmd.Context()
+	opts := f.opts
+	check := loaders.IsCheck(kind) // a check of files that are not loaded (datadecide-agg)
+	if !check && f.stat != "" {
+		return fmt.Errorf("--stat is for %s, not for %s", strings.Join(loaders.StatKinds(), ", "), kind)
+	}
+	if err := loaders.CheckOptions(kind, opts); err != nil {
+		return err
+	}
+	if opts.Source != "" && len(paths) > 1 {
+		return fmt.Errorf("--source names one source: give one file")
+	}
+	db, err := dbfile.OpenExisting(ctx, g.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	e := &loaders.Engine{DB: db, DBPath: g.db}
+	out := cmd.OutOrStdout()
+	if check {
+		if _, err := e.Prepare(ctx); err != nil {
+			return err
+		}
+		bad, err := verifyFiles(ctx, db, kind, paths, loaders.VerifyOptions{Stat: f.stat}, f.asJSON, out)
+		if err != nil {
+			return err
+		}
+		if bad > 0 {
+			*said = true
+			return fmt.Errorf("%d of %d aggregate files disagree with the database", bad, len(paths))
+		}
+		return nil
+	}
+	if !cmd.Flags().Changed("memory-limit") {
+		opts.MemoryLimit = loaders.DefaultMemoryLimit(kind)
+	}
+	for i, p := range paths {
+		o := opts
+		done := startProgress(cmd.ErrOrStderr(), p, &o)
+		s, err := e.Load(ctx, kind, p, o)
+		done()
+		if err != nil {
+			return notTried(err, paths[i+1:])
+		}
+		if f.asJSON {
+			writeJSON(out, s)
+		} else {
+			loaders.PrintSummary(out, p, s)
+		}
+	}
+	return nil
+}
+
+// startProgress sets a load's progress reporting to a bar on w (a
+// terminal) and returns what ends it.
+func startProgress(w io.Writer, path string, o *loaders.Options) (done func()) {
+	bar := newProgress(w, path)
+	o.Progress, o.HashProgress, o.ReadProgress = bar.stage, bar.bytes, bar.read
+	if bar.on {
+		o.Fraction = bar.fraction
+	}
+	return bar.finish
+}
+
+// loadPaths is dschema load <path>...: a plan of every file found,
+// printed with --dry-run, else run file by file.
+func loadPaths(cmd *cobra.Command, g *globals, f *loadFlags, paths []string, said *bool) error {
+	ctx := cmd.Context()
+	switch {
+	case f.opts.Source != "":
+		return fmt.Errorf("--source names the source of one file given with its kind (dschema load <kind> <file> --source NAME); without a kind, each file is its own source")
+	case f.stat != "":
+		return fmt.Errorf("--stat is for dschema load datadecide-agg <file>; without a kind, a check tells mean from std by the file name")
+	}
+	db, err := dbfile.OpenExisting(ctx, g.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	e := &loaders.Engine{DB: db, DBPath: g.db}
+	plan, err := e.Plan(ctx, paths, loaders.PlanOptions{Hash: f.dryRun, SourceTZ: f.opts.SourceTZ})
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	var s *loaders.FolderSummary
+	if f.dryRun {
+		s = loaders.DryRun(plan)
+		if !f.asJSON {
+			loaders.PrintPlan(out, s)
+		}
+	} else {
+		ro := loaders.RunOptions{Load: f.opts, MemoryLimitSet: cmd.Flags().Changed("memory-limit"),
+			Start: func(p string, o *loaders.Options) func() { return startProgress(cmd.ErrOrStderr(), p, o) }}
+		if !f.asJSON {
+			ro.Each = func(r *loaders.FileResult) { loaders.PrintResult(out, r) }
+		}
+		if s, err = e.Run(ctx, plan, ro); err != nil {
+			return err
+		}
+		if !f.asJSON {
+			loaders.PrintFolderSummary(out, s)
+		}
+	}
+	if f.asJSON {
+		writeJSON(out, s)
+	}
+	if !s.OK() {
+		*said = true
+		return fmt.Errorf("%s", failureLine(s))
+	}
+	return nil
+}
+
+// failureLine says how many files failed or disagreed.
+func failureLine(s *loaders.FolderSummary) string {
+	if s.DryRun {
+		return fmt.Sprintf("%d of %d files would be refused", s.Totals["refused"], s.Totals["files"])
+	}
+	return fmt.Sprintf("%d of %d files failed, %d checks disagree", s.Totals[loaders.ResultFailed], s.Totals["files"], s.Totals[loaders.ResultDisagrees])
 }
 
 // notTried adds to a file's error the files after it, which a multi-file

@@ -24,7 +24,7 @@
 // # What a loader may and must do
 //
 // A loader implements Loader: Kind (the name on the command line), Short
-// (one line for load --help) and Load. In Load it:
+// (one line for load --help) and Load, and Recognizer (below). In Load it:
 //
 //   - works only through l.Conn, which is inside the engine's transaction:
 //     it never issues BEGIN, COMMIT, ROLLBACK, SET, ATTACH or DETACH, and
@@ -67,6 +67,32 @@
 //   - OptionReader: the options beyond the common ones it reads.
 //   - Bundler (a file with companion files) and DirLoader (a folder as one
 //     source).
+//   - Dependent: the kinds whose loads come before its own in a plan.
+//
+// # Recognising files: a load without a kind
+//
+// Every registered loader, and every check, implements Recognizer, and
+// names the kinds its loads come after through Dependent. Engine.Plan
+// walks the folders and files it is given; for each file the engine reads
+// the first HeadSize bytes once and sniffs the format by magic bytes
+// (Sniff: parquet, gzip, tar, pickle protocol 2-5, JSON); every
+// recognizer then looks at the format and, when it is one it reads, runs
+// the layout detection its Load runs (never a second copy of it), reading
+// no more than it needs (the parquet schema through Probe.Columns, the
+// first line, a tarball's first members; a pickle is decoded whole, as it
+// has no header) and writing nothing. It returns its layout, or "" (with
+// Probe.Decline saying why, when that helps). A file two kinds claim is
+// refused in the plan, naming both; loadertest.Conformance checks each
+// sample file is recognised as its kind and by no other. A DirLoader's
+// recognizer may claim a folder (then the walk does not descend into
+// it); a Bundler's companions are planned as part of their main file.
+// Hidden files and folders and symbolic links found in a walk are not
+// read, and get a plan line saying so; nothing found is left out of the
+// plan. KindOrder orders the kinds topologically by After, ties by kind
+// name (a cycle is an error); a plan orders files by kind, then path.
+// Engine.Run loads each file in its own Engine.Load transaction and runs
+// each check's Verify, goes on after a failure, and names the failed
+// files of the kinds a file comes after.
 //
 // RegisterVerifier adds a check of files that are not loaded (the DataDecide
 // seed aggregates). Register and RegisterVerifier panic on an empty or

@@ -493,20 +493,14 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	if err != nil {
 		return nil, err
 	}
-	var companions []string
-	if b, ok := loader.(Bundler); ok {
-		if main := b.PartOf(abs); main != "" {
-			return &Summary{Kind: kind, Path: abs, SizeBytes: size, SchemaVersion: schemaVersion, CompanionOf: main,
-				Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{},
-				Notes: []string{fmt.Sprintf("a companion of %s, which loads it: nothing loaded from it alone", filepath.Base(main))}}, nil
-		}
-		if companions, err = b.Companions(abs); err != nil {
-			return nil, err
-		}
-	}
-	sum, size, err := hashSource(ctx, abs, size, isDir, companions, opts.HashProgress)
+	companionOf, companions, sum, size, err := hashed(ctx, loader, abs, size, isDir, opts.HashProgress)
 	if err != nil {
 		return nil, err
+	}
+	if companionOf != "" {
+		return &Summary{Kind: kind, Path: abs, SizeBytes: size, SchemaVersion: schemaVersion, CompanionOf: companionOf,
+			Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{},
+			Notes: []string{fmt.Sprintf("a companion of %s, which loads it: nothing loaded from it alone", filepath.Base(companionOf))}}, nil
 	}
 	src := Source{Path: abs, Key: opts.Source, Size: size, SHA256: sum}
 	if src.Key == "" {
@@ -536,21 +530,19 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	}
 	defer stop() // before conn.Close
 
-	prior, priorSum, priorVariant, priorTZ, err := currentLoad(ctx, conn, kind, src.Key)
+	st, err := standingOf(ctx, conn, kind, src.Key, sum, opts.SourceTZ)
 	if err != nil {
 		return nil, err
 	}
-	if prior != 0 && priorSum == sum && priorTZ == opts.SourceTZ {
-		s.LoadID, s.Unchanged, s.Variant = prior, true, priorVariant
+	if st.unchanged {
+		s.LoadID, s.Unchanged, s.Variant = st.prior, true, st.variant
 		s.Seconds = time.Since(start).Seconds()
 		return s, nil
 	}
-	if other, otherSource, err := loadedElsewhere(ctx, conn, kind, src.Key, sum); err != nil {
-		return nil, err
-	} else if other != 0 {
-		return nil, &FileError{Path: path, Msg: fmt.Sprintf("the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source, pass --source %q",
-			sum, otherSource, other, otherSource)}
+	if st.elsewhere != 0 {
+		return nil, st.elsewhereError(path, sum)
 	}
+	prior := st.prior
 	if err := write(ctx, conn, loader, s, src, prior, opts, progress, path, start); err != nil {
 		return nil, err
 	}
@@ -591,6 +583,58 @@ func hashSource(ctx context.Context, abs string, size int64, isDir bool, compani
 		sum = hex.EncodeToString(h.Sum(nil))
 	}
 	return sum, size, nil
+}
+
+// hashed finds what a source of loader at abs is: the file that loads it
+// as a companion (companionOf, then nothing is hashed), or its companions,
+// its sha256 and its size with theirs. Engine.Load and Plan both use it.
+func hashed(ctx context.Context, loader Loader, abs string, size int64, isDir bool, progress func(done, total int64)) (companionOf string, companions []string, sum string, total int64, err error) {
+	if b, ok := loader.(Bundler); ok {
+		if main := b.PartOf(abs); main != "" {
+			return main, nil, "", size, nil
+		}
+		if companions, err = b.Companions(abs); err != nil {
+			return "", nil, "", 0, err
+		}
+	}
+	sum, total, err = hashSource(ctx, abs, size, isDir, companions, progress)
+	return "", companions, sum, total, err
+}
+
+// standing is what dschema_loads says of a source with a given content:
+// its current load (prior, 0 for none), whether that load holds the same
+// content (unchanged) and its layout, and a current load of the same
+// content from another source (elsewhere, 0 for none).
+type standing struct {
+	prior           int64
+	unchanged       bool
+	variant         string
+	elsewhere       int64
+	elsewhereSource string
+}
+
+// standingOf reads the standing of source (of kind, with content sum, read
+// with time zone tz) on conn, writing nothing.
+func standingOf(ctx context.Context, conn *sql.Conn, kind, source, sum, tz string) (standing, error) {
+	var st standing
+	prior, priorSum, priorVariant, priorTZ, err := currentLoad(ctx, conn, kind, source)
+	if err != nil {
+		return st, err
+	}
+	st.prior = prior
+	if prior != 0 && priorSum == sum && priorTZ == tz {
+		st.unchanged, st.variant = true, priorVariant
+		return st, nil
+	}
+	st.elsewhere, st.elsewhereSource, err = loadedElsewhere(ctx, conn, kind, source, sum)
+	return st, err
+}
+
+// elsewhereError refuses path, whose content sum another source's current
+// load holds.
+func (st standing) elsewhereError(path, sum string) error {
+	return &FileError{Path: path, Msg: fmt.Sprintf("the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source, pass --source %q",
+		sum, st.elsewhereSource, st.elsewhere, st.elsewhereSource)}
 }
 
 // limitMemory sets DuckDB's memory_limit to limit for the load, when limit

@@ -1,8 +1,9 @@
 // Package quickstart builds a database from the bundled sample data through
 // the real pipeline: it writes the sample files (generated
-// deterministically), migrates the database, loads the sample, checks the
-// legacy aggregates against the database's seed-aggregate views, and
-// prints what the database holds.
+// deterministically), migrates the database, loads the sample folder as
+// dschema load <folder> does (which checks the legacy aggregates against
+// the database's seed-aggregate views), and prints what the database
+// holds.
 package quickstart
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,8 +23,6 @@ import (
 	"github.com/dschema/dschema/internal/labdb"
 	"github.com/dschema/dschema/internal/loaders"
 	_ "github.com/dschema/dschema/internal/loaders/all" // quickstart loads every kind
-	"github.com/dschema/dschema/internal/loaders/datadecide"
-	"github.com/dschema/dschema/internal/loaders/qa"
 	"github.com/dschema/dschema/internal/migrate"
 )
 
@@ -83,9 +83,6 @@ func Run(ctx context.Context, o Options) error {
 	if err := load(ctx, &loaders.Engine{DB: db, DBPath: o.DB}, s, o.Out); err != nil {
 		return err
 	}
-	if err := checkAggregates(ctx, db, s, o.Out); err != nil {
-		return err
-	}
 	if err := describe(ctx, db, m, o.DB, o.Out); err != nil {
 		return err
 	}
@@ -137,40 +134,35 @@ func writeSample(ctx context.Context, dir string) (*sample, error) {
 	return s, nil
 }
 
-// load loads every sample file, printing each summary.
+// load loads the sample folder as dschema load <folder> does: every file
+// recognised by its content, in dependency order, the aggregate checks
+// included, printing each result and the summary. It fails when a file
+// fails or an aggregate disagrees with the database.
 func load(ctx context.Context, e *loaders.Engine, s *sample, out io.Writer) error {
-	// A fixed source name: the sample is the same wherever it is
-	// written, so a copy of the database takes it as unchanged.
-	sum, err := e.Load(ctx, "datadecide", s.full, loaders.Options{Source: Source})
+	plan, err := e.Plan(ctx, []string{s.dir}, loaders.PlanOptions{SourceFor: SourceFor})
 	if err != nil {
 		return err
 	}
-	loaders.PrintSummary(out, s.full, sum)
-	for _, w := range [][2]string{{"wandb-runs", s.runs}, {"wandb-history", s.history}, {"showntell", s.modernized}, {"showntell", s.combined},
-		{qa.Kind, s.qaTarball}, {qa.Kind, s.qaDump}} {
-		sum, err := e.Load(ctx, w[0], w[1], loaders.Options{Source: Source + "/" + filepath.Base(w[1])})
-		if err != nil {
-			return err
-		}
-		loaders.PrintSummary(out, w[1], sum)
+	sum, err := e.Run(ctx, plan, loaders.RunOptions{Each: func(r *loaders.FileResult) { loaders.PrintResult(out, r) }})
+	if err != nil {
+		return err
+	}
+	loaders.PrintFolderSummary(out, sum)
+	if !sum.OK() {
+		return fmt.Errorf("the sample in %s did not load: %d files failed, %d checks disagree", s.dir, sum.Totals[loaders.ResultFailed], sum.Totals[loaders.ResultDisagrees])
 	}
 	return nil
 }
 
-// checkAggregates checks the sample's legacy mean_eval and std_eval
-// against the database's seed-aggregate views.
-func checkAggregates(ctx context.Context, db *sql.DB, s *sample, out io.Writer) error {
-	for _, p := range []string{s.mean, s.std} {
-		a, err := datadecide.CheckAgg(ctx, db, p, "")
-		if err != nil {
-			return err
-		}
-		a.Report(out)
-		if !a.OK() {
-			return fmt.Errorf("%s disagrees with the database", p)
-		}
+// SourceFor names the source of a sample file by its path under the
+// sample folder: Source for full_eval.parquet, Source + "/" + its base
+// name for the others. The sample is the same wherever it is written, so
+// a copy of the database takes it as unchanged.
+func SourceFor(rel string) string {
+	if rel == "full_eval.parquet" {
+		return Source
 	}
-	return nil
+	return Source + "/" + path.Base(rel)
 }
 
 // describe prints the database's version, its tables with their column and

@@ -26,7 +26,9 @@ import (
 //     carries its load_id;
 //   - loading the same file again is unchanged and writes nothing;
 //   - verify, when the kind has one, reports the file and the database
-//     equal, and catches a one-cell change in each table the load wrote.
+//     equal, and catches a one-cell change in each table the load wrote;
+//   - the file is recognised by its content as the kind's, and no other
+//     kind claims it (dschema load without a kind).
 //
 // A loader package calls it from a test with its sample files.
 func Conformance(t *testing.T, kind string, files ...string) {
@@ -35,6 +37,7 @@ func Conformance(t *testing.T, kind string, files ...string) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			t.Parallel()
 			v := NewEnv(t)
+			v.recognisedAsItsKind(kind, f)
 			stages := v.failuresWriteNothing(kind, f)
 			s := v.loadWritesWhatItReports(kind, f)
 			if len(stages) == 0 {
@@ -45,6 +48,19 @@ func Conformance(t *testing.T, kind string, files ...string) {
 				v.verifyCatchesOneCell(kind, f, s)
 			}
 		})
+	}
+}
+
+// recognisedAsItsKind wants f recognised as kind by content, and claimed
+// by no other kind (Engine.Recognize refuses a file two kinds claim).
+func (v *Env) recognisedAsItsKind(kind, f string) {
+	v.T.Helper()
+	got, layout, reason, err := v.E.Recognize(v.Ctx, f)
+	switch {
+	case err != nil:
+		v.T.Errorf("recognise %s: %v", f, err)
+	case got != kind:
+		v.T.Errorf("recognise %s: kind %q (layout %q, %s), want %q", f, got, layout, reason, kind)
 	}
 }
 

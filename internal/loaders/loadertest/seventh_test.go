@@ -28,6 +28,15 @@ func init() { loaders.Register(runsCSV{}) }
 func (runsCSV) Kind() string  { return csvKind }
 func (runsCSV) Short() string { return "a CSV of W&B runs: run_id, run_name, state" }
 
+// Step 5: tell its files by content, as its Load reads them: the engine
+// sniffed no known magic in a CSV; its header names the columns.
+func (runsCSV) Recognize(_ context.Context, p *loaders.Probe) (string, error) {
+	if p.Format == loaders.FormatUnknown && strings.HasPrefix(string(p.Head), "run_id,run_name,state\n") {
+		return "runs CSV", nil
+	}
+	return "", nil
+}
+
 // csvStage is the load's temp table, prefixed dschema_ and dropped.
 const csvStage = "dschema_runs_csv"
 

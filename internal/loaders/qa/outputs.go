@@ -378,28 +378,17 @@ func (q *qaLoad) report() {
 		ls = append(ls, l)
 	}
 	sort.Strings(ls)
-	var parts []string
 	nested := false
 	for _, t := range q.tasks {
 		if strings.Contains(t.predictions, "!/") || strings.Contains(t.recordMember, "!/") {
 			nested = true
 		}
 	}
-	for _, l := range ls {
-		switch {
-		case l == "olmes":
-			parts = append(parts, "OLMES dump")
-		case nested:
-			parts = append(parts, "DataDecide eval instances (nested step tarballs)")
-		default:
-			parts = append(parts, "DataDecide eval instances")
-		}
-	}
 	form := "tarball"
 	if fi, err := os.Stat(q.root); err == nil && fi.IsDir() {
 		form = "folder"
 	}
-	q.rep.Variant = strings.Join(parts, " + ") + " (" + form + ")"
+	q.rep.Variant = variantName(ls, nested, form)
 	reasons := make([]string, 0, len(q.skipped))
 	for r := range q.skipped {
 		reasons = append(reasons, r)
@@ -426,6 +415,24 @@ func (q *qaLoad) report() {
 	for _, k := range odd {
 		q.rep.Notes = append(q.rep.Notes, fmt.Sprintf("%d %s: %s", q.odd[k].n, k, q.odd[k].what()))
 	}
+}
+
+// variantName names the layout of a source holding the layouts ls
+// ("datadecide", "olmes"), sorted, with nested step tarballs or not, in
+// form "tarball" or "folder".
+func variantName(ls []string, nested bool, form string) string {
+	var parts []string
+	for _, l := range ls {
+		switch {
+		case l == "olmes":
+			parts = append(parts, "OLMES dump")
+		case nested:
+			parts = append(parts, "DataDecide eval instances (nested step tarballs)")
+		default:
+			parts = append(parts, "DataDecide eval instances")
+		}
+	}
+	return strings.Join(parts, " + ") + " (" + form + ")"
 }
 
 func (q *qaLoad) skippedSummary() string {

@@ -236,6 +236,13 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 	if err != nil {
 		return nil, err
 	}
+	return historyParquet(path, sourceTZ, cols)
+}
+
+// historyParquet finds the layout of a parquet history file with columns
+// cols, as detectHistory.
+func historyParquet(path, sourceTZ string, cols []loaders.FileColumn) (*histSource, error) {
+	var err error
 	f := &histFile{path: path, sourceTZ: sourceTZ, cols: cols, types: map[string]string{}}
 	for _, c := range cols {
 		f.types[c.Name] = c.Type
@@ -470,12 +477,13 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &histSource{jsonl: true}
+	variant, err := historyJSONLVariant(path, first, n)
+	if err != nil {
+		return nil, err
+	}
+	h := &histSource{jsonl: true, variant: variant}
 	lit := dbschema.Literal(path)
-	s := strings.TrimSpace(string(first))
-	switch {
-	case strings.HasPrefix(s, "["):
-		h.variant = HistJSONLArray
+	if variant == HistJSONLArray {
 		// DuckDB's reader buffers twice its maximum object size: tell it the
 		// longest line, not a fixed bound.
 		longest, err := longestLine(path)
@@ -493,42 +501,53 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 			stepOf("e->>'$.step'", "VARCHAR", "e->>'$.run_id'"), timeOf("e->>'$.timestamp'", "e->>'$.run_id'"),
 			jsonMap("e->'$.metrics'"), xbItem("_wandb", "e->'$.wandb_metadata'"), xbNotObject("e->'$.metrics'"),
 			xbEntries(fmt.Sprintf("json_merge_patch(e, %s)", dbschema.Literal(known))), lit, max(longest+1, 16<<20))
+		return h, nil
+	}
+	// DuckDB's JSON reader numbers no rows, and numbering them
+	// (row_number() OVER ()) makes the whole load single-threaded: a
+	// run's rows are ordered as W&B logged them, by time, then step
+	// and runtime, and rows equal in all three by a hash of their
+	// metrics (so the order is the same on every load and verify).
+	h.order = "logged_at, step, runtime, m_hash"
+	h.notes = append(h.notes, "seq orders each run's rows by logged time, then step (JSON lines carry no row numbers a parallel reader can keep)")
+	h.sql = fmt.Sprintf(`SELECT s.run_id, 0 AS rn, %s AS step, %s AS logged_at, s.runtime,
+		s.metrics AS m, list_concat(%s, coalesce(map_entries(s.extra), [])) AS xb
+		FROM read_json(%s, format = 'newline_delimited', columns = %s) s`,
+		stepOf("s.step", "DOUBLE", "s.run_id"), timeOf("s.timestamp", "s.run_id"), xbItem("_wandb", "s.wandb_metadata"), lit, historyRowColumns)
+	h.rowKeys = []string{"run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics", "extra"}
+	return h, nil
+}
+
+// historyJSONLVariant tells the layout of a history JSONL file from its
+// first non-blank line (first, line n): one array of rows per line, or row
+// objects (HistJSONL, or HistV3 with string timestamps or extra).
+func historyJSONLVariant(path string, first []byte, n int) (string, error) {
+	s := strings.TrimSpace(string(first))
+	switch {
+	case strings.HasPrefix(s, "["):
+		return HistJSONLArray, nil
 	case strings.HasPrefix(s, "{"):
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(loaders.PyJSON(first), &obj); err != nil {
-			return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "malformed JSON: " + err.Error()}
+			return "", &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "malformed JSON: " + err.Error()}
 		}
 		if obj["run_id"] == nil || obj["metrics"] == nil {
-			return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: fmt.Sprintf("unknown history JSONL layout; expected objects with run_id, step, timestamp, runtime, wandb_metadata, metrics (and extra), or one array of them per line; found keys %s",
+			return "", &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: fmt.Sprintf("unknown history JSONL layout; expected objects with run_id, step, timestamp, runtime, wandb_metadata, metrics (and extra), or one array of them per line; found keys %s",
 				strings.Join(sortedJSONKeys(obj), ", "))}
-		}
-		h.variant = HistJSONL
-		if ts := strings.TrimSpace(string(obj["timestamp"])); strings.HasPrefix(ts, `"`) || obj["extra"] != nil {
-			h.variant = HistV3
 		}
 		for k := range obj {
 			switch k {
 			case "run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics", "extra":
 			default:
-				return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: fmt.Sprintf("key %q is not one of run_id, step, timestamp, runtime, wandb_metadata, metrics, extra", k)}
+				return "", &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: fmt.Sprintf("key %q is not one of run_id, step, timestamp, runtime, wandb_metadata, metrics, extra", k)}
 			}
 		}
-		// DuckDB's JSON reader numbers no rows, and numbering them
-		// (row_number() OVER ()) makes the whole load single-threaded: a
-		// run's rows are ordered as W&B logged them, by time, then step
-		// and runtime, and rows equal in all three by a hash of their
-		// metrics (so the order is the same on every load and verify).
-		h.order = "logged_at, step, runtime, m_hash"
-		h.notes = append(h.notes, "seq orders each run's rows by logged time, then step (JSON lines carry no row numbers a parallel reader can keep)")
-		h.sql = fmt.Sprintf(`SELECT s.run_id, 0 AS rn, %s AS step, %s AS logged_at, s.runtime,
-			s.metrics AS m, list_concat(%s, coalesce(map_entries(s.extra), [])) AS xb
-			FROM read_json(%s, format = 'newline_delimited', columns = %s) s`,
-			stepOf("s.step", "DOUBLE", "s.run_id"), timeOf("s.timestamp", "s.run_id"), xbItem("_wandb", "s.wandb_metadata"), lit, historyRowColumns)
-		h.rowKeys = []string{"run_id", "step", "timestamp", "runtime", "wandb_metadata", "metrics", "extra"}
-	default:
-		return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a history JSONL line must be an object or an array of objects; found " + jsonKind(first)}
+		if ts := strings.TrimSpace(string(obj["timestamp"])); strings.HasPrefix(ts, `"`) || obj["extra"] != nil {
+			return HistV3, nil
+		}
+		return HistJSONL, nil
 	}
-	return h, nil
+	return "", &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a history JSONL line must be an object or an array of objects; found " + jsonKind(first)}
 }
 
 // dstNote counts the naive local times that a daylight-saving change in

@@ -322,6 +322,11 @@ func detectRuns(ctx context.Context, conn *sql.Conn, path string) (*runsLayout, 
 	if err != nil {
 		return nil, err
 	}
+	return runsParquet(path, cols)
+}
+
+// runsParquet tells the layout of a parquet runs file with columns cols.
+func runsParquet(path string, cols []loaders.FileColumn) (*runsLayout, error) {
 	types := map[string]string{}
 	var names []string
 	for _, c := range cols {
@@ -452,15 +457,10 @@ var v3RunFields = map[string]string{
 }
 
 func detectRunsJSONL(path string) (*runsLayout, error) {
-	first, n, err := firstJSONLine(path)
+	obj, n, err := firstRunsObject(path)
 	if err != nil {
 		return nil, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(loaders.PyJSON(first), &obj); err != nil {
-		return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a runs JSONL line must be a JSON object; found " + jsonKind(first)}
-	}
-	keys := sortedJSONKeys(obj)
 	longest, err := longestLine(path) // DuckDB buffers twice the bound it is told
 	if err != nil {
 		return nil, err
@@ -469,9 +469,9 @@ func detectRunsJSONL(path string) (*runsLayout, error) {
 		dbschema.Literal(path), max(longest+1, 16<<20))
 	lay := &runsLayout{from: src, exprs: map[string]string{}, textBlobs: map[string]string{}}
 	known := []string{}
-	switch {
-	case obj["run"] != nil && obj["exported_at"] != nil:
-		lay.variant = RunsV3
+	lay.variant = runsJSONLVariant(obj)
+	switch lay.variant {
+	case RunsV3:
 		for k, f := range v3RunFields {
 			lay.exprs[f] = jsonField("s.j->'$.run'", k, f)
 			if fieldType(f) == "JSON" {
@@ -485,8 +485,7 @@ func detectRunsJSONL(path string) (*runsLayout, error) {
 		lay.exprs["export_extra"] = fmt.Sprintf(`CASE WHEN CAST(json_merge_patch(coalesce(%[1]s, '{}'::JSON), coalesce(%[2]s, '{}'::JSON)) AS VARCHAR) = '{}' THEN NULL
 			ELSE json_merge_patch(coalesce(%[1]s, '{}'::JSON), coalesce(%[2]s, '{}'::JSON)) END`,
 			extraObject("s.j->'$.run'", known, "", ""), extraObject("s.j", []string{"run"}, "", ""))
-	case obj["run_id"] != nil && obj["config"] != nil:
-		lay.variant = RunsNotebook
+	case RunsNotebook:
 		for _, k := range runsJSONLKeys {
 			f := sourceColumnFor[k]
 			lay.exprs[f] = jsonField("s.j", k, f)
@@ -498,9 +497,35 @@ func detectRunsJSONL(path string) (*runsLayout, error) {
 		lay.exprs["export_extra"] = extraObject("s.j", known, "", "")
 	default:
 		return nil, &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: fmt.Sprintf("unknown runs JSONL layout; expected objects with the keys %s (notebook) or {exported_at, run} (v3); found keys %s",
-			strings.Join(runsJSONLKeys, ", "), strings.Join(keys, ", "))}
+			strings.Join(runsJSONLKeys, ", "), strings.Join(sortedJSONKeys(obj), ", "))}
 	}
 	return lay, nil
+}
+
+// firstRunsObject decodes the first line of a runs JSONL file as an
+// object, and returns it with its line number.
+func firstRunsObject(path string) (map[string]json.RawMessage, int, error) {
+	first, n, err := firstJSONLine(path)
+	if err != nil {
+		return nil, n, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(loaders.PyJSON(first), &obj); err != nil {
+		return nil, n, &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: "a runs JSONL line must be a JSON object; found " + jsonKind(first)}
+	}
+	return obj, n, nil
+}
+
+// runsJSONLVariant tells the layout of a runs JSONL file from its first
+// object: RunsV3, RunsNotebook, or "" for neither.
+func runsJSONLVariant(obj map[string]json.RawMessage) string {
+	switch {
+	case obj["run"] != nil && obj["exported_at"] != nil:
+		return RunsV3
+	case obj["run_id"] != nil && obj["config"] != nil:
+		return RunsNotebook
+	}
+	return ""
 }
 
 // extraObject is the object j without the known keys (plus, when given, one

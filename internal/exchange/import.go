@@ -260,6 +260,15 @@ func loadInto(ctx context.Context, path, dir string, m *Manifest, sch *Schema) e
 		return err
 	}
 	defer db.Close()
+	if err := loadDB(ctx, db, dir, m, sch); err != nil {
+		return err
+	}
+	return db.Close()
+}
+
+// loadDB loads the export into db, whose tables must be the export's, in
+// one transaction.
+func loadDB(ctx context.Context, db *sql.DB, dir string, m *Manifest, sch *Schema) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -283,7 +292,7 @@ func loadInto(ctx context.Context, path, dir string, m *Manifest, sch *Schema) e
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("import: commit: %w", err)
 	}
-	return db.Close()
+	return nil
 }
 
 // tablePlan is one table to load: its columns in the target database.

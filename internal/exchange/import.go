@@ -236,7 +236,7 @@ func checkFiles(dir string, m *Manifest) error {
 
 // checkFile compares one file's size and sha256 with its manifest entry.
 func checkFile(dir string, f FileEntry) error {
-	if strings.Contains(f.Path, "..") || filepath.IsAbs(f.Path) {
+	if !filepath.IsLocal(filepath.FromSlash(f.Path)) {
 		return &FileError{Path: f.Path, Msg: "not a relative path inside the export"}
 	}
 	sum, n, err := hashFile(filepath.Join(dir, filepath.FromSlash(f.Path)))

@@ -63,7 +63,7 @@ func TestPartitionValues(t *testing.T) {
 		`"é x"`: "p/k=%C3%A9%20x/part-0.parquet", `"00123"`: "p/k=00123/part-0.parquet",
 		`""`: "p/k=/part-0.parquet", `"__HIVE_DEFAULT_PARTITION__"`: "p/k=%5F_HIVE_DEFAULT_PARTITION__/part-0.parquet",
 		`"core_9mcqa:rc::olmes:full"`: "p/k=core_9mcqa%3Arc%3A%3Aolmes%3Afull/part-0.parquet",
-		`".."`: "p/k=../part-0.parquet", "NULL": "p/k=__HIVE_DEFAULT_PARTITION__/part-0.parquet",
+		`".."`:                        "p/k=../part-0.parquet", "NULL": "p/k=__HIVE_DEFAULT_PARTITION__/part-0.parquet",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("partition folders (-want +got):\n%s", d)
@@ -150,7 +150,9 @@ func TestSplitLargePartition(t *testing.T) {
 	for _, f := range byPart["large"] {
 		paths = append(paths, f.Path)
 	}
-	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) < len(paths[j]) || len(paths[i]) == len(paths[j]) && paths[i] < paths[j] })
+	sort.Slice(paths, func(i, j int) bool {
+		return len(paths[i]) < len(paths[j]) || len(paths[i]) == len(paths[j]) && paths[i] < paths[j]
+	})
 	prev := int64(-1)
 	for _, p := range paths {
 		var lo, hi int64

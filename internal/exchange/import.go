@@ -15,7 +15,6 @@ import (
 	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/migrate"
-	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/migrations"
 )
 
@@ -64,7 +63,7 @@ func Import(ctx context.Context, dbPath, dir string, o ImportOptions) (*Manifest
 	if err := checkTarget(ctx, dbPath); err != nil {
 		return nil, err
 	}
-	m, sch, files, err := checkExport(dir)
+	m, sch, files, err := checkExport(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -74,14 +73,7 @@ func Import(ctx context.Context, dbPath, dir string, o ImportOptions) (*Manifest
 	}
 	defer os.Remove(tmp + ".wal")
 	defer os.Remove(tmp)
-	rs, _, err := project.MigratedFile(ctx, files, tmp)
-	for _, r := range rs {
-		fmt.Fprintf(o.Out, "applied %s (%s)\n", r.File, r.Duration.Round(1e6))
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := loadInto(ctx, tmp, dir, m, sch); err != nil {
+	if err := build(ctx, tmp, dir, m, sch, files, o.Out); err != nil {
 		return nil, err
 	}
 	for _, p := range []string{dbPath + ".wal", dbPath} {
@@ -133,7 +125,7 @@ func tempDBPath(path string) (string, error) {
 // checkExport reads the manifest and schema.json of dir and checks them and
 // every file against this binary's migrations and the manifest. It returns
 // the migrations up to the export's version.
-func checkExport(dir string) (*Manifest, *Schema, []migrate.File, error) {
+func checkExport(ctx context.Context, dir string) (*Manifest, *Schema, []migrate.File, error) {
 	m, err := ReadManifest(dir)
 	if err != nil {
 		return nil, nil, nil, err
@@ -142,7 +134,7 @@ func checkExport(dir string) (*Manifest, *Schema, []migrate.File, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := checkFiles(dir, m); err != nil {
+	if err := checkFiles(ctx, dir, m); err != nil {
 		return nil, nil, nil, err
 	}
 	sch := &Schema{}
@@ -185,8 +177,8 @@ func binaryMigrations(m *Manifest) ([]migrate.File, error) {
 // checkFiles compares the files under dir with the manifest: the same set
 // (besides manifest.json, schema.json, a top-level README.md and dot files,
 // which an upload to the Hub may add), and each file's size and sha256;
-// schema.json's sha256 too. Row counts are checked as the files are read.
-func checkFiles(dir string, m *Manifest) error {
+// schema.json's sha256 too; and each file's row count in its parquet footer.
+func checkFiles(ctx context.Context, dir string, m *Manifest) error {
 	want := map[string]FileEntry{}
 	for _, f := range m.Files {
 		want[f.Path] = f
@@ -219,8 +211,13 @@ func checkFiles(dir string, m *Manifest) error {
 		sort.Strings(extra)
 		return &FileError{Path: extra[0], Msg: fmt.Sprintf("not in %s (%d files not in the manifest: %s)", ManifestFile, len(extra), strings.Join(extra, ", "))}
 	}
+	mem, err := dbfile.Open(ctx, ":memory:")
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
 	for _, f := range m.Files {
-		if err := checkFile(dir, f); err != nil {
+		if err := checkFile(ctx, mem, dir, f); err != nil {
 			return err
 		}
 	}
@@ -234,8 +231,8 @@ func checkFiles(dir string, m *Manifest) error {
 	return nil
 }
 
-// checkFile compares one file's size and sha256 with its manifest entry.
-func checkFile(dir string, f FileEntry) error {
+// checkFile compares one file's size, sha256 and row count with its manifest entry.
+func checkFile(ctx context.Context, mem *sql.DB, dir string, f FileEntry) error {
 	if !filepath.IsLocal(filepath.FromSlash(f.Path)) {
 		return &FileError{Path: f.Path, Msg: "not a relative path inside the export"}
 	}
@@ -249,17 +246,40 @@ func checkFile(dir string, f FileEntry) error {
 	if n != f.Bytes || sum != f.SHA256 {
 		return &FileError{Path: f.Path, Msg: fmt.Sprintf("%d bytes with sha256 %s, the manifest says %d bytes with sha256 %s", n, sum, f.Bytes, f.SHA256)}
 	}
+	conn, err := mem.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rows, err := parquetRows(ctx, conn, filepath.Join(dir, filepath.FromSlash(f.Path)))
+	if err != nil {
+		return &FileError{Path: f.Path, Msg: err.Error()}
+	}
+	if rows != f.Rows {
+		return &FileError{Path: f.Path, Msg: fmt.Sprintf("%d rows, the manifest says %d", rows, f.Rows)}
+	}
 	return nil
 }
 
-// loadInto loads every table of the export into the database at path, in
-// one transaction.
-func loadInto(ctx context.Context, path, dir string, m *Manifest, sch *Schema) error {
+// build creates the database at path with files (the migrations up to the
+// export's version) and loads the export into it.
+func build(ctx context.Context, path, dir string, m *Manifest, sch *Schema, files []migrate.File, out io.Writer) error {
 	db, err := dbfile.Open(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	mg, err := migrate.NewFromFiles(db, path, files)
+	if err != nil {
+		return err
+	}
+	rs, err := mg.Up(ctx)
+	for _, r := range rs {
+		fmt.Fprintf(out, "applied %s (%s)\n", r.File, r.Duration.Round(1e6))
+	}
+	if err != nil {
+		return fmt.Errorf("import: migrate %s: %w", path, err)
+	}
 	if err := loadDB(ctx, db, dir, m, sch); err != nil {
 		return err
 	}
@@ -345,7 +365,7 @@ func sameColumns(table string, cols []column, ecols []SchemaColumn) error {
 }
 
 // loadTables replaces each table's rows (the migrations may seed some) with
-// the export's, checking every file's and table's row count.
+// the export's, checking each table's row count.
 func loadTables(ctx context.Context, conn *sql.Conn, dir string, m *Manifest, plans []tablePlan) error {
 	rows := map[string]int64{}
 	for _, t := range m.Tables {
@@ -358,13 +378,6 @@ func loadTables(ctx context.Context, conn *sql.Conn, dir string, m *Manifest, pl
 				continue
 			}
 			path := filepath.Join(dir, filepath.FromSlash(f.Path))
-			n, err := parquetRows(ctx, conn, path)
-			if err != nil {
-				return &FileError{Path: f.Path, Msg: err.Error()}
-			}
-			if n != f.Rows {
-				return &FileError{Path: f.Path, Msg: fmt.Sprintf("%d rows, the manifest says %d", n, f.Rows)}
-			}
 			paths = append(paths, dbschema.Literal(path))
 		}
 		if err := loadTable(ctx, conn, p, paths, rows[p.name]); err != nil {

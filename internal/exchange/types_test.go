@@ -68,7 +68,7 @@ func roundTrip(t *testing.T, a, b, dir string, o Options, ddl ...string) *Manife
 		t.Fatal(err)
 	}
 	scratchDB(t, b, ddl...)
-	m2, sch, _, err := checkExport(dir)
+	m2, sch, _, err := checkExport(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

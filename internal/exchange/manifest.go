@@ -30,7 +30,7 @@ type Manifest struct {
 	LoadIDs []int64 `json:"load_ids"`
 	// MaxFileBytes is the target size a file is closed at (see docs/export.md).
 	MaxFileBytes int64 `json:"max_file_bytes"`
-	// Schema is the sha256 of schema.json.
+	// SchemaSHA256 is the sha256 of schema.json.
 	SchemaSHA256 string `json:"schema_sha256"`
 	// Tables are sorted by name.
 	Tables []TableEntry `json:"tables"`

@@ -80,6 +80,6 @@ func NewRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.db, "db", def, "DuckDB database file (env DSCHEMA_DB)")
 	root.PersistentFlags().BoolVar(&g.noCache, "no-cache", false, "neither read nor write the disk cache of replayed migrations and migrated databases (env DSCHEMA_CACHE=off)")
 	root.AddCommand(migrateCmd(g), genCmd(), checkCmd(g), docsCmd(g), versionCmd(), quickstartCmd(g), runnameCmd(),
-		loadCmd(g), loadsCmd(g), verifyCmd(g), compactCmd(g), benchCmd(), benchPhaseCmd(), promoteCmd())
+		loadCmd(g), loadsCmd(g), verifyCmd(g), compactCmd(g), exportCmd(g), importCmd(g), benchCmd(), benchPhaseCmd(), promoteCmd())
 	return root
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,11 +12,9 @@ import (
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/internal/quickstart"
-	"github.com/dschema/dschema/internal/schema"
 	"github.com/dschema/dschema/internal/site"
 	"github.com/dschema/dschema/internal/version"
 	"github.com/dschema/dschema/migrations"
-	schemafiles "github.com/dschema/dschema/schema"
 )
 
 func migrationsFS() fs.FS { return migrations.FS }
@@ -103,18 +100,6 @@ func checkCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// canonicalSchema loads the embedded schema with DuckDB's canonical types.
-func canonicalSchema(ctx context.Context) (*schema.Schema, error) {
-	s, err := schemafiles.Load()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := project.CanonicalState(ctx, s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
 func docsCmd(g *globals) *cobra.Command {
 	var dir string
 	var metrics []string
@@ -130,7 +115,7 @@ func docsCmd(g *globals) *cobra.Command {
   dschema docs --html site --db lab.duckdb
   dschema docs --html site --metric pile_valppl --metric arc_easy_acc_raw`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := canonicalSchema(cmd.Context())
+			s, err := project.CanonicalSchema(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,6 @@ import (
 	"github.com/dschema/dschema/internal/cache"
 	"github.com/dschema/dschema/internal/docs"
 	"github.com/dschema/dschema/internal/project"
-	schemafiles "github.com/dschema/dschema/schema"
 )
 
 // dictionaryFile is the committed output of dschema docs.
@@ -20,14 +19,11 @@ var dictionaryFile = filepath.Join("..", "..", "docs", "dictionary.md")
 // renders: the embedded schema with DuckDB's canonical types, as the docs
 // command loads it.
 func TestDictionaryFresh(t *testing.T) {
-	s, err := schemafiles.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Canonical types come from DuckDB; the memory-only cache keeps the
 	// test off the user's disk cache.
 	ctx := cache.NewContext(context.Background(), cache.MemoryOnly())
-	if _, err := project.CanonicalState(ctx, s); err != nil {
+	s, err := project.CanonicalSchema(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var got bytes.Buffer

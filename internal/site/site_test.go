@@ -15,7 +15,6 @@ import (
 	"github.com/dschema/dschema/internal/project"
 	"github.com/dschema/dschema/internal/quickstart"
 	"github.com/dschema/dschema/internal/schema"
-	schemafiles "github.com/dschema/dschema/schema"
 )
 
 // The quickstart database and its page, built once for the package's tests.
@@ -40,7 +39,7 @@ func quickstartPage(t *testing.T) (db, page, html string, s *schema.Schema) {
 		if shared.err = quickstart.Run(ctx, quickstart.Options{DB: shared.db, Out: io.Discard}); shared.err != nil {
 			return
 		}
-		if shared.schema, shared.err = canonical(ctx); shared.err != nil {
+		if shared.schema, shared.err = project.CanonicalSchema(ctx); shared.err != nil {
 			return
 		}
 		var res *Result
@@ -64,17 +63,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(shared.dir)
 	}
 	os.Exit(code)
-}
-
-func canonical(ctx context.Context) (*schema.Schema, error) {
-	s, err := schemafiles.Load()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := project.CanonicalState(ctx, s); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 func queryInt(t *testing.T, db *sql.DB, q string) int {
@@ -165,7 +153,7 @@ func TestQuickstartPage(t *testing.T) {
 // dictionary, says why there is nothing else, and creates no file.
 func TestPageWithoutDatabase(t *testing.T) {
 	ctx := context.Background()
-	s, err := canonical(ctx)
+	s, err := project.CanonicalSchema(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +189,7 @@ func TestPageWithoutDatabase(t *testing.T) {
 // TestUnknownMetric: a metric that is not a value column is refused, naming it.
 func TestUnknownMetric(t *testing.T) {
 	ctx := context.Background()
-	s, err := canonical(ctx)
+	s, err := project.CanonicalSchema(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

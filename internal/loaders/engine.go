@@ -609,6 +609,7 @@ type standing struct {
 	prior           int64
 	unchanged       bool
 	variant         string
+	kind            string
 	elsewhere       int64
 	elsewhereSource string
 }
@@ -616,7 +617,7 @@ type standing struct {
 // standingOf reads the standing of source (of kind, with content sum, read
 // with time zone tz) on conn, writing nothing.
 func standingOf(ctx context.Context, conn *sql.Conn, kind, source, sum, tz string) (standing, error) {
-	var st standing
+	st := standing{kind: kind}
 	prior, priorSum, priorVariant, priorTZ, err := currentLoad(ctx, conn, kind, source)
 	if err != nil {
 		return st, err
@@ -633,8 +634,8 @@ func standingOf(ctx context.Context, conn *sql.Conn, kind, source, sum, tz strin
 // elsewhereError refuses path, whose content sum another source's current
 // load holds.
 func (st standing) elsewhereError(path, sum string) error {
-	return &FileError{Path: path, Msg: fmt.Sprintf("the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source, pass --source %q",
-		sum, st.elsewhereSource, st.elsewhere, st.elsewhereSource)}
+	return &FileError{Path: path, Msg: fmt.Sprintf("the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source: dschema load %s %s --source %q",
+		sum, st.elsewhereSource, st.elsewhere, st.kind, path, st.elsewhereSource)}
 }
 
 // limitMemory sets DuckDB's memory_limit to limit for the load, when limit

@@ -183,3 +183,59 @@ func TestRunGoesOnAfterAFailure(t *testing.T) {
 		t.Errorf("the failed runs file left %s wandb_runs rows", n)
 	}
 }
+
+// TestPlanOfAMixedFolder: a QA folder claim does not swallow files of
+// other kinds (the folder is refused as one source, and the walk plans its
+// other files); a companion's name makes a file part of a main file only
+// when that file is the companion kind's (a full_eval_summary.parquet
+// beside a DataDecide file is planned by its own content); a second copy
+// of a content the plan loads is refused, as its load would be.
+func TestPlanOfAMixedFolder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	full, mean, _ := loadertest.Sample(t)
+	loadertest.CopyFile(t, full, filepath.Join(dir, "full_eval.parquet"))
+	loadertest.CopyFile(t, full, filepath.Join(dir, "zz-copy.parquet"))
+	loadertest.CopyFile(t, mean, filepath.Join(dir, "full_eval_summary.parquet"))
+	ctx := context.Background()
+	spec := fixtures.SampleWandb()
+	hist := filepath.Join(dir, "history.jsonl")
+	if err := fixtures.WriteHistory(ctx, hist, fixtures.HistV3, fixtures.WandbHistory(spec, fixtures.WandbRuns(spec))); err != nil {
+		t.Fatal(err)
+	}
+	loadertest.CopyFile(t, hist, filepath.Join(dir, "history_summary.jsonl"))
+	dump, err := fixtures.WriteOLMESDump(filepath.Join(dir, "olmes"), fixtures.RunName(1), fixtures.QATasks, fixtures.QAQuestions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadertest.CopyFile(t, filepath.Join(dump, "metrics-all.jsonl"), filepath.Join(dir, "metrics-all.jsonl"))
+
+	v := loadertest.NewEnv(t)
+	plan, err := v.E.Plan(v.Ctx, []string{dir}, loaders.PlanOptions{Hash: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := planLines(dir, loaders.DryRun(plan).Files)
+	rel, _ := filepath.Rel(dir, dump)
+	want := []string{
+		"full_eval.parquet | datadecide | load",
+		"zz-copy.parquet | datadecide | refused: the same content (sha256 ",
+		"full_eval_summary.parquet | datadecide-agg | check",
+		". | qa-outputs | refused: a qa-outputs folder that also holds files of other kinds (full_eval.parquet: datadecide, full_eval_summary.parquet: datadecide-agg, history.jsonl: wandb-history): not loaded as one source",
+		filepath.ToSlash(rel) + " | qa-outputs | load",
+		"history.jsonl | wandb-history | load",
+		"history_summary.jsonl | wandb-history | refused: the same content (sha256 ",
+		"metrics-all.jsonl |  | not recognised: JSON whose first line matches no loader",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("plan line %d = %q\nwant it to start %q", i, got[i], want[i])
+		}
+	}
+	if s := loaders.DryRun(plan); s.OK() {
+		t.Errorf("a dry run with refused files is OK: %v", s.Totals)
+	}
+}

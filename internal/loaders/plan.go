@@ -39,6 +39,8 @@ type PlanEntry struct {
 	Action Action `json:"action"`
 	Detail string `json:"detail,omitempty"` // the load, the main file, or the reason
 	Source string `json:"source,omitempty"` // the source name PlanOptions.SourceFor gave ("" for the absolute path)
+
+	sum string // the source's sha256, in a hashed plan
 }
 
 // ActionText is the action as a plan line shows it: "load",
@@ -118,7 +120,26 @@ func (e *Engine) Plan(ctx context.Context, roots []string, opts PlanOptions) (*P
 		}
 	}
 	pl.sort()
+	pl.sameContent()
 	return pl.plan, nil
+}
+
+// sameContent refuses, in a hashed plan, a source whose content an earlier
+// source of the plan loads, as its load would be refused (the same content
+// is loaded once).
+func (pl *planner) sameContent() {
+	first := map[[2]string]string{}
+	for _, en := range pl.plan.Entries {
+		if en.sum == "" || (en.Action != ActionLoad && en.Action != ActionReplace) {
+			continue
+		}
+		k := [2]string{en.Kind, en.sum}
+		if p, ok := first[k]; ok {
+			en.Action, en.Detail = ActionRefused, fmt.Sprintf("the same content (sha256 %.12s…) as %s, which this plan loads first: the same content is loaded once", en.sum, p)
+			continue
+		}
+		first[k] = en.Path
+	}
 }
 
 // root plans one root given on the command line.
@@ -196,7 +217,68 @@ func (pl *planner) dir(ctx context.Context, p, rel string) (bool, error) {
 	if err != nil || len(claims) == 0 {
 		return false, err
 	}
+	others, err := pl.othersInside(ctx, abs, claims)
+	if err != nil {
+		return false, err
+	}
+	if len(others) > 0 {
+		// Not one source: its other files are planned by the walk, and
+		// the folder's own files are not loaded, which is a failure.
+		pl.add(&PlanEntry{Path: p, Kind: claims[0].kind, Layout: claims[0].layout, Action: ActionRefused,
+			Detail: fmt.Sprintf("a %s folder that also holds files of other kinds (%s): not loaded as one source (move them apart, or load it with dschema load %s <folder>)",
+				claims[0].kind, strings.Join(others, ", "), claims[0].kind)})
+		return false, nil
+	}
 	return true, pl.claimed(ctx, p, rel, claims)
+}
+
+// maxOthers is how many of another kind's files othersInside names.
+const maxOthers = 3
+
+// othersInside names (up to maxOthers) the files under dir, hidden ones
+// and symbolic links left out as the walk leaves them out, that a kind
+// other than the folder's claimants claims.
+func (pl *planner) othersInside(ctx context.Context, dir string, claims []kindClaim) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return nil // the load of the folder names what it cannot read
+		case p == dir:
+			return nil
+		case strings.HasPrefix(d.Name(), "."):
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		case !d.Type().IsRegular():
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		probe, err := newProbe(p, fi.Size(), pl.conn)
+		if err != nil {
+			return nil
+		}
+		got, err := recognize(ctx, probe)
+		if err != nil {
+			return err
+		}
+		for _, c := range got {
+			if !slices.ContainsFunc(claims, func(k kindClaim) bool { return k.kind == c.kind }) {
+				rel, _ := filepath.Rel(dir, p)
+				out = append(out, fmt.Sprintf("%s: %s", filepath.ToSlash(rel), c.kind))
+				break
+			}
+		}
+		if len(out) >= maxOthers {
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return out, err
 }
 
 // file plans the regular file at p (rel under its root).
@@ -205,13 +287,13 @@ func (pl *planner) file(ctx context.Context, p, rel string, size int64) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range Kinds() {
-		if b, ok := registry[k].(Bundler); ok {
-			if main := b.PartOf(abs); main != "" {
-				pl.add(&PlanEntry{Path: p, Kind: k, Action: ActionPart, Detail: "of " + filepath.Base(main)})
-				return nil
-			}
-		}
+	part, kind, err := pl.partOf(ctx, abs)
+	if err != nil {
+		return err
+	}
+	if part != "" {
+		pl.add(&PlanEntry{Path: p, Kind: kind, Action: ActionPart, Detail: "of " + filepath.Base(part)})
+		return nil
 	}
 	probe, err := newProbe(abs, size, pl.conn)
 	if err != nil {
@@ -223,10 +305,49 @@ func (pl *planner) file(ctx context.Context, p, rel string, size int64) error {
 		return err
 	}
 	if len(claims) == 0 {
-		pl.add(&PlanEntry{Path: p, Action: ActionUnrecognised, Detail: unrecognised(ctx, probe)})
+		why, damaged := unrecognised(ctx, probe)
+		action := ActionUnrecognised
+		if damaged {
+			action = ActionRefused
+		}
+		pl.add(&PlanEntry{Path: p, Action: action, Detail: why})
 		return nil
 	}
 	return pl.claimed(ctx, p, rel, claims)
+}
+
+// partOf names the main file whose companion abs is, and the main file's
+// kind: a Bundler's PartOf, when that kind's recognizer claims the main
+// file (a full_eval_summary.parquet beside a DataDecide full_eval.parquet
+// is no W&B runs companion).
+func (pl *planner) partOf(ctx context.Context, abs string) (main, kind string, err error) {
+	for _, k := range Kinds() {
+		b, ok := registry[k].(Bundler)
+		if !ok {
+			continue
+		}
+		m := b.PartOf(abs)
+		r, ok := registry[k].(Recognizer)
+		if m == "" || !ok {
+			continue
+		}
+		fi, err := os.Stat(m)
+		if err != nil {
+			continue
+		}
+		probe, err := newProbe(m, fi.Size(), pl.conn)
+		if err != nil {
+			continue // the main file's own line says why
+		}
+		layout, err := r.Recognize(ctx, probe)
+		if err != nil {
+			return "", "", err
+		}
+		if layout != "" {
+			return m, k, nil
+		}
+	}
+	return "", "", nil
 }
 
 // claimed plans a file or folder the recognizers claimed.
@@ -264,6 +385,7 @@ func (pl *planner) standing(ctx context.Context, en *PlanEntry) error {
 		en.Action, en.Detail = ActionRefused, fileMsg(err)
 		return nil
 	}
+	en.sum = sum
 	key := en.Source
 	if key == "" {
 		key = abs

@@ -1,9 +1,11 @@
 package loaders
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,6 +99,7 @@ type Probe struct {
 	colsErr  error
 	colsRead bool
 	declined []string
+	damaged  []string
 }
 
 // Columns reads a parquet file's columns once (DESCRIBE through DuckDB's
@@ -112,6 +115,12 @@ func (p *Probe) Columns(ctx context.Context) ([]FileColumn, error) {
 // Decline records why the file is not the recognizer's own, for the plan's
 // "not recognised" line.
 func (p *Probe) Decline(why string) { p.declined = append(p.declined, why) }
+
+// Damaged records that the file is of a format the recognizer reads but
+// cannot be read as it is (a truncated gzip, a broken tar header): when no
+// kind claims it, the plan refuses it, naming why, instead of calling it
+// not recognised.
+func (p *Probe) Damaged(why string) { p.damaged = append(p.damaged, why) }
 
 // newProbe reads the head of the file at abs and sniffs it.
 func newProbe(abs string, size int64, conn *sql.Conn) (*Probe, error) {
@@ -165,9 +174,15 @@ func recognize(ctx context.Context, p *Probe) ([]kindClaim, error) {
 	return out, nil
 }
 
+// ErrDamaged is the error of a file that no kind claims because it cannot
+// be read as the format its first bytes say (Probe.Damaged, unrecognised):
+// a plan refuses it.
+var ErrDamaged = errors.New("damaged file")
+
 // Recognize tells the kind and layout of the file or folder at path by
 // its content, as a plan does: kind "" when nothing claims it, with the
-// reason. Two kinds claiming it is an error naming both.
+// reason. Two kinds claiming it is an error naming both; a damaged file is
+// a *FileError wrapping ErrDamaged.
 func (e *Engine) Recognize(ctx context.Context, path string) (kind, layout, reason string, err error) {
 	conn, err := e.DB.Conn(ctx)
 	if err != nil {
@@ -184,7 +199,11 @@ func (e *Engine) Recognize(ctx context.Context, path string) (kind, layout, reas
 	}
 	switch len(claims) {
 	case 0:
-		return "", "", unrecognised(ctx, p), nil
+		why, damaged := unrecognised(ctx, p)
+		if damaged {
+			return "", "", "", &FileError{Path: path, Msg: why, Err: ErrDamaged}
+		}
+		return "", "", why, nil
 	case 1:
 		return claims[0].kind, claims[0].layout, "", nil
 	}
@@ -217,12 +236,15 @@ func conflict(path string, claims []kindClaim) error {
 	return &FileError{Path: path, Msg: "claimed by more than one kind: " + strings.Join(names, " and ") + "; load it with its kind (dschema load <kind> <path>)"}
 }
 
-// unrecognised says why nothing claimed p, from its format.
-func unrecognised(ctx context.Context, p *Probe) string {
-	why := ""
+// unrecognised says why nothing claimed p, from its format, and whether
+// the file is damaged: a parquet file DuckDB cannot read, JSON that is
+// neither JSON lines nor one JSON document, or what a recognizer called
+// damaged. The plan refuses a damaged file (bad input is an error); a file
+// that is merely no loader's own is listed as not recognised.
+func unrecognised(ctx context.Context, p *Probe) (why string, damaged bool) {
 	switch p.Format {
 	case FormatEmpty:
-		return "empty file"
+		return "empty file", false
 	case FormatParquet:
 		cols, err := p.Columns(ctx)
 		if err != nil {
@@ -231,16 +253,23 @@ func unrecognised(ctx context.Context, p *Probe) string {
 			if errors.As(err, &fe) {
 				msg = fe.Msg
 			}
-			why = "parquet that DuckDB cannot read (" + msg + ")"
-		} else {
-			names := make([]string, len(cols))
-			for i, c := range cols {
-				names[i] = c.Name
-			}
-			why = "parquet whose columns match no loader (" + Examples(names, 8) + ")"
+			return "parquet that DuckDB cannot read: " + msg, true
 		}
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = c.Name
+		}
+		why = "parquet whose columns match no loader (" + Examples(names, 8) + ")"
 	case FormatJSON:
-		why = "JSON whose first line matches no loader (starts " + quoteHead(bytes.TrimLeft(p.Head, " \t\r\n"), 40) + ")"
+		doc, bad := jsonShape(p.Path)
+		switch {
+		case bad != "":
+			return bad, true
+		case doc:
+			why = "one JSON document over several lines (not JSON lines), which no loader reads (starts " + quoteHead(bytes.TrimLeft(p.Head, " \t\r\n"), 40) + ")"
+		default:
+			why = "JSON whose first line matches no loader (starts " + quoteHead(bytes.TrimLeft(p.Head, " \t\r\n"), 40) + ")"
+		}
 	case FormatGzip, FormatTar:
 		why = string(p.Format) + " holding nothing a loader reads"
 	case FormatPickle:
@@ -250,10 +279,72 @@ func unrecognised(ctx context.Context, p *Probe) string {
 	default:
 		why = fmt.Sprintf("starts with bytes % x (no magic a loader knows: parquet, gzip, tar, pickle protocol 2-5, JSON)", p.Head[:min(8, len(p.Head))])
 	}
+	if len(p.damaged) > 0 {
+		return why + ": " + strings.Join(slices.Compact(p.damaged), "; "), true
+	}
 	if len(p.declined) > 0 {
 		why += ": " + strings.Join(p.declined, "; ")
 	}
-	return why
+	return why, false
+}
+
+// jsonShape tells JSON lines from one JSON document spread over lines
+// (doc), and says why the file at path is damaged (bad): a byte order mark
+// (which the JSON loaders refuse), or a first line that is not one JSON
+// value (NaN and Infinity allowed, as Python writes them) in a file that
+// is not one JSON document either (read as tokens, not held).
+func jsonShape(path string) (doc bool, bad string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err.Error()
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	n, line := 0, []byte(nil)
+	for len(bytes.TrimSpace(line)) == 0 {
+		if line, err = ReadLine(r); err != nil && (err != io.EOF || len(line) == 0) {
+			return false, fmt.Sprintf("line %d: %v", n+1, err)
+		}
+		n++
+	}
+	if bytes.HasPrefix(line, []byte("\ufeff")) {
+		return false, "line 1: starts with a UTF-8 byte order mark, which the JSON loaders refuse (remove it)"
+	}
+	var v json.RawMessage
+	jerr := json.Unmarshal(PyJSON(line), &v)
+	if jerr == nil {
+		return false, ""
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false, err.Error()
+	}
+	if oneJSONDocument(f) {
+		return true, ""
+	}
+	return false, fmt.Sprintf("line %d: malformed JSON: %v", n, jerr)
+}
+
+// oneJSONDocument reports whether r holds exactly one JSON value, read
+// token by token.
+func oneJSONDocument(r io.Reader) bool {
+	d := json.NewDecoder(r)
+	depth := 0
+	for {
+		t, err := d.Token()
+		if err != nil {
+			return false
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			_, err := d.Token()
+			return err == io.EOF
+		}
+	}
 }
 
 // quoteHead quotes at most n bytes of b, as Go would.

@@ -2,6 +2,7 @@ package all_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,7 +53,7 @@ func TestEveryKindRecognizes(t *testing.T) {
 type recognizeCase struct {
 	name, path   string
 	kind, layout string // kind "" for not recognised
-	reason       string // the start of the reason, when not recognised
+	reason       string // the start of the reason, when not recognised; "refused: " and the start of the message for a damaged file
 }
 
 // TestRecognize tells every layout the fixtures write (renamed ones too:
@@ -67,6 +68,13 @@ func TestRecognize(t *testing.T) {
 	cases = append(cases, oddCases(t, v)...)
 	for _, c := range cases {
 		kind, layout, reason, err := v.E.Recognize(context.Background(), c.path)
+		if want, ok := strings.CutPrefix(c.reason, "refused: "); ok {
+			var fe *loaders.FileError
+			if !errors.Is(err, loaders.ErrDamaged) || !errors.As(err, &fe) || fe.Path != c.path || !strings.HasPrefix(fe.Msg, want) {
+				t.Errorf("%s: Recognize(%s) = %q, %q, %q, %v; want a damaged file's error starting %q", c.name, c.path, kind, layout, reason, err, want)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s: Recognize(%s): %v", c.name, c.path, err)
 			continue
@@ -124,7 +132,7 @@ func wandbCases(t *testing.T) []recognizeCase {
 	return append(out,
 		recognizeCase{"history v3 named history.txt", renamed, "wandb-history", wandb.HistV3, ""},
 		recognizeCase{"a companion alone", filepath.Join(dir, "split", "runs_metadata_system_metrics.parquet"), "wandb-runs", wandb.RunsCompanion, ""},
-		recognizeCase{"runs v3 after a byte order mark", bom, "", "", "JSON whose first line matches no loader (starts \"\\ufeff{"},
+		recognizeCase{"runs v3 after a byte order mark", bom, "", "", "refused: line 1: starts with a UTF-8 byte order mark, which the JSON loaders refuse"},
 	)
 }
 
@@ -185,6 +193,9 @@ func oddCases(t *testing.T, v *loadertest.Env) []recognizeCase {
 	loadertest.WriteFile(t, p("random.bin"), "MZ\x90\x00\x03\x00\x00\x00\x04\x00")
 	loadertest.WriteFile(t, p("keys.jsonl"), `{"a": 1}`+"\n")
 	loadertest.WriteFile(t, p("int.pkl"), "\x80\x04K\x01.")
+	loadertest.WriteFile(t, p("broken.jsonl"), "\n{\"_step\": 1, \"loss\": \n{\"_step\": 2}\n")
+	loadertest.WriteFile(t, p("config.json"), "{\n  \"lr\": 3e-05,\n  \"tags\": [\"a\"]\n}\n")
+	loadertest.WriteFile(t, p("two.json"), "{\n  \"a\": 1\n}\n{\n  \"a\": 2\n}\n")
 	b, err := os.ReadFile(full)
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +216,10 @@ func oddCases(t *testing.T, v *loadertest.Env) []recognizeCase {
 		{"random binary", p("random.bin"), "", "", "starts with bytes 4d 5a 90 00 03 00 00 00 (no magic a loader knows"},
 		{"JSON of no loader", p("keys.jsonl"), "", "", `JSON whose first line matches no loader (starts "{\"a\": 1}\n")`},
 		{"a pickle of an int", p("int.pkl"), "", "", "a pickle no loader reads: showntell: unknown pickle layout: a int"},
-		{"truncated parquet", p("cut.parquet"), "", "", "parquet that DuckDB cannot read (not a readable parquet file"},
-		{"truncated gzip", p("cut.tar.gz"), "", "", "gzip holding nothing a loader reads: qa-outputs: "},
+		{"truncated parquet", p("cut.parquet"), "", "", "refused: parquet that DuckDB cannot read: not a readable parquet file"},
+		{"truncated gzip", p("cut.tar.gz"), "", "", "refused: gzip holding nothing a loader reads: qa-outputs: "},
+		{"JSON lines with a broken first line", p("broken.jsonl"), "", "", "refused: line 2: malformed JSON: "},
+		{"one JSON document over lines, of no loader", p("config.json"), "", "", `one JSON document over several lines (not JSON lines), which no loader reads (starts "{\n`},
+		{"two JSON documents over lines", p("two.json"), "", "", "refused: line 1: malformed JSON: "},
 	}
 }

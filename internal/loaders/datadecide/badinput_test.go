@@ -105,7 +105,7 @@ func TestConflictsBetweenSources(t *testing.T) {
 	b, _ := os.ReadFile(full)
 	os.WriteFile(copyPath, b, 0o644)
 	_, err := v.E.Load(v.Ctx, "datadecide", copyPath, loaders.Options{})
-	want := fmt.Sprintf("copy.parquet: the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source, pass --source %q", first.SHA256, full, first.LoadID, full)
+	want := fmt.Sprintf("copy.parquet: the same content (sha256 %.12s…) is already loaded from %s (load %d); to load this file as that source: dschema load datadecide %s --source %q", first.SHA256, full, first.LoadID, copyPath, full)
 	if err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("loading the same content from another path: %v\nwant %q", err, want)
 	}

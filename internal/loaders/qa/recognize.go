@@ -89,7 +89,7 @@ func recognizeTarball(ctx context.Context, p *loaders.Probe) (string, error) {
 	case err != nil && err != io.EOF:
 		var te *tarstream.Error
 		if errors.As(err, &te) {
-			p.Decline("qa-outputs: " + te.Msg + placeOf(te))
+			p.Damaged("qa-outputs: " + te.Msg + placeOf(te))
 			return "", nil
 		}
 		return "", err

@@ -229,12 +229,18 @@ func writeTable(ctx context.Context, conn *sql.Conn, root string, t *dbschema.Ta
 		return nil, err
 	}
 	var out []FileEntry
+	seen := map[string]*string{}
 	for _, v := range values {
 		where := dbschema.Ident(part) + " IS NULL"
 		if v != nil {
 			where = dbschema.Ident(part) + " = " + dbschema.Literal(*v)
 		}
-		rel := t.Name + "/" + hiveDir(part, v)
+		dir := hiveDir(part, v)
+		if w, dup := seen[dir]; dup { // two hashed names alike: refused rather than one folder for both
+			return nil, fmt.Errorf("export %s: %s values %s and %s both get the folder %s", t.Name, part, quoted(w), quoted(v), dir)
+		}
+		seen[dir] = v
+		rel := t.Name + "/" + dir
 		files, err := writeFiles(ctx, conn, root, rel, selectSQL(t, cols, where), map[string]*string{part: v}, o)
 		if err != nil {
 			return nil, err
@@ -245,6 +251,14 @@ func writeTable(ctx context.Context, conn *sql.Conn, root string, t *dbschema.Ta
 		out = append(out, files...)
 	}
 	return out, nil
+}
+
+// quoted is v in quotes, or NULL.
+func quoted(v *string) string {
+	if v == nil {
+		return "NULL"
+	}
+	return fmt.Sprintf("%q", *v)
 }
 
 // partitionValues lists the distinct values of column part of table, NULL last.

@@ -1,7 +1,9 @@
 package exchange
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -163,5 +165,88 @@ func TestSplitLargePartition(t *testing.T) {
 			t.Errorf("%s starts at %d, want %d", p, lo, prev+1)
 		}
 		prev = hi
+	}
+}
+
+// TestLongPartitionValues: a value whose folder name, encoded, would pass
+// MaxDirBytes gets a folder named by its hash, under the limit; one at the
+// limit keeps its own; two long values with a common prefix get two
+// folders; a value that looks like a hashed name is escaped; and every
+// value round-trips exactly through the files' own column.
+func TestLongPartitionValues(t *testing.T) {
+	hashed := func(v string) string {
+		sum := sha256.Sum256([]byte(v))
+		return "k=__hash_" + hex.EncodeToString(sum[:])[:16]
+	}
+	long := strings.Repeat("x", 300)
+	cases := []struct {
+		v, dir string
+	}{
+		{strings.Repeat("a", MaxDirBytes-2), "k=" + strings.Repeat("a", MaxDirBytes-2)},  // "k=" + 198: at the limit
+		{strings.Repeat("b", MaxDirBytes-1), hashed(strings.Repeat("b", MaxDirBytes-1))}, // one byte over
+		{strings.Repeat("é", 33), "k=" + strings.Repeat("%C3%A9", 33)},                   // 2 + 33×6 = 200
+		{strings.Repeat("é", 34), hashed(strings.Repeat("é", 34))},                       // 206
+		{strings.Repeat("é", 90), "k=__hash_8177f085cf3aa12c"},                           // 542: the review's run id
+		{strings.Repeat(":", 85), "k=__hash_92aeba98d9a0d512"},                           // 257
+		{strings.Repeat("=", 66), "k=" + strings.Repeat("%3D", 66)},                      // 200
+		{long + "1", hashed(long + "1")},
+		{long + "2", hashed(long + "2")},
+		{"__hash_0123456789abcdef", "k=%5F_hash_0123456789abcdef"}, // not taken for a hashed name
+		{strings.Repeat("ü", 5000), hashed(strings.Repeat("ü", 5000))},
+	}
+	if hashed(long+"1") == hashed(long+"2") {
+		t.Fatalf("the two long values share a folder")
+	}
+	dir := t.TempDir()
+	a, b, out := filepath.Join(dir, "a.duckdb"), filepath.Join(dir, "b.duckdb"), filepath.Join(dir, "out")
+	ddl := "CREATE TABLE p(k VARCHAR, i INTEGER, PRIMARY KEY (i))"
+	var vals []string
+	for i, c := range cases {
+		vals = append(vals, fmt.Sprintf("('%s', %d)", c.v, i))
+	}
+	scratchDB(t, a, ddl, "INSERT INTO p VALUES "+strings.Join(vals, ", "))
+	m := roundTrip(t, a, b, out, Options{PartitionBy: map[string]string{"p": "k"}}, ddl)
+	sameDatabases(t, a, b)
+
+	got, want := map[string]string{}, map[string]string{}
+	for _, c := range cases {
+		want[c.v] = "p/" + c.dir + "/part-0.parquet"
+	}
+	for _, f := range m.Files {
+		if f.Partition["k"] == nil {
+			t.Fatalf("%s: no partition value in the manifest", f.Path)
+		}
+		got[*f.Partition["k"]] = f.Path
+		if n := len(strings.Split(f.Path, "/")[1]); n > MaxDirBytes {
+			t.Errorf("%s: a folder name of %d bytes, above %d", f.Path, n, MaxDirBytes)
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("partition folders by value (-want +got):\n%s", d)
+	}
+
+	// Read on their own, the files give every value exactly; DuckDB's
+	// hive_partitioning gives the folder's name, the hash, where there is one.
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	glob := filepath.Join(out, "p", "*", "*.parquet")
+	// Without the option DuckDB sees the key=value folders and reads them
+	// as with it on.
+	for _, opt := range []string{", hive_partitioning = false", ", hive_partitioning = true", ""} {
+		rows := queryStrings(t, db, fmt.Sprintf(`SELECT k FROM read_parquet(?%s) ORDER BY i`, opt), glob)
+		var wantRows []string
+		for _, c := range cases {
+			v := c.v
+			if !strings.Contains(opt, "false") && strings.HasPrefix(c.dir, "k=__hash_") {
+				v = strings.TrimPrefix(c.dir, "k=")
+			}
+			wantRows = append(wantRows, v)
+		}
+		if d := cmp.Diff(wantRows, rows); d != "" {
+			t.Errorf("read_parquet(glob%s) (-want +got):\n%s", opt, d)
+		}
 	}
 }

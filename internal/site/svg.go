@@ -43,11 +43,22 @@ type frame struct {
 }
 
 func (f frame) px(x float64) float64 {
-	return f.plotL + (x-f.x0)/(f.x1-f.x0)*(f.plotR-f.plotL)
+	return f.plotL + fraction(x, f.x0, f.x1)*(f.plotR-f.plotL)
 }
 
 func (f frame) py(y float64) float64 {
-	return f.plotB - (y-f.y0)/(f.y1-f.y0)*(f.plotB-f.plotT)
+	return f.plotB - fraction(y, f.y0, f.y1)*(f.plotB-f.plotT)
+}
+
+// fraction is where v lies between a and b (a < b, both finite): 0 at a,
+// 1 at b. When b-a overflows (a range from -1.7e308 to 1.7e308) it works
+// on halves, which cannot; otherwise on the values themselves, which
+// keeps the precision of a range of denormals (halving 5e-324 gives 0).
+func fraction(v, a, b float64) float64 {
+	if d := b - a; !math.IsInf(d, 0) {
+		return (v - a) / d
+	}
+	return (v/2 - a/2) / (b/2 - a/2)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -78,8 +89,10 @@ func (c LineChart) Plotted() int {
 	return n
 }
 
-// extent is the range of the finite values of xs, widened when it is a
-// single value so that a scale can be made of it.
+// extent is the range of the finite values of xs, widened by 5% of the
+// value (1 for 0 or a value too small to have 5%) when it is a single
+// value, so that a scale can be made of it. The ends stay finite: a
+// widened end beyond ±MaxFloat64 is ±MaxFloat64.
 func extent(xs []float64) (lo, hi float64, ok bool) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, x := range xs {
@@ -95,7 +108,7 @@ func extent(xs []float64) (lo, hi float64, ok bool) {
 		if d == 0 {
 			d = 1
 		}
-		lo, hi = lo-d, hi+d
+		lo, hi = math.Max(lo-d, -math.MaxFloat64), math.Min(hi+d, math.MaxFloat64)
 	}
 	return lo, hi, true
 }
@@ -227,28 +240,72 @@ func runs(points []Point, ok func(Point) bool) [][]Point {
 	return out
 }
 
-// ticks gives about n round values covering [lo, hi].
+// maxTicks bounds the ticks of an axis, whatever the range and step.
+const maxTicks = 20
+
+// ticks gives about n round values covering [lo, hi], in increasing
+// order, each finite and distinct. The k-th tick is k×step, computed from
+// its index rather than by adding steps, so the count is known before the
+// first one and bounded by maxTicks. When no round step can be told apart
+// from the values (1e16 to 1e16+4, whose doubles are 2 apart; a range of
+// denormals, whose step underflows to 0), or fewer than two ticks would
+// fall in the range, the ticks are the two ends; when lo equals hi, the
+// one value; when either is not finite, none.
 func ticks(lo, hi float64, n int) []float64 {
+	if !finite(lo) || !finite(hi) || n < 1 {
+		return nil
+	}
 	if !(hi > lo) {
 		return []float64{lo}
 	}
+	ends := []float64{lo, hi}
 	raw := (hi - lo) / float64(n)
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*mag >= raw {
-			step = m * mag
-			break
+	if math.IsInf(raw, 0) {
+		raw = hi/float64(n) - lo/float64(n) // the span overflows; its n-th does not
+	}
+	// The step is 1, 2, 5 or 10 × 10^e, the double nearest that decimal
+	// (math.Pow(10, 308) is 1.0000000000000004e308, not 1e308).
+	e := math.Floor(math.Log10(raw))
+	step := math.NaN()
+	if finite(e) {
+		for _, m := range []string{"1", "2", "5", "10"} {
+			if s, _ := strconv.ParseFloat(m+"e"+strconv.Itoa(int(e)), 64); s >= raw {
+				step = s
+				break
+			}
 		}
 	}
+	// A step below the spacing of the doubles at the larger end would give
+	// ticks that round onto each other; one far from raw comes from a
+	// logarithm that is wrong for denormals (math.Log10(2e-321) ≈ -307.95).
+	if !finite(step) || !(step > 0) || step < ulp(math.Max(math.Abs(lo), math.Abs(hi))) || !(step >= raw && step <= 10*raw) {
+		return ends
+	}
+	first, last := math.Ceil(lo/step), math.Floor(hi/step+1e-9)
+	if !finite(first) || !finite(last) || last < first || last-first >= maxTicks {
+		return ends
+	}
 	var out []float64
-	for t := math.Ceil(lo/step) * step; t <= hi+step*1e-9; t += step {
-		if math.Abs(t) < step*1e-9 {
-			t = 0
+	for i := 0; i < maxTicks && first+float64(i) <= last; i++ {
+		t := (first + float64(i)) * step
+		if !finite(t) || (len(out) > 0 && t <= out[len(out)-1]) {
+			continue
 		}
 		out = append(out, t)
 	}
+	if len(out) < 2 {
+		return ends
+	}
 	return out
+}
+
+// ulp is the gap between the finite double a ≥ 0 and the next one below
+// it (the next one above MaxFloat64 would be infinite).
+func ulp(a float64) float64 {
+	if a == 0 {
+		return math.SmallestNonzeroFloat64
+	}
+	return a - math.Nextafter(a, 0)
 }
 
 // num is a tick label: three significant digits, large values with an SI suffix.

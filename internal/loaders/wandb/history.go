@@ -640,18 +640,24 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 		tv = append(tv, fmt.Sprintf("m[%s]", dbschema.Literal(m.key)))
 	}
 	known := "[" + strings.Join(keys, ", ") + "]::VARCHAR[]"
+	// A constant list inside a lambda is built again for every element:
+	// the lambdas test keys with IN, not list_contains(known, …).
+	notTyped := "true"
+	if len(keys) > 0 {
+		notTyped = "kv.key NOT IN (" + strings.Join(keys, ", ") + ")"
+	}
 	n := len(metrics)
-	// Level 1: tv, the typed keys' JSON values, and u, the row's other
-	// entries. Level 2: tn, the typed keys' numbers; e, the other entries
-	// with their numbers; nt, typed keys holding something else. Level 3:
-	// x, what is not a number.
+	// Level 1: tv, the typed keys' JSON values, and e, the row's other
+	// entries with their numbers. Level 2: tn, the typed keys' numbers;
+	// nt, typed keys holding something else (computed only for the rows
+	// that have one: most have none). Level 3: x, what is not a number.
 	level1 := fmt.Sprintf(`SELECT run_id, rn, step, logged_at, runtime, xb, m, [%s]::JSON[] AS tv,
-		list_transform(list_filter(map_entries(m), kv -> NOT list_contains(%s, kv.key)), kv -> {'key': kv.key, 'raw': kv.value}) AS u
-		FROM (%s) src`, strings.Join(tv, ", "), known, h.sql)
-	level2 := fmt.Sprintf(`SELECT *, list_transform(coalesce(u, []), kv -> {'key': kv.key, 'raw': kv.raw, 'num': %s}) AS e,
-		list_transform(list_filter(range(1, %d), i -> tv[i] IS NOT NULL AND tn[i] IS NULL), i -> {'key': (%s)[i], 'value': tv[i]}) AS nt
+		coalesce(list_transform(list_filter(map_entries(m), kv -> %s), kv -> {'key': kv.key, 'raw': kv.value, 'num': %s}), []) AS e
+		FROM (%s) src`, strings.Join(tv, ", "), notTyped, numberOf("kv.value"), h.sql)
+	level2 := fmt.Sprintf(`SELECT *, CASE WHEN list_count(tv) = list_count(tn) THEN CAST([] AS %s) ELSE
+		list_transform(list_filter(range(1, %d), i -> tv[i] IS NOT NULL AND tn[i] IS NULL), i -> {'key': (%s)[i], 'value': tv[i]}) END AS nt
 		FROM (SELECT *, list_transform(coalesce(tv, []), x -> %s) AS tn FROM (%s) l1) l1n`,
-		numberOf("kv.raw"), n+1, known, numberOf("x"), level1)
+		xbType, n+1, known, numberOf("x"), level1)
 	level3 := fmt.Sprintf(`SELECT *, list_concat(
 			list_transform(list_filter(e, kv -> kv.num IS NULL), kv -> {'key': kv.key, 'value': kv.raw}),
 			coalesce(nt, []), coalesce(xb, [])) AS x FROM (%s) l2`, level2)

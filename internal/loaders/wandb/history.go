@@ -630,7 +630,7 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 	exprs = append(exprs,
 		"CASE WHEN list_bool_or(list_transform(e, kv -> kv.num IS NOT NULL)) THEN map_from_entries(list_transform(list_filter(e, kv -> kv.num IS NOT NULL), kv -> {'key': kv.key, 'value': kv.num})) END",
 		`CASE WHEN len(x) = 0 THEN NULL
-			WHEN len(list_distinct(list_transform(x, kv -> kv.key))) < len(x) THEN error('run ' || run_id || ', step ' || coalesce(CAST(step AS VARCHAR), 'none') || ': a key is both a non-numeric metric and other row data (extra, _wandb, extra_cols): ' || list_aggregate(list_transform(x, kv -> kv.key), 'string_agg', ', '))
+			WHEN len(x) > 1 AND len(list_distinct(list_transform(x, kv -> kv.key))) < len(x) THEN error('run ' || run_id || ', step ' || coalesce(CAST(step AS VARCHAR), 'none') || ': a key is both a non-numeric metric and other row data (extra, _wandb, extra_cols): ' || list_aggregate(list_transform(x, kv -> kv.key), 'string_agg', ', '))
 			ELSE to_json(map_from_entries(x)) END`,
 		fmt.Sprint(loadID))
 	// The row's columns are computed before the window numbers the rows,

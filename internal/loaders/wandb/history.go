@@ -1,10 +1,10 @@
 package wandb
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -582,53 +582,6 @@ func dstNote(ctx context.Context, conn *sql.Conn, path string, h *histSource, zo
 	return fmt.Sprintf("timestamps at a daylight-saving change of %s: %s", zone, strings.Join(parts, "; ")), nil
 }
 
-// checkRowKeys refuses JSON lines with a key the reader is not told of:
-// read_json would leave it out without a word. It costs a pass over the
-// file, in parallel; the line is found only when there is one.
-func checkRowKeys(ctx context.Context, conn *sql.Conn, path string, h *histSource) error {
-	if len(h.rowKeys) == 0 {
-		return nil
-	}
-	var known []string
-	for _, k := range h.rowKeys {
-		known = append(known, dbschema.Literal(k))
-	}
-	var key sql.NullString
-	err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT any_value(k) FROM (SELECT unnest(json_keys(json)) AS k
-		FROM read_json_objects(%s, format = 'newline_delimited')) WHERE k NOT IN (%s)`, dbschema.Literal(path), strings.Join(known, ", "))).Scan(&key)
-	if err != nil {
-		return jsonReadError(path, err)
-	}
-	if !key.Valid {
-		return nil
-	}
-	msg := fmt.Sprintf("key %q is not one of %s (this layout has no place for it)", key.String, strings.Join(h.rowKeys, ", "))
-	if n := lineWithKey(path, key.String); n > 0 {
-		return &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: msg}
-	}
-	return &loaders.FileError{Path: path, Msg: msg}
-}
-
-// lineWithKey is the first line of a JSONL file whose object has key at
-// its top level (0 when none).
-func lineWithKey(path, key string) int {
-	n, err := eachLine(path, func(_ int, b []byte) bool {
-		if !bytes.Contains(b, []byte(key)) {
-			return false
-		}
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(loaders.PyJSON(b), &obj) != nil {
-			return false
-		}
-		_, ok := obj[key]
-		return ok
-	})
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
 // historySelect is the INSERT's SELECT over a layout's common shape: the
 // metric columns are the row's numbers under their keys, extra_metrics its
 // other numbers (NULL when none), extra everything that is not a number
@@ -640,18 +593,24 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 		tv = append(tv, fmt.Sprintf("m[%s]", dbschema.Literal(m.key)))
 	}
 	known := "[" + strings.Join(keys, ", ") + "]::VARCHAR[]"
+	// A constant list inside a lambda is built again for every element:
+	// the lambdas test keys with IN, not list_contains(known, …).
+	notTyped := "true"
+	if len(keys) > 0 {
+		notTyped = "kv.key NOT IN (" + strings.Join(keys, ", ") + ")"
+	}
 	n := len(metrics)
-	// Level 1: tv, the typed keys' JSON values, and u, the row's other
-	// entries. Level 2: tn, the typed keys' numbers; e, the other entries
-	// with their numbers; nt, typed keys holding something else. Level 3:
-	// x, what is not a number.
+	// Level 1: tv, the typed keys' JSON values, and e, the row's other
+	// entries with their numbers. Level 2: tn, the typed keys' numbers;
+	// nt, typed keys holding something else (computed only for the rows
+	// that have one: most have none). Level 3: x, what is not a number.
 	level1 := fmt.Sprintf(`SELECT run_id, rn, step, logged_at, runtime, xb, m, [%s]::JSON[] AS tv,
-		list_transform(list_filter(map_entries(m), kv -> NOT list_contains(%s, kv.key)), kv -> {'key': kv.key, 'raw': kv.value}) AS u
-		FROM (%s) src`, strings.Join(tv, ", "), known, h.sql)
-	level2 := fmt.Sprintf(`SELECT *, list_transform(coalesce(u, []), kv -> {'key': kv.key, 'raw': kv.raw, 'num': %s}) AS e,
-		list_transform(list_filter(range(1, %d), i -> tv[i] IS NOT NULL AND tn[i] IS NULL), i -> {'key': (%s)[i], 'value': tv[i]}) AS nt
+		coalesce(list_transform(list_filter(map_entries(m), kv -> %s), kv -> {'key': kv.key, 'raw': kv.value, 'num': %s}), []) AS e
+		FROM (%s) src`, strings.Join(tv, ", "), notTyped, numberOf("kv.value"), h.sql)
+	level2 := fmt.Sprintf(`SELECT *, CASE WHEN list_count(tv) = list_count(tn) THEN CAST([] AS %s) ELSE
+		list_transform(list_filter(range(1, %d), i -> tv[i] IS NOT NULL AND tn[i] IS NULL), i -> {'key': (%s)[i], 'value': tv[i]}) END AS nt
 		FROM (SELECT *, list_transform(coalesce(tv, []), x -> %s) AS tn FROM (%s) l1) l1n`,
-		numberOf("kv.raw"), n+1, known, numberOf("x"), level1)
+		xbType, n+1, known, numberOf("x"), level1)
 	level3 := fmt.Sprintf(`SELECT *, list_concat(
 			list_transform(list_filter(e, kv -> kv.num IS NULL), kv -> {'key': kv.key, 'value': kv.raw}),
 			coalesce(nt, []), coalesce(xb, [])) AS x FROM (%s) l2`, level2)
@@ -671,7 +630,7 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 	exprs = append(exprs,
 		"CASE WHEN list_bool_or(list_transform(e, kv -> kv.num IS NOT NULL)) THEN map_from_entries(list_transform(list_filter(e, kv -> kv.num IS NOT NULL), kv -> {'key': kv.key, 'value': kv.num})) END",
 		`CASE WHEN len(x) = 0 THEN NULL
-			WHEN len(list_distinct(list_transform(x, kv -> kv.key))) < len(x) THEN error('run ' || run_id || ', step ' || coalesce(CAST(step AS VARCHAR), 'none') || ': a key is both a non-numeric metric and other row data (extra, _wandb, extra_cols): ' || list_aggregate(list_transform(x, kv -> kv.key), 'string_agg', ', '))
+			WHEN len(x) > 1 AND len(list_distinct(list_transform(x, kv -> kv.key))) < len(x) THEN error('run ' || run_id || ', step ' || coalesce(CAST(step AS VARCHAR), 'none') || ': a key is both a non-numeric metric and other row data (extra, _wandb, extra_cols): ' || list_aggregate(list_transform(x, kv -> kv.key), 'string_agg', ', '))
 			ELSE to_json(map_from_entries(x)) END`,
 		fmt.Sprint(loadID))
 	// The row's columns are computed before the window numbers the rows,
@@ -700,9 +659,6 @@ func (History) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, err
 	ld.Stage("reading the layout")
 	h, err := detectHistory(ctx, conn, path, ld.SourceTZ)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkRowKeys(ctx, conn, path, h); err != nil {
 		return nil, err
 	}
 	metrics, err := historyMetrics()
@@ -746,8 +702,12 @@ func (History) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, err
 		sel = fmt.Sprintf("SELECT * FROM (%s) x%s", sel, where)
 	}
 	ld.Stage("writing wandb_history")
-	res, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO wandb_history (%s) %s", strings.Join(cols, ", "), sel))
+	res, err := insertChecked(ctx, conn, path, h, fmt.Sprintf("INSERT INTO wandb_history (%s) %s", strings.Join(cols, ", "), sel))
 	if err != nil {
+		var fe *loaders.FileError
+		if errors.As(err, &fe) {
+			return nil, err
+		}
 		if ctx.Err() != nil {
 			return nil, err
 		}
@@ -763,6 +723,29 @@ func (History) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, err
 		return nil, err
 	}
 	return rep, nil
+}
+
+// insertChecked runs the insert while checkRowKeys reads the file in Go
+// (it refuses keys read_json would drop): the scan costs one core a
+// sequential pass instead of a second parallel read by DuckDB before the
+// insert. A key it finds cancels the insert and is the error; the engine
+// rolls the load back.
+func insertChecked(ctx context.Context, conn *sql.Conn, path string, h *histSource, insert string) (sql.Result, error) {
+	ictx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	keys := make(chan error, 1)
+	go func() {
+		err := checkRowKeys(ictx, path, h)
+		if err != nil {
+			cancel(err)
+		}
+		keys <- err
+	}()
+	res, err := conn.ExecContext(ictx, insert)
+	if kerr := <-keys; kerr != nil && ctx.Err() == nil {
+		return nil, kerr
+	}
+	return res, err
 }
 
 // historyChecks reports what the loaded rows say: rows without a run id or

@@ -134,7 +134,7 @@ func (w History) Verify(ctx context.Context, db *sql.DB, path string, opts loade
 		if err != nil {
 			return err
 		}
-		if err := checkRowKeys(ctx, conn, abs, h); err != nil {
+		if err := checkRowKeys(ctx, abs, h); err != nil {
 			return err
 		}
 		metrics, err := historyMetrics()

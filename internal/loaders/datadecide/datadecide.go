@@ -294,9 +294,14 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 	if err != nil {
 		return nil, err
 	}
-	src := fmt.Sprintf("read_parquet(%s, file_row_number = true)", dbschema.Literal(path))
+	full := lay.variant == VariantFullEval
 
 	ld.Stage("checking keys")
+	src, drop, err := stageKeys(ctx, conn, path, full)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
 	if err := checkKeys(ctx, conn, path, src, lay); err != nil {
 		return nil, err
 	}
@@ -310,7 +315,6 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 	}
 
 	ld.Stage("writing pretrain_models and pretrain_datasets")
-	full := lay.variant == VariantFullEval
 	if err := writeDimensions(ctx, ld, src, full, rep); err != nil {
 		return nil, err
 	}
@@ -343,6 +347,30 @@ func (Loader) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, erro
 	}
 	reportColumns(rep, lay, full)
 	return rep, nil
+}
+
+// keysTable is the temp table stageKeys writes.
+const keysTable = "dschema_datadecide_keys"
+
+// stageKeys copies the columns the checks and the small tables read (the
+// keys, the file's row number and, for a full_eval, the schedule, model and
+// dataset columns: 58 of the 1,939) from the file into a temp table, in one
+// pass over the file, so that the checks and the writes of pretrain_runs,
+// pretrain_models and pretrain_datasets read it instead of decoding the
+// parquet file again each. The values keep the file's types. It returns
+// the table's name and what drops it.
+func stageKeys(ctx context.Context, conn *sql.Conn, path string, full bool) (table string, drop func(), err error) {
+	cols := append([]string{}, ddKeys...)
+	if full {
+		names := Columns()
+		cols = append(append(append(cols, ddScheduleCol...), names.ModelDetails...), names.Datasets...)
+	}
+	q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT %s, file_row_number FROM read_parquet(%s, file_row_number = true)",
+		keysTable, quoteList(cols), dbschema.Literal(path))
+	if _, err := conn.ExecContext(ctx, q); err != nil {
+		return "", nil, fmt.Errorf("%s: read the key columns: %w", path, err)
+	}
+	return keysTable, func() { conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+keysTable) }, nil
 }
 
 // writeDimensions writes pretrain_models and pretrain_datasets, one row per

@@ -200,9 +200,10 @@ func (qaLoader) Load(ctx context.Context, l *loaders.Load) (*loaders.Report, err
 		}()
 		go func() {
 			defer close(encoded)
+			var e qaEncoder
 			for b := range q.batches {
 				for _, r := range b.rows {
-					b.qs = append(b.qs, r.Values())
+					b.qs = append(b.qs, e.values(r))
 				}
 				b.rows = nil
 				encoded <- b

@@ -72,6 +72,7 @@ type qaLoad struct {
 	qs       *gen.QAQuestionOutputAppender
 	ins      *gen.QAQuestionInputAppender
 	parser   fastjson.Parser
+	numText  []byte              // exactFloatBuf's buffer, for the walk's goroutine
 	skipped  map[string]*skipped // reason → members passed over
 	notes    []string
 	kept     map[string]int64

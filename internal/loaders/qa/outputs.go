@@ -72,6 +72,7 @@ type qaLoad struct {
 	qs       *gen.QAQuestionOutputAppender
 	ins      *gen.QAQuestionInputAppender
 	parser   fastjson.Parser
+	numText  []byte              // exactFloatBuf's buffer, for the walk's goroutine
 	skipped  map[string]*skipped // reason → members passed over
 	notes    []string
 	kept     map[string]int64
@@ -200,9 +201,10 @@ func (qaLoader) Load(ctx context.Context, l *loaders.Load) (*loaders.Report, err
 		}()
 		go func() {
 			defer close(encoded)
+			var e qaEncoder
 			for b := range q.batches {
 				for _, r := range b.rows {
-					b.qs = append(b.qs, r.Values())
+					b.qs = append(b.qs, e.values(r))
 				}
 				b.rows = nil
 				encoded <- b

@@ -102,7 +102,7 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 			var rest loaders.JSONObject
 			row.Metrics = make(map[string]float64, mo.Len())
 			mo.Visit(func(mk []byte, mv *fastjson.Value) {
-				if f, ok := exactFloat(mv); ok {
+				if f, ok := exactFloatBuf(mv, &q.numText); ok {
 					row.Metrics[string(mk)] = f
 				} else {
 					addValue(&rest, string(mk), mv)
@@ -112,7 +112,7 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 				extra.AddRaw("metrics", rest.Bytes())
 			}
 		case "model_output":
-			outs, leftover, ok := answers(x)
+			outs, leftover, ok := answers(x, &q.numText)
 			if !ok {
 				addValue(&extra, "model_output", x)
 				return
@@ -145,9 +145,9 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 }
 
 // answers turns model_output into ModelAnswerOutputs when every choice has
-// every field with its type; leftover is the choices' other keys (one
+// every field with its type (numText is exactFloatBuf's buffer); leftover is the choices' other keys (one
 // object per choice), nil when none.
-func answers(x *fastjson.Value) (out []gen.QAQuestionOutputAnswerOutputs, leftover []byte, ok bool) {
+func answers(x *fastjson.Value, numText *[]byte) (out []gen.QAQuestionOutputAnswerOutputs, leftover []byte, ok bool) {
 	arr, err := x.Array()
 	if err != nil {
 		return nil, nil, false
@@ -164,7 +164,7 @@ func answers(x *fastjson.Value) (out []gen.QAQuestionOutputAnswerOutputs, leftov
 		floats := []*float64{&a.LogitsPerByte, &a.LogitsPerChar, &a.LogitsPerToken, &a.SumLogits, &a.SumLogitsUncond}
 		ints := []*int64{&a.NumChars, &a.NumTokens, &a.NumTokensAll}
 		for j, k := range []string{"logits_per_byte", "logits_per_char", "logits_per_token", "sum_logits", "sum_logits_uncond"} {
-			f, ok := exactFloat(co.Get(k))
+			f, ok := exactFloatBuf(co.Get(k), numText)
 			if !ok {
 				return nil, nil, false
 			}

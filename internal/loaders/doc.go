@@ -17,7 +17,7 @@
 // nothing. The engine also sets and restores the memory limit it is given
 // (Options.MemoryLimit; dschema load passes DefaultMemoryLimit, the one the
 // loader declares through MemoryLimiter or FallbackMemoryLimit, when the
-// user names none), refuses options the loader does not read
+// user names none) and the threads a ThreadLimiter declares, refuses options the loader does not read
 // (OptionReader, CheckOptions), and turns DuckDB's out-of-memory errors
 // into a hint.
 //
@@ -64,6 +64,9 @@
 //     transaction that is rolled back, and compares them with the
 //     database's. Verify must see every table the load wrote.
 //   - MemoryLimiter: the memory limit its loads run under by default.
+//   - ThreadLimiter: the DuckDB threads its loads run on, set and restored
+//     by the engine (datadecide's one thread: each thread of an insert
+//     into its 1,887 columns buffers a block of every column).
 //   - OptionReader: the options beyond the common ones it reads.
 //   - Bundler (a file with companion files) and DirLoader (a folder as one
 //     source).

@@ -33,6 +33,12 @@ const MemoryLimit = "3GB"
 // DefaultMemoryLimit implements loaders.MemoryLimiter.
 func (Loader) DefaultMemoryLimit() string { return MemoryLimit }
 
+// LoadThreads implements loaders.ThreadLimiter: one DuckDB thread. Each
+// thread of an insert into the 1,887-column pretrain_evals buffers a block
+// of every column, so one thread holds less memory, and was measured no
+// slower (docs/benchmarks.md, "DataDecide load").
+func (Loader) LoadThreads() int { return 1 }
+
 // Short implements loaders.Loader.
 func (Loader) Short() string {
 	return "DataDecide full_eval.parquet (the 1,939-column layout, or the older metrics-only layout)"

@@ -58,6 +58,9 @@ func exactFloatBuf(v *fastjson.Value, buf *[]byte) (float64, bool) {
 			return 0, false
 		}
 	}
+	if f == 0 && nonZeroMantissa(t) {
+		return 0, false // too small for a double (1e-400): 0 would not be the number written
+	}
 	if math.IsInf(f, 0) {
 		s := strings.TrimLeft(string(t), "+-")
 		if s != "Inf" && s != "inf" && s != "Infinity" {
@@ -65,6 +68,20 @@ func exactFloatBuf(v *fastjson.Value, buf *[]byte) (float64, bool) {
 		}
 	}
 	return f, true
+}
+
+// nonZeroMantissa reports whether a number's text has a digit other than
+// 0 before its exponent.
+func nonZeroMantissa(t []byte) bool {
+	for _, c := range t {
+		switch {
+		case c == 'e' || c == 'E':
+			return false
+		case c >= '1' && c <= '9':
+			return true
+		}
+	}
+	return false
 }
 
 // plainInteger reports whether a number's text has no fraction, exponent

@@ -10,7 +10,8 @@ import (
 // TestExactFloat holds the numbers a double column takes as written and
 // the ones it refuses (they go to extra), through one reused buffer,
 // around the edges: 2^53 and 2^53+1, int64's ends, beyond int64, beyond a
-// double, NaN and the infinities as fastjson reads them after pyInf.
+// double, below the smallest double, NaN and the infinities as fastjson
+// reads them after pyInf.
 func TestExactFloat(t *testing.T) {
 	cases := []struct {
 		text string
@@ -30,6 +31,11 @@ func TestExactFloat(t *testing.T) {
 		{"-9223372036854775808", -(1 << 63), true},
 		{"18446744073709551616", 0, false},
 		{"1e400", 0, false},
+		{"1e-400", 0, false}, // below the smallest double: 0 is not what was written
+		{"-2.5e-350", 0, false},
+		{"4.9e-324", 5e-324, true}, // the smallest double, as its shortest text rounds
+		{"0e-400", 0, true},
+		{"0.000e5", 0, true},
 		{"NaN", math.NaN(), true},
 		{"Inf", math.Inf(1), true},
 		{"-Inf", math.Inf(-1), true},

@@ -115,7 +115,7 @@ func docsCmd(g *globals) *cobra.Command {
   dschema docs --html site --db lab.duckdb
   dschema docs --html site --metric pile_valppl --metric arc_easy_acc_raw`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := project.CanonicalSchema(cmd.Context())
+			s, err := docs.CanonicalSchema(cmd.Context())
 			if err != nil {
 				return err
 			}

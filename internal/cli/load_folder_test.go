@@ -23,7 +23,8 @@ type folderResult struct {
 }
 
 // TestLoadFolderCommand: dschema load <folder> without a kind, through the
-// command: --dry-run --json plans every file and writes nothing; a run
+// command: --dry-run --json plans every file (refusing a second copy of a
+// content), exits non-zero for that, and writes nothing; a run
 // loads and checks what it recognises, goes on past a failed file, prints
 // one JSON summary and exits non-zero; the options that name one file's
 // source or statistic are refused without a kind.
@@ -44,13 +45,14 @@ func TestLoadFolderCommand(t *testing.T) {
 	before := dbState(t, db)
 
 	want := map[string][2]string{ // base name: kind, action
-		"full_eval.parquet": {"datadecide", "load"}, "zz-copy.parquet": {"datadecide", "load"},
+		"full_eval.parquet": {"datadecide", "load"}, "zz-copy.parquet": {"datadecide", "refused"}, // the same content as full_eval's
 		"mean_eval.parquet": {"datadecide-agg", "check"}, "std_eval.parquet": {"datadecide-agg", "check"},
 		"notes.txt": {"", "not recognised"}, ".hidden": {"", "skipped"},
 	}
 	out, errs, code := runCmd(t, "load", dir, "--dry-run", "--json", "--db", db)
 	var plan folderResult
-	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || !plan.DryRun || len(plan.Files) != len(want) {
+	// A plan that refuses a file exits non-zero, and says so.
+	if err := json.Unmarshal([]byte(out), &plan); code == 0 || errs != "dschema: 1 of 6 files would be refused\n" || err != nil || !plan.DryRun || len(plan.Files) != len(want) {
 		t.Fatalf("load --dry-run --json = %q %q, exit %d (%v)", out, errs, code, err)
 	}
 	for _, f := range plan.Files {

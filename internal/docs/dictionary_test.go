@@ -22,7 +22,7 @@ func TestDictionaryFresh(t *testing.T) {
 	// Canonical types come from DuckDB; the memory-only cache keeps the
 	// test off the user's disk cache.
 	ctx := cache.NewContext(context.Background(), cache.MemoryOnly())
-	s, err := project.CanonicalSchema(ctx)
+	s, err := docs.CanonicalSchema(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,13 @@
 package docs
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/dschema/dschema/internal/project"
+	schemafiles "github.com/dschema/dschema/schema"
 
 	"github.com/dschema/dschema/internal/schema"
 )
@@ -63,4 +67,19 @@ func tableNames(d *schema.Domain) []string {
 		out = append(out, v.Name+" (view)")
 	}
 	return out
+}
+
+// CanonicalSchema loads the embedded schema (schema/*.yaml) with DuckDB's
+// canonical types, as dschema docs shows it. (It lives here, not in
+// internal/project, so that the generator, which reads the schema from
+// disk, does not embed it.)
+func CanonicalSchema(ctx context.Context) (*schema.Schema, error) {
+	s, err := schemafiles.Load()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := project.CanonicalState(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }

@@ -19,8 +19,6 @@ import (
 	"sort"
 	"strings"
 
-	schemafiles "github.com/dschema/dschema/schema"
-
 	"github.com/dschema/dschema/internal/cache"
 	"github.com/dschema/dschema/internal/codegen"
 	"github.com/dschema/dschema/internal/dbfile"
@@ -71,19 +69,6 @@ func Load(ctx context.Context, l Layout) (*Loaded, error) {
 		return nil, err
 	}
 	return &Loaded{Schema: s, Target: target, Files: files}, nil
-}
-
-// CanonicalSchema loads the embedded schema (schema/*.yaml) with DuckDB's
-// canonical types, as dschema docs shows it.
-func CanonicalSchema(ctx context.Context) (*schema.Schema, error) {
-	s, err := schemafiles.Load()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := CanonicalState(ctx, s); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // CanonicalState lets a scratch DuckDB create the schema's tables and

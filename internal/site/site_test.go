@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/dschema/dschema/internal/dbfile"
-	"github.com/dschema/dschema/internal/project"
+	"github.com/dschema/dschema/internal/docs"
 	"github.com/dschema/dschema/internal/quickstart"
 	"github.com/dschema/dschema/internal/schema"
 )
@@ -39,7 +39,7 @@ func quickstartPage(t *testing.T) (db, page, html string, s *schema.Schema) {
 		if shared.err = quickstart.Run(ctx, quickstart.Options{DB: shared.db, Out: io.Discard}); shared.err != nil {
 			return
 		}
-		if shared.schema, shared.err = project.CanonicalSchema(ctx); shared.err != nil {
+		if shared.schema, shared.err = docs.CanonicalSchema(ctx); shared.err != nil {
 			return
 		}
 		var res *Result
@@ -153,7 +153,7 @@ func TestQuickstartPage(t *testing.T) {
 // dictionary, says why there is nothing else, and creates no file.
 func TestPageWithoutDatabase(t *testing.T) {
 	ctx := context.Background()
-	s, err := project.CanonicalSchema(ctx)
+	s, err := docs.CanonicalSchema(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestPageWithoutDatabase(t *testing.T) {
 // TestUnknownMetric: a metric that is not a value column is refused, naming it.
 func TestUnknownMetric(t *testing.T) {
 	ctx := context.Background()
-	s, err := project.CanonicalSchema(ctx)
+	s, err := docs.CanonicalSchema(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/jsonexact"
 	"github.com/valyala/fastjson"
 )
 
@@ -27,16 +28,16 @@ func FuzzQAQuestion(f *testing.F) {
 		}
 		if row.Extra != nil {
 			var p fastjson.Parser
-			if _, err := p.ParseBytes(pyInf(row.Extra)); err != nil {
+			if _, err := p.ParseBytes(jsonexact.PyInf(row.Extra)); err != nil {
 				t.Fatalf("extra %s is not JSON: %v", row.Extra, err)
 			}
 		}
-		v := mustParse(t, pyInf(line))
+		v := mustParse(t, jsonexact.PyInf(line))
 		if row.AnswerOutputs != nil && len(row.AnswerOutputs) != len(v.GetArray("model_output")) {
 			t.Fatalf("%d answers from %d choices", len(row.AnswerOutputs), len(v.GetArray("model_output")))
 		}
-		back := unInf(compactJSON(v))
-		if _, err := (&fastjson.Parser{}).ParseBytes(pyInf(back)); err != nil {
+		back := jsonexact.UnInf(jsonexact.Compact(v))
+		if _, err := (&fastjson.Parser{}).ParseBytes(jsonexact.PyInf(back)); err != nil {
 			t.Fatalf("the line's compact form %s does not read back: %v", back, err)
 		}
 	})

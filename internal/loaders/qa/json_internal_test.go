@@ -24,6 +24,12 @@ func TestExactFloat(t *testing.T) {
 		{"1.5", 1.5, true},
 		{"1E5", 1e5, true},
 		{"0.1", 0.1, true},
+		// fastjson's Float64 is one ulp off for these.
+		{"3e-05", 3e-05, true},
+		{"5e-06", 5e-06, true},
+		{"-5e-6", -5e-06, true},
+		{"123.456e-5", 0.00123456, true},
+		{"1.7976931348623157e308", math.MaxFloat64, true},
 		{"9007199254740992", 1 << 53, true},
 		{"9007199254740993", 0, false},
 		{"-9007199254740993", 0, false},

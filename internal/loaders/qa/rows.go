@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/jsonexact"
 
 	"github.com/valyala/fastjson"
 
@@ -48,7 +49,7 @@ var answerKeys = []string{"is_greedy", "logits_per_byte", "logits_per_char", "lo
 
 // question decodes one prediction line.
 func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
-	v, err := q.parser.ParseBytes(pyInf(b))
+	v, err := q.parser.ParseBytes(jsonexact.PyInf(b))
 	if err != nil {
 		return nil, fmt.Errorf("malformed JSON: %w", err)
 	}
@@ -228,7 +229,7 @@ func (q *qaLoad) metricsFile(m tarstream.Member, r io.Reader, t *qaTask) error {
 // aggregates over tasks among them.
 func (q *qaLoad) metricsAll(m tarstream.Member, r io.Reader, model *qaModel) error {
 	return q.eachQALine(m, r, func(at qaAt, b []byte) error {
-		v, err := q.parser.ParseBytes(pyInf(b))
+		v, err := q.parser.ParseBytes(jsonexact.PyInf(b))
 		if err != nil {
 			return q.malformed(m, at, err)
 		}
@@ -245,14 +246,14 @@ func (q *qaLoad) metricsAll(m tarstream.Member, r io.Reader, model *qaModel) err
 // and a second that differs is reported.
 func (q *qaLoad) setRecord(m tarstream.Member, at qaAt, b []byte, t *qaTask, fromAll bool) error {
 	var p fastjson.Parser
-	v, err := p.ParseBytes(pyInf(b))
+	v, err := p.ParseBytes(jsonexact.PyInf(b))
 	if err != nil {
 		return q.malformed(m, at, err)
 	}
 	if v.Type() != fastjson.TypeObject {
 		return q.fail(m, at, "a metrics record is a JSON object")
 	}
-	text := string(compactJSON(v))
+	text := string(jsonexact.Compact(v))
 	where := m.Path
 	if fromAll {
 		where = fmt.Sprintf("%s line %d", m.Path, at.line)
@@ -274,7 +275,7 @@ func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string)
 		return nil
 	}
 	return q.batched(m, r, func(at qaAt, b []byte, batch *qaBatch) error {
-		v, err := q.parser.ParseBytes(pyInf(b))
+		v, err := q.parser.ParseBytes(jsonexact.PyInf(b))
 		if err != nil {
 			return q.malformed(m, at, err)
 		}
@@ -453,9 +454,9 @@ func (q *qaLoad) recordField(row *gen.QATaskOutput, t *qaTask, rest *loaders.JSO
 	case "metrics":
 		setMetrics(row, rest, v)
 	case "task_config":
-		row.TaskConfig = compactJSON(v)
+		row.TaskConfig = jsonexact.Compact(v)
 	case "model_config":
-		row.ModelConfig = compactJSON(v)
+		row.ModelConfig = jsonexact.Compact(v)
 		if name := string(v.GetStringBytes("model")); name != "" {
 			row.ModelName = &name
 		}
@@ -524,7 +525,7 @@ func nativeID(x *fastjson.Value) *string {
 	case fastjson.TypeString:
 		s = string(x.GetStringBytes())
 	default:
-		s = string(compactJSON(x))
+		s = string(jsonexact.Compact(x))
 	}
 	return &s
 }

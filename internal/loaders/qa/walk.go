@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/jsonexact"
 
 	"github.com/valyala/fastjson"
 
@@ -93,11 +94,11 @@ func (q *qaLoad) member(m tarstream.Member, r io.Reader) error {
 			if err != nil {
 				return err
 			}
-			v, err := q.parser.ParseBytes(pyInf(b))
+			v, err := q.parser.ParseBytes(jsonexact.PyInf(b))
 			if err != nil {
 				return q.malformed(m, qaWhole, err)
 			}
-			t.config = string(compactJSON(v))
+			t.config = string(jsonexact.Compact(v))
 			return nil
 		case "requests.jsonl":
 			return q.inputs(m, r, t, "request")
@@ -223,7 +224,7 @@ func (q *qaLoad) readMember(m tarstream.Member, r io.Reader) ([]byte, error) {
 	if len(b) > maxQALine {
 		return nil, q.fail(m, qaWhole, fmt.Sprintf("larger than %d bytes", maxQALine))
 	}
-	if i, why := textProblem(b); why != "" {
+	if i, why := jsonexact.TextProblem(b); why != "" {
 		return nil, q.fail(m, qaWhole, fmt.Sprintf("%s at byte %d of the member", why, i))
 	}
 	return b, nil
@@ -253,7 +254,7 @@ func (q *qaLoad) eachQALine(m tarstream.Member, r io.Reader, f func(at qaAt, b [
 			return q.readErr(m, at, err)
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			if i, why := textProblem(b); why != "" {
+			if i, why := jsonexact.TextProblem(b); why != "" {
 				return q.fail(m, at, fmt.Sprintf("%s at byte %d of the line", why, i))
 			}
 			if ferr := f(at, b); ferr != nil {

@@ -1,6 +1,10 @@
-package qa
+package jsonexact_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/dschema/dschema/internal/loaders/jsonexact"
+)
 
 // TestTextProblem: the bytes and escapes a QA line may not hold, found at
 // their byte; everything else passes.
@@ -27,9 +31,9 @@ func TestTextProblem(t *testing.T) {
 		{"backslash at the end", `"\`, 1, "a backslash at the end"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			at, why := textProblem([]byte(c.in))
+			at, why := jsonexact.TextProblem([]byte(c.in))
 			if why != c.why || (why != "" && at != c.at) {
-				t.Errorf("textProblem(%q) = %d, %q, want %d, %q", c.in, at, why, c.at, c.why)
+				t.Errorf("TextProblem(%q) = %d, %q, want %d, %q", c.in, at, why, c.at, c.why)
 			}
 		})
 	}

@@ -1,0 +1,219 @@
+// Package jsonexact holds what the loaders that read JSON in Go share to
+// keep values exact: Python's bare Infinity tokens through fastjson, the
+// compact text of a value with its numbers as written, the number rules
+// (integers a double cannot hold, numbers too small for one), and the
+// refusal of text a database cannot store as written.
+package jsonexact
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/dschema/dschema/internal/appender"
+	"github.com/dschema/dschema/internal/loaders"
+)
+
+// NonZeroMantissa reports whether a number's text has a digit other than
+// 0 before its exponent.
+func NonZeroMantissa(t []byte) bool {
+	for _, c := range t {
+		switch {
+		case c == 'e' || c == 'E':
+			return false
+		case c >= '1' && c <= '9':
+			return true
+		}
+	}
+	return false
+}
+
+// PlainInteger reports whether a number's text has no fraction, exponent
+// or NaN/Inf letters.
+func PlainInteger(t []byte) bool {
+	for _, c := range t {
+		switch c | 0x20 { // lower case for letters; '.' and digits unchanged
+		case '.', 'e', 'n', 'i':
+			return false
+		}
+	}
+	return true
+}
+
+// TextProblem finds what in a line of JSON text cannot be stored exactly,
+// and says what it is and at which byte of b; "" when nothing. The rule,
+// for every field alike: text is UTF-8 and every string escape names a
+// Unicode character, or the line is refused. fastjson lets through bytes
+// that are not UTF-8 (which DuckDB's VARCHAR cannot hold, and a JSON
+// writer turns into U+FFFD), escapes JSON does not have (\x41, kept as
+// their text), and lone UTF-16 surrogates (\ud800, kept as their text; a
+// broken pair becomes U+FFFD): each would be stored as something else
+// than the source holds. In valid JSON a backslash only starts an escape
+// in a string, so the escapes are found without tracking strings.
+func TextProblem(b []byte) (int, string) {
+	if !utf8.Valid(b) {
+		i := 0
+		for i < len(b) {
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			i += n
+		}
+		return i, fmt.Sprintf("bytes that are not UTF-8 (%q)", b[i:min(i+4, len(b))])
+	}
+	for i := bytes.IndexByte(b, '\\'); i >= 0; {
+		if i+1 >= len(b) {
+			return i, "a backslash at the end"
+		}
+		n := 2
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			r, ok := hex4(b, i+2)
+			if !ok {
+				return i, fmt.Sprintf("the escape %q, which JSON does not have", b[i:min(i+6, len(b))])
+			}
+			n = 6
+			if utf16.IsSurrogate(r) {
+				var lo rune
+				ok = false
+				if r < 0xdc00 && i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+					lo, ok = hex4(b, i+8)
+				}
+				if !ok || lo < 0xdc00 || lo > 0xdfff {
+					return i, fmt.Sprintf("the escape %q, a lone UTF-16 surrogate (not a Unicode character)", b[i:i+6])
+				}
+				n = 12
+			}
+		default:
+			return i, fmt.Sprintf("the escape %q, which JSON does not have", b[i:i+2])
+		}
+		j := bytes.IndexByte(b[i+n:], '\\')
+		if j < 0 {
+			break
+		}
+		i += n + j
+	}
+	return 0, ""
+}
+
+// hex4 is the 4 hex digits of b at i as a rune.
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// Compact is v's JSON text, compact, with Python's Infinity tokens
+// restored. Strings are written by appender.AppendJSONString: fastjson's
+// own writer escapes a string it has unescaped in Go's syntax (\x01),
+// which is not JSON.
+func Compact(v *fastjson.Value) []byte { return UnInf(appendCompact(nil, v)) }
+
+func appendCompact(b []byte, v *fastjson.Value) []byte {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		b = append(b, '{')
+		first := true
+		o.Visit(func(k []byte, x *fastjson.Value) {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appender.AppendJSONString(b, string(k))
+			b = append(b, ':')
+			b = appendCompact(b, x)
+		})
+		return append(b, '}')
+	case fastjson.TypeArray:
+		b = append(b, '[')
+		for i, x := range v.GetArray() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendCompact(b, x)
+		}
+		return append(b, ']')
+	case fastjson.TypeString:
+		return appender.AppendJSONString(b, string(v.GetStringBytes()))
+	}
+	return v.MarshalTo(b) // a number as written, true, false, null
+}
+
+// PyInf rewrites Python's bare Infinity and -Infinity tokens, outside
+// strings, as fastjson's Inf (padded with spaces, so offsets stay);
+// UnInf puts them back. NaN fastjson reads as it is.
+func PyInf(b []byte) []byte {
+	if !strings.Contains(string(b), "Infinity") {
+		return b
+	}
+	out := append([]byte(nil), b...)
+	loaders.ScanTokens(out, func(i int) int {
+		if strings.HasPrefix(string(out[i:]), "Infinity") && !wordByte(out, i-1) && !loaders.IdentByte(out, i+8) {
+			copy(out[i:], "Inf     ")
+			return 8
+		}
+		return 1
+	})
+	return out
+}
+
+func UnInf(b []byte) []byte {
+	if !strings.Contains(string(b), "Inf") {
+		return b
+	}
+	var out []byte
+	last := 0
+	loaders.ScanTokens(b, func(i int) int {
+		if strings.HasPrefix(string(b[i:]), "Inf") && !wordByte(b, i-1) && !loaders.IdentByte(b, i+3) {
+			out = append(append(out, b[last:i]...), "Infinity"...)
+			last = i + 3
+			return 3
+		}
+		return 1
+	})
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
+}
+
+// wordByte is a byte of a word or number other than a sign (which may
+// come before Infinity).
+func wordByte(b []byte, i int) bool { return loaders.IdentByte(b, i) && b[i] != '-' && b[i] != '+' }
+
+// Float is the double nearest the number text t (a JSON number as written,
+// or NaN, Inf, -Inf), as strconv reads it; a number beyond a double's range
+// is ±Inf and one too small for a double is ±0, without an error (see
+// NonZeroMantissa). fastjson's own Float64 is not exact: it multiplies by a
+// power of ten that a double does not hold (5e-06 gives
+// 4.9999999999999996e-06, 3e-05 gives 3.0000000000000004e-05).
+func Float(t []byte) (float64, error) {
+	f, err := strconv.ParseFloat(string(t), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, err
+	}
+	return f, nil
+}

@@ -134,7 +134,7 @@ func numberOf(x string) string {
 	t := "CAST((" + x + ") AS VARCHAR)"
 	return fmt.Sprintf(`CASE WHEN contains('-0123456789NIi', left(%[1]s, 1)) OR (starts_with(%[1]s, 'n') AND %[1]s <> 'null') THEN
 		CASE WHEN length(%[1]s) > 15 AND regexp_full_match(%[1]s, '-?[0-9]+')
-			AND (TRY_CAST(%[1]s AS HUGEINT) IS NULL OR CAST(CAST(TRY_CAST(%[1]s AS HUGEINT) AS DOUBLE) AS HUGEINT) IS DISTINCT FROM TRY_CAST(%[1]s AS HUGEINT)) THEN NULL
+			AND (TRY_CAST(%[1]s AS HUGEINT) IS NULL OR TRY_CAST(CAST(TRY_CAST(%[1]s AS HUGEINT) AS DOUBLE) AS HUGEINT) IS DISTINCT FROM TRY_CAST(%[1]s AS HUGEINT)) THEN NULL
 		WHEN isinf(TRY_CAST(%[1]s AS DOUBLE)) AND NOT contains(lower(%[1]s), 'inf') THEN NULL
 		ELSE TRY_CAST(%[1]s AS DOUBLE) END END`, t)
 }
@@ -508,7 +508,9 @@ func detectHistoryJSONL(path string) (*histSource, error) {
 	// run's rows are ordered as W&B logged them, by time, then step
 	// and runtime, and rows equal in all three by a hash of their
 	// metrics (so the order is the same on every load and verify).
-	h.order = "logged_at, step, runtime, m_hash"
+	// runtime + 0.0, not runtime: DuckDB's sort writes a key column back
+	// from its sort key, where -0.0 is 0.0 (a runtime of -0.0 lost its sign).
+	h.order = "logged_at, step, runtime + 0.0, m_hash"
 	h.notes = append(h.notes, "seq orders each run's rows by logged time, then step (JSON lines carry no row numbers a parallel reader can keep)")
 	h.sql = fmt.Sprintf(`SELECT s.run_id, 0 AS rn, %s AS step, %s AS logged_at, s.runtime,
 		s.metrics AS m, list_concat(%s, coalesce(map_entries(s.extra), [])) AS xb
@@ -607,10 +609,13 @@ func historySelect(h *histSource, metrics []historyMetric, loadID int64) (cols [
 	level1 := fmt.Sprintf(`SELECT run_id, rn, step, logged_at, runtime, xb, m, [%s]::JSON[] AS tv,
 		coalesce(list_transform(list_filter(map_entries(m), kv -> %s), kv -> {'key': kv.key, 'raw': kv.value, 'num': %s}), []) AS e
 		FROM (%s) src`, strings.Join(tv, ", "), notTyped, numberOf("kv.value"), h.sql)
-	level2 := fmt.Sprintf(`SELECT *, CASE WHEN list_count(tv) = list_count(tn) THEN CAST([] AS %s) ELSE
-		list_transform(list_filter(range(1, %d), i -> tv[i] IS NOT NULL AND tn[i] IS NULL), i -> {'key': (%s)[i], 'value': tv[i]}) END AS nt
+	// A typed key logged as null is NULL in the map, as a key not logged
+	// is: the row has one when it has more typed keys (its keys but e's)
+	// than typed values, and only then is the map asked which.
+	level2 := fmt.Sprintf(`SELECT *, CASE WHEN list_count(tv) = list_count(tn) AND coalesce(cardinality(m), 0) - len(e) = list_count(tv) THEN CAST([] AS %s) ELSE
+		list_transform(list_filter(range(1, %d), i -> (tv[i] IS NOT NULL AND tn[i] IS NULL) OR (tv[i] IS NULL AND map_contains(m, (%s)[i]))), i -> {'key': (%s)[i], 'value': coalesce(tv[i], 'null'::JSON)}) END AS nt
 		FROM (SELECT *, list_transform(coalesce(tv, []), x -> %s) AS tn FROM (%s) l1) l1n`,
-		xbType, n+1, known, numberOf("x"), level1)
+		xbType, n+1, known, known, numberOf("x"), level1)
 	level3 := fmt.Sprintf(`SELECT *, list_concat(
 			list_transform(list_filter(e, kv -> kv.num IS NULL), kv -> {'key': kv.key, 'value': kv.raw}),
 			coalesce(nt, []), coalesce(xb, [])) AS x FROM (%s) l2`, level2)
@@ -695,34 +700,42 @@ func (History) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, err
 	if err != nil {
 		return nil, err
 	}
-	cols, sel := historySelect(h, metrics, ld.ID)
-	where := ""
-	if len(taken) > 0 {
-		where = " WHERE run_id NOT IN (SELECT DISTINCT run_id FROM wandb_history)"
-		sel = fmt.Sprintf("SELECT * FROM (%s) x%s", sel, where)
-	}
 	ld.Stage("writing wandb_history")
-	res, err := insertChecked(ctx, conn, path, h, fmt.Sprintf("INSERT INTO wandb_history (%s) %s", strings.Join(cols, ", "), sel))
+	n, err := insertHistory(ctx, conn, path, h, "wandb_history", metrics, ld.ID, taken)
 	if err != nil {
-		var fe *loaders.FileError
-		if errors.As(err, &fe) {
-			return nil, err
-		}
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		if h.jsonl {
-			return nil, jsonReadError(path, err)
-		}
-		return nil, &loaders.FileError{Path: path, Msg: duckMessage(err), Err: err}
+		return nil, err
 	}
-	n, _ := res.RowsAffected()
 	rep.Rows["wandb_history"] = n
 	ld.Stage("checking the rows")
 	if err := historyChecks(ctx, conn, path, h, ld.ID, taken, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// insertHistory writes the file's rows into table (wandb_history, or
+// verify's copy of it), leaving out the runs in taken, and returns how
+// many it wrote.
+func insertHistory(ctx context.Context, conn *sql.Conn, path string, h *histSource, table string, metrics []historyMetric, loadID int64, taken []string) (int64, error) {
+	cols, sel := historySelect(h, metrics, loadID)
+	if len(taken) > 0 {
+		sel = fmt.Sprintf("SELECT * FROM (%s) x WHERE run_id NOT IN (SELECT DISTINCT run_id FROM wandb_history)", sel)
+	}
+	res, err := insertChecked(ctx, conn, path, h, fmt.Sprintf("INSERT INTO %s (%s) %s", table, strings.Join(cols, ", "), sel))
+	if err != nil {
+		var fe *loaders.FileError
+		if errors.As(err, &fe) {
+			return 0, err
+		}
+		if ctx.Err() != nil {
+			return 0, err
+		}
+		if h.jsonl {
+			return 0, jsonReadError(path, err)
+		}
+		return 0, &loaders.FileError{Path: path, Msg: duckMessage(err), Err: err}
+	}
+	return res.RowsAffected()
 }
 
 // insertChecked runs the insert while checkRowKeys reads the file in Go

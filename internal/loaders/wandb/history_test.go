@@ -410,3 +410,47 @@ func TestHistoryExactValues(t *testing.T) {
 		t.Errorf("an array element's other keys: %s", got)
 	}
 }
+
+// TestHistoryValuesDuckDBWouldChange: values DuckDB's JSON reader or its
+// sort would store as something else are kept as written, or the file is
+// refused naming the line and the value: a typed key logged as null (kept
+// in extra as null, like any other key), an integer one below HUGEINT's
+// end (no double holds it: extra, not a failed load), a runtime of -0.0
+// (the sign kept), and a number too small for a double (refused: the
+// reader would store 0).
+func TestHistoryValuesDuckDBWouldChange(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	p := filepath.Join(t.TempDir(), "h.jsonl")
+	loadertest.WriteFile(t, p, `{"run_id": "r", "step": 0, "timestamp": "1.5", "runtime": -0.0, "wandb_metadata": null, "metrics": {"train_loss": null, "e": 170141183460469231731687303715884105727, "f": 1e-300}, "extra": {}}
+{"run_id": "r", "step": 1, "timestamp": "2.5", "runtime": 1, "wandb_metadata": null, "metrics": {"train_loss": 2}, "extra": {}}
+`)
+	v.LoadKind("wandb-history", p, loaders.Options{})
+	for _, c := range []struct{ expr, want string }{
+		{"json_exists(extra, '$.train_loss') AND json_type(extra, '$.train_loss') = 'NULL'", "true"},
+		{"train_loss IS NULL", "true"},
+		{"CAST(extra->'$.e' AS VARCHAR)", "170141183460469231731687303715884105727"},
+		{"extra_metrics['e'] IS NULL", "true"},
+		{"extra_metrics['f'] = 1e-300", "true"},
+		{"CAST(runtime AS VARCHAR)", "-0.0"},
+	} {
+		if got := v.Scalar("SELECT " + c.expr + " FROM wandb_history WHERE seq = 0"); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+	if got := v.Verify("wandb-history", p); !got.OK() {
+		t.Errorf("verify: %+v", got)
+	}
+	for _, c := range []struct{ name, line, literal, place string }{
+		{"metric", `{"run_id": "u", "step": 0, "timestamp": "1.5", "runtime": 1, "metrics": {"a": 1e-400}, "extra": {}}`, "1e-400", "line 2 (byte 78)"},
+		{"nested in extra", `{"run_id": "u", "step": 0, "timestamp": "1.5", "runtime": 1, "metrics": {}, "extra": {"k": [1, {"x": -2.5E-350}]}}`, "-2.5E-350", "line 2 (byte 101)"},
+		{"runtime", `{"run_id": "u", "step": 0, "timestamp": "1.5", "runtime": 0.1e-323, "metrics": {}, "extra": {}}`, "0.1e-323", "line 2 (byte 58)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := loadertest.NewEnv(t)
+			p := filepath.Join(t.TempDir(), "u.jsonl")
+			loadertest.WriteFile(t, p, `{"run_id": "u", "step": 1, "timestamp": "1.5", "runtime": 1, "metrics": {"b": 0e-999, "c": 4.9e-324}, "extra": {}}`+"\n"+c.line+"\n")
+			v.LoadFails("wandb-history", p, loaders.Options{}, c.place, "the number "+c.literal+" is too small for a double")
+		})
+	}
+}

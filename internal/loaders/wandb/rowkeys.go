@@ -11,73 +11,146 @@ import (
 	"strings"
 
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/jsonexact"
 )
 
-// checkRowKeys refuses JSON lines with a top-level key the reader is not
-// told of (h.rowKeys): read_json would leave it out without a word. It is
-// one sequential pass in Go over the file's bytes, cheap enough to run
-// while DuckDB inserts (see History.Load). A line the scan cannot follow
-// (an unterminated string, unbalanced brackets) is left to DuckDB's
-// reader, which refuses the file naming the first malformed line; a file
-// with a malformed line before the one with the key is refused for that
-// line, as DuckDB would have.
+// checkRowKeys refuses JSON lines that read_json would read as something
+// else without a word: a top-level key the reader is not told of
+// (h.rowKeys), which it leaves out, and a number too small for a double
+// (tinyNumber), which it reads as 0. It is one sequential pass in Go over
+// the file's bytes, cheap enough to run while DuckDB inserts (see
+// History.Load). A line the scan cannot follow (an unterminated string,
+// unbalanced brackets) is left to DuckDB's reader, which refuses the file
+// naming the first malformed line; a file with a malformed line before the
+// one the scan refuses is refused for that line, as DuckDB would have.
 func checkRowKeys(ctx context.Context, path string, h *histSource) error {
-	if len(h.rowKeys) == 0 {
+	if !h.jsonl {
 		return nil
 	}
-	known := map[string]bool{}
-	for _, k := range h.rowKeys {
-		known[k] = true
+	var known map[string]bool
+	if len(h.rowKeys) > 0 {
+		known = map[string]bool{}
+		for _, k := range h.rowKeys {
+			known[k] = true
+		}
 	}
-	n, key, err := firstUnknownKey(ctx, path, known)
+	n, place, msg, err := firstRefusedLine(ctx, path, known, h.rowKeys)
 	if err != nil || n == 0 {
 		return err
 	}
 	if m, why, ok := malformedLine(path); ok && m < n {
 		return &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", m), Msg: "malformed JSON: " + why}
 	}
-	return &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n),
-		Msg: fmt.Sprintf("key %q is not one of %s (this layout has no place for it)", key, strings.Join(h.rowKeys, ", "))}
+	return &loaders.FileError{Path: path, Place: place, Msg: msg}
 }
 
-// firstUnknownKey is the first line of a JSONL file (numbered from 1,
-// blank lines counted) whose object has a top-level key not in known, and
-// that key; 0 when there is none. It stops at the first line it cannot
-// follow (see topKeys).
-func firstUnknownKey(ctx context.Context, path string, known map[string]bool) (int, string, error) {
+// firstRefusedLine is the first line of a JSONL file (numbered from 1,
+// blank lines counted) that holds a number too small for a double, or
+// whose object has a top-level key not in known (when known is not nil),
+// where on it and why; 0 when there is none. The key check stops at the
+// first line it cannot follow (see topKeys).
+func firstRefusedLine(ctx context.Context, path string, known map[string]bool, keys []string) (n int, place, why string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
 	var found string
-	unknown := func(k string) bool {
-		if known[k] {
+	unknown := func(k []byte) bool {
+		if known[string(k)] {
 			return false
 		}
-		found = k
+		found = string(k)
 		return true
 	}
-	for n := 1; ; n++ {
+	for n = 1; ; n++ {
 		if n%4096 == 0 && ctx.Err() != nil {
-			return 0, "", ctx.Err()
+			return 0, "", "", ctx.Err()
 		}
 		b, err := loaders.ReadLine(r)
 		if err != nil && err != io.EOF {
-			return 0, "", &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: err.Error(), Err: err}
+			return 0, "", "", &loaders.FileError{Path: path, Place: fmt.Sprintf("line %d", n), Msg: err.Error(), Err: err}
 		}
-		stop, ok := topKeys(b, unknown)
-		switch {
-		case stop:
-			return n, found, nil
-		case !ok:
-			return 0, "", nil
-		case err == io.EOF:
-			return 0, "", nil
+		if lit, at := tinyNumber(b); lit != nil {
+			return n, fmt.Sprintf("line %d (byte %d)", n, at), fmt.Sprintf("the number %s is too small for a double: DuckDB's JSON reader would store it as 0 (write 0 if that is what it means)", lit), nil
+		}
+		if known != nil {
+			stop, ok := topKeys(b, unknown)
+			switch {
+			case stop:
+				return n, fmt.Sprintf("line %d", n), fmt.Sprintf("key %q is not one of %s (this layout has no place for it)", found, strings.Join(keys, ", ")), nil
+			case !ok:
+				known = nil // a line the key check cannot follow: DuckDB's reader refuses the file
+			}
+		}
+		if err == io.EOF {
+			return 0, "", "", nil
 		}
 	}
 }
+
+// tinyNumber finds a number on a JSON line that is too small for a double
+// (its mantissa is not 0 but it reads as 0: 1e-400), which DuckDB's JSON
+// reader stores as 0, and returns its text and its byte offset; nil when
+// there is none. Only a number with a negative exponent of three digits or
+// more, or one written with more than 200 zeros (0.000…1), can be so
+// small: a line with neither (found without a parse) is passed at once.
+func tinyNumber(b []byte) ([]byte, int) {
+	if !mayHoldTiny(b) {
+		return nil, 0
+	}
+	var lit []byte
+	at := 0
+	loaders.ScanTokens(b, func(i int) int {
+		if lit != nil {
+			return len(b) - i
+		}
+		if c := b[i]; c != '-' && (c < '0' || c > '9') || loaders.IdentByte(b, i-1) {
+			return 1
+		}
+		j := i + 1
+		for j < len(b) && strings.IndexByte("0123456789.eE+-", b[j]) >= 0 {
+			j++
+		}
+		if t := b[i:j]; len(t) > 1 || t[0] != '-' {
+			if f, err := jsonexact.Float(t); err == nil && f == 0 && jsonexact.NonZeroMantissa(t) {
+				lit, at = t, i
+			}
+		}
+		return j - i
+	})
+	return lit, at
+}
+
+// mayHoldTiny reports whether b has an exponent of "e-" or "E-" and three
+// digits, or 64 zeros in a row: a number too small for a double has one or
+// the other (with an exponent above -100 it needs more than 200 zeros).
+func mayHoldTiny(b []byte) bool {
+	for i := 1; i < len(b); {
+		k := bytes.IndexByte(b[i:], '-')
+		if k < 0 {
+			break
+		}
+		i += k
+		if c := b[i-1]; (c == 'e' || c == 'E') && i+3 < len(b) && isDigit(b[i+1]) && isDigit(b[i+2]) && isDigit(b[i+3]) {
+			return true
+		}
+		i++
+	}
+	// A run of 64 zeros or more holds 32 of them from a multiple of 32:
+	// looking there only is cheaper than bytes.Contains on text full of 0s.
+	for i := 0; i+32 <= len(b); i += 32 {
+		if b[i] == '0' && bytes.Equal(b[i:i+32], thirtyTwoZeros) {
+			return true
+		}
+	}
+	return false
+}
+
+var thirtyTwoZeros = bytes.Repeat([]byte("0"), 32)
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // topKeys calls f with each top-level key of the JSON object on line b
 // (unescaped), until f returns true (stop). Nested objects' keys and
@@ -85,7 +158,7 @@ func firstUnknownKey(ctx context.Context, path string, known map[string]bool) (i
 // object it can follow: a line that does not start with {, an
 // unterminated string, unbalanced brackets or text after the object. It
 // does not check the rest of JSON's grammar: DuckDB's reader does.
-func topKeys(b []byte, f func(key string) bool) (stop, ok bool) {
+func topKeys(b []byte, f func(key []byte) bool) (stop, ok bool) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return false, true
@@ -95,6 +168,12 @@ func topKeys(b []byte, f func(key string) bool) (stop, ok bool) {
 	}
 	depth, expectKey := 0, false
 	for i := 0; i < len(b); i++ {
+		for i < len(b) && !structural[b[i]] { // numbers, words, spaces, colons
+			i++
+		}
+		if i == len(b) {
+			break
+		}
 		switch c := b[i]; c {
 		case '"':
 			end := stringEnd(b, i+1)
@@ -126,31 +205,37 @@ func topKeys(b []byte, f func(key string) bool) (stop, ok bool) {
 	return false, depth == 0
 }
 
+// structural marks the bytes topKeys stops at.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true, ',': true}
+
 // stringEnd is the index of the quote that closes the string whose text
 // starts at b[from], -1 when the line ends first.
 func stringEnd(b []byte, from int) int {
 	for j := from; j < len(b); {
-		k := bytes.IndexAny(b[j:], `"\`)
+		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
 			return -1
 		}
-		if b[j+k] == '"' {
-			return j + k
+		// A backslash before the quote may escape it.
+		if e := bytes.IndexByte(b[j:j+k], '\\'); e >= 0 {
+			j += e + 2 // a backslash and the character it escapes
+			continue
 		}
-		j += k + 2 // a backslash and the character it escapes
+		return j + k
 	}
 	return -1
 }
 
 // keyText is a quoted key's text, its escapes undone as JSON's (a key
-// with an escape that is not JSON's is kept as written).
-func keyText(q []byte) string {
+// with an escape that is not JSON's is kept as written); without escapes,
+// the key's own bytes.
+func keyText(q []byte) []byte {
 	if bytes.IndexByte(q, '\\') < 0 {
-		return string(q[1 : len(q)-1])
+		return q[1 : len(q)-1]
 	}
 	var s string
 	if json.Unmarshal(q, &s) != nil {
-		return string(q[1 : len(q)-1])
+		return q[1 : len(q)-1]
 	}
-	return s
+	return []byte(s)
 }

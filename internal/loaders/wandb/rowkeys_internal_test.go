@@ -2,13 +2,16 @@ package wandb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/jsonexact"
 )
 
 // TestTopKeys: the scan that refuses keys read_json would drop sees a
@@ -38,14 +41,14 @@ func TestTopKeys(t *testing.T) {
 		{`"text"`, "", false},
 	} {
 		var seen []string
-		stop, ok := topKeys([]byte(c.line), func(k string) bool { seen = append(seen, k); return false })
+		stop, ok := topKeys([]byte(c.line), func(k []byte) bool { seen = append(seen, string(k)); return false })
 		if got := strings.Join(seen, "|"); got != c.keys || ok != c.ok || stop {
 			t.Errorf("%s: keys %q ok %v stop %v, want %q ok %v", c.line, got, ok, stop, c.keys, c.ok)
 		}
 	}
 	// f returning true stops the scan at that key.
 	var seen []string
-	stop, ok := topKeys([]byte(`{"a": 1, "b": 2, "c": 3}`), func(k string) bool { seen = append(seen, k); return k == "b" })
+	stop, ok := topKeys([]byte(`{"a": 1, "b": 2, "c": 3}`), func(k []byte) bool { seen = append(seen, string(k)); return string(k) == "b" })
 	if !stop || !ok || strings.Join(seen, "|") != "a|b" {
 		t.Errorf("stop at b: seen %v stop %v ok %v", seen, stop, ok)
 	}
@@ -56,7 +59,7 @@ func TestTopKeys(t *testing.T) {
 // instead; a cancelled scan returns the context's error.
 func TestCheckRowKeys(t *testing.T) {
 	t.Parallel()
-	h := &histSource{rowKeys: []string{"run_id", "step", "metrics"}}
+	h := &histSource{jsonl: true, rowKeys: []string{"run_id", "step", "metrics"}}
 	row := `{"run_id": "r", "step": 1, "metrics": {"run_name": 1}}` + "\n"
 	for _, c := range []struct{ name, text, want string }{
 		{"clean", row + row, ""},
@@ -86,4 +89,103 @@ func TestCheckRowKeys(t *testing.T) {
 	if err := checkRowKeys(ctx, p, h); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
+}
+
+// TestTinyNumber: the numbers a double cannot hold but as 0, found outside
+// strings, at their byte; 0 itself, the smallest doubles, numbers in
+// strings and keys, and words pass.
+func TestTinyNumber(t *testing.T) {
+	t.Parallel()
+	zeros := strings.Repeat("0", 400)
+	for _, c := range []struct {
+		line, lit string
+		at        int
+	}{
+		{`{"a": 1e-400}`, "1e-400", 6},
+		{`{"a": [1, {"b": -2.5E-350}]}`, "-2.5E-350", 16},
+		{`[1e-400]`, "1e-400", 1},
+		{`{"a": 2e-324}`, "2e-324", 6},                     // half the smallest double rounds to 0
+		{`{"a": 0.` + zeros + `1}`, "0." + zeros + "1", 6}, // no exponent at all
+		{`{"a": 1e-300, "b": 0.1e-400}`, "0.1e-400", 19},
+		{`{"a": 2.5e-324}`, "", 0}, // rounds up to the smallest double
+		{`{"a": 4.9e-324}`, "", 0},
+		{`{"a": 0e-999, "b": -0.0e-500, "c": 0.` + zeros + `}`, "", 0}, // zero written small is zero
+		{`{"a": 1e-300, "b": 1E-307}`, "", 0},
+		{`{"a": "1e-400", "1e-400": 1, "c": "x 0.` + zeros + `1"}`, "", 0}, // in strings and keys
+		{`{"a": "\"", "b": 1e-400}`, "1e-400", 17},                         // after an escaped quote
+		{`{"a": Infinity, "b": NaN, "c": -1e-30}`, "", 0},
+		{``, "", 0},
+	} {
+		lit, at := tinyNumber([]byte(c.line))
+		if string(lit) != c.lit || at != c.at {
+			t.Errorf("%.60s: %q at %d, want %q at %d", c.line, lit, at, c.lit, c.at)
+		}
+	}
+}
+
+// FuzzLineChecks: on any line, topKeys and tinyNumber do not fail; on a
+// line that is JSON, tinyNumber finds a number too small for a double
+// exactly when encoding/json reads one (a number whose text has a digit
+// other than 0 before its exponent but whose double is 0), and topKeys
+// gives an object's top-level keys in order.
+func FuzzLineChecks(f *testing.F) {
+	for _, s := range []string{`{"a": 1e-400}`, `{"a": [1, {"b": -2.5E-350}]}`, `{"a": "1e-400", "1e-400": 2e-324}`, `{"a": 4.9e-324}`,
+		`{"a": 0e-999, "b\"": 1e-300}`, `[0.000000000000000000000000000000000000000000000000000000000000000000001]`, `{"k\\u0041": {"x": 1}, "y": [1, 2]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte(s)
+		lit, at := tinyNumber(b)
+		var keys []string
+		_, ok := topKeys(b, func(k []byte) bool { keys = append(keys, string(k)); return false })
+		if strings.ContainsAny(s, "\n\r") || !json.Valid(b) {
+			return
+		}
+		d := json.NewDecoder(strings.NewReader(s))
+		d.UseNumber()
+		tiny := false
+		obj := strings.HasPrefix(strings.TrimSpace(s), "{")
+		depth, wantKeys, wantKey := 0, []string(nil), false
+		for {
+			tok, err := d.Token()
+			if err != nil {
+				break
+			}
+			switch v := tok.(type) {
+			case json.Delim:
+				if v == '{' || v == '[' {
+					depth++
+					wantKey = depth == 1
+				} else if depth--; depth == 1 {
+					wantKey = true // a nested value ends: a key comes next
+				}
+			case string:
+				if depth == 1 && obj && wantKey {
+					wantKeys = append(wantKeys, v)
+					wantKey = false
+				} else if depth == 1 {
+					wantKey = true
+				}
+			default:
+				if n, isNum := v.(json.Number); isNum {
+					f, _ := strconv.ParseFloat(string(n), 64)
+					if f == 0 && jsonexact.NonZeroMantissa([]byte(n)) {
+						tiny = true
+					}
+				}
+				if depth == 1 {
+					wantKey = true
+				}
+			}
+		}
+		if tiny != (lit != nil) {
+			t.Fatalf("%q: tinyNumber %q at %d; encoding/json finds one: %v", s, lit, at, tiny)
+		}
+		if lit != nil && !strings.HasPrefix(s[at:], string(lit)) {
+			t.Fatalf("%q: %q is not at byte %d", s, lit, at)
+		}
+		if obj && (!ok || strings.Join(keys, "\x00") != strings.Join(wantKeys, "\x00")) {
+			t.Fatalf("%q: topKeys %q (ok %v), want %q", s, keys, ok, wantKeys)
+		}
+	})
 }

@@ -134,21 +134,18 @@ func (w History) Verify(ctx context.Context, db *sql.DB, path string, opts loade
 		if err != nil {
 			return err
 		}
-		if err := checkRowKeys(ctx, abs, h); err != nil {
-			return err
-		}
 		metrics, err := historyMetrics()
 		if err != nil {
 			return err
 		}
-		cols, sel := historySelect(h, metrics, 0)
-		if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_verify_history AS "+sel); err != nil {
-			if h.jsonl {
-				return jsonReadError(abs, err)
-			}
-			return &loaders.FileError{Path: abs, Msg: loaders.FirstLine(err.Error()), Err: err}
+		cols, _ := historySelect(h, metrics, 0)
+		if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _dschema_verify_history AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
+			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS _dschema_verify_history")
+		if _, err := insertHistory(ctx, conn, abs, h, "_dschema_verify_history", metrics, 0, nil); err != nil {
+			return err
+		}
 		return loaders.CompareRelation(ctx, conn, v, loaders.Relation{Name: "wandb_history", Expected: "_dschema_verify_history", Keys: []string{"run_id", "seq"},
 			Cols: loaders.Without(loaders.Unquoted(cols), "run_id", "seq", "load_id")}, loadID, opts.MaxExamples)
 	})

@@ -76,3 +76,30 @@ func TestHistorySeqTieBreak(t *testing.T) {
 		t.Errorf("verify: %+v", got)
 	}
 }
+
+// TestRunsTinyNumbers: a runs JSONL holding a number too small for a
+// double (DuckDB's JSON reader would store 0) is refused naming the line,
+// the byte and the number, in either JSONL layout; 0 written small and
+// the smallest double load.
+func TestRunsTinyNumbers(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	ok := filepath.Join(t.TempDir(), "runs.jsonl")
+	loadertest.WriteFile(t, ok, notebookRun("a", map[string]string{"config": `{"z": 0e-999, "s": 4.9e-324}`}))
+	v.LoadKind("wandb-runs", ok, loaders.Options{})
+	if got := v.Scalar("SELECT CAST(config->'$.s' AS DOUBLE) > 0 FROM wandb_runs WHERE run_id = 'a'"); got != "true" {
+		t.Errorf("the smallest double: %s", got)
+	}
+	bad := notebookRun("b", map[string]string{"summary": `{"loss": 1e-400}`})
+	for _, c := range []struct{ name, data, place string }{
+		{"notebook", notebookRun("a", nil) + bad, fmt.Sprintf("line 2 (byte %d)", strings.Index(bad, "1e-400"))},
+		{"v3", `{"exported_at": "2025-08-19T05:36:01Z", "run": {"id": "b", "name": "b", "summary_metrics": {"loss": [1e-400]}}}` + "\n", "line 1 (byte 101)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := loadertest.NewEnv(t)
+			p := filepath.Join(t.TempDir(), "runs.jsonl")
+			loadertest.WriteFile(t, p, c.data)
+			v.LoadFails("wandb-runs", p, loaders.Options{}, c.place, "the number 1e-400 is too small for a double")
+		})
+	}
+}

@@ -44,6 +44,17 @@ func checkRowKeys(ctx context.Context, path string, h *histSource) error {
 	return &loaders.FileError{Path: path, Place: place, Msg: msg}
 }
 
+// refuseTinyNumbers refuses a file of JSON lines that holds a number too
+// small for a double (see tinyNumber), naming the first: DuckDB's JSON
+// reader would store it as 0.
+func refuseTinyNumbers(ctx context.Context, path string) error {
+	n, place, msg, err := firstRefusedLine(ctx, path, nil, nil)
+	if err != nil || n == 0 {
+		return err
+	}
+	return &loaders.FileError{Path: path, Place: place, Msg: msg}
+}
+
 // firstRefusedLine is the first line of a JSONL file (numbered from 1,
 // blank lines counted) that holds a number too small for a double, or
 // whose object has a top-level key not in known (when known is not nil),

@@ -755,7 +755,8 @@ func jsonTypeName(t string) string {
 
 // checkRunsLines refuses a runs JSONL line that is not a JSON object (in
 // v3, whose run is not an object): read on, it would be a run without a
-// run_id.
+// run_id; and a line holding a number too small for a double, which
+// DuckDB's JSON reader would store as 0.
 func checkRunsLines(ctx context.Context, conn *sql.Conn, path string, lay *runsLayout) error {
 	cond := "json_type(s.j) <> 'OBJECT'"
 	if lay.variant == RunsV3 {
@@ -767,7 +768,7 @@ func checkRunsLines(ctx context.Context, conn *sql.Conn, path string, lay *runsL
 		lay.from, cond)).Scan(&rec, &t, &rt)
 	switch {
 	case err == sql.ErrNoRows:
-		return nil
+		return refuseTinyNumbers(ctx, path)
 	case err != nil:
 		return readError(path, true, err)
 	}

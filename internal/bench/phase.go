@@ -29,6 +29,8 @@ type PhaseResult struct {
 	MaxRSS int64 `json:"max_rss"`
 	// Stages are the load's steps with their durations in seconds, in order.
 	Stages []StageTime `json:"stages,omitempty"`
+	// MemoryLimit is the DuckDB memory_limit the phase ran under.
+	MemoryLimit string `json:"memory_limit"`
 }
 
 // StageTime is one step of a timed load.
@@ -161,6 +163,7 @@ func nativePhase(ctx context.Context, db *sql.DB, p Phase, r *PhaseResult) (extr
 	if _, err := db.ExecContext(ctx, "SET memory_limit = "+dbschema.Literal(p.MemoryLimit)); err != nil {
 		return extracted, err
 	}
+	r.MemoryLimit = p.MemoryLimit
 	if _, err := db.ExecContext(ctx, "CREATE TABLE t AS SELECT * FROM "+read); err != nil {
 		return extracted, err
 	}
@@ -190,6 +193,6 @@ func loadPhase(ctx context.Context, db *sql.DB, p Phase, r *PhaseResult) error {
 		return err
 	}
 	mark("")
-	r.Rows = s.Rows[kinds[p.Kind].rowsTable]
+	r.Rows, r.MemoryLimit = s.Rows[kinds[p.Kind].rowsTable], s.MemoryLimit
 	return nil
 }

@@ -33,3 +33,34 @@ func TestBenchAtAFewRows(t *testing.T) {
 		}
 	}
 }
+
+// TestQABenchLimits: the qa-outputs bench at a smoke size runs the load
+// under its own limit and the native read under NativeMemoryLimit (DuckDB's
+// read_json of the bench's predictions runs out of memory under the QA
+// load's 128MB at 256MiB), and says so.
+func TestQABenchLimits(t *testing.T) {
+	t.Setenv("DSCHEMA_TEST_RUN_CLI", "1")
+	if got := bench.NativeMemoryLimit("qa-outputs"); got != "256MB" {
+		t.Fatalf("NativeMemoryLimit(qa-outputs) = %q, want 256MB", got)
+	}
+	if got := bench.NativeMemoryLimit("wandb-history"); got != "" {
+		t.Errorf("NativeMemoryLimit(wandb-history) = %q, want \"\" (the load's own)", got)
+	}
+	var out strings.Builder
+	o := bench.Options{Kind: "qa-outputs", Size: "64KiB", Rows: 1, Runs: 1, MemoryLimit: "128MB", NativeMemoryLimit: "256MB", Out: &out}
+	if err := bench.Run(context.Background(), o); err != nil {
+		t.Fatalf("bench = %v\n%s", err, out.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	want := map[string]string{"system tar -xzf": "256MB", "dschema load qa-outputs": "128MB"}
+	for _, l := range lines {
+		for prefix, limit := range want {
+			if strings.HasPrefix(l, prefix) && strings.HasSuffix(l, "  "+limit) {
+				delete(want, prefix)
+			}
+		}
+	}
+	if len(want) != 0 || !strings.Contains(lines[0], "memory limit of the load 128MB, of the native read 256MB") {
+		t.Errorf("bench output does not give each side's limit (missing %v):\n%s", want, out.String())
+	}
+}

@@ -475,7 +475,7 @@ func TestMemoryLimitDefault(t *testing.T) {
 	t.Parallel()
 	out, _, _ := runCmd(t, "load", "--help")
 	out = strings.Join(strings.Fields(out), " ") // cobra wraps long usage lines
-	want := "default by kind: datadecide 3GB, qa-outputs 256MB, showntell 3GB, wandb-history 600MB, wandb-runs 512MB"
+	want := "default by kind: datadecide 3GB, qa-outputs 128MB, showntell 3GB, wandb-history 600MB, wandb-runs 512MB"
 	if !strings.Contains(out, "--memory-limit string") || !strings.Contains(out, want) {
 		t.Errorf("load --help does not show each kind's default memory limit (%s):\n%s", want, out)
 	}

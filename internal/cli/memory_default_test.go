@@ -48,7 +48,7 @@ func TestMemoryLimitByKind(t *testing.T) {
 			t.Errorf("load %v ran under memory limit %q, want %q", c.args, s.MemoryLimit, c.want)
 		}
 	}
-	for kind, want := range map[string]string{"datadecide": "3GB", "qa-outputs": "256MB", "wandb-history": "600MB", "wandb-runs": "512MB", "showntell": "3GB"} {
+	for kind, want := range map[string]string{"datadecide": "3GB", "qa-outputs": "128MB", "wandb-history": "600MB", "wandb-runs": "512MB", "showntell": "3GB"} {
 		if got := loaders.DefaultMemoryLimit(kind); got != want {
 			t.Errorf("loaders.DefaultMemoryLimit(%q) = %q, want %q", kind, got, want)
 		}

@@ -27,14 +27,7 @@ func checkRowKeys(ctx context.Context, path string, h *histSource) error {
 	if !h.jsonl {
 		return nil
 	}
-	var known map[string]bool
-	if len(h.rowKeys) > 0 {
-		known = map[string]bool{}
-		for _, k := range h.rowKeys {
-			known[k] = true
-		}
-	}
-	n, place, msg, err := firstRefusedLine(ctx, path, known, h.rowKeys)
+	n, place, msg, err := firstRefusedLine(ctx, path, h.rowKeys)
 	if err != nil || n == 0 {
 		return err
 	}
@@ -48,7 +41,7 @@ func checkRowKeys(ctx context.Context, path string, h *histSource) error {
 // small for a double (see tinyNumber), naming the first: DuckDB's JSON
 // reader would store it as 0.
 func refuseTinyNumbers(ctx context.Context, path string) error {
-	n, place, msg, err := firstRefusedLine(ctx, path, nil, nil)
+	n, place, msg, err := firstRefusedLine(ctx, path, nil)
 	if err != nil || n == 0 {
 		return err
 	}
@@ -57,10 +50,17 @@ func refuseTinyNumbers(ctx context.Context, path string) error {
 
 // firstRefusedLine is the first line of a JSONL file (numbered from 1,
 // blank lines counted) that holds a number too small for a double, or
-// whose object has a top-level key not in known (when known is not nil),
+// whose object has a top-level key not in keys (when keys is not empty),
 // where on it and why; 0 when there is none. The key check stops at the
 // first line it cannot follow (see topKeys).
-func firstRefusedLine(ctx context.Context, path string, known map[string]bool, keys []string) (n int, place, why string, err error) {
+func firstRefusedLine(ctx context.Context, path string, keys []string) (n int, place, why string, err error) {
+	var known map[string]bool
+	if len(keys) > 0 {
+		known = map[string]bool{}
+		for _, k := range keys {
+			known[k] = true
+		}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, "", "", err

@@ -85,13 +85,28 @@ func New(db *sql.DB, dbName string, fsys fs.FS, dir string) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newMigrator(db, dbName, files)
+	return newMigrator(db, dbName, files, true)
 }
 
-func newMigrator(db *sql.DB, dbName string, files []File) (*Migrator, error) {
+// noTransaction is goose's annotation for a file run outside a transaction.
+// A replay, or a new file moved into place once complete, needs no
+// transaction, and inside one DuckDB keeps every version of a table's
+// catalog entry that an ALTER or COMMENT ON makes: the ~2,000 COMMENT ON
+// COLUMNs of the 1,900-column pretraining table then cost 13.0 s to replay
+// (5.8 s without), and migrating a new file costs 11.5 s and 1.5 GB of
+// memory (6.4 s and 95 MB without).
+const noTransaction = "-- +goose NO TRANSACTION"
+
+// newMigrator prepares files to run on db, each in a transaction of its own
+// when atomic; a replay into a scratch database runs them without one.
+func newMigrator(db *sql.DB, dbName string, files []File, atomic bool) (*Migrator, error) {
 	mfs := fstest.MapFS{}
 	for _, f := range files {
-		mfs[f.Name] = &fstest.MapFile{Data: f.Data}
+		data := f.Data
+		if !atomic {
+			data = append([]byte(noTransaction+"\n"), data...)
+		}
+		mfs[f.Name] = &fstest.MapFile{Data: data}
 	}
 	p, err := goose.NewProvider(goose.DialectCustom, db, mfs,
 		goose.WithStore(NewStore(files, version.String())),
@@ -367,7 +382,7 @@ func replay(ctx context.Context, c *cache.Cache, keep []File, want int) (*dbsche
 		return nil, err
 	}
 	defer db.Close()
-	m, err := newMigrator(db, "replay", keep)
+	m, err := newMigrator(db, "replay", keep, false)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +421,15 @@ func replay(ctx context.Context, c *cache.Cache, keep []File, want int) (*dbsche
 
 // NewFromFiles prepares files (already verified) to run on db.
 func NewFromFiles(db *sql.DB, dbName string, files []File) (*Migrator, error) {
-	return newMigrator(db, dbName, files)
+	return newMigrator(db, dbName, files, true)
+}
+
+// NewForNewFile prepares files (already verified) to run on db without a
+// transaction per file: for a database file no one else can see until it
+// is complete (the caller renames it into place), where a failure discards
+// the whole file. It runs twice as fast (see noTransaction).
+func NewForNewFile(db *sql.DB, dbName string, files []File) (*Migrator, error) {
+	return newMigrator(db, dbName, files, false)
 }
 
 // Loss is data a Down step would destroy: a table that holds rows, or a

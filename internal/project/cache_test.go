@@ -288,3 +288,51 @@ func TestGenProvesOnTheCachedDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestMigratedFileFailureLeavesNothing: the new database is migrated beside
+// its path and moved there only when every migration applied, so a failing
+// migration, or an interrupt, leaves no file at the path and no scratch
+// folder beside it.
+func TestMigratedFileFailureLeavesNothing(t *testing.T) {
+	root := smallCheckout(t)
+	files, err := migrate.ReadFiles(os.DirFS(filepath.Join(root, "migrations")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := migrate.File{Name: "00002_bad.sql", Version: 2, Data: []byte("-- +goose Up\nALTER TABLE nowhere ADD COLUMN x INT;\n-- +goose Down\n")}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		name  string
+		ctx   context.Context
+		files []migrate.File
+		want  string
+	}{
+		{"a failing migration", context.Background(), append(files[:len(files):len(files)], bad), "nowhere"},
+		{"an interrupt", cancelled, files, "context canceled"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "lab.duckdb")
+			ctx := cache.NewContext(tt.ctx, cache.New(""))
+			if _, _, err := MigratedFile(ctx, tt.files, path); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("MigratedFile = %v, want an error naming %q", err, tt.want)
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				t.Errorf("left behind: %s", e.Name())
+			}
+		})
+	}
+	// The same call with the good files makes the database.
+	path := filepath.Join(t.TempDir(), "lab.duckdb")
+	if rs, _, err := MigratedFile(cache.NewContext(context.Background(), cache.New("")), files, path); err != nil || len(rs) != 1 {
+		t.Fatalf("MigratedFile = %v, %v", rs, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Error(err)
+	}
+}

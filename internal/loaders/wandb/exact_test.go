@@ -1,6 +1,7 @@
 package wandb_test
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -103,3 +104,67 @@ func TestRunsTinyNumbers(t *testing.T) {
 		})
 	}
 }
+
+// TestParquetTinyNumbers: a parquet layout's text cell holding a JSON
+// object or array with a number too small for a double (DuckDB's JSON
+// functions read it as 0) is refused naming the row, the column, the byte
+// in the cell and the number, in history and runs files alike; 0 written
+// small, the smallest double, a tiny number inside a JSON string, and a
+// cell that is only the text of one (kept as text) all load.
+func TestParquetTinyNumbers(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	dir := t.TempDir()
+	history := func(name, metrics2 string) string {
+		p := filepath.Join(dir, name)
+		run := strings.TrimSuffix(name, ".parquet")
+		v.Exec(fmt.Sprintf(`COPY (SELECT * FROM (VALUES (%[1]s, 0, 1.5, '{"a": 1}'), (%[1]s, 1, 2.5, %[2]s)) t(run_id, step, timestamp, metrics)) TO '%[3]s' (FORMAT parquet)`,
+			dbLiteral(run), dbLiteral(metrics2), p))
+		return p
+	}
+	runs := func(name, summary string) string {
+		p := filepath.Join(dir, name)
+		v.Exec(fmt.Sprintf(`COPY (SELECT 'w' AS run_id, 'w' AS run_name, 'finished' AS state, 'p' AS project, 'e' AS entity, '2025-08-19T05:36:01Z' AS created_at,
+			'{}' AS config, %s AS summary, '{}' AS wandb_metadata, '{}' AS system_metrics, '{}' AS system_attrs, '{}' AS sweep_info) TO '%s' (FORMAT parquet)`,
+			dbLiteral(summary), p))
+		return p
+	}
+	w := loadertest.NewEnv(t) // for the refused loads
+	ok := `{"z": 0e-999, "s": 4.9e-324, "t": "1e-400", "u": 0.5}`
+	v.LoadKind("wandb-history", history("ok.parquet", ok), loaders.Options{})
+	v.LoadKind("wandb-history", history("text.parquet", "1e-400"), loaders.Options{})
+	v.LoadKind("wandb-runs", runs("ok_runs.parquet", ok), loaders.Options{})
+	for q, want := range map[string]string{
+		"SELECT extra_metrics['z'] = 0 AND extra_metrics['s'] > 0 AND (extra->>'$.t') = '1e-400' FROM wandb_history WHERE run_id = 'ok' AND step = 1": "true",
+		"SELECT CAST(extra AS VARCHAR) FROM wandb_history WHERE run_id = 'text' AND step = 1":                                                         `{"metrics":"1e-400"}`,
+		"SELECT CAST(summary AS VARCHAR) FROM wandb_runs WHERE run_id = 'w'":                                                                          ok,
+	} {
+		if got := v.Scalar(q); got != want {
+			t.Errorf("%s = %s, want %s", q, got, want)
+		}
+	}
+	// Bytes are offsets in the cell, from 0 (as JSONL lines' are).
+	at := func(cell, lit string) int { return strings.Index(cell, lit) }
+	loss, list, nested := `{"a": 2, "loss": 1e-400}`, `{"a": [0.5, -1.5E-330]}`, `{"loss": [1e-400]}`
+	for _, c := range []struct{ kind, path, place string }{
+		{"wandb-history", history("history.parquet", loss), fmt.Sprintf("row 2, column metrics (byte %d of the cell)", at(loss, "1e-400"))},
+		{"wandb-history", history("history_list.parquet", list), fmt.Sprintf("row 2, column metrics (byte %d of the cell)", at(list, "-1.5E-330"))},
+		{"wandb-runs", runs("runs.parquet", nested), fmt.Sprintf("row 1, column summary (byte %d of the cell)", at(nested, "1e-400"))},
+	} {
+		// A refused load writes nothing: one empty database serves all.
+		w.LoadFails(c.kind, c.path, loaders.Options{}, c.place, "is too small for a double")
+	}
+	// A companion file (one JSON column, merged by run id) is read as JSON
+	// too, and named.
+	main := filepath.Join(t.TempDir(), "runs_metadata.parquet")
+	v.Exec(fmt.Sprintf(`COPY (SELECT * FROM read_parquet('%s') WHERE false) TO '%s' (FORMAT parquet)`, runs("empty.parquet", "{}"), main))
+	comp := strings.TrimSuffix(main, ".parquet") + "_summary.parquet"
+	v.Exec(fmt.Sprintf(`COPY (SELECT 'w' AS run_id, %s AS summary) TO '%s' (FORMAT parquet)`, dbLiteral(nested), comp))
+	_, err := w.E.Load(w.Ctx, "wandb-runs", main, loaders.Options{})
+	var fe *loaders.FileError
+	if !errors.As(err, &fe) || fe.Path != comp || fe.Place != fmt.Sprintf("row 1, column summary (byte %d of the cell)", at(nested, "1e-400")) {
+		t.Errorf("a companion with 1e-400: %v", err)
+	}
+}
+
+func dbLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -236,6 +236,9 @@ func detectHistory(ctx context.Context, conn *sql.Conn, path, sourceTZ string) (
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseTinyCells(ctx, conn, path, cols); err != nil {
+		return nil, err
+	}
 	return historyParquet(path, sourceTZ, cols)
 }
 

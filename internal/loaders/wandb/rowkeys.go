@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/loaders/jsonexact"
 )
@@ -249,4 +251,48 @@ func keyText(q []byte) []byte {
 		return q[1 : len(q)-1]
 	}
 	return []byte(s)
+}
+
+// refuseTinyCells refuses a parquet file with a text (or JSON) cell that
+// holds a JSON object or array with a number too small for a double (see
+// tinyNumber), naming the first by row (from 1), column and byte: the
+// loaders read such cells with DuckDB's JSON functions, which read the
+// number as 0. DuckDB finds the few cells that may hold one (mayHoldTiny's
+// test, as a regular expression); tinyNumber decides. A cell that is not
+// a JSON object or array is kept as text, so it is not looked at.
+func refuseTinyCells(ctx context.Context, conn *sql.Conn, path string, cols []loaders.FileColumn) error {
+	var parts []string
+	for i, c := range cols {
+		if c.Name == "file_row_number" {
+			return nil // the layouts refuse the file: the reader needs that name
+		}
+		if c.Type != "VARCHAR" && c.Type != "JSON" {
+			continue
+		}
+		x := fmt.Sprintf("CAST(%s AS VARCHAR)", dbschema.Ident(c.Name))
+		parts = append(parts, fmt.Sprintf(`SELECT file_row_number + 1 AS r, %[1]d AS c, %[2]s AS t FROM read_parquet(%[3]s, file_row_number = true)
+			WHERE regexp_matches(%[2]s, '[eE]-[0-9]{3}|0{64}') AND json_valid(%[2]s) AND json_type(%[2]s) IN ('OBJECT', 'ARRAY')`,
+			i, x, dbschema.Literal(path)))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	rows, err := conn.QueryContext(ctx, strings.Join(parts, " UNION ALL ")+" ORDER BY r, c")
+	if err != nil {
+		return &loaders.FileError{Path: path, Msg: "reading the text columns: " + duckMessage(err), Err: err}
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r int64
+		var c int
+		var t []byte
+		if err := rows.Scan(&r, &c, &t); err != nil {
+			return err
+		}
+		if lit, at := tinyNumber(t); lit != nil {
+			return &loaders.FileError{Path: path, Place: fmt.Sprintf("row %d, column %s (byte %d of the cell)", r, cols[c].Name, at),
+				Msg: fmt.Sprintf("the number %s is too small for a double: DuckDB's JSON functions would read it as 0 (write 0 if that is what it means)", lit)}
+		}
+	}
+	return rows.Err()
 }

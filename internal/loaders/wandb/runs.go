@@ -322,6 +322,9 @@ func detectRuns(ctx context.Context, conn *sql.Conn, path string) (*runsLayout, 
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseTinyCells(ctx, conn, path, cols); err != nil {
+		return nil, err
+	}
 	return runsParquet(path, cols)
 }
 

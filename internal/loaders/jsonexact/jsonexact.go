@@ -20,9 +20,14 @@ import (
 	"github.com/dschema/dschema/internal/loaders"
 )
 
-// NonZeroMantissa reports whether a number's text has a digit other than
+// Underflows reports whether f, read from the number text t, is 0 though
+// t is not: the number is too small for a double (1e-400), and 0 would not
+// be the number written.
+func Underflows(t []byte, f float64) bool { return f == 0 && nonZeroMantissa(t) }
+
+// nonZeroMantissa reports whether a number's text has a digit other than
 // 0 before its exponent.
-func NonZeroMantissa(t []byte) bool {
+func nonZeroMantissa(t []byte) bool {
 	for _, c := range t {
 		switch {
 		case c == 'e' || c == 'E':
@@ -207,7 +212,7 @@ func wordByte(b []byte, i int) bool { return loaders.IdentByte(b, i) && b[i] != 
 // Float is the double nearest the number text t (a JSON number as written,
 // or NaN, Inf, -Inf), as strconv reads it; a number beyond a double's range
 // is ±Inf and one too small for a double is ±0, without an error (see
-// NonZeroMantissa). fastjson's own Float64 is not exact: it multiplies by a
+// Underflows). fastjson's own Float64 is not exact: it multiplies by a
 // power of ten that a double does not hold (5e-06 gives
 // 4.9999999999999996e-06, 3e-05 gives 3.0000000000000004e-05).
 func Float(t []byte) (float64, error) {

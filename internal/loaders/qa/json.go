@@ -53,7 +53,7 @@ func exactFloatBuf(v *fastjson.Value, buf *[]byte) (float64, bool) {
 			return 0, false
 		}
 	}
-	if f == 0 && jsonexact.NonZeroMantissa(t) {
+	if jsonexact.Underflows(t, f) {
 		return 0, false // too small for a double (1e-400): 0 would not be the number written
 	}
 	if math.IsInf(f, 0) {

@@ -127,7 +127,7 @@ func tinyNumber(b []byte) ([]byte, int) {
 			j++
 		}
 		if t := b[i:j]; len(t) > 1 || t[0] != '-' {
-			if f, err := jsonexact.Float(t); err == nil && f == 0 && jsonexact.NonZeroMantissa(t) {
+			if f, err := jsonexact.Float(t); err == nil && jsonexact.Underflows(t, f) {
 				lit, at = t, i
 			}
 		}

@@ -169,7 +169,7 @@ func FuzzLineChecks(f *testing.F) {
 			default:
 				if n, isNum := v.(json.Number); isNum {
 					f, _ := strconv.ParseFloat(string(n), 64)
-					if f == 0 && jsonexact.NonZeroMantissa([]byte(n)) {
+					if jsonexact.Underflows([]byte(n), f) {
 						tiny = true
 					}
 				}

@@ -49,6 +49,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	labtest.Cleanup()
+	if sample.dir != "" {
+		os.RemoveAll(sample.dir)
+	}
 	os.Exit(code)
 }
 

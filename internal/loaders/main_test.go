@@ -1,14 +1,11 @@
 package loaders_test
 
 import (
-	"os"
 	"testing"
 
-	"github.com/dschema/dschema/internal/labtest"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	labtest.Cleanup()
-	os.Exit(code)
-}
+// TestMain removes the shared fixtures and the migrated template when the
+// tests end.
+func TestMain(m *testing.M) { loadertest.Main(m) }

@@ -47,6 +47,20 @@ func Sample(t *testing.T) (full, mean, std string) {
 	return filepath.Join(sampleDir, "full_eval.parquet"), filepath.Join(sampleDir, "mean_eval.parquet"), filepath.Join(sampleDir, "std_eval.parquet")
 }
 
+// Main runs a loader package's tests, then removes what the fixtures
+// written once per process (Sample, WandbSample) and the migrated template
+// (labtest) left in the temporary folder. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	for _, d := range []string{sampleDir, wandbDir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
+	}
+	labtest.Cleanup()
+	os.Exit(code)
+}
+
 // Env is a migrated database of its own for one test, with an engine on it.
 type Env struct {
 	T    *testing.T

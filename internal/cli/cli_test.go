@@ -20,6 +20,7 @@ import (
 	"github.com/dschema/dschema/internal/labtest"
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/loaders/datadecide"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
 	"github.com/dschema/dschema/internal/migrate"
 	"github.com/dschema/dschema/migrations"
 )
@@ -47,12 +48,7 @@ func TestMain(m *testing.M) {
 		progressAfter = 0
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	code := m.Run()
-	labtest.Cleanup()
-	if sample.dir != "" {
-		os.RemoveAll(sample.dir)
-	}
-	os.Exit(code)
+	loadertest.Main(m) // removes the sample and the migrated template
 }
 
 // runCmd runs dschema in-process and returns stdout, stderr and the exit code.

@@ -19,46 +19,22 @@ import (
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/loaders/datadecide"
+	"github.com/dschema/dschema/internal/loaders/loadertest"
 	"github.com/dschema/dschema/internal/migrate"
 )
 
-// sample is the sample full_eval and its mean/std, written once per
-// test process (about 3 s) into dir; sampleFiles copies them.
-var sample struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// sampleFiles copies the sample full_eval and its mean/std into a temp dir
-// of the test's own (a test may add files beside them).
+// sampleFiles copies the sample full_eval and its mean/std (written once
+// per test process by loadertest.Sample) into a temp dir of the test's own
+// (a test may add files beside them).
 func sampleFiles(t *testing.T) (full, mean, std string) {
 	t.Helper()
-	sample.once.Do(func() {
-		if sample.dir, sample.err = os.MkdirTemp("", "dschema-cli-sample"); sample.err != nil {
-			return
-		}
-		ctx := context.Background()
-		f := filepath.Join(sample.dir, "full_eval.parquet")
-		if _, sample.err = fixtures.WriteFullEval(ctx, f, fixtures.SampleSpec()); sample.err != nil {
-			return
-		}
-		sample.err = fixtures.WriteAggregates(ctx, f, filepath.Join(sample.dir, "mean_eval.parquet"), filepath.Join(sample.dir, "std_eval.parquet"), fixtures.AggCurrent)
-	})
-	if sample.err != nil {
-		t.Fatal(sample.err)
-	}
 	dir := t.TempDir()
+	src := [3]string{}
+	src[0], src[1], src[2] = loadertest.Sample(t)
 	var out [3]string
-	for i, name := range []string{"full_eval.parquet", "mean_eval.parquet", "std_eval.parquet"} {
-		b, err := os.ReadFile(filepath.Join(sample.dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = filepath.Join(dir, name)
-		if err := os.WriteFile(out[i], b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	for i, p := range src {
+		out[i] = filepath.Join(dir, filepath.Base(p))
+		loadertest.CopyFile(t, p, out[i])
 	}
 	return out[0], out[1], out[2]
 }

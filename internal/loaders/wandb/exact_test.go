@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/loaders/loadertest"
 )
@@ -119,14 +120,14 @@ func TestParquetTinyNumbers(t *testing.T) {
 		p := filepath.Join(dir, name)
 		run := strings.TrimSuffix(name, ".parquet")
 		v.Exec(fmt.Sprintf(`COPY (SELECT * FROM (VALUES (%[1]s, 0, 1.5, '{"a": 1}'), (%[1]s, 1, 2.5, %[2]s)) t(run_id, step, timestamp, metrics)) TO '%[3]s' (FORMAT parquet)`,
-			dbLiteral(run), dbLiteral(metrics2), p))
+			dbschema.Literal(run), dbschema.Literal(metrics2), p))
 		return p
 	}
 	runs := func(name, summary string) string {
 		p := filepath.Join(dir, name)
 		v.Exec(fmt.Sprintf(`COPY (SELECT 'w' AS run_id, 'w' AS run_name, 'finished' AS state, 'p' AS project, 'e' AS entity, '2025-08-19T05:36:01Z' AS created_at,
 			'{}' AS config, %s AS summary, '{}' AS wandb_metadata, '{}' AS system_metrics, '{}' AS system_attrs, '{}' AS sweep_info) TO '%s' (FORMAT parquet)`,
-			dbLiteral(summary), p))
+			dbschema.Literal(summary), p))
 		return p
 	}
 	w := loadertest.NewEnv(t) // for the refused loads
@@ -159,12 +160,10 @@ func TestParquetTinyNumbers(t *testing.T) {
 	main := filepath.Join(t.TempDir(), "runs_metadata.parquet")
 	v.Exec(fmt.Sprintf(`COPY (SELECT * FROM read_parquet('%s') WHERE false) TO '%s' (FORMAT parquet)`, runs("empty.parquet", "{}"), main))
 	comp := strings.TrimSuffix(main, ".parquet") + "_summary.parquet"
-	v.Exec(fmt.Sprintf(`COPY (SELECT 'w' AS run_id, %s AS summary) TO '%s' (FORMAT parquet)`, dbLiteral(nested), comp))
+	v.Exec(fmt.Sprintf(`COPY (SELECT 'w' AS run_id, %s AS summary) TO '%s' (FORMAT parquet)`, dbschema.Literal(nested), comp))
 	_, err := w.E.Load(w.Ctx, "wandb-runs", main, loaders.Options{})
 	var fe *loaders.FileError
 	if !errors.As(err, &fe) || fe.Path != comp || fe.Place != fmt.Sprintf("row 1, column summary (byte %d of the cell)", at(nested, "1e-400")) {
 		t.Errorf("a companion with 1e-400: %v", err)
 	}
 }
-
-func dbLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

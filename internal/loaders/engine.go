@@ -676,11 +676,17 @@ func limitThreads(ctx context.Context, conn *sql.Conn, l Loader) (restore func()
 	if !ok || t.LoadThreads() <= 0 {
 		return func() {}, nil
 	}
+	return SetThreads(ctx, conn, t.LoadThreads())
+}
+
+// SetThreads sets DuckDB's threads to n on conn's database and returns
+// what restores the setting before.
+func SetThreads(ctx context.Context, conn *sql.Conn, n int) (restore func(), err error) {
 	var prev int64
 	if err := conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&prev); err != nil {
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET threads = %d", t.LoadThreads())); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET threads = %d", n)); err != nil {
 		return nil, err
 	}
 	return func() { conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SET threads = %d", prev)) }, nil

@@ -134,9 +134,46 @@ func hex4(b []byte, i int) (rune, bool) {
 // restored. Strings are written by appender.AppendJSONString: fastjson's
 // own writer escapes a string it has unescaped in Go's syntax (\x01),
 // which is not JSON.
-func Compact(v *fastjson.Value) []byte { return UnInf(appendCompact(nil, v)) }
+func Compact(v *fastjson.Value) []byte {
+	return UnInf(appendCompact(nil, v, appender.AppendJSONString))
+}
 
-func appendCompact(b []byte, v *fastjson.Value) []byte {
+// CompactDuck is Compact with strings (and keys) written as DuckDB's JSON
+// writer writes them: \b, \f, \n, \r and \t for those characters, so that
+// the text is the one DuckDB gives for the same value.
+func CompactDuck(v *fastjson.Value) []byte { return UnInf(appendCompact(nil, v, AppendDuckString)) }
+
+// AppendDuckString appends s as a JSON string as DuckDB's JSON writer
+// writes it: \", \\, \b, \f, \n, \r, \t, other control characters as
+// \u00XX (upper-case hex), everything else as it is (s is UTF-8: see
+// TextProblem).
+func AppendDuckString(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\f':
+			b = append(b, '\\', 'f')
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+func appendCompact(b []byte, v *fastjson.Value, str func([]byte, string) []byte) []byte {
 	switch v.Type() {
 	case fastjson.TypeObject:
 		o, _ := v.Object()
@@ -147,9 +184,9 @@ func appendCompact(b []byte, v *fastjson.Value) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = appender.AppendJSONString(b, string(k))
+			b = str(b, string(k))
 			b = append(b, ':')
-			b = appendCompact(b, x)
+			b = appendCompact(b, x, str)
 		})
 		return append(b, '}')
 	case fastjson.TypeArray:
@@ -158,11 +195,11 @@ func appendCompact(b []byte, v *fastjson.Value) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendCompact(b, x)
+			b = appendCompact(b, x, str)
 		}
 		return append(b, ']')
 	case fastjson.TypeString:
-		return appender.AppendJSONString(b, string(v.GetStringBytes()))
+		return str(b, string(v.GetStringBytes()))
 	}
 	return v.MarshalTo(b) // a number as written, true, false, null
 }

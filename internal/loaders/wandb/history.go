@@ -718,8 +718,15 @@ func (History) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, err
 
 // insertHistory writes the file's rows into table (wandb_history, or
 // verify's copy of it), leaving out the runs in taken, and returns how
-// many it wrote.
+// many it wrote: through the Go reader where it takes the layout and the
+// file (historyrows.go), else through the SQL.
 func insertHistory(ctx context.Context, conn *sql.Conn, path string, h *histSource, table string, metrics []historyMetric, loadID int64, taken []string) (int64, error) {
+	if goReads(h) {
+		n, ok, err := appendHistoryJSONL(ctx, conn, h, path, table, metrics, loadID, taken)
+		if err != nil || ok {
+			return n, err
+		}
+	}
 	cols, sel := historySelect(h, metrics, loadID)
 	if len(taken) > 0 {
 		sel = fmt.Sprintf("SELECT * FROM (%s) x WHERE run_id NOT IN (SELECT DISTINCT run_id FROM wandb_history)", sel)

@@ -1,0 +1,537 @@
+package wandb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/labtest"
+	"github.com/dschema/dschema/internal/loaders"
+)
+
+// The Go reader of history JSON lines is checked against the SQL it
+// replaces: for every file it takes, it must write the rows the SQL writes,
+// value for value (seq included), but for the two differences it makes on
+// purpose (numbers too small for a double, and numbers as written inside
+// extra's values), which the corpus below leaves out and TestHistoryGoKeeps
+// covers.
+
+var (
+	diffDBOnce sync.Once
+	diffDB     *sql.DB
+	diffDBErr  error
+)
+
+// diffConn is a connection to one migrated database shared by the
+// differential tests (each works in its own temp tables, in a transaction
+// it rolls back).
+func diffConn(t testing.TB) *sql.Conn {
+	diffDBOnce.Do(func() {
+		path := labtest.MigratedDB(t)
+		diffDB, diffDBErr = dbfile.Open(context.Background(), path)
+	})
+	if diffDBErr != nil {
+		t.Fatal(diffDBErr)
+	}
+	conn, err := diffDB.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// bothWays reads a history file with the Go reader and with the SQL into
+// two temp tables and returns each one's rows as text, ordered by run and
+// seq; took is false when the Go reader left the file to the SQL (then
+// goRows is empty). sqlErr is the SQL's error, if it refused the file.
+func bothWays(t testing.TB, conn *sql.Conn, path string) (goRows, sqlRows []string, took bool, sqlErr error) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	h, err := detectHistory(ctx, conn, path, "")
+	if err != nil {
+		t.Fatalf("detect: %v", err)
+	}
+	if !goReads(h) {
+		t.Fatalf("the Go reader does not take %s", h.variant)
+	}
+	metrics, err := historyMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range []string{"_go", "_sql"} {
+		if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+tb+" AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, took, err = appendHistoryJSONL(ctx, conn, h, path, "_go", metrics, 0, nil)
+	if err != nil {
+		t.Fatalf("Go reader: %v", err)
+	}
+	cols, sel := historySelect(h, metrics, 0)
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO _sql (%s) %s", strings.Join(cols, ", "), sel)); err != nil {
+		sqlErr = err
+	}
+	rows := func(tb string) []string {
+		out, err := queryStrings(conn, fmt.Sprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM %s ORDER BY run_id, seq", tb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	return rows("_go"), rows("_sql"), took, sqlErr
+}
+
+// queryStrings is every row of q as the text of its columns joined by |,
+// NULL as ∅.
+func queryStrings(conn *sql.Conn, q string) ([]string, error) {
+	rs, err := conn.QueryContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	cols, _ := rs.Columns()
+	var out []string
+	for rs.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		parts := make([]string, len(cols))
+		for i, v := range vals {
+			parts[i] = "∅"
+			if v.Valid {
+				parts[i] = v.String
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	return out, rs.Err()
+}
+
+// line is one v3 history row.
+func line(run, step, ts, rt, meta, metrics, extra string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"run_id": %s`, run)
+	for _, kv := range [][2]string{{"step", step}, {"timestamp", ts}, {"runtime", rt}, {"wandb_metadata", meta}, {"metrics", metrics}, {"extra", extra}} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, `, "%s": %s`, kv[0], kv[1])
+		}
+	}
+	return b.String() + "}\n"
+}
+
+// historyCorpus is lines the Go reader takes, one file per case; the
+// values are written as DuckDB renders them, so that both ways give the
+// same text.
+var historyCorpus = map[string]string{
+	"typed and other numbers": line(`"r"`, "0", `"1755581965.2730658"`, "1", "null",
+		`{"learning_rate": 5e-06, "train_loss": 3e-05, "total_tokens": 4096, "other": 123.456, "neg": -7, "z": -0.0, "nan": NaN, "inf": Infinity, "ninf": -Infinity}`, "{}"),
+	"integers at a double's edge": line(`"r"`, "1", "1.5", "2", "null",
+		`{"a": 9007199254740992, "b": 9007199254740993, "c": -9007199254740993, "d": 18446744073709551616, "e": 170141183460469231731687303715884105727, "f": 170141183460469231731687303715884105728, "g": -170141183460469231731687303715884105728, "h": 123456789012345678901234, "i": 1000000000000000000000}`, "{}"),
+	"beyond a double": line(`"r"`, "2", "2.5", "3", "null", `{"grad": 1e400, "ngrad": -1e400, "per_device_tps": 1e400}`, "{}"),
+	"typed keys holding other things": line(`"r"`, "3", "3.5", "4", "null",
+		`{"learning_rate": "n/a", "train_loss": null, "epoch": {"a": 1}, "total_tokens": [1, 2], "per_device_tps": true, "x": "text", "y": null, "z": false}`, "{}"),
+	"extra and metadata": line(`"r"`, "4", "4.5", "5", `{"runtime": 25, "t": "x"}`, `{"a": 1, "s": "two"}`, `{"_custom": 1, "k": {"n": [1, "b", null]}, "n": null}`),
+	"escapes in keys and text": line(`"r\"q"`, "5", "5.5", "6", "null",
+		`{"q\"k": 2, "t\\ab": "tab\there", "uni": "é ü 漢", "esc": "\u00e9\n\r\b\f\u0001\u001f\u007f", "<&>": "<&>", "slash": "a\/b", "ctl\n": 1}`, `{"k\"e": "v\\w"}`),
+	"empty objects": line(`"r"`, "6", "6.5", "7", "{}", "{}", "{}"),
+	"keys missing":  `{"run_id": "m", "metrics": {"a": 1}}` + "\n",
+	"nulls":         line(`"n"`, "null", "null", "null", "null", `{"a": 1}`, "null"),
+	"steps": line(`"s"`, "2.0", "1", "1", "null", "{}", "{}") + line(`"s"`, "NaN", "2", "2", "null", "{}", "{}") +
+		line(`"s"`, "-0.0", "3", "3", "null", "{}", "{}") + line(`"s"`, "9007199254740992", "4", "4", "null", "{}", "{}") +
+		line(`"s"`, "-9007199254740992", "5", "5", "null", "{}", "{}") + line(`"s"`, "1e3", "6", "6", "null", "{}", "{}"),
+	"timestamps": line(`"t"`, "0", `"0"`, "1", "null", "{}", "{}") + line(`"t"`, "1", "-1.5", "1", "null", "{}", "{}") +
+		line(`"t"`, "2", `"1.7e9"`, "1", "null", "{}", "{}") + line(`"t"`, "3", "1755581965", "1", "null", "{}", "{}") +
+		line(`"t"`, "4", `"0.0000005"`, "1", "null", "{}", "{}") + line(`"t"`, "5", `"0.0000015"`, "1", "null", "{}", "{}") +
+		line(`"t"`, "6", `"99999999999.999999"`, "1", "null", "{}", "{}") + line(`"t"`, "7", `"-99999999999"`, "1", "null", "{}", "{}") +
+		line(`"t"`, "8", "1E2", "1", "null", "{}", "{}") + line(`"t"`, "9", `"12.0000005"`, "1", "null", "{}", "{}"),
+	"runtimes": line(`"u"`, "0", "1", "NaN", "null", "{}", "{}") + line(`"u"`, "2", "3", "Infinity", "null", "{}", "{}") + line(`"u"`, "3", "4", "1e-300", "null", "{}", "{}") +
+		line(`"u"`, "4", "5", "123456789", "null", "{}", "{}"),
+	// seq: runs interleaved, in order, out of order, tied, with NULLs.
+	"interleaved runs": line(`"a"`, "0", "1", "0", "null", "{}", "{}") + line(`"b"`, "0", "1", "0", "null", "{}", "{}") +
+		line(`"a"`, "1", "2", "1", "null", "{}", "{}") + line(`"b"`, "1", "0.5", "1", "null", "{}", "{}") +
+		line(`"a"`, "2", "2", "0.5", "null", "{}", "{}") + line(`"b"`, "2", "0.5", "0", "null", "{}", "{}"),
+	"out of order": line(`"o"`, "3", "3", "3", "null", `{"v": 3}`, "{}") + line(`"o"`, "1", "1", "1", "null", `{"v": 1}`, "{}") +
+		line(`"o"`, "2", "2", "2", "null", `{"v": 2}`, "{}") + line(`"o"`, "0", "2", "2", "null", `{"v": 0}`, "{}"),
+	"ties": line(`"t"`, "5", `"9.5"`, "1", "null", `{"v": 2}`, "{}") + line(`"t"`, "5", `"9.5"`, "1", "null", `{"v": 1}`, "{}") +
+		line(`"t"`, "5", `"9.5"`, "1", "null", `{"v": 3}`, "{}") + line(`"u"`, "1", "1", "1", "null", `{"v": 1}`, "{}"),
+	"NULLs in the order": line(`"n"`, "1", "null", "1", "null", `{"v": 1}`, "{}") + line(`"n"`, "null", "1", "1", "null", `{"v": 2}`, "{}") +
+		line(`"n"`, "0", "1", "null", "null", `{"v": 3}`, "{}") + line(`"n"`, "0", "1", "NaN", "null", `{"v": 4}`, "{}") +
+		line(`"n"`, "0", "1", "-0.0", "null", `{"v": 5}`, "{}") + line(`"n"`, "0", "1", "0", "null", `{"v": 6}`, "{}"),
+	"blank lines": "\n" + line(`"b"`, "0", "1", "1", "null", "{}", "{}") + "\n   \n" + line(`"b"`, "1", "2", "2", "null", "{}", "{}"),
+}
+
+// TestHistoryGoReaderAgrees: on every corpus file the Go reader takes the
+// file and writes the SQL's rows.
+func TestHistoryGoReaderAgrees(t *testing.T) {
+	conn := diffConn(t)
+	dir := t.TempDir()
+	for name, data := range historyCorpus {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".jsonl")
+			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			goRows, sqlRows, took, sqlErr := bothWays(t, conn, p)
+			if sqlErr != nil {
+				t.Fatalf("the SQL refuses the file: %v", sqlErr)
+			}
+			if !took {
+				t.Fatalf("the Go reader left the file to the SQL")
+			}
+			if strings.Join(goRows, "\n") != strings.Join(sqlRows, "\n") {
+				t.Errorf("Go:\n%s\nSQL:\n%s", strings.Join(goRows, "\n"), strings.Join(sqlRows, "\n"))
+			}
+		})
+	}
+}
+
+// randomLine is a row from a seeded mix of the corpus's values.
+func randomLine(r *rand.Rand) string {
+	pick := func(s ...string) string { return s[r.Intn(len(s))] }
+	num := func() string {
+		return pick("0", "1", "-1", "1.5", "5e-06", "3e-05", "-0.0", "NaN", "Infinity", "-Infinity", "123456789012345678901234",
+			"9007199254740993", "1e400", "0.1", "2.5e-300", "1e22", "1e23", "4.9e-324", "17", "-123.25")
+	}
+	val := func() string {
+		return pick(num(), num(), `"s"`, "null", "true", `{"k": 1}`, "[1, 2]", `"1.5"`, "{}", "[]")
+	}
+	var m []string
+	keys := []string{"learning_rate", "train_loss", "epoch", "logps/chosen", "a", "b", "c", "eval/loss"}
+	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	for _, k := range keys[:r.Intn(len(keys))] {
+		m = append(m, fmt.Sprintf("%q: %s", k, val()))
+	}
+	// extra's values keep numbers as written, where DuckDB renders them
+	// (3e-05 as 0.00003): there, only numbers it writes as they are.
+	valX := func() string {
+		return pick("0", "1", "-1", "1.5", "NaN", "Infinity", "-Infinity", "123456789012345678901234", "9007199254740993", "1e22", "17", "-123.25",
+			`"s"`, "null", "true", `{"k": 1}`, "[1, 2]", `"1.5"`, "{}", "[]")
+	}
+	var x []string
+	for _, k := range []string{"_x", "_y"}[:r.Intn(3)] {
+		x = append(x, fmt.Sprintf("%q: %s", k, valX()))
+	}
+	return line(pick(`"a"`, `"b"`, `"c"`), pick("0", "1", "2", "3", "null", "NaN", "4.0"), pick("1", "2", `"3"`, "1.25", "null", `"2.0"`),
+		pick("0", "1", "2", "NaN", "null"), pick("null", "{}", `{"runtime": 1}`), "{"+strings.Join(m, ", ")+"}", "{"+strings.Join(x, ", ")+"}")
+}
+
+// TestHistoryGoReaderAgreesRandom: seeded files of rows mixing the
+// corpus's values, in and out of order, tied and not.
+func TestHistoryGoReaderAgreesRandom(t *testing.T) {
+	conn := diffConn(t)
+	dir := t.TempDir()
+	r := rand.New(rand.NewSource(18))
+	compared := 0
+	defer func() {
+		if compared < 30 {
+			t.Errorf("only %d of 40 files compared", compared)
+		}
+	}()
+	for i := range 40 {
+		var b strings.Builder
+		for range 1 + r.Intn(12) {
+			b.WriteString(randomLine(r))
+		}
+		data := b.String()
+		p := filepath.Join(dir, fmt.Sprintf("r%d.jsonl", i))
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		goRows, sqlRows, took, sqlErr := bothWays(t, conn, p)
+		if sqlErr != nil || !took {
+			continue // refused by the SQL, or left to it: nothing to compare
+		}
+		compared++
+		if strings.Join(goRows, "\n") != strings.Join(sqlRows, "\n") {
+			t.Errorf("file %d:\n%s\nGo:\n%s\nSQL:\n%s", i, data, strings.Join(goRows, "\n"), strings.Join(sqlRows, "\n"))
+		}
+	}
+}
+
+// TestHistoryGoReaderAgreesLarge: one file of many chunks, read by both
+// parsers and numbered across chunks: runs interleaved, some out of
+// order, some tied.
+func TestHistoryGoReaderAgreesLarge(t *testing.T) {
+	conn := diffConn(t)
+	r := rand.New(rand.NewSource(7))
+	var b strings.Builder
+	n := 3*histChunkLines + 17
+	for i := range n {
+		b.WriteString(line(fmt.Sprintf(`"run%d"`, i%7), fmt.Sprint(i/7), fmt.Sprintf(`"%d.5"`, 1000+i/7-(i%5)*(i%7%2)), fmt.Sprint(i%3),
+			`{"runtime": 1}`, fmt.Sprintf(`{"learning_rate": %d.25, "eval/loss": %g, "s": "x"}`, i, r.Float64()), "{}"))
+	}
+	p := filepath.Join(t.TempDir(), "large.jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goRows, sqlRows, took, sqlErr := bothWays(t, conn, p)
+	if sqlErr != nil || !took {
+		t.Fatalf("took %v, the SQL's error %v", took, sqlErr)
+	}
+	if len(goRows) != n {
+		t.Fatalf("%d rows, want %d", len(goRows), n)
+	}
+	for i := range goRows {
+		if goRows[i] != sqlRows[i] {
+			t.Fatalf("row %d:\nGo:  %s\nSQL: %s", i, goRows[i], sqlRows[i])
+		}
+	}
+}
+
+// TestHistoryGoKeepsNumbersAsWritten: the one difference on purpose. In
+// extra, the Go reader keeps numbers as written; the SQL writes DuckDB's
+// rendering of the double it read.
+func TestHistoryGoKeepsNumbersAsWritten(t *testing.T) {
+	conn := diffConn(t)
+	p := filepath.Join(t.TempDir(), "keeps.jsonl")
+	data := line(`"r"`, "0", "1", "1", `{"a": 1.50, "b": 3e-05, "c": 1E+2, "d": 100000000000000000000000}`, `{"m": {"x": 1.50}, "t": [2.50, 1e-7]}`, `{"k": 12.0}`)
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goRows, sqlRows, took, sqlErr := bothWays(t, conn, p)
+	if sqlErr != nil || !took {
+		t.Fatalf("took %v, the SQL's error %v", took, sqlErr)
+	}
+	extra := func(row string) string { f := strings.Split(row, "|"); return f[len(f)-2] }
+	if got, want := extra(goRows[0]), `{"m":{"x":1.50},"t":[2.50,1e-7],"_wandb":{"a":1.50,"b":3e-05,"c":1E+2,"d":100000000000000000000000},"k":12.0}`; got != want {
+		t.Errorf("Go reader's extra:\n got %s\nwant %s", got, want)
+	}
+	if got, want := extra(sqlRows[0]), `{"m":{"x":1.5},"t":[2.5,1e-7],"_wandb":{"a":1.5,"b":0.00003,"c":100.0,"d":100000000000000000000000},"k":12.0}`; got != want {
+		t.Errorf("SQL's extra:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestHistoryGoLeavesToSQL: a line the Go reader does not read, after
+// chunks it already gave DuckDB, leaves the whole file to the SQL: the
+// Go reader's rows are gone, and the SQL's rows are the file's.
+func TestHistoryGoLeavesToSQL(t *testing.T) {
+	conn := diffConn(t)
+	ctx := context.Background()
+	var b strings.Builder
+	n := 2*histChunkLines + 5
+	for i := range n {
+		ts := fmt.Sprintf("%d", 1000+i)
+		if i == n-3 {
+			ts = `"2025-01-02 03:04:05"` // a time written as a date: the SQL's rule
+		}
+		b.WriteString(line(`"r"`, fmt.Sprint(i), ts, "1", "null", `{"train_loss": 1.50}`, "{}"))
+	}
+	p := filepath.Join(t.TempDir(), "leave.jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := detectHistory(ctx, conn, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := historyMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, nil)
+	if err != nil || took || rows != 0 {
+		t.Fatalf("appendHistoryJSONL: %d rows, took %v, %v; want the file left to the SQL", rows, took, err)
+	}
+	var left int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM _t").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d rows left behind (%v)", left, err)
+	}
+	if rows, err = insertHistory(ctx, conn, p, h, "_t", metrics, 0, nil); err != nil || rows != int64(n) {
+		t.Fatalf("insertHistory: %d rows, %v; want %d", rows, err, n)
+	}
+	got, err := queryStrings(conn, "SELECT seq, step, CAST(logged_at AS VARCHAR), train_loss FROM _t WHERE seq IN (0, 4000, 4098, 4099, 4100) ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// seq follows logged time: the row logged in 2025 is the run's last.
+	want := []string{"0|0|1970-01-01 00:16:40+00|1.5", "4000|4000|1970-01-01 01:23:20+00|1.5", "4098|4099|1970-01-01 01:24:59+00|1.5",
+		"4099|4100|1970-01-01 01:25:00+00|1.5", "4100|4098|2025-01-02 03:04:05+00|1.5"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestHistoryGoTaken: rows of runs another source loaded are left out,
+// and the others are numbered as if those were not in the file.
+func TestHistoryGoTaken(t *testing.T) {
+	conn := diffConn(t)
+	ctx := context.Background()
+	var b strings.Builder
+	for i := range 6 {
+		b.WriteString(line(fmt.Sprintf(`"%c"`, 'a'+i%2), fmt.Sprint(i), fmt.Sprint(10+i), "1", "null", "{}", "{}"))
+	}
+	p := filepath.Join(t.TempDir(), "taken.jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := detectHistory(ctx, conn, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := historyMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	threads := func() (n int64) {
+		if err := conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := threads()
+	rows, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, []string{"a"})
+	if err != nil || !took || rows != 3 {
+		t.Fatalf("%d rows, took %v, %v", rows, took, err)
+	}
+	if after := threads(); after != before {
+		t.Errorf("DuckDB's threads %d after the insert, %d before", after, before)
+	}
+	got, err := queryStrings(conn, "SELECT run_id, seq, step FROM _t ORDER BY run_id, seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "b|0|1 b|1|3 b|2|5"; strings.Join(got, " ") != want {
+		t.Errorf("rows %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// TestHistoryGoCancel: cancelling a load while DuckDB reads the Go
+// reader's rows stops it, and the reader's goroutines end.
+func TestHistoryGoCancel(t *testing.T) {
+	conn := diffConn(t)
+	var b strings.Builder
+	for i := range 40 * histChunkLines {
+		b.WriteString(line(`"r"`, fmt.Sprint(i), fmt.Sprint(1000+i), "1", "null", `{"train_loss": 1.5, "x": 2}`, "{}"))
+	}
+	p := filepath.Join(t.TempDir(), "cancel.jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bg := context.Background()
+	if _, err := conn.ExecContext(bg, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(bg, "ROLLBACK")
+	if _, err := conn.ExecContext(bg, "CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := detectHistory(bg, conn, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := historyMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(bg)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+	}()
+	rows, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, nil)
+	if err == nil {
+		t.Fatalf("no error after the cancel: %d rows, took %v", rows, took)
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Errorf("%d goroutines left, %d before", g, before)
+	}
+}
+
+// A chunk of lines fills at most one of DuckDB's data chunks.
+func TestHistoryChunkFits(t *testing.T) {
+	if c := duckdb.GetDataChunkCapacity(); histChunkLines > c {
+		t.Errorf("histChunkLines %d > DuckDB's data chunk capacity %d", histChunkLines, c)
+	}
+}
+
+// TestHistoryGoInsertFails: when DuckDB's INSERT fails while the reader
+// still has rows for it (here a key already in the table), the error
+// comes back and the reader's goroutines end.
+func TestHistoryGoInsertFails(t *testing.T) {
+	conn := diffConn(t)
+	ctx := context.Background()
+	var b strings.Builder
+	for i := range 20 * histChunkLines {
+		b.WriteString(line(`"dup"`, fmt.Sprint(i), fmt.Sprint(1000+i), "1", "null", `{"train_loss": 1.5}`, "{}"))
+	}
+	p := filepath.Join(t.TempDir(), "fails.jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	if _, err := conn.ExecContext(ctx, "INSERT INTO wandb_history (run_id, seq, load_id) VALUES ('dup', 5000, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := detectHistory(ctx, conn, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := historyMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := appendHistoryJSONL(ctx, conn, h, p, "wandb_history", metrics, 0, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var fe *loaders.FileError
+		if !errors.As(err, &fe) || fe.Path != p || !strings.Contains(err.Error(), "dup") {
+			t.Errorf("error %v, want the file's, naming the duplicate key", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("appendHistoryJSONL did not return after the INSERT failed")
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Errorf("%d goroutines left, %d before", g, before)
+	}
+}

@@ -704,13 +704,13 @@ func (History) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, err
 		return nil, err
 	}
 	ld.Stage("writing wandb_history")
-	n, err := insertHistory(ctx, conn, path, h, "wandb_history", metrics, ld.ID, taken)
+	n, st, err := insertHistory(ctx, conn, path, h, "wandb_history", metrics, ld.ID, taken)
 	if err != nil {
 		return nil, err
 	}
 	rep.Rows["wandb_history"] = n
 	ld.Stage("checking the rows")
-	if err := historyChecks(ctx, conn, path, h, ld.ID, taken, rep); err != nil {
+	if err := historyChecks(ctx, conn, path, h, ld.ID, taken, st, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -719,12 +719,16 @@ func (History) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, err
 // insertHistory writes the file's rows into table (wandb_history, or
 // verify's copy of it), leaving out the runs in taken, and returns how
 // many it wrote: through the Go reader where it takes the layout and the
-// file (historyrows.go), else through the SQL.
-func insertHistory(ctx context.Context, conn *sql.Conn, path string, h *histSource, table string, metrics []historyMetric, loadID int64, taken []string) (int64, error) {
+// file (historyrows.go), with what it counted of the rows, else through
+// the SQL (st nil).
+func insertHistory(ctx context.Context, conn *sql.Conn, path string, h *histSource, table string, metrics []historyMetric, loadID int64, taken []string) (n int64, st *histStats, err error) {
 	if goReads(h) {
-		n, ok, err := appendHistoryJSONL(ctx, conn, h, path, table, metrics, loadID, taken)
-		if err != nil || ok {
-			return n, err
+		st, ok, err := appendHistoryJSONL(ctx, conn, h, path, table, metrics, loadID, taken)
+		if err != nil {
+			return 0, nil, err
+		}
+		if ok {
+			return st.rows, st, nil
 		}
 	}
 	cols, sel := historySelect(h, metrics, loadID)
@@ -735,17 +739,18 @@ func insertHistory(ctx context.Context, conn *sql.Conn, path string, h *histSour
 	if err != nil {
 		var fe *loaders.FileError
 		if errors.As(err, &fe) {
-			return 0, err
+			return 0, nil, err
 		}
 		if ctx.Err() != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if h.jsonl {
-			return 0, jsonReadError(path, err)
+			return 0, nil, jsonReadError(path, err)
 		}
-		return 0, &loaders.FileError{Path: path, Msg: duckMessage(err), Err: err}
+		return 0, nil, &loaders.FileError{Path: path, Msg: duckMessage(err), Err: err}
 	}
-	return res.RowsAffected()
+	n, err = res.RowsAffected()
+	return n, nil, err
 }
 
 // insertChecked runs the insert while checkRowKeys reads the file in Go
@@ -772,19 +777,34 @@ func insertChecked(ctx context.Context, conn *sql.Conn, path string, h *histSour
 }
 
 // historyChecks reports what the loaded rows say: rows without a run id or
-// step, repeated steps, runs unknown to wandb_runs, runs left to another source.
-func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSource, loadID int64, taken []string, rep *loaders.Report) error {
-	// One pass over the load's rows, grouped by run and step.
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE _dschema_history_steps AS
-		SELECT run_id, step, count(*) AS n FROM wandb_history WHERE load_id = ? GROUP BY run_id, step`, loadID); err != nil {
-		return err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS _dschema_history_steps")
+// step, repeated steps, runs unknown to wandb_runs, runs left to another
+// source. st is what the Go reader counted as it read (nil: the SQL read
+// the file, and the loaded rows are grouped here).
+func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSource, loadID int64, taken []string, st *histStats, rep *loaders.Report) error {
 	var noStep, dupGroups, dupRows, noRun int64
-	if err := conn.QueryRowContext(ctx, `SELECT coalesce(sum(n) FILTER (WHERE step IS NULL), 0),
-		count(*) FILTER (WHERE step IS NOT NULL AND n > 1), coalesce(sum(n) FILTER (WHERE step IS NOT NULL AND n > 1), 0),
-		coalesce(sum(n) FILTER (WHERE run_id = ''), 0) FROM _dschema_history_steps`).Scan(&noStep, &dupGroups, &dupRows, &noRun); err != nil {
-		return err
+	var unknown []string
+	var err error
+	if st != nil {
+		noStep, dupGroups, dupRows = st.steps()
+		if unknown, err = unknownRuns(ctx, conn, st); err != nil {
+			return err
+		}
+	} else {
+		// One pass over the load's rows, grouped by run and step.
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE _dschema_history_steps AS
+			SELECT run_id, step, count(*) AS n FROM wandb_history WHERE load_id = ? GROUP BY run_id, step`, loadID); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS _dschema_history_steps")
+		if err := conn.QueryRowContext(ctx, `SELECT coalesce(sum(n) FILTER (WHERE step IS NULL), 0),
+			count(*) FILTER (WHERE step IS NOT NULL AND n > 1), coalesce(sum(n) FILTER (WHERE step IS NOT NULL AND n > 1), 0),
+			coalesce(sum(n) FILTER (WHERE run_id = ''), 0) FROM _dschema_history_steps`).Scan(&noStep, &dupGroups, &dupRows, &noRun); err != nil {
+			return err
+		}
+		if unknown, err = loaders.QueryStrings(ctx, conn, `SELECT run_id || ' (' || sum(n) || ' rows)' FROM _dschema_history_steps
+			WHERE run_id NOT IN (SELECT run_id FROM wandb_runs) GROUP BY run_id ORDER BY run_id`); err != nil {
+			return err
+		}
 	}
 	if noRun > 0 {
 		return &loaders.FileError{Path: path, Msg: fmt.Sprintf("%d rows have an empty run_id", noRun)}
@@ -794,11 +814,6 @@ func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSour
 	}
 	if dupGroups > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d steps were logged more than once (%d rows): all kept, told apart by seq", dupGroups, dupRows))
-	}
-	unknown, err := loaders.QueryStrings(ctx, conn, `SELECT run_id || ' (' || sum(n) || ' rows)' FROM _dschema_history_steps
-		WHERE run_id NOT IN (SELECT run_id FROM wandb_runs) GROUP BY run_id ORDER BY run_id`)
-	if err != nil {
-		return err
 	}
 	if len(unknown) > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("history of %d runs not in wandb_runs (loaded; load their runs file to join them): %s", len(unknown), loaders.Examples(unknown, 10)))

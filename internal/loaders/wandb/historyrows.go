@@ -73,6 +73,76 @@ type histRun struct {
 	taken    bool // another source's rows: not appended
 	unsorted bool // not strictly in (time, step, runtime) order
 	last     histKey
+	// The run's steps, for historyChecks: a run whose steps rise in the
+	// file's order has none twice (most runs); the others are counted.
+	steps     []int64
+	stepsDown bool // a step not above the one before
+	noStep    int64
+}
+
+// histStats is what historyChecks asks of the rows, counted by the Go
+// reader as it numbers them (the SQL path groups the loaded rows).
+type histStats struct {
+	rows int64
+	runs map[string]*histRun
+}
+
+// unknownRuns names the runs st loaded rows of that wandb_runs lacks, with
+// their rows ("id (n rows)"), in run id order.
+func unknownRuns(ctx context.Context, conn *sql.Conn, st *histStats) ([]string, error) {
+	var ids []string
+	for id, hr := range st.runs {
+		if hr.n > 0 { // not a run taken
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	slices.Sort(ids)
+	lits := make([]string, len(ids))
+	for i, id := range ids {
+		lits[i] = "(" + dbschema.Literal(id) + ")"
+	}
+	known, err := loaders.QueryStrings(ctx, conn, "SELECT r FROM (VALUES "+strings.Join(lits, ", ")+") v(r) WHERE r IN (SELECT run_id FROM wandb_runs)")
+	if err != nil {
+		return nil, err
+	}
+	in := map[string]bool{}
+	for _, id := range known {
+		in[id] = true
+	}
+	var out []string
+	for _, id := range ids {
+		if !in[id] {
+			out = append(out, fmt.Sprintf("%s (%d rows)", id, st.runs[id].n))
+		}
+	}
+	return out, nil
+}
+
+// steps counts the rows without a step, and the steps logged more than
+// once in a run (groups) with their rows (numberSeq counts no rows of a
+// run taken).
+func (st *histStats) steps() (noStep, groups, rows int64) {
+	for _, hr := range st.runs {
+		noStep += hr.noStep
+		if !hr.stepsDown {
+			continue
+		}
+		slices.Sort(hr.steps)
+		for i := 0; i < len(hr.steps); {
+			j := i + 1
+			for j < len(hr.steps) && hr.steps[j] == hr.steps[i] {
+				j++
+			}
+			if j-i > 1 {
+				groups, rows = groups+1, rows+int64(j-i)
+			}
+			i = j
+		}
+	}
+	return noStep, groups, rows
 }
 
 // histKey is a row's order key; has* is false for NULL.
@@ -532,14 +602,15 @@ func (r *historyReader) parse(c *histChunk) {
 
 // appendHistoryJSONL reads a file of the Go reader's layouts into table
 // (wandb_history, or verify's copy of it), leaving out the runs in taken,
-// and numbers its rows' seq as the SQL would. ok is false when the reader
-// left the file to the SQL: then nothing of it is in the table.
+// numbers its rows' seq as the SQL would, and returns what it counted of
+// them. ok is false when the reader left the file to the SQL: then nothing
+// of it is in the table.
 //
 // One goroutine reads the lines, two parse them, one numbers seq in the
 // file's order, and DuckDB's INSERT pulls the typed rows through a table
 // function (histRows), filling its own vectors: no text is parsed twice,
 // and DuckDB writes the rows on its own threads.
-func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path, table string, metrics []historyMetric, loadID int64, taken []string) (rows int64, ok bool, err error) {
+func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path, table string, metrics []historyMetric, loadID int64, taken []string) (st *histStats, ok bool, err error) {
 	cols := []string{"run_id", "seq", "step", "logged_at", "runtime"}
 	types := []duckdb.Type{duckdb.TYPE_VARCHAR, duckdb.TYPE_BIGINT, duckdb.TYPE_BIGINT, duckdb.TYPE_TIMESTAMP_TZ, duckdb.TYPE_DOUBLE}
 	for _, m := range metrics {
@@ -555,7 +626,7 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	for i, c := range cols {
 		t, err := duckdb.NewTypeInfo(types[i])
 		if err != nil {
-			return 0, false, err
+			return nil, false, err
 		}
 		name := fmt.Sprintf("c%d", i+1)
 		src.infos = append(src.infos, duckdb.ColumnInfo{Name: name, T: t})
@@ -649,19 +720,20 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	parsers.Wait()
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return 0, false, err
+		return nil, false, err
 	case err != nil:
-		return 0, false, &loaders.FileError{Path: path, Msg: duckMessage(err), Err: err}
+		return nil, false, &loaders.FileError{Path: path, Msg: duckMessage(err), Err: err}
 	case perr != nil:
-		return 0, false, &loaders.FileError{Path: path, Msg: perr.Error(), Err: perr}
+		return nil, false, &loaders.FileError{Path: path, Msg: perr.Error(), Err: perr}
 	case stop != nil:
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE load_id = ?", table), loadID); err != nil {
-			return 0, false, err
+			return nil, false, err
 		}
-		return 0, false, nil
+		return nil, false, nil
 	}
-	if rows, err = res.RowsAffected(); err != nil {
-		return 0, false, err
+	st = &histStats{runs: runs}
+	if st.rows, err = res.RowsAffected(); err != nil {
+		return nil, false, err
 	}
 	var unsorted []string
 	for _, hr := range runs {
@@ -671,9 +743,9 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	}
 	slices.Sort(unsorted)
 	if err := renumberRuns(ctx, conn, h, table, metrics, loadID, unsorted); err != nil {
-		return 0, false, err
+		return nil, false, err
 	}
-	return rows, true, nil
+	return st, true, nil
 }
 
 // numberSeq numbers the rows of c, the next chunk in the file's order,
@@ -699,6 +771,15 @@ func numberSeq(c *histChunk, runs map[string]*histRun) {
 		c.seq = append(c.seq, hr.n)
 		hr.n++
 		hr.last = row.key
+		switch {
+		case !row.key.hasStep:
+			hr.noStep++
+		default:
+			if len(hr.steps) > 0 && row.key.step <= hr.steps[len(hr.steps)-1] {
+				hr.stepsDown = true
+			}
+			hr.steps = append(hr.steps, row.key.step)
+		}
 	}
 }
 

@@ -357,16 +357,16 @@ func TestHistoryGoLeavesToSQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, nil)
-	if err != nil || took || rows != 0 {
-		t.Fatalf("appendHistoryJSONL: %d rows, took %v, %v; want the file left to the SQL", rows, took, err)
+	st, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, nil)
+	if err != nil || took || st != nil {
+		t.Fatalf("appendHistoryJSONL: %v, took %v, %v; want the file left to the SQL", st, took, err)
 	}
 	var left int64
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM _t").Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d rows left behind (%v)", left, err)
 	}
-	if rows, err = insertHistory(ctx, conn, p, h, "_t", metrics, 0, nil); err != nil || rows != int64(n) {
-		t.Fatalf("insertHistory: %d rows, %v; want %d", rows, err, n)
+	if rows, st, err := insertHistory(ctx, conn, p, h, "_t", metrics, 0, nil); err != nil || rows != int64(n) || st != nil {
+		t.Fatalf("insertHistory: %d rows, %v, %v; want %d rows through the SQL", rows, st, err, n)
 	}
 	got, err := queryStrings(conn, "SELECT seq, step, CAST(logged_at AS VARCHAR), train_loss FROM _t WHERE seq IN (0, 4000, 4098, 4099, 4100) ORDER BY seq")
 	if err != nil {
@@ -415,9 +415,9 @@ func TestHistoryGoTaken(t *testing.T) {
 		return n
 	}
 	before := threads()
-	rows, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, []string{"a"})
-	if err != nil || !took || rows != 3 {
-		t.Fatalf("%d rows, took %v, %v", rows, took, err)
+	st, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, []string{"a"})
+	if err != nil || !took || st.rows != 3 {
+		t.Fatalf("%v, took %v, %v", st, took, err)
 	}
 	if after := threads(); after != before {
 		t.Errorf("DuckDB's threads %d after the insert, %d before", after, before)
@@ -465,9 +465,9 @@ func TestHistoryGoCancel(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		cancel()
 	}()
-	rows, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, nil)
+	st, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, nil)
 	if err == nil {
-		t.Fatalf("no error after the cancel: %d rows, took %v", rows, took)
+		t.Fatalf("no error after the cancel: %v, took %v", st, took)
 	}
 	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
@@ -533,5 +533,97 @@ func TestHistoryGoInsertFails(t *testing.T) {
 	}
 	if g := runtime.NumGoroutine(); g > before {
 		t.Errorf("%d goroutines left, %d before", g, before)
+	}
+}
+
+// TestHistoryGoChecksAgree: what the Go reader counts as it reads (rows
+// without a step, steps logged twice, runs wandb_runs lacks) gives the
+// report the SQL path's grouping of the loaded rows gives.
+func TestHistoryGoChecksAgree(t *testing.T) {
+	conn := diffConn(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	files := map[string]string{
+		// a: steps 1 2 2 3 1 (two steps twice, four rows); b: rising; c:
+		// no steps; d: one step three times, out of time order.
+		"repeats": line(`"a"`, "1", "1", "1", "null", "{}", "{}") + line(`"b"`, "1", "1", "1", "null", "{}", "{}") +
+			line(`"a"`, "2", "2", "1", "null", "{}", "{}") + line(`"a"`, "2", "3", "1", "null", "{}", "{}") +
+			line(`"c"`, "null", "3", "1", "null", "{}", "{}") + line(`"a"`, "3", "4", "1", "null", "{}", "{}") +
+			line(`"b"`, "2", "2", "1", "null", "{}", "{}") + line(`"a"`, "1", "5", "1", "null", "{}", "{}") +
+			line(`"c"`, "NaN", "4", "1", "null", "{}", "{}") + line(`"d"`, "7", "9", "1", "null", "{}", "{}") +
+			line(`"d"`, "7", "8", "1", "null", "{}", "{}") + line(`"d"`, "7", "7", "1", "null", "{}", "{}"),
+		"none twice": line(`"b"`, "1", "1", "1", "null", "{}", "{}") + line(`"b"`, "2", "2", "1", "null", "{}", "{}"),
+	}
+	for name, data := range historyCorpus {
+		files["corpus "+name] = data
+	}
+	r := rand.New(rand.NewSource(3))
+	for i := range 10 {
+		var b strings.Builder
+		for range 1 + r.Intn(12) {
+			b.WriteString(randomLine(r))
+		}
+		files[fmt.Sprintf("random %d", i)] = b.String()
+	}
+	compared := 0
+	for name, data := range files {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".jsonl")
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		reports := map[bool]string{}
+		for _, goPath := range []bool{true, false} {
+			func() {
+				if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+					t.Fatal(err)
+				}
+				defer conn.ExecContext(ctx, "ROLLBACK")
+				if _, err := conn.ExecContext(ctx, "INSERT INTO wandb_runs (run_id, load_id) VALUES ('b', 0), ('n', 0)"); err != nil {
+					t.Fatal(err)
+				}
+				h, err := detectHistory(ctx, conn, p, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				metrics, err := historyMetrics()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var st *histStats
+				if goPath {
+					var took bool
+					if st, took, err = appendHistoryJSONL(ctx, conn, h, p, "wandb_history", metrics, 1, nil); err != nil || !took {
+						return // left to the SQL: nothing to compare
+					}
+				} else {
+					cols, sel := historySelect(h, metrics, 1)
+					if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO wandb_history (%s) %s", strings.Join(cols, ", "), sel)); err != nil {
+						return // the SQL refuses the file
+					}
+				}
+				rep := &loaders.Report{}
+				if err := historyChecks(ctx, conn, p, h, 1, nil, st, rep); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				reports[goPath] = fmt.Sprintf("kept %v\nnotes %q", rep.Kept, rep.Notes)
+			}()
+		}
+		if len(reports) < 2 {
+			continue
+		}
+		compared++
+		if reports[true] != reports[false] {
+			t.Errorf("%s:\nGo:  %s\nSQL: %s", name, reports[true], reports[false])
+		}
+		if name == "repeats" {
+			want := `kept [{rows without a step 2 loaded with step NULL; seq keeps their order}]
+notes ["3 steps were logged more than once (7 rows): all kept, told apart by seq" "history of 3 runs not in wandb_runs (loaded; load their runs file to join them): a (5 rows), c (2 rows), d (3 rows)"]`
+			if reports[true] != want {
+				t.Errorf("repeats:\n%s\nwant\n%s", reports[true], want)
+			}
+		}
+	}
+	if compared < len(historyCorpus) {
+		t.Errorf("only %d of %d files compared", compared, len(files))
 	}
 }

@@ -143,7 +143,7 @@ func (w History) Verify(ctx context.Context, db *sql.DB, path string, opts loade
 			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS _dschema_verify_history")
-		if _, err := insertHistory(ctx, conn, abs, h, "_dschema_verify_history", metrics, 0, nil); err != nil {
+		if _, _, err := insertHistory(ctx, conn, abs, h, "_dschema_verify_history", metrics, 0, nil); err != nil {
 			return err
 		}
 		return loaders.CompareRelation(ctx, conn, v, loaders.Relation{Name: "wandb_history", Expected: "_dschema_verify_history", Keys: []string{"run_id", "seq"},

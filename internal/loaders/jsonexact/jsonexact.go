@@ -141,7 +141,17 @@ func Compact(v *fastjson.Value) []byte {
 // CompactDuck is Compact with strings (and keys) written as DuckDB's JSON
 // writer writes them: \b, \f, \n, \r and \t for those characters, so that
 // the text is the one DuckDB gives for the same value.
-func CompactDuck(v *fastjson.Value) []byte { return UnInf(appendCompact(nil, v, AppendDuckString)) }
+func CompactDuck(v *fastjson.Value) []byte { return AppendCompactDuck(nil, v) }
+
+// AppendCompactDuck appends CompactDuck(v) to b.
+func AppendCompactDuck(b []byte, v *fastjson.Value) []byte {
+	n := len(b)
+	b = appendCompact(b, v, AppendDuckString)
+	if t := b[n:]; bytes.Contains(t, infinity[:3]) {
+		return append(b[:n], UnInf(t)...) // UnInf's copy: t is not changed in place
+	}
+	return b
+}
 
 // AppendDuckString appends s as a JSON string as DuckDB's JSON writer
 // writes it: \", \\, \b, \f, \n, \r, \t, other control characters as
@@ -204,11 +214,14 @@ func appendCompact(b []byte, v *fastjson.Value, str func([]byte, string) []byte)
 	return v.MarshalTo(b) // a number as written, true, false, null
 }
 
+// infinity is Python's token for ∞ (and its first three bytes fastjson's).
+var infinity = []byte("Infinity")
+
 // PyInf rewrites Python's bare Infinity and -Infinity tokens, outside
 // strings, as fastjson's Inf (padded with spaces, so offsets stay);
 // UnInf puts them back. NaN fastjson reads as it is.
 func PyInf(b []byte) []byte {
-	if !strings.Contains(string(b), "Infinity") {
+	if !bytes.Contains(b, infinity) { // not strings.Contains(string(b), …): that copies b
 		return b
 	}
 	out := append([]byte(nil), b...)
@@ -223,7 +236,7 @@ func PyInf(b []byte) []byte {
 }
 
 func UnInf(b []byte) []byte {
-	if !strings.Contains(string(b), "Inf") {
+	if !bytes.Contains(b, infinity[:3]) {
 		return b
 	}
 	var out []byte

@@ -190,18 +190,19 @@ type historyReader struct {
 	ids     map[string]string // run ids seen, to allocate each once
 	parser  fastjson.Parser
 	num     []byte
-	nt      [][]byte // per metric: the JSON text of a value that is not a number
+	nt      []int    // per metric: its entry in x when it holds something else, or -1
+	text    []byte   // the JSON texts of x's entries
 	seen    [][]byte // the metrics' keys so far in a row
 	x       []xEntry
 }
 
 type xEntry struct {
-	key  []byte
-	text []byte
+	key      []byte
+	from, to int // its JSON text in historyReader.text
 }
 
 func newHistoryReader(metrics []historyMetric) *historyReader {
-	r := &historyReader{metrics: map[string]int{}, nm: len(metrics), ids: map[string]string{}, nt: make([][]byte, len(metrics))}
+	r := &historyReader{metrics: map[string]int{}, nm: len(metrics), ids: map[string]string{}, nt: make([]int, len(metrics))}
 	for i, m := range metrics {
 		r.metrics[m.key] = i
 		r.keys = append(r.keys, m.key)
@@ -211,7 +212,7 @@ func newHistoryReader(metrics []historyMetric) *historyReader {
 
 // fork is a reader for another goroutine, sharing r's metrics.
 func (r *historyReader) fork() *historyReader {
-	return &historyReader{metrics: r.metrics, keys: r.keys, nm: r.nm, ids: map[string]string{}, nt: make([][]byte, r.nm)}
+	return &historyReader{metrics: r.metrics, keys: r.keys, nm: r.nm, ids: map[string]string{}, nt: make([]int, r.nm)}
 }
 
 // epochText reports whether t is a time written as epoch seconds in
@@ -375,9 +376,9 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 		row.typed, row.has = append(row.typed, 0), append(row.has, false)
 	}
 	for i := range r.nt {
-		r.nt[i] = nil
+		r.nt[i] = -1
 	}
-	r.x = r.x[:0]
+	r.x, r.text = r.x[:0], r.text[:0]
 	mo, _ := metrics.Object()
 	r.seen = r.seen[:0]
 	em := row.em[:0]
@@ -394,7 +395,8 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 			if isNum {
 				row.typed[i], row.has[i] = f, true
 			} else {
-				r.nt[i] = jsonexact.CompactDuck(x)
+				r.nt[i] = len(r.x)
+				r.addX(nil, x)
 			}
 			return
 		}
@@ -408,7 +410,7 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 			em = appender.AppendJSONScalar(append(em, ':'), f)
 			return
 		}
-		r.x = append(r.x, xEntry{key: k, text: jsonexact.CompactDuck(x)})
+		r.addX(k, x)
 	})
 	if why != "" {
 		return leave("%s", why)
@@ -417,42 +419,59 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 	if len(em) > 0 {
 		row.em, row.hasEM = append(em, '}'), true
 	}
-	for i, t := range r.nt {
-		if t != nil {
-			r.x = append(r.x, xEntry{key: []byte(r.keys[i]), text: t})
+	// Typed keys holding something else come after the other keys, in
+	// the columns' order.
+	for i, j := range r.nt {
+		if j >= 0 {
+			e := r.x[j]
+			e.key = []byte(r.keys[i])
+			r.x = append(r.x, e)
+			r.x[j].key = nil // placed here instead
 		}
 	}
 	if meta != nil && meta.Type() != fastjson.TypeNull {
-		r.x = append(r.x, xEntry{key: []byte("_wandb"), text: jsonexact.CompactDuck(meta)})
+		r.addX(wandbKey, meta)
 	}
 	if extra != nil && extra.Type() != fastjson.TypeNull {
 		eo, err := extra.Object()
 		if err != nil {
 			return leave("extra is not an object")
 		}
-		eo.Visit(func(k []byte, x *fastjson.Value) { r.x = append(r.x, xEntry{key: k, text: jsonexact.CompactDuck(x)}) })
+		eo.Visit(func(k []byte, x *fastjson.Value) { r.addX(k, x) })
 	}
-	if len(r.x) > 0 {
-		if len(r.x) > 1 {
-			seen := map[string]bool{}
-			for _, e := range r.x {
-				if seen[string(e.key)] {
-					return leave("key %q in extra twice", e.key)
-				}
-				seen[string(e.key)] = true
+	x := row.extra[:0]
+	for i, e := range r.x {
+		if e.key == nil {
+			continue
+		}
+		for _, o := range r.x[:i] {
+			if o.key != nil && string(o.key) == string(e.key) {
+				return leave("key %q in extra twice", e.key)
 			}
 		}
-		b := append(row.extra, '{')
-		for i, e := range r.x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonexact.AppendDuckString(b, string(e.key))
-			b = append(append(b, ':'), e.text...)
+		if len(x) == 0 {
+			x = append(x, '{')
+		} else {
+			x = append(x, ',')
 		}
-		row.extra, row.hasExtra = append(b, '}'), true
+		x = jsonexact.AppendDuckString(x, string(e.key))
+		x = append(append(x, ':'), r.text[e.from:e.to]...)
+	}
+	row.extra = x
+	if len(x) > 0 {
+		row.extra, row.hasExtra = append(x, '}'), true
 	}
 	return nil
+}
+
+var wandbKey = []byte("_wandb")
+
+// addX adds a value kept in extra under key k (nil: a typed key's, named
+// later), its JSON written into r.text.
+func (r *historyReader) addX(k []byte, x *fastjson.Value) {
+	from := len(r.text)
+	r.text = jsonexact.AppendCompactDuck(r.text, x)
+	r.x = append(r.x, xEntry{key: k, from: from, to: len(r.text)})
 }
 
 // number is a JSON value as a metric's number by numberOf's rule: a

@@ -714,8 +714,9 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	if err == nil {
 		// One DuckDB thread: with two, the client thread spins while the
 		// other waits in FillChunk for parsed rows, taking the core the
-		// parsers need (6 alternating pairs at 1.6M rows: 0.91x the wall
-		// time of two threads' SQL path with one, about 1.0x with two).
+		// parsers need (whole loads at 1.6M rows, 6 alternating pairs
+		// each against the SQL path: 0.91x its wall time with one thread,
+		// 1.04x with two).
 		var r func()
 		if r, err = loaders.SetThreads(ctx, conn, 1); err == nil {
 			restore = r

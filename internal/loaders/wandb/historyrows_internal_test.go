@@ -182,6 +182,33 @@ var historyCorpus = map[string]string{
 	"blank lines": "\n" + line(`"b"`, "0", "1", "1", "null", "{}", "{}") + "\n   \n" + line(`"b"`, "1", "2", "2", "null", "{}", "{}"),
 }
 
+// goFile writes data to a file named name, begins a transaction on conn
+// that the test's end rolls back, makes the empty table _t of
+// wandb_history's columns, and reads the file's layout.
+func goFile(t *testing.T, conn *sql.Conn, name, data string) (p string, h *histSource, metrics []historyMetric) {
+	t.Helper()
+	ctx := context.Background()
+	p = filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.ExecContext(ctx, "ROLLBACK") })
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := detectHistory(ctx, conn, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metrics, err = historyMetrics(); err != nil {
+		t.Fatal(err)
+	}
+	return p, h, metrics
+}
+
 // TestHistoryGoReaderAgrees: on every corpus file the Go reader takes the
 // file and writes the SQL's rows.
 func TestHistoryGoReaderAgrees(t *testing.T) {
@@ -338,25 +365,7 @@ func TestHistoryGoLeavesToSQL(t *testing.T) {
 		}
 		b.WriteString(line(`"r"`, fmt.Sprint(i), ts, "1", "null", `{"train_loss": 1.50}`, "{}"))
 	}
-	p := filepath.Join(t.TempDir(), "leave.jsonl")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.ExecContext(ctx, "ROLLBACK")
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := detectHistory(ctx, conn, p, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, err := historyMetrics()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, h, metrics := goFile(t, conn, "leave.jsonl", b.String())
 	st, took, err := appendHistoryJSONL(ctx, conn, h, p, "_t", metrics, 0, nil)
 	if err != nil || took || st != nil {
 		t.Fatalf("appendHistoryJSONL: %v, took %v, %v; want the file left to the SQL", st, took, err)
@@ -389,25 +398,7 @@ func TestHistoryGoTaken(t *testing.T) {
 	for i := range 6 {
 		b.WriteString(line(fmt.Sprintf(`"%c"`, 'a'+i%2), fmt.Sprint(i), fmt.Sprint(10+i), "1", "null", "{}", "{}"))
 	}
-	p := filepath.Join(t.TempDir(), "taken.jsonl")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.ExecContext(ctx, "ROLLBACK")
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := detectHistory(ctx, conn, p, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, err := historyMetrics()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, h, metrics := goFile(t, conn, "taken.jsonl", b.String())
 	threads := func() (n int64) {
 		if err := conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&n); err != nil {
 			t.Fatal(err)
@@ -439,26 +430,8 @@ func TestHistoryGoCancel(t *testing.T) {
 	for i := range 40 * histChunkLines {
 		b.WriteString(line(`"r"`, fmt.Sprint(i), fmt.Sprint(1000+i), "1", "null", `{"train_loss": 1.5, "x": 2}`, "{}"))
 	}
-	p := filepath.Join(t.TempDir(), "cancel.jsonl")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	bg := context.Background()
-	if _, err := conn.ExecContext(bg, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.ExecContext(bg, "ROLLBACK")
-	if _, err := conn.ExecContext(bg, "CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM wandb_history LIMIT 0"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := detectHistory(bg, conn, p, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, err := historyMetrics()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, h, metrics := goFile(t, conn, "cancel.jsonl", b.String())
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(bg)
 	go func() {
@@ -469,6 +442,13 @@ func TestHistoryGoCancel(t *testing.T) {
 	if err == nil {
 		t.Fatalf("no error after the cancel: %v, took %v", st, took)
 	}
+	goroutinesEnd(t, before)
+}
+
+// goroutinesEnd fails t unless the goroutines are back to before within
+// a few seconds.
+func goroutinesEnd(t *testing.T, before int) {
+	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -494,23 +474,8 @@ func TestHistoryGoInsertFails(t *testing.T) {
 	for i := range 20 * histChunkLines {
 		b.WriteString(line(`"dup"`, fmt.Sprint(i), fmt.Sprint(1000+i), "1", "null", `{"train_loss": 1.5}`, "{}"))
 	}
-	p := filepath.Join(t.TempDir(), "fails.jsonl")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.ExecContext(ctx, "ROLLBACK")
+	p, h, metrics := goFile(t, conn, "fails.jsonl", b.String())
 	if _, err := conn.ExecContext(ctx, "INSERT INTO wandb_history (run_id, seq, load_id) VALUES ('dup', 5000, 0)"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := detectHistory(ctx, conn, p, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, err := historyMetrics()
-	if err != nil {
 		t.Fatal(err)
 	}
 	before := runtime.NumGoroutine()
@@ -528,12 +493,7 @@ func TestHistoryGoInsertFails(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("appendHistoryJSONL did not return after the INSERT failed")
 	}
-	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if g := runtime.NumGoroutine(); g > before {
-		t.Errorf("%d goroutines left, %d before", g, before)
-	}
+	goroutinesEnd(t, before)
 }
 
 // TestHistoryGoChecksAgree: what the Go reader counts as it reads (rows

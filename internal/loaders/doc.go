@@ -28,7 +28,10 @@
 //
 //   - works only through l.Conn, which is inside the engine's transaction:
 //     it never issues BEGIN, COMMIT, ROLLBACK, SET, ATTACH or DETACH, and
-//     never opens another connection to write;
+//     never opens another connection to write; the one setting it may
+//     change, for a statement, is DuckDB's threads, through SetThreads
+//     (the engine, and InRollback for verify, restore it after the
+//     transaction ends);
 //   - writes every row with load_id = l.ID, into tables of the schema, and
 //     reports in Report.Rows the rows it wrote per table (the engine's
 //     replace and verify find a load's rows by load_id alone);

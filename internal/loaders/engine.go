@@ -670,24 +670,31 @@ func limitMemory(ctx context.Context, conn *sql.Conn, limit string) (restore fun
 }
 
 // limitThreads sets DuckDB's threads to what a ThreadLimiter loader
-// declares, for the load, and returns what restores the setting.
+// declares, for the load, and returns what restores the setting the load
+// found: always, so that a loader's SetThreads for one statement is undone
+// after the load's transaction ends, even where a failed statement left
+// that transaction refusing everything but ROLLBACK.
 func limitThreads(ctx context.Context, conn *sql.Conn, l Loader) (restore func(), err error) {
-	t, ok := l.(ThreadLimiter)
-	if !ok || t.LoadThreads() <= 0 {
-		return func() {}, nil
+	n := 0
+	if t, ok := l.(ThreadLimiter); ok {
+		n = t.LoadThreads()
 	}
-	return SetThreads(ctx, conn, t.LoadThreads())
+	return SetThreads(ctx, conn, n)
 }
 
-// SetThreads sets DuckDB's threads to n on conn's database and returns
-// what restores the setting before.
+// SetThreads sets DuckDB's threads to n (n > 0; otherwise it leaves them)
+// on conn's database and returns what restores the setting before. A
+// loader may use it for one statement; the engine restores the setting
+// after the load's transaction too.
 func SetThreads(ctx context.Context, conn *sql.Conn, n int) (restore func(), err error) {
 	var prev int64
 	if err := conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&prev); err != nil {
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET threads = %d", n)); err != nil {
-		return nil, err
+	if n > 0 {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET threads = %d", n)); err != nil {
+			return nil, err
+		}
 	}
 	return func() { conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SET threads = %d", prev)) }, nil
 }

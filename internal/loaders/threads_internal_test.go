@@ -2,6 +2,7 @@ package loaders
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/dschema/dschema/internal/dbfile"
@@ -61,5 +62,71 @@ func TestLimitThreads(t *testing.T) {
 		if got := threads(); got != 3 {
 			t.Errorf("%s: threads after the load = %d, want 3", tt.name, got)
 		}
+	}
+}
+
+// TestThreadsRestoredAfterAbortedTransaction: a loader that sets the
+// threads for a statement (SetThreads) cannot restore them once a failed
+// statement has aborted the transaction (DuckDB then refuses all but
+// ROLLBACK); the engine's restore after the ROLLBACK does, and so does
+// InRollback's for verify.
+func TestThreadsRestoredAfterAbortedTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, err := dbfile.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SET threads = 3"); err != nil {
+		t.Fatal(err)
+	}
+	threads := func() int64 {
+		var n int64
+		if err := conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// What a loader does inside the transaction.
+	failingStatement := func(c *sql.Conn) error {
+		restore, err := SetThreads(ctx, c, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.ExecContext(ctx, "SELECT error('the statement fails')")
+		restore() // refused: the transaction is aborted
+		return err
+	}
+
+	restore, err := limitThreads(ctx, conn, fakeLoader{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		t.Fatal(err)
+	}
+	if err := failingStatement(conn); err == nil {
+		t.Fatal("the statement did not fail")
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	restore()
+	if got := threads(); got != 3 {
+		t.Errorf("threads after a load's aborted transaction = %d, want 3", got)
+	}
+
+	conn.Close() // InRollback takes the database's one connection
+	if err := InRollback(ctx, db, failingStatement); err == nil {
+		t.Fatal("InRollback: the statement did not fail")
+	}
+	var n int64
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&n); err != nil || n != 3 {
+		t.Errorf("threads after InRollback's aborted transaction = %d (%v), want 3", n, err)
 	}
 }

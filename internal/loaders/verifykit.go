@@ -126,6 +126,13 @@ func InRollback(ctx context.Context, db *sql.DB, f func(conn *sql.Conn) error) e
 		return err
 	}
 	defer conn.Close()
+	// Restored after the ROLLBACK (defers run last first): f may set the
+	// threads for a statement (SetThreads), as a load may.
+	restore, err := SetThreads(ctx, conn, 0)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}

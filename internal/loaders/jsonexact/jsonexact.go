@@ -7,6 +7,7 @@ package jsonexact
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -271,4 +272,95 @@ func Float(t []byte) (float64, error) {
 		return 0, err
 	}
 	return f, nil
+}
+
+// StrictNumber reports whether t, a number as fastjson read it (after
+// PyInf), is one DuckDB's JSON reader reads as well: JSON's grammar, or
+// NaN, Inf or -Inf (Python's NaN, Infinity, -Infinity). fastjson also
+// takes 007, +1, .5, 5., 1.2.3, nan and inf, which DuckDB refuses.
+func StrictNumber(t []byte) bool {
+	switch string(t) {
+	case "NaN", "Inf", "-Inf":
+		return true
+	}
+	i := 0
+	digits := func() bool {
+		j := i
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(t) && t[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(t) && t[i] == '0':
+		i++
+	case !digits():
+		return false
+	}
+	if i < len(t) && t[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		i++
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(t)
+}
+
+// StrictNumbers reports whether every number in v is a StrictNumber;
+// buf is scratch space, returned to be used again.
+func StrictNumbers(v *fastjson.Value, buf []byte) (bool, []byte) {
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		buf = v.MarshalTo(buf[:0])
+		return StrictNumber(buf), buf
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		ok := true
+		o.Visit(func(_ []byte, x *fastjson.Value) {
+			if ok {
+				ok, buf = StrictNumbers(x, buf)
+			}
+		})
+		return ok, buf
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, x := range a {
+			var ok bool
+			if ok, buf = StrictNumbers(x, buf); !ok {
+				return false, buf
+			}
+		}
+	}
+	return true, buf
+}
+
+// ControlByte is the index of the first byte of b below 0x20 (a control
+// character, which JSON allows only escaped in a string), -1 when none.
+func ControlByte(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		// A byte below 0x20 borrows in w - 0x20…20 and has its top bit clear in w.
+		if (w-0x2020202020202020)&^w&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			return i
+		}
+	}
+	return -1
 }

@@ -38,3 +38,45 @@ func TestTextProblem(t *testing.T) {
 		})
 	}
 }
+
+// TestControlByte: the first byte below 0x20 at every place in and
+// across the 8-byte words the scan reads; 0x20, 0x7F and UTF-8's high
+// bytes are not control bytes.
+func TestControlByte(t *testing.T) {
+	t.Parallel()
+	base := []byte(`{"a": "é \u00e9 ~ x"} 0123456789`) // 0x20 and up, and 0xC3 0xA9
+	if got := jsonexact.ControlByte(base); got != -1 {
+		t.Fatalf("ControlByte(%q) = %d, want -1", base, got)
+	}
+	if got := jsonexact.ControlByte([]byte{0x7f, 0x20, 0xff, 0x80, 0x20, 0x20, 0x20, 0x20, 0x7f}); got != -1 {
+		t.Errorf("0x7F, 0x20, 0xFF, 0x80: %d, want -1", got)
+	}
+	for _, c := range []byte{0x00, 0x01, '\t', '\n', '\r', 0x1f} {
+		for at := range base {
+			b := append([]byte(nil), base...)
+			b[at] = c
+			if at+1 < len(b) {
+				b[at+1] = 0x01 // a second one after it: the first is named
+			}
+			if got := jsonexact.ControlByte(b); got != at {
+				t.Errorf("byte %#x at %d: ControlByte = %d", c, at, got)
+			}
+		}
+	}
+}
+
+// TestStrictNumber: JSON's number grammar, and NaN, Inf, -Inf (PyInf's
+// Infinity); not what only fastjson reads.
+func TestStrictNumber(t *testing.T) {
+	t.Parallel()
+	for _, n := range []string{"0", "-0", "7", "-7", "10", "0.5", "-0.5", "1e5", "1E+5", "1e-5", "1.5e-300", "123456789012345678901234", "0e0", "NaN", "Inf", "-Inf"} {
+		if !jsonexact.StrictNumber([]byte(n)) {
+			t.Errorf("StrictNumber(%q) = false, want true", n)
+		}
+	}
+	for _, n := range []string{"", "-", "+1", "007", "00", "-01", ".5", "5.", "1.2.3", "1e", "1e+", "1.e5", "--1", "nan", "inf", "-nan", "+Inf", "Infinity", "NaN1", "1_000", "0x10"} {
+		if jsonexact.StrictNumber([]byte(n)) {
+			t.Errorf("StrictNumber(%q) = true, want false", n)
+		}
+	}
+}

@@ -787,7 +787,7 @@ func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSour
 	if st != nil {
 		noStep, dupGroups, dupRows = st.steps()
 		if unknown, err = unknownRuns(ctx, conn, st); err != nil {
-			return err
+			return fmt.Errorf("%s: the runs wandb_runs lacks: %w", path, err)
 		}
 	} else {
 		// One pass over the load's rows, grouped by run and step.

@@ -190,9 +190,10 @@ type historyReader struct {
 	ids     map[string]string // run ids seen, to allocate each once
 	parser  fastjson.Parser
 	num     []byte
-	nt      []int    // per metric: its entry in x when it holds something else, or -1
-	text    []byte   // the JSON texts of x's entries
-	seen    [][]byte // the metrics' keys so far in a row
+	nt      []int  // per metric: its entry in x when it holds something else, or -1
+	text    []byte // the JSON texts of x's entries
+	lax     bool   // a number on the line that only fastjson reads
+	seen    keySet // the keys so far of a row's metrics, then of its extra
 	x       []xEntry
 }
 
@@ -265,6 +266,10 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 	if lit, _ := tinyNumber(line); lit != nil {
 		return leave("the number %s is too small for a double", lit) // the SQL's key scan refuses it
 	}
+	if i := jsonexact.ControlByte(line); i >= 0 {
+		return leave("a control character (byte %d)", i) // in a string, DuckDB's reader refuses it
+	}
+	r.lax = false
 	v, err := r.parser.ParseBytes(jsonexact.PyInf(line))
 	if err != nil {
 		return leave("malformed JSON")
@@ -322,6 +327,9 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 		}
 		t := step.MarshalTo(r.num[:0])
 		r.num = t
+		if !jsonexact.StrictNumber(t) {
+			return leave("step %s", t)
+		}
 		switch {
 		case string(t) == "NaN":
 		case jsonexact.PlainInteger(t):
@@ -347,6 +355,9 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 		case fastjson.TypeNumber:
 			t = ts.MarshalTo(r.num[:0])
 			r.num = t
+			if !jsonexact.StrictNumber(t) {
+				return leave("timestamp %s", t)
+			}
 		}
 		if !epochText(t) {
 			return leave("timestamp %s", t)
@@ -380,16 +391,13 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 	}
 	r.x, r.text = r.x[:0], r.text[:0]
 	mo, _ := metrics.Object()
-	r.seen = r.seen[:0]
+	r.seen.reset()
 	em := row.em[:0]
 	mo.Visit(func(k []byte, x *fastjson.Value) {
-		for _, s := range r.seen {
-			if string(s) == string(k) {
-				why = fmt.Sprintf("metric %q twice", k)
-				return
-			}
+		if r.seen.add(k) {
+			why = fmt.Sprintf("metric %q twice", k)
+			return
 		}
-		r.seen = append(r.seen, k)
 		f, isNum := r.number(x)
 		if i, ok := r.metrics[string(k)]; ok {
 			if isNum {
@@ -439,15 +447,17 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 		}
 		eo.Visit(func(k []byte, x *fastjson.Value) { r.addX(k, x) })
 	}
+	if r.lax {
+		return leave("a number DuckDB's JSON reader does not read (fastjson reads 007, +1, .5, 5. or 1.2.3)")
+	}
 	x := row.extra[:0]
-	for i, e := range r.x {
+	r.seen.reset()
+	for _, e := range r.x {
 		if e.key == nil {
 			continue
 		}
-		for _, o := range r.x[:i] {
-			if o.key != nil && string(o.key) == string(e.key) {
-				return leave("key %q in extra twice", e.key)
-			}
+		if r.seen.add(e.key) {
+			return leave("key %q in extra twice", e.key)
 		}
 		if len(x) == 0 {
 			x = append(x, '{')
@@ -466,9 +476,54 @@ func (r *historyReader) row(n int, line []byte, row *histRow) error {
 
 var wandbKey = []byte("_wandb")
 
+// keySet tells a key already seen on a line: a scan of the few keys most
+// lines have, a map once they are many (a row may log thousands).
+type keySet struct {
+	small [][]byte
+	big   map[string]struct{}
+	n     int
+}
+
+func (s *keySet) reset() {
+	s.small, s.n = s.small[:0], 0
+	clear(s.big)
+}
+
+// add reports whether k is in the set, and puts it there.
+func (s *keySet) add(k []byte) (seen bool) {
+	const few = 16
+	if s.n < few {
+		for _, o := range s.small {
+			if string(o) == string(k) {
+				return true
+			}
+		}
+		s.small, s.n = append(s.small, k), s.n+1
+		return false
+	}
+	if s.n == few {
+		if s.big == nil {
+			s.big = map[string]struct{}{}
+		}
+		for _, o := range s.small {
+			s.big[string(o)] = struct{}{}
+		}
+	}
+	if _, ok := s.big[string(k)]; ok {
+		return true
+	}
+	s.big[string(k)] = struct{}{}
+	s.n++
+	return false
+}
+
 // addX adds a value kept in extra under key k (nil: a typed key's, named
 // later), its JSON written into r.text.
 func (r *historyReader) addX(k []byte, x *fastjson.Value) {
+	var ok bool
+	if ok, r.num = jsonexact.StrictNumbers(x, r.num); !ok {
+		r.lax = true
+	}
 	from := len(r.text)
 	r.text = jsonexact.AppendCompactDuck(r.text, x)
 	r.x = append(r.x, xEntry{key: k, from: from, to: len(r.text)})
@@ -484,6 +539,10 @@ func (r *historyReader) number(v *fastjson.Value) (float64, bool) {
 	}
 	t := v.MarshalTo(r.num[:0])
 	r.num = t
+	if !jsonexact.StrictNumber(t) {
+		r.lax = true
+		return 0, false
+	}
 	if jsonexact.PlainInteger(t) {
 		f, err := strconv.ParseFloat(string(t), 64)
 		if err != nil {
@@ -663,7 +722,7 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	for range cap(free) {
 		free <- &histChunk{}
 	}
-	src.ready, src.free = ready, free
+	src.feed.Store(&histFeed{ready: ready, free: free})
 	go readChunks(pctx, path, work, ordered, free)
 	r := newHistoryReader(metrics)
 	var parsers sync.WaitGroup
@@ -728,7 +787,7 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	}
 	restore()
 	// DuckDB keeps the function registered: it must not keep the chunks.
-	src.ready, src.free = nil, nil
+	src.feed.Store(nil)
 	// Let the goroutines finish: a failed INSERT leaves chunks unread.
 	cancel()
 	<-numbered
@@ -738,6 +797,9 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 		<-c.done
 	}
 	parsers.Wait()
+	if err == nil {
+		err = ctx.Err() // the rows may have ended early: cancelled, not done
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return nil, false, err
@@ -747,7 +809,7 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 		return nil, false, &loaders.FileError{Path: path, Msg: perr.Error(), Err: perr}
 	case stop != nil:
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE load_id = ?", table), loadID); err != nil {
-			return nil, false, err
+			return nil, false, fmt.Errorf("%s: removing the Go reader's rows to read the file with the SQL: %w", path, err)
 		}
 		return nil, false, nil
 	}
@@ -763,7 +825,7 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	}
 	slices.Sort(unsorted)
 	if err := renumberRuns(ctx, conn, h, table, metrics, loadID, unsorted); err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("%s: numbering again the runs whose rows are not in logged order: %w", path, err)
 	}
 	return st, true, nil
 }
@@ -812,10 +874,15 @@ var histRowsFuncs atomic.Int64
 // next numbered chunk of lines, writes its rows into DuckDB's vectors and
 // hands the chunk back to the reader; the function ends when the chunks do.
 type histRows struct {
-	ready <-chan *histChunk
-	free  chan<- *histChunk
+	feed  atomic.Pointer[histFeed] // nil once the load's INSERT ended
 	infos []duckdb.ColumnInfo
 	nm    int
+}
+
+// histFeed is where histRows takes numbered chunks and gives them back.
+type histFeed struct {
+	ready <-chan *histChunk
+	free  chan<- *histChunk
 }
 
 func (s *histRows) ColumnInfos() []duckdb.ColumnInfo     { return s.infos }
@@ -823,14 +890,36 @@ func (s *histRows) Cardinality() *duckdb.CardinalityInfo { return nil }
 func (s *histRows) Init() duckdb.ParallelTableSourceInfo { return duckdb.ParallelTableSourceInfo{} }
 func (s *histRows) NewLocalState() any                   { return new(int) }
 
+// errFeedEnded is a call of a load's table function after its INSERT.
+var errFeedEnded = errors.New("a history load's rows, read after its load")
+
 // FillChunk implements duckdb.ParallelChunkTableSource. A chunk holds at
-// most histChunkLines rows, DuckDB's vector size.
+// most histChunkLines rows, DuckDB's vector size. An empty DataChunk ends
+// the function, so a chunk whose rows are all of runs another source
+// loaded is passed over, not returned.
 func (s *histRows) FillChunk(_ any, ch duckdb.DataChunk) error {
-	c, ok := <-s.ready
-	if !ok {
-		return ch.SetSize(0)
+	f := s.feed.Load()
+	if f == nil {
+		return errFeedEnded
 	}
-	defer func() { s.free <- c }()
+	for {
+		c, ok := <-f.ready
+		if !ok {
+			return ch.SetSize(0)
+		}
+		n, err := s.fill(c, ch)
+		f.free <- c
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return ch.SetSize(n)
+		}
+	}
+}
+
+// fill writes the rows of c that are loaded into ch and returns how many.
+func (s *histRows) fill(c *histChunk, ch duckdb.DataChunk) (int, error) {
 	n, nm := 0, s.nm
 	null := func(col int) error { return ch.SetValue(col, n, nil) }
 	for i := range c.rows {
@@ -872,16 +961,18 @@ func (s *histRows) FillChunk(_ any, ch duckdb.DataChunk) error {
 			err = errors.Join(err, null(6+nm))
 		}
 		if err != nil {
-			return fmt.Errorf("line %d: %w", c.nums[i], err)
+			return 0, fmt.Errorf("line %d: %w", c.nums[i], err)
 		}
 		n++
 	}
-	return ch.SetSize(n)
+	return n, nil
 }
 
 // renumberRuns numbers again the seq of runs whose rows were not in the
 // file in (time, step, runtime) order: from their appended rows when no
-// two of them tie in all three, else by the SQL from the file.
+// two of them tie in all three, else by the SQL from the file. It orders
+// by runtime + 0.0, as h.order does: DuckDB's sort writes a key column
+// back from its sort key, where -0.0 is 0.0.
 func renumberRuns(ctx context.Context, conn *sql.Conn, h *histSource, table string, metrics []historyMetric, loadID int64, runs []string) error {
 	if len(runs) == 0 {
 		return nil
@@ -898,7 +989,7 @@ func renumberRuns(ctx context.Context, conn *sql.Conn, h *histSource, table stri
 	}
 	const tmp = "_dschema_history_renumber"
 	stmts := []string{
-		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * REPLACE (row_number() OVER (PARTITION BY run_id ORDER BY logged_at, step, runtime) - 1 AS seq)
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * REPLACE (row_number() OVER (PARTITION BY run_id ORDER BY logged_at, step, runtime + 0.0) - 1 AS seq)
 			FROM %s WHERE load_id = %d AND run_id IN %s`, tmp, table, loadID, in),
 		fmt.Sprintf("DELETE FROM %s WHERE load_id = %d AND run_id IN %s", table, loadID, in),
 	}

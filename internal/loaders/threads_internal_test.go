@@ -16,31 +16,39 @@ type threadLoader struct {
 
 func (t threadLoader) LoadThreads() int { return t.n }
 
-// TestLimitThreads: a ThreadLimiter's loads run on the threads it
-// declares, and the setting is restored after; a loader that declares
-// none, or 0, leaves the setting alone.
-func TestLimitThreads(t *testing.T) {
+// threeThreads opens an in-memory database at 3 threads and its one
+// connection, and what reads the setting there.
+func threeThreads(t *testing.T) (*sql.DB, *sql.Conn, func() int64) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := dbfile.Open(ctx, ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	if _, err := conn.ExecContext(ctx, "SET threads = 3"); err != nil {
 		t.Fatal(err)
 	}
-	threads := func() int64 {
+	return db, conn, func() int64 {
 		var n int64
 		if err := conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
+}
+
+// TestLimitThreads: a ThreadLimiter's loads run on the threads it
+// declares, and the setting is restored after; a loader that declares
+// none, or 0, leaves the setting alone.
+func TestLimitThreads(t *testing.T) {
+	ctx := context.Background()
+	_, conn, threads := threeThreads(t)
 	for _, tt := range []struct {
 		name   string
 		l      Loader
@@ -72,26 +80,7 @@ func TestLimitThreads(t *testing.T) {
 // InRollback's for verify.
 func TestThreadsRestoredAfterAbortedTransaction(t *testing.T) {
 	ctx := context.Background()
-	db, err := dbfile.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SET threads = 3"); err != nil {
-		t.Fatal(err)
-	}
-	threads := func() int64 {
-		var n int64
-		if err := conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	db, conn, threads := threeThreads(t)
 	// What a loader does inside the transaction.
 	failingStatement := func(c *sql.Conn) error {
 		restore, err := SetThreads(ctx, c, 1)

@@ -283,6 +283,13 @@ func StrictNumber(t []byte) bool {
 	case "NaN", "Inf", "-Inf":
 		return true
 	}
+	return Decimal(t, false)
+}
+
+// Decimal reports whether t is -?D(.D)?([eE][+-]?D)?, D one digit or
+// more; without leadingZeros, the integer part is 0 or starts with 1 to 9,
+// as in JSON's grammar.
+func Decimal(t []byte, leadingZeros bool) bool {
 	i := 0
 	digits := func() bool {
 		j := i
@@ -295,7 +302,7 @@ func StrictNumber(t []byte) bool {
 		i++
 	}
 	switch {
-	case i < len(t) && t[i] == '0':
+	case !leadingZeros && i < len(t) && t[i] == '0':
 		i++
 	case !digits():
 		return false

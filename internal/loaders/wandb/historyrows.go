@@ -219,38 +219,7 @@ func (r *historyReader) fork() *historyReader {
 // epochText reports whether t is a time written as epoch seconds in
 // text, -?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?, as the SQL's TRY_CAST reads
 // it; other text (dates) is left to the SQL.
-func epochText(t []byte) bool {
-	i := 0
-	digits := func() bool {
-		j := i
-		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-			i++
-		}
-		return i > j
-	}
-	if i < len(t) && t[i] == '-' {
-		i++
-	}
-	if !digits() {
-		return false
-	}
-	if i < len(t) && t[i] == '.' {
-		i++
-		if !digits() {
-			return false
-		}
-	}
-	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
-		i++
-		if i < len(t) && (t[i] == '+' || t[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return false
-		}
-	}
-	return i == len(t)
-}
+func epochText(t []byte) bool { return jsonexact.Decimal(t, true) }
 
 // maxEpoch bounds the epoch seconds the reader converts itself (year
 // 5138); beyond it, the SQL decides (and refuses what a timestamp cannot hold).

@@ -818,7 +818,10 @@ func historyChecks(ctx context.Context, conn *sql.Conn, path string, h *histSour
 	if len(unknown) > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("history of %d runs not in wandb_runs (loaded; load their runs file to join them): %s", len(unknown), loaders.Examples(unknown, 10)))
 	}
-	if len(taken) > 0 {
+	switch {
+	case len(taken) > 0 && st != nil:
+		rep.Skip(loaders.FirstSourceKeeps("history of runs", "wandb_history", st.leftOut()))
+	case len(taken) > 0:
 		// Only now is it worth a second read: which of the file's runs were left out.
 		left, err := loaders.QueryStrings(ctx, conn, fmt.Sprintf(`SELECT run_id || ' (' || count(*) || ' rows)' FROM (%s) src
 			WHERE run_id IN (SELECT DISTINCT run_id FROM wandb_history WHERE load_id <> ?) GROUP BY run_id ORDER BY run_id`, h.sql), loadID)

@@ -78,6 +78,7 @@ type histRun struct {
 	steps     []int64
 	stepsDown bool // a step not above the one before
 	noStep    int64
+	left      int64 // rows of a run taken, left out
 }
 
 // histStats is what historyChecks asks of the rows, counted by the Go
@@ -119,6 +120,23 @@ func unknownRuns(ctx context.Context, conn *sql.Conn, st *histStats) ([]string, 
 		}
 	}
 	return out, nil
+}
+
+// leftOut names the runs taken that the file has rows of, with their rows
+// ("id (n rows)"), in run id order.
+func (st *histStats) leftOut() []string {
+	var ids []string
+	for id, hr := range st.runs {
+		if hr.left > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = fmt.Sprintf("%s (%d rows)", id, st.runs[id].left)
+	}
+	return out
 }
 
 // steps counts the rows without a step, and the steps logged more than
@@ -814,6 +832,7 @@ func numberSeq(c *histChunk, runs map[string]*histRun) {
 		}
 		if hr.taken {
 			c.seq = append(c.seq, -1)
+			hr.left++
 			continue
 		}
 		if hr.n > 0 && !hr.unsorted && !hr.last.before(row.key) {

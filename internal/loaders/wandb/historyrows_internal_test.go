@@ -519,7 +519,8 @@ func TestHistoryGoChecksAgree(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
 		// a: steps 1 2 2 3 1 (two steps twice, four rows); b: rising; c:
-		// no steps; d: one step three times, out of time order.
+		// no steps; d (another source's): one step three times, out of
+		// time order.
 		"repeats": line(`"a"`, "1", "1", "1", "null", "{}", "{}") + line(`"b"`, "1", "1", "1", "null", "{}", "{}") +
 			line(`"a"`, "2", "2", "1", "null", "{}", "{}") + line(`"a"`, "2", "3", "1", "null", "{}", "{}") +
 			line(`"c"`, "null", "3", "1", "null", "{}", "{}") + line(`"a"`, "3", "4", "1", "null", "{}", "{}") +
@@ -555,6 +556,11 @@ func TestHistoryGoChecksAgree(t *testing.T) {
 				if _, err := conn.ExecContext(ctx, "INSERT INTO wandb_runs (run_id, load_id) VALUES ('b', 0), ('n', 0)"); err != nil {
 					t.Fatal(err)
 				}
+				// Run d's history another source loaded: left out, and named.
+				if _, err := conn.ExecContext(ctx, "INSERT INTO wandb_history (run_id, seq, load_id) VALUES ('d', 0, 0)"); err != nil {
+					t.Fatal(err)
+				}
+				taken := []string{"d"}
 				h, err := detectHistory(ctx, conn, p, "")
 				if err != nil {
 					t.Fatal(err)
@@ -566,20 +572,21 @@ func TestHistoryGoChecksAgree(t *testing.T) {
 				var st *histStats
 				if goPath {
 					var took bool
-					if st, took, err = appendHistoryJSONL(ctx, conn, h, p, "wandb_history", metrics, 1, nil); err != nil || !took {
+					if st, took, err = appendHistoryJSONL(ctx, conn, h, p, "wandb_history", metrics, 1, taken); err != nil || !took {
 						return // left to the SQL: nothing to compare
 					}
 				} else {
 					cols, sel := historySelect(h, metrics, 1)
+					sel = fmt.Sprintf("SELECT * FROM (%s) x WHERE run_id NOT IN (SELECT DISTINCT run_id FROM wandb_history)", sel)
 					if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO wandb_history (%s) %s", strings.Join(cols, ", "), sel)); err != nil {
 						return // the SQL refuses the file
 					}
 				}
 				rep := &loaders.Report{}
-				if err := historyChecks(ctx, conn, p, h, 1, nil, st, rep); err != nil {
+				if err := historyChecks(ctx, conn, p, h, 1, taken, st, rep); err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				reports[goPath] = fmt.Sprintf("kept %v\nnotes %q", rep.Kept, rep.Notes)
+				reports[goPath] = fmt.Sprintf("kept %v\nnotes %q\nskipped %v", rep.Kept, rep.Notes, rep.Skipped)
 			}()
 		}
 		if len(reports) < 2 {
@@ -591,7 +598,8 @@ func TestHistoryGoChecksAgree(t *testing.T) {
 		}
 		if name == "repeats" {
 			want := `kept [{rows without a step 2 loaded with step NULL; seq keeps their order}]
-notes ["3 steps were logged more than once (7 rows): all kept, told apart by seq" "history of 3 runs not in wandb_runs (loaded; load their runs file to join them): a (5 rows), c (2 rows), d (3 rows)"]`
+notes ["2 steps were logged more than once (4 rows): all kept, told apart by seq" "history of 2 runs not in wandb_runs (loaded; load their runs file to join them): a (5 rows), c (2 rows)"]
+skipped [{history of runs d (3 rows) 1 already in wandb_history from another source (the first source to load a row keeps it)}]`
 			if reports[true] != want {
 				t.Errorf("repeats:\n%s\nwant\n%s", reports[true], want)
 			}

@@ -9,10 +9,14 @@
 // Engine.Load refuses a database that is not at the newest schema version,
 // hashes the file (with a Bundler's companions, or a DirLoader's folder),
 // and returns at once when the same content of the same source is already
-// loaded (Summary.Unchanged). Otherwise it opens one transaction, removes
-// the rows an older version of the source wrote (every table with a
-// load_id column, found by that column), calls the loader's Load, records
-// the load in dschema_loads, and commits. Any error, or a cancelled
+// loaded (Summary.Unchanged). A source without companions whose size no
+// current load of its kind has cannot be unchanged or loaded elsewhere:
+// its hash is read beside the load, in a goroutine of its own, and
+// Source.SHA256 is "" while the loader runs. Otherwise it opens one
+// transaction, removes the rows an older version of the source wrote
+// (every table with a load_id column, found by that column), calls the
+// loader's Load, records the load in dschema_loads (with the hash), and
+// commits. Any error, or a cancelled
 // context before COMMIT, rolls everything back: a failed load writes
 // nothing. The engine also sets and restores the memory limit it is given
 // (Options.MemoryLimit; dschema load passes DefaultMemoryLimit, the one the

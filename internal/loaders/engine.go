@@ -76,9 +76,12 @@ func Lookup(kind string) (Loader, error) {
 
 // Source is the file being loaded.
 type Source struct {
-	Path   string // absolute
-	Key    string // logical source (the absolute path unless named)
-	Size   int64
+	Path string // absolute
+	Key  string // logical source (the absolute path unless named)
+	Size int64
+	// SHA256 is the content's hash, or "" while the loader runs when the
+	// engine reads it beside the load (a source whose size no current load
+	// of its kind has); the load records it either way.
 	SHA256 string
 }
 
@@ -420,7 +423,7 @@ func MemberPlace(member string, line, offset int64) string {
 	return strings.Join(parts, " ")
 }
 
-func hashFile(path string, size int64, progress func(done, total int64)) (string, error) {
+func hashFile(ctx context.Context, path string, size int64, progress func(done, total int64)) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -430,6 +433,9 @@ func hashFile(path string, size int64, progress func(done, total int64)) (string
 	buf := make([]byte, 4<<20)
 	var done int64
 	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
 		n, err := f.Read(buf)
 		if n > 0 {
 			h.Write(buf[:n])
@@ -501,7 +507,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	if err != nil {
 		return nil, err
 	}
-	companionOf, companions, sum, size, err := hashed(ctx, loader, abs, size, isDir, opts.HashProgress)
+	companionOf, companions, err := bundled(loader, abs)
 	if err != nil {
 		return nil, err
 	}
@@ -510,10 +516,31 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 			Rows: map[string]int64{}, Skipped: []Skip{}, Kept: []Skip{},
 			Notes: []string{fmt.Sprintf("a companion of %s, which loads it: nothing loaded from it alone", filepath.Base(companionOf))}}, nil
 	}
-	src := Source{Path: abs, Key: opts.Source, Size: size, SHA256: sum}
-	if src.Key == "" {
-		src.Key = abs
+	key := opts.Source
+	if key == "" {
+		key = abs
 	}
+	// A source whose size no current load of its kind has cannot hold the
+	// content of one: it is neither unchanged nor loaded elsewhere, so its
+	// hash is only recorded, and is read beside the load instead of before.
+	var sum string
+	var beside *besideHash
+	if len(companions) == 0 {
+		seen, err := sizeSeen(ctx, e.DB, kind, size)
+		if err != nil {
+			return nil, err
+		}
+		if !seen {
+			beside = hashBeside(ctx, abs, size, isDir)
+			defer beside.stop()
+		}
+	}
+	if beside == nil {
+		if sum, size, err = hashSource(ctx, abs, size, isDir, companions, opts.HashProgress); err != nil {
+			return nil, err
+		}
+	}
+	src := Source{Path: abs, Key: key, Size: size, SHA256: sum}
 	if opts.SourceTZ != "" {
 		if _, err := e.DB.ExecContext(ctx, "SELECT timezone(?, TIMESTAMP '2000-01-01')", opts.SourceTZ); err != nil {
 			return nil, fmt.Errorf("--source-tz %q: not a time zone DuckDB knows (e.g. America/New_York, Europe/Paris, UTC)", opts.SourceTZ)
@@ -543,7 +570,12 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 	}
 	defer stop() // before conn.Close
 
-	st, err := standingOf(ctx, conn, kind, src.Key, sum, opts.SourceTZ)
+	var st standing
+	if beside == nil {
+		st, err = standingOf(ctx, conn, kind, src.Key, sum, opts.SourceTZ)
+	} else {
+		st.prior, _, _, _, err = currentLoad(ctx, conn, kind, src.Key)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -556,7 +588,7 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 		return nil, st.elsewhereError(path, sum)
 	}
 	prior := st.prior
-	if err := write(ctx, conn, loader, s, src, prior, opts, progress, path, start); err != nil {
+	if err := write(ctx, conn, loader, s, src, prior, opts, progress, path, start, beside); err != nil {
 		return nil, err
 	}
 	s.Seconds = time.Since(start).Seconds()
@@ -572,7 +604,7 @@ func hashSource(ctx context.Context, abs string, size int64, isDir bool, compani
 	if isDir {
 		sum, err = hashTree(ctx, abs, progress)
 	} else {
-		sum, err = hashFile(abs, size, progress)
+		sum, err = hashFile(ctx, abs, size, progress)
 	}
 	if err != nil {
 		return "", 0, err
@@ -586,7 +618,7 @@ func hashSource(ctx context.Context, abs string, size int64, isDir bool, compani
 			if err != nil {
 				return "", 0, &FileError{Path: c, Msg: err.Error()}
 			}
-			cs, err := hashFile(c, fi.Size(), nil)
+			cs, err := hashFile(ctx, c, fi.Size(), nil)
 			if err != nil {
 				return "", 0, err
 			}
@@ -600,18 +632,81 @@ func hashSource(ctx context.Context, abs string, size int64, isDir bool, compani
 
 // hashed finds what a source of loader at abs is: the file that loads it
 // as a companion (companionOf, then nothing is hashed), or its companions,
-// its sha256 and its size with theirs. Engine.Load and Plan both use it.
+// its sha256 and its size with theirs.
 func hashed(ctx context.Context, loader Loader, abs string, size int64, isDir bool, progress func(done, total int64)) (companionOf string, companions []string, sum string, total int64, err error) {
-	if b, ok := loader.(Bundler); ok {
-		if main := b.PartOf(abs); main != "" {
-			return main, nil, "", size, nil
-		}
-		if companions, err = b.Companions(abs); err != nil {
-			return "", nil, "", 0, err
-		}
+	if companionOf, companions, err = bundled(loader, abs); err != nil || companionOf != "" {
+		return companionOf, nil, "", size, err
 	}
 	sum, total, err = hashSource(ctx, abs, size, isDir, companions, progress)
 	return "", companions, sum, total, err
+}
+
+// bundled is the file that loads the source at abs as a companion
+// (companionOf), or the source's companions, for a Bundler loader.
+func bundled(loader Loader, abs string) (companionOf string, companions []string, err error) {
+	b, ok := loader.(Bundler)
+	if !ok {
+		return "", nil, nil
+	}
+	if main := b.PartOf(abs); main != "" {
+		return main, nil, nil
+	}
+	companions, err = b.Companions(abs)
+	return "", companions, err
+}
+
+// sizeSeen reports whether a current load of kind, from any source, has
+// size bytes or no recorded size or hash: only then can a source of that
+// size hold the content of a current load (and be unchanged, or loaded
+// elsewhere).
+func sizeSeen(ctx context.Context, db *sql.DB, kind string, size int64) (bool, error) {
+	var n int64
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM dschema_loads l
+		WHERE kind = ? AND (size_bytes = ? OR size_bytes IS NULL OR sha256 IS NULL)
+		AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)`, kind, size).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look for loads of %s of %d bytes: %w", kind, size, err)
+	}
+	return n > 0, nil
+}
+
+// besideHash is a source's sha256, read in a goroutine of its own beside
+// the load.
+type besideHash struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	sum    string
+	err    error
+}
+
+// hashBeside starts hashing the source at abs (a file, or a folder when
+// isDir) beside the load.
+func hashBeside(ctx context.Context, abs string, size int64, isDir bool) *besideHash {
+	ctx, cancel := context.WithCancel(ctx)
+	b := &besideHash{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		b.sum, _, b.err = hashSource(ctx, abs, size, isDir, nil, nil)
+	}()
+	return b
+}
+
+// wait returns the hash, once read; l is told of the wait when the load
+// finished first.
+func (b *besideHash) wait(l *Load) (string, error) {
+	select {
+	case <-b.done:
+	default:
+		l.Stage("hashing the file (read beside the load)")
+		<-b.done
+	}
+	return b.sum, b.err
+}
+
+// stop ends the hashing, when the load ended first, and waits for its goroutine.
+func (b *besideHash) stop() {
+	b.cancel()
+	<-b.done
 }
 
 // standing is what dschema_loads says of a source with a given content:
@@ -730,7 +825,9 @@ func watchProgress(ctx context.Context, conn *sql.Conn, opts Options) (progress 
 // rows of the prior load of the source (when prior is not 0), runs the
 // loader, records the load in dschema_loads and commits, filling s. Any
 // error before COMMIT rolls everything back.
-func write(ctx context.Context, conn *sql.Conn, loader Loader, s *Summary, src Source, prior int64, opts Options, progress func(string), path string, start time.Time) (err error) {
+// A hash read beside the load (beside, nil when the engine hashed the
+// source before) is waited for before the load is recorded.
+func write(ctx context.Context, conn *sql.Conn, loader Loader, s *Summary, src Source, prior int64, opts Options, progress func(string), path string, start time.Time, beside *besideHash) (err error) {
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}
@@ -770,6 +867,11 @@ func write(ctx context.Context, conn *sql.Conn, loader Loader, s *Summary, src S
 	}
 	if err := opts.failAt("written", l); err != nil {
 		return err
+	}
+	if beside != nil {
+		if s.SHA256, err = beside.wait(l); err != nil {
+			return err
+		}
 	}
 	l.Stage("recording the load")
 	if err := recordLoad(ctx, conn, s, start); err != nil {

@@ -1,6 +1,7 @@
 package loaders_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -112,5 +113,71 @@ func TestRunsHashCoversCompanions(t *testing.T) {
 	}
 	if got := v.Scalar("SELECT system_metrics->>'$.cpu' FROM wandb_runs WHERE run_id = ?", run0); got != "9.75" {
 		t.Errorf("system_metrics after the changed companion: %s", got)
+	}
+}
+
+// TestHashBesideTheLoad: the engine hashes a source before the load only
+// when a current load of its kind has its size (it may then be unchanged
+// or loaded elsewhere); otherwise the hash is read beside the load. Either
+// way the load records the content's sha256, and unchanged, elsewhere and
+// replaced sources are told apart as before.
+func TestHashBesideTheLoad(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(loadertest.WandbSample(t), "runs_metadata.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("%d runs in the sample", len(lines))
+	}
+	p, q := filepath.Join(dir, "runs.jsonl"), filepath.Join(dir, "copy.jsonl")
+	original := string(data)
+	swapped := lines[1] + lines[0] + strings.Join(lines[2:], "") + "\n" // the same size
+	fewer := strings.Join(lines[1:], "") + "\n"                         // one run fewer
+	loadertest.WriteFile(t, q, original)
+	for i, c := range []struct {
+		path, content string
+		before        bool   // hashed before the load
+		outcome       string // written, unchanged, elsewhere
+		replaced      int64
+	}{
+		{p, original, false, "written", 0},
+		{p, original, true, "unchanged", 0},
+		{q, original, true, "elsewhere", 0},
+		{p, swapped, true, "written", 1},
+		{p, fewer, false, "written", 2},
+		{q, original, false, "written", 0}, // load 1, of that size, was replaced
+		{q, original, true, "unchanged", 0},
+	} {
+		if c.path == p {
+			loadertest.WriteFile(t, p, c.content)
+		}
+		hashedBefore := false
+		s, err := v.E.Load(v.Ctx, "wandb-runs", c.path, loaders.Options{HashProgress: func(_, _ int64) { hashedBefore = true }})
+		want := fmt.Sprintf("%x", sha256.Sum256([]byte(c.content)))
+		outcome := "written"
+		switch {
+		case err != nil && strings.Contains(err.Error(), "is already loaded from"):
+			outcome = "elsewhere"
+		case err != nil:
+			t.Fatalf("load %d: %v", i+1, err)
+		case s.Unchanged:
+			outcome = "unchanged"
+		}
+		if hashedBefore != c.before || outcome != c.outcome {
+			t.Errorf("load %d of %s: hashed before %v, %s; want %v, %s", i+1, filepath.Base(c.path), hashedBefore, outcome, c.before, c.outcome)
+		}
+		if outcome != "written" {
+			continue
+		}
+		if s.SHA256 != want || s.ReplacedLoad != c.replaced {
+			t.Errorf("load %d: sha256 %s, replaced %d; want %s, %d", i+1, s.SHA256, s.ReplacedLoad, want, c.replaced)
+		}
+		if got := v.Scalar("SELECT sha256 || ' ' || size_bytes FROM dschema_loads WHERE load_id = ?", s.LoadID); got != fmt.Sprintf("%s %d", want, len(c.content)) {
+			t.Errorf("load %d recorded %s, want %s %d", i+1, got, want, len(c.content))
+		}
 	}
 }

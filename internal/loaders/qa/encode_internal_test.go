@@ -1,11 +1,13 @@
 package qa
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
 
 	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/loaders"
 )
 
 // TestQuestionValues holds qaEncoder to gen's Values, the staged form
@@ -70,4 +72,55 @@ func BenchmarkQuestionValues(b *testing.B) {
 			e.values(r)
 		}
 	})
+}
+
+// BenchmarkQuestion decodes a prediction line shaped like the bench's (14
+// metrics, 4 choices) and encodes its row, as the load does a question.
+func BenchmarkQuestion(b *testing.B) {
+	line := []byte(`{"doc_id": 17, "native_id": "Mercury_7175875", "label": 2, "task_hash": "4c3b", "model_hash": "9f1e", "metrics": {` +
+		`"predicted_index_raw": 2, "predicted_index_per_token": 2, "predicted_index_per_char": 1, "predicted_index_per_byte": 1, ` +
+		`"predicted_index_uncond": 3, "correct_choice": 2, "acc_raw": 1, "acc_per_token": 1, "acc_per_char": 0, "acc_per_byte": 0, ` +
+		`"acc_uncond": 0, "no_answer": 0, "sum_logits_corr": -12.53125, "logits_per_byte_corr": 0.4270833333333333}, "model_output": [`)
+	for i := 0; i < 4; i++ {
+		if i > 0 {
+			line = append(line, ", "...)
+		}
+		line = append(line, `{"sum_logits": -17.123456789, "num_tokens": 9, "num_tokens_all": 12, "is_greedy": false, "sum_logits_uncond": -21.5, "logits_per_token": -1.9025, "logits_per_char": -0.4280864197, "logits_per_byte": -0.6175843, "num_chars": 40}`...)
+	}
+	line = append(line, "]}"...)
+	q := &qaLoad{l: &loaders.Load{ID: 1}, kept: map[string]int64{}, odd: map[string]*skipped{}}
+	t := &qaTask{model: &qaModel{ref: "c4/1B/seed-0/step-100"}, task: "arc_easy"}
+	var e qaEncoder
+	for b.Loop() {
+		row, err := q.question(line, t)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.values(row)
+	}
+}
+
+// TestMetricKey: a metric name comes back as itself, from the names kept
+// (up to maxMetricKeys) or made anew past them, and a kept name is not
+// the caller's buffer (which the parser reuses).
+func TestMetricKey(t *testing.T) {
+	q := &qaLoad{}
+	buf := []byte("acc_raw")
+	k := q.metricKey(buf)
+	copy(buf, "XXXXXXX")
+	if k != "acc_raw" || q.metricKey([]byte("acc_raw")) != "acc_raw" {
+		t.Fatalf("metricKey kept %q", k)
+	}
+	for i := 1; i <= maxMetricKeys+1; i++ {
+		name := fmt.Sprintf("m%d", i)
+		if got := q.metricKey([]byte(name)); got != name {
+			t.Fatalf("metricKey(%s) = %s", name, got)
+		}
+		if want := min(i+1, maxMetricKeys); len(q.metricKeys) != want {
+			t.Fatalf("after %d names, %d kept; want %d", i+1, len(q.metricKeys), want)
+		}
+	}
+	if _, ok := q.metricKeys[fmt.Sprintf("m%d", maxMetricKeys)]; ok {
+		t.Errorf("a name past maxMetricKeys was kept")
+	}
 }

@@ -74,17 +74,19 @@ type qaLoad struct {
 	qs       *gen.QAQuestionOutputAppender
 	ins      *gen.QAQuestionInputAppender
 	parser   fastjson.Parser
-	numText  []byte              // exactFloatBuf's buffer, for the walk's goroutine
-	skipped  map[string]*skipped // reason → members passed over
-	notes    []string
-	kept     map[string]int64
-	odd      map[string]*skipped // what the source contradicts or lacks (noteOdd), by what
-	memLimit string              // DuckDB's memory limit during the load, as DuckDB says it
-	longest  int                 // the longest line appended so far
-	dumpDirs map[string]bool     // OLMES dumps with task files
-	batches  chan *qaBatch       // rows from the walk to the appending goroutine
-	pending  int                 // source bytes appended since the last flush
-	done     <-chan struct{}     // closed when the load stops
+	numText  []byte // exactFloatBuf's buffer, for the walk's goroutine
+	// metricKeys are the metric names seen (metricKey), for the walk's goroutine.
+	metricKeys map[string]string
+	skipped    map[string]*skipped // reason → members passed over
+	notes      []string
+	kept       map[string]int64
+	odd        map[string]*skipped // what the source contradicts or lacks (noteOdd), by what
+	memLimit   string              // DuckDB's memory limit during the load, as DuckDB says it
+	longest    int                 // the longest line appended so far
+	dumpDirs   map[string]bool     // OLMES dumps with task files
+	batches    chan *qaBatch       // rows from the walk to the appending goroutine
+	pending    int                 // source bytes appended since the last flush
+	done       <-chan struct{}     // closed when the load stops
 }
 
 // qaBatch is rows of one member, with their lines, on their way to the appenders.

@@ -104,7 +104,7 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 			row.Metrics = make(map[string]float64, mo.Len())
 			mo.Visit(func(mk []byte, mv *fastjson.Value) {
 				if f, ok := exactFloatBuf(mv, &q.numText); ok {
-					row.Metrics[string(mk)] = f
+					row.Metrics[q.metricKey(mk)] = f
 				} else {
 					addValue(&rest, string(mk), mv)
 				}
@@ -143,6 +143,25 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 		}
 	}
 	return row, nil
+}
+
+// maxMetricKeys bounds the metric names metricKey keeps.
+const maxMetricKeys = 4096
+
+// metricKey is k as a string, made once for each metric name (every
+// question of a task has the same names) rather than once a question.
+func (q *qaLoad) metricKey(k []byte) string {
+	if s, ok := q.metricKeys[string(k)]; ok {
+		return s
+	}
+	s := string(k)
+	if q.metricKeys == nil {
+		q.metricKeys = map[string]string{}
+	}
+	if len(q.metricKeys) < maxMetricKeys {
+		q.metricKeys[s] = s
+	}
+	return s
 }
 
 // answers turns model_output into ModelAnswerOutputs when every choice has

@@ -686,16 +686,27 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	// as its shortest round-trip text, which DuckDB reads back exactly):
 	// duckdb-go writes a MAP value entry by entry through reflection.
 	cols, types = append(cols, "extra_metrics", "extra"), append(types, duckdb.TYPE_VARCHAR, duckdb.TYPE_VARCHAR)
-	src := &histRows{nm: len(metrics)}
+	// Which metrics a row holds travels as bits of UBIGINT columns after
+	// them, and the SELECT makes the others NULL: a NULL written into a
+	// chunk is a cgo call, a bit is not, and most rows lack most metrics.
+	src := &histRows{nm: len(metrics), masks: (len(metrics) + 63) / 64}
+	for range src.masks {
+		types = append(types, duckdb.TYPE_UBIGINT)
+	}
 	quoted, sel := make([]string, len(cols)), make([]string, len(cols))
-	for i, c := range cols {
+	for i := range types {
 		t, err := duckdb.NewTypeInfo(types[i])
 		if err != nil {
 			return nil, false, err
 		}
 		name := fmt.Sprintf("c%d", i+1)
 		src.infos = append(src.infos, duckdb.ColumnInfo{Name: name, T: t})
-		quoted[i], sel[i] = dbschema.Ident(c), name
+		if i < len(cols) {
+			quoted[i], sel[i] = dbschema.Ident(cols[i]), name
+		}
+	}
+	for j := range metrics {
+		sel[5+j] = fmt.Sprintf("CASE WHEN c%d & %d::UBIGINT <> 0 THEN %s END", len(cols)+1+j/64, uint64(1)<<(j%64), sel[5+j])
 	}
 	sel[len(sel)-2] = "CAST(CAST(" + sel[len(sel)-2] + " AS JSON) AS MAP(VARCHAR, DOUBLE))"
 
@@ -864,7 +875,8 @@ var histRowsFuncs atomic.Int64
 type histRows struct {
 	feed  atomic.Pointer[histFeed] // nil once the load's INSERT ended
 	infos []duckdb.ColumnInfo
-	nm    int
+	nm    int // metrics with a column
+	masks int // UBIGINT columns after extra: bit j%64 of mask j/64 is set when metric j has a value
 }
 
 // histFeed is where histRows takes numbered chunks and gives them back.
@@ -931,12 +943,15 @@ func (s *histRows) fill(c *histChunk, ch duckdb.DataChunk) (int, error) {
 		} else {
 			err = errors.Join(err, null(4))
 		}
-		for j, t := range row.typed {
-			if row.has[j] {
-				err = errors.Join(err, duckdb.SetChunkValue(ch, 5+j, n, t))
-			} else {
-				err = errors.Join(err, null(5+j))
+		for k := range s.masks {
+			var mask uint64
+			for j, t := range row.typed[k*64 : min(nm, k*64+64)] {
+				err = errors.Join(err, duckdb.SetChunkValue(ch, 5+k*64+j, n, t))
+				if row.has[k*64+j] {
+					mask |= 1 << j
+				}
 			}
+			err = errors.Join(err, duckdb.SetChunkValue(ch, 7+nm+k, n, mask))
 		}
 		if row.hasEM {
 			err = errors.Join(err, duckdb.SetChunkValue(ch, 5+nm, n, row.em))

@@ -649,3 +649,90 @@ func TestHistoryGoLeavesWhatDuckDBRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryGoMetricMasks: which typed metrics a row holds travels as
+// bits of UBIGINT columns, 64 metrics a column. With 65 metrics (the
+// schema has 11), rows holding the edges of each mask (metrics 0, 63 and
+// 64), every other one, or none, load the values they hold (NaN and -0.0
+// included, a metric holding text in extra) and NULL elsewhere, and agree
+// with the SQL.
+func TestHistoryGoMetricMasks(t *testing.T) {
+	conn := diffConn(t)
+	ctx := context.Background()
+	var metrics []historyMetric
+	cols := []string{"run_id VARCHAR", "seq BIGINT", "step BIGINT", "logged_at TIMESTAMPTZ", "runtime DOUBLE"}
+	for i := range 65 {
+		metrics = append(metrics, historyMetric{column: fmt.Sprintf("m%d", i), key: fmt.Sprintf("k%d", i), typ: "DOUBLE"})
+		cols = append(cols, fmt.Sprintf("m%d DOUBLE", i))
+	}
+	cols = append(cols, "extra_metrics MAP(VARCHAR, DOUBLE)", "extra JSON", "load_id BIGINT")
+	every := func(f func(i int) string) string {
+		var parts []string
+		for i := range 65 {
+			if v := f(i); v != "" {
+				parts = append(parts, fmt.Sprintf(`"k%d": %s`, i, v))
+			}
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	data := line(`"r"`, "0", "1", "1", "null", `{"k0": 1.5, "k63": NaN, "k64": -0.0}`, "{}") +
+		line(`"r"`, "1", "2", "2", "null", `{"k62": 2, "k63": "text", "k64": 7, "other": 4}`, "{}") +
+		line(`"r"`, "2", "3", "3", "null", every(func(i int) string { return fmt.Sprint(i) }), "{}") +
+		line(`"r"`, "3", "4", "4", "null", every(func(i int) string {
+			if i%2 == 1 {
+				return fmt.Sprint(-i)
+			}
+			return ""
+		}), "{}") +
+		line(`"r"`, "4", "5", "5", "null", "{}", "{}")
+	p := filepath.Join(t.TempDir(), "masks.jsonl")
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	for _, tb := range []string{"_go", "_sql"} {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", tb, strings.Join(cols, ", "))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := detectHistory(ctx, conn, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, took, err := appendHistoryJSONL(ctx, conn, h, p, "_go", metrics, 0, nil); err != nil || !took {
+		t.Fatalf("Go reader: took %v, %v", took, err)
+	}
+	sqlCols, sel := historySelect(h, metrics, 0)
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO _sql (%s) %s", strings.Join(sqlCols, ", "), sel)); err != nil {
+		t.Fatal(err)
+	}
+	held := make([]string, len(metrics))
+	for i, m := range metrics {
+		held[i] = fmt.Sprintf("(%s IS NOT NULL)::INT", m.column)
+	}
+	pick := `SELECT seq || ':' || concat_ws(',', coalesce(m0::VARCHAR, '∅'), coalesce(m1::VARCHAR, '∅'), coalesce(m62::VARCHAR, '∅'),
+		coalesce(m63::VARCHAR, '∅'), coalesce(m64::VARCHAR, '∅')) || ' ' || (` + strings.Join(held, " + ") + `) FROM %s ORDER BY seq`
+	got, err := queryStrings(conn, fmt.Sprintf(pick, "_go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0:1.5,∅,∅,nan,-0.0 3", "1:∅,∅,2.0,∅,7.0 2", "2:0.0,1.0,62.0,63.0,64.0 65", "3:∅,-1.0,∅,-63.0,∅ 32", "4:∅,∅,∅,∅,∅ 0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Go reader's metrics:\n got %q\nwant %q", got, want)
+	}
+	all := "SELECT CAST(COLUMNS(*) AS VARCHAR) FROM %s ORDER BY seq"
+	goRows, err := queryStrings(conn, fmt.Sprintf(all, "_go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlRows, err := queryStrings(conn, fmt.Sprintf(all, "_sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(goRows, "\n") != strings.Join(sqlRows, "\n") {
+		t.Errorf("Go:\n%s\nSQL:\n%s", strings.Join(goRows, "\n"), strings.Join(sqlRows, "\n"))
+	}
+}

@@ -381,21 +381,23 @@ func statSource(loader Loader, path string) (abs string, size int64, isDir bool,
 // hashTree is the sha256 of a directory tree: of each file's path
 // (relative, slash-separated), size and content sha256, in walk order. A
 // symlink or any other non-regular file is refused (tarstream.Walk).
-func hashTree(ctx context.Context, root string, progress func(done, total int64)) (string, error) {
+func hashTree(ctx context.Context, root string, progress func(done, total int64)) (string, int64, error) {
 	h := sha256.New()
+	var total int64
 	err := tarstream.Walk(ctx, root, tarstream.Options{Progress: progress}, func(m tarstream.Member, r io.Reader) error {
 		fh := sha256.New()
 		n, err := io.Copy(fh, r)
 		if err != nil {
 			return err
 		}
+		total += n
 		fmt.Fprintf(h, "%s\x00%d\x00%x\n", m.Path, n, fh.Sum(nil))
 		return nil
 	})
 	if err != nil {
-		return "", TreeError(root, err)
+		return "", 0, TreeError(root, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), total, nil
 }
 
 // TreeError makes a walk's error a FileError naming the member.
@@ -423,10 +425,12 @@ func MemberPlace(member string, line, offset int64) string {
 	return strings.Join(parts, " ")
 }
 
-func hashFile(ctx context.Context, path string, size int64, progress func(done, total int64)) (string, error) {
+// hashFile is the sha256 of the file at path and the bytes read; size
+// (what the file held before) is only the progress's total.
+func hashFile(ctx context.Context, path string, size int64, progress func(done, total int64)) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
@@ -434,7 +438,7 @@ func hashFile(ctx context.Context, path string, size int64, progress func(done, 
 	var done int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return "", err
+			return "", 0, err
 		}
 		n, err := f.Read(buf)
 		if n > 0 {
@@ -448,10 +452,10 @@ func hashFile(ctx context.Context, path string, size int64, progress func(done, 
 			break
 		}
 		if err != nil {
-			return "", fmt.Errorf("read %s: %w", path, err)
+			return "", 0, fmt.Errorf("read %s: %w", path, err)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), done, nil
 }
 
 // outOfMemory reports whether err is DuckDB running out of memory: its
@@ -490,7 +494,7 @@ func (e *Engine) Load(ctx context.Context, kind, path string, opts Options) (s *
 // load runs one load; Load only shapes the errors it returns. It checks the
 // source, hashes it, and hands the unchanged, already-loaded-elsewhere and
 // new cases on; write runs the transaction.
-func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Summary, error) {
+func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (_ *Summary, rerr error) {
 	start := time.Now()
 	loader, err := Lookup(kind)
 	if err != nil {
@@ -531,8 +535,17 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 			return nil, err
 		}
 		if !seen {
-			beside = hashBeside(ctx, abs, size, isDir)
-			defer beside.stop()
+			// A hash that fails ends the load at once, with its error.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			beside = hashBeside(ctx, abs, size, isDir, cancel)
+			defer func() {
+				beside.stop()
+				if herr := beside.failed(); rerr != nil && herr != nil {
+					rerr = herr
+				}
+			}()
 		}
 	}
 	if beside == nil {
@@ -598,13 +611,17 @@ func (e *Engine) load(ctx context.Context, kind, path string, opts Options) (*Su
 // hashSource returns the source's sha256 and its size with its companions'.
 // A file or folder alone is its own hash; with companions, the source's
 // identity is the hash of the main file's hash and each companion's.
+//
+// The size is the bytes hashed, not the size found before: a file that
+// grew or shrank meanwhile is recorded with the size of the content its
+// hash is of, which sizeSeen relies on.
 func hashSource(ctx context.Context, abs string, size int64, isDir bool, companions []string, progress func(done, total int64)) (string, int64, error) {
 	var sum string
 	var err error
 	if isDir {
-		sum, err = hashTree(ctx, abs, progress)
+		sum, size, err = hashTree(ctx, abs, progress)
 	} else {
-		sum, err = hashFile(ctx, abs, size, progress)
+		sum, size, err = hashFile(ctx, abs, size, progress)
 	}
 	if err != nil {
 		return "", 0, err
@@ -618,12 +635,12 @@ func hashSource(ctx context.Context, abs string, size int64, isDir bool, compani
 			if err != nil {
 				return "", 0, &FileError{Path: c, Msg: err.Error()}
 			}
-			cs, err := hashFile(ctx, c, fi.Size(), nil)
+			cs, n, err := hashFile(ctx, c, fi.Size(), nil)
 			if err != nil {
 				return "", 0, err
 			}
 			fmt.Fprintf(h, "%s %s\n", filepath.Base(c), cs)
-			size += fi.Size()
+			size += n
 		}
 		sum = hex.EncodeToString(h.Sum(nil))
 	}
@@ -670,37 +687,59 @@ func sizeSeen(ctx context.Context, db *sql.DB, kind string, size int64) (bool, e
 	return n > 0, nil
 }
 
-// besideHash is a source's sha256, read in a goroutine of its own beside
-// the load.
+// besideHash is a source's sha256 and the bytes hashed, read in a
+// goroutine of its own beside the load.
 type besideHash struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	sum    string
+	size   int64
 	err    error
 }
 
 // hashBeside starts hashing the source at abs (a file, or a folder when
-// isDir) beside the load.
-func hashBeside(ctx context.Context, abs string, size int64, isDir bool) *besideHash {
+// isDir) beside the load; fail is called when the hash fails, so that the
+// load stops.
+func hashBeside(ctx context.Context, abs string, size int64, isDir bool, fail func()) *besideHash {
 	ctx, cancel := context.WithCancel(ctx)
 	b := &besideHash{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
-		b.sum, _, b.err = hashSource(ctx, abs, size, isDir, nil, nil)
+		b.sum, b.size, b.err = hashSource(ctx, abs, size, isDir, nil, nil)
+		if b.err != nil && ctx.Err() == nil {
+			fail()
+		}
 	}()
 	return b
 }
 
-// wait returns the hash, once read; l is told of the wait when the load
-// finished first.
-func (b *besideHash) wait(l *Load) (string, error) {
+// wait returns the hash and the bytes hashed, once read; l is told of the
+// wait when the load finished first.
+func (b *besideHash) wait(l *Load) (string, int64, error) {
 	select {
 	case <-b.done:
 	default:
 		l.Stage("hashing the file (read beside the load)")
 		<-b.done
 	}
-	return b.sum, b.err
+	return b.sum, b.size, b.err
+}
+
+// failed is the hash's own error, once it ended with one (nil for a nil
+// b, a hash still running, or one ended by the load's context): the load
+// returns it, after stop, in place of the error its cancelled context made.
+func (b *besideHash) failed() error {
+	if b == nil {
+		return nil
+	}
+	select {
+	case <-b.done:
+		if b.err != nil && !errors.Is(b.err, context.Canceled) {
+			return b.err
+		}
+	default:
+	}
+	return nil
 }
 
 // stop ends the hashing, when the load ended first, and waits for its goroutine.
@@ -869,7 +908,7 @@ func write(ctx context.Context, conn *sql.Conn, loader Loader, s *Summary, src S
 		return err
 	}
 	if beside != nil {
-		if s.SHA256, err = beside.wait(l); err != nil {
+		if s.SHA256, s.SizeBytes, err = beside.wait(l); err != nil {
 			return err
 		}
 	}

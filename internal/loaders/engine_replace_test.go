@@ -181,3 +181,79 @@ func TestHashBesideTheLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestHashedSizeIsTheContents: the size a load records is the bytes its
+// hash read, so a file that grew while it was hashed is recorded with the
+// size of the content its hash is of, and a copy of that content is still
+// found loaded elsewhere (sizeSeen decides on the recorded sizes). A
+// current load without a recorded size makes every source of its kind be
+// hashed first; a folder source (QA outputs) is hashed beside its first
+// load and unchanged on the second.
+func TestHashedSizeIsTheContents(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(loadertest.WandbSample(t), "runs_metadata.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+	original := string(data)
+	swapped := lines[1] + lines[0] + strings.Join(lines[2:], "") + "\n"
+	// One more run, appended while p is hashed.
+	more := strings.ReplaceAll(lines[0], fixtures.RunName(0), fixtures.RunName(40))
+	grown := original + more
+	seed, p, q := filepath.Join(dir, "seed.jsonl"), filepath.Join(dir, "runs.jsonl"), filepath.Join(dir, "copy.jsonl")
+	loadertest.WriteFile(t, seed, swapped) // p's size: p is hashed first
+	loadertest.WriteFile(t, p, original)
+	loadertest.WriteFile(t, q, grown)
+	v.LoadKind("wandb-runs", seed, loaders.Options{})
+	grew := false
+	s, err := v.E.Load(v.Ctx, "wandb-runs", p, loaders.Options{HashProgress: func(_, _ int64) {
+		if !grew {
+			grew = true
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err == nil {
+				_, err = f.WriteString(more)
+				f.Close()
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%x %d", sha256.Sum256([]byte(grown)), len(grown))
+	if got := v.Scalar("SELECT sha256 || ' ' || size_bytes FROM dschema_loads WHERE load_id = ?", s.LoadID); !grew || got != want || s.SizeBytes != int64(len(grown)) {
+		t.Errorf("a file grown while hashed: recorded %s (summary %d bytes), want %s", got, s.SizeBytes, want)
+	}
+	if _, err := v.E.Load(v.Ctx, "wandb-runs", q, loaders.Options{}); err == nil || !strings.Contains(err.Error(), "is already loaded from "+p) {
+		t.Errorf("a copy of the grown content: %v, want it refused as loaded from %s", err, p)
+	}
+
+	// A load without a recorded size: any size may be its content's.
+	v.Exec("UPDATE dschema_loads SET size_bytes = NULL WHERE source = ?", seed)
+	r := filepath.Join(dir, "fewer.jsonl")
+	loadertest.WriteFile(t, r, strings.Join(lines[2:], "")+"\n")
+	hashedFirst := false
+	if _, err := v.E.Load(v.Ctx, "wandb-runs", r, loaders.Options{HashProgress: func(_, _ int64) { hashedFirst = true }}); err != nil || !hashedFirst {
+		t.Errorf("with a load of no recorded size: %v, hashed first %v; want hashed first", err, hashedFirst)
+	}
+
+	qaDir := filepath.Join(dir, "qa")
+	if err := fixtures.WriteQAExtracted(qaDir, fixtures.SampleQACheckpoints()[:1], fixtures.QATasks[:1], 3); err != nil {
+		t.Fatal(err)
+	}
+	for i, wantFirst := range []bool{false, true} {
+		hashedFirst := false
+		s, err := v.E.Load(v.Ctx, "qa-outputs", qaDir, loaders.Options{HashProgress: func(_, _ int64) { hashedFirst = true }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hashedFirst != wantFirst || s.Unchanged != wantFirst {
+			t.Errorf("folder load %d: hashed first %v, unchanged %v; want %v, %v", i+1, hashedFirst, s.Unchanged, wantFirst, wantFirst)
+		}
+	}
+}

@@ -39,6 +39,13 @@ type FinetuneMatchedCurve struct {
 	LoadID *int64
 }
 
+// FinetuneMatchedCurveStages is how each column of finetune_matched_curves travels in a staged appender,
+// in column order (appender.NewStaged, appender.StagedInsert).
+var FinetuneMatchedCurveStages = []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {
+	Cast: "DOUBLE[]",
+	Type: "VARCHAR",
+}, {Type: "JSON"}, {Type: "BIGINT"}}
+
 // FinetuneMatchedCurveAppender appends FinetuneMatchedCurve rows with DuckDB's appender; every value goes in with
 // the exact Go type of its column, and errors name the table, row and column.
 type FinetuneMatchedCurveAppender struct {
@@ -49,10 +56,7 @@ type FinetuneMatchedCurveAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewFinetuneMatchedCurveAppender(conn driver.Conn) (*FinetuneMatchedCurveAppender, error) {
-	a, err := appender.NewStaged(conn, FinetuneMatchedCurveTable, FinetuneMatchedCurveColumns, []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {
-		Cast: "DOUBLE[]",
-		Type: "VARCHAR",
-	}, {Type: "JSON"}, {Type: "BIGINT"}})
+	a, err := appender.NewStaged(conn, FinetuneMatchedCurveTable, FinetuneMatchedCurveColumns, FinetuneMatchedCurveStages)
 	if err != nil {
 		return nil, err
 	}

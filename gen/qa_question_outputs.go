@@ -88,6 +88,16 @@ func (s QAQuestionOutputAnswerOutputs) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// QAQuestionOutputStages is how each column of qa_question_outputs travels in a staged appender,
+// in column order (appender.NewStaged, appender.StagedInsert).
+var QAQuestionOutputStages = []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {
+	Cast: "MAP(VARCHAR, DOUBLE)",
+	Type: "VARCHAR",
+}, {
+	Cast: "STRUCT(is_greedy BOOLEAN, logits_per_byte DOUBLE, logits_per_char DOUBLE, logits_per_token DOUBLE, num_chars BIGINT, num_tokens BIGINT, num_tokens_all BIGINT, sum_logits DOUBLE, sum_logits_uncond DOUBLE)[]",
+	Type: "VARCHAR",
+}, {Type: "BIGINT"}, {Type: "JSON"}}
+
 // QAQuestionOutputAppender appends QAQuestionOutput rows with DuckDB's appender; every value goes in with
 // the exact Go type of its column, and errors name the table, row and column.
 type QAQuestionOutputAppender struct {
@@ -98,13 +108,7 @@ type QAQuestionOutputAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewQAQuestionOutputAppender(conn driver.Conn) (*QAQuestionOutputAppender, error) {
-	a, err := appender.NewStaged(conn, QAQuestionOutputTable, QAQuestionOutputColumns, []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {
-		Cast: "MAP(VARCHAR, DOUBLE)",
-		Type: "VARCHAR",
-	}, {
-		Cast: "STRUCT(is_greedy BOOLEAN, logits_per_byte DOUBLE, logits_per_char DOUBLE, logits_per_token DOUBLE, num_chars BIGINT, num_tokens BIGINT, num_tokens_all BIGINT, sum_logits DOUBLE, sum_logits_uncond DOUBLE)[]",
-		Type: "VARCHAR",
-	}, {Type: "BIGINT"}, {Type: "JSON"}})
+	a, err := appender.NewStaged(conn, QAQuestionOutputTable, QAQuestionOutputColumns, QAQuestionOutputStages)
 	if err != nil {
 		return nil, err
 	}

@@ -94,6 +94,13 @@ type QATaskOutput struct {
 	Member *string
 }
 
+// QATaskOutputStages is how each column of qa_task_outputs travels in a staged appender,
+// in column order (appender.NewStaged, appender.StagedInsert).
+var QATaskOutputStages = []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "DOUBLE"}, {
+	Cast: "MAP(VARCHAR, DOUBLE)",
+	Type: "VARCHAR",
+}, {Type: "JSON"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "BOOLEAN"}, {Type: "JSON"}, {Type: "JSON"}, {Type: "JSON"}, {Type: "VARCHAR"}}
+
 // QATaskOutputAppender appends QATaskOutput rows with DuckDB's appender; every value goes in with
 // the exact Go type of its column, and errors name the table, row and column.
 type QATaskOutputAppender struct {
@@ -104,10 +111,7 @@ type QATaskOutputAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewQATaskOutputAppender(conn driver.Conn) (*QATaskOutputAppender, error) {
-	a, err := appender.NewStaged(conn, QATaskOutputTable, QATaskOutputColumns, []appender.Stage{{Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "DOUBLE"}, {
-		Cast: "MAP(VARCHAR, DOUBLE)",
-		Type: "VARCHAR",
-	}, {Type: "JSON"}, {Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "VARCHAR"}, {Type: "BIGINT"}, {Type: "BOOLEAN"}, {Type: "JSON"}, {Type: "JSON"}, {Type: "JSON"}, {Type: "VARCHAR"}})
+	a, err := appender.NewStaged(conn, QATaskOutputTable, QATaskOutputColumns, QATaskOutputStages)
 	if err != nil {
 		return nil, err
 	}

@@ -49,17 +49,32 @@ func NewStaged(conn driver.Conn, table string, columns []string, stages []Stage)
 	if len(columns) != len(stages) {
 		return nil, fmt.Errorf("open appender on %s: %d columns, %d stages", table, len(columns), len(stages))
 	}
-	infos := make([]duckdb.TypeInfo, len(stages))
-	names := make([]string, len(stages))
+	infos, names, q, err := StagedInsert(table, columns, stages, "appended_data")
+	if err != nil {
+		return nil, fmt.Errorf("open appender on %s: %w", table, err)
+	}
+	raw, err := duckdb.NewQueryAppender(conn, q, "appended_data", infos, names)
+	if err != nil {
+		return nil, fmt.Errorf("open appender on %s: %w", table, err)
+	}
+	return &Appender{table: table, raw: raw, row: make([]driver.Value, len(columns)), flushEvery: stagedFlushRows}, nil
+}
+
+// StagedInsert is how staged rows of table get in: the types of the
+// staged columns and their names (c1, c2, …), and the INSERT that writes
+// them from the relation from (a query appender's, or a table function's
+// call), casting each nested column's JSON text to its type.
+func StagedInsert(table string, columns []string, stages []Stage, from string) (infos []duckdb.TypeInfo, names []string, insert string, err error) {
+	infos, names = make([]duckdb.TypeInfo, len(stages)), make([]string, len(stages))
 	var target, sel []string
 	for i, s := range stages {
 		t, ok := stageTypes[s.Type]
 		if !ok {
-			return nil, fmt.Errorf("open appender on %s: column %s: %s cannot be staged", table, columns[i], s.Type)
+			return nil, nil, "", fmt.Errorf("column %s: %s cannot be staged", columns[i], s.Type)
 		}
 		info, err := duckdb.NewTypeInfo(t)
 		if err != nil {
-			return nil, fmt.Errorf("open appender on %s: %w", table, err)
+			return nil, nil, "", err
 		}
 		infos[i], names[i] = info, fmt.Sprintf("c%d", i+1)
 		target = append(target, quoteIdent(columns[i]))
@@ -69,12 +84,8 @@ func NewStaged(conn driver.Conn, table string, columns []string, stages []Stage)
 			sel = append(sel, names[i])
 		}
 	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM appended_data", quoteIdent(table), strings.Join(target, ", "), strings.Join(sel, ", "))
-	raw, err := duckdb.NewQueryAppender(conn, q, "appended_data", infos, names)
-	if err != nil {
-		return nil, fmt.Errorf("open appender on %s: %w", table, err)
-	}
-	return &Appender{table: table, raw: raw, row: make([]driver.Value, len(columns)), flushEvery: stagedFlushRows}, nil
+	insert = fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", quoteIdent(table), strings.Join(target, ", "), strings.Join(sel, ", "), from)
+	return infos, names, insert, nil
 }
 
 // stagedFlushRows bounds the rows a staged appender holds before its

@@ -467,6 +467,12 @@ func tableDecls(f *jen.File, t *schema.Table, row string, fields, structs []jen.
 // columns' stages of a staged appender.
 func appenderDecls(f *jen.File, t *schema.Table, staged bool, row string, assigns, stages []jen.Code) {
 	appName := row + "Appender"
+	if staged {
+		// var XStages = []appender.Stage{...}
+		addComments(f, fmt.Sprintf("%sStages is how each column of %s travels in a staged appender,\nin column order (appender.NewStaged, appender.StagedInsert).", row, t.Name))
+		f.Var().Id(row + "Stages").Op("=").Index().Qual(appenderPkg, "Stage").Values(stages...)
+		f.Line()
+	}
 	// type XAppender struct { a *appender.Appender }
 	addComments(f, fmt.Sprintf("%s appends %s rows with DuckDB's appender; every value goes in with\nthe exact Go type of its column, and errors name the table, row and column.", appName, row))
 	f.Type().Id(appName).Struct(jen.Id("a").Op("*").Qual(appenderPkg, "Appender"))
@@ -476,8 +482,7 @@ func appenderDecls(f *jen.File, t *schema.Table, staged bool, row string, assign
 	open := jen.Qual(appenderPkg, "New").Call(jen.Id("conn"), jen.Id(row+"Table"), jen.Id(row+"Columns"))
 	if staged {
 		// Nested columns travel as JSON text and DuckDB's casts build them (appender.NewStaged).
-		open = jen.Qual(appenderPkg, "NewStaged").Call(jen.Id("conn"), jen.Id(row+"Table"), jen.Id(row+"Columns"),
-			jen.Index().Qual(appenderPkg, "Stage").Values(stages...))
+		open = jen.Qual(appenderPkg, "NewStaged").Call(jen.Id("conn"), jen.Id(row+"Table"), jen.Id(row+"Columns"), jen.Id(row+"Stages"))
 	}
 	f.Func().Id("New"+appName).Params(jen.Id("conn").Qual("database/sql/driver", "Conn")).Params(jen.Op("*").Id(appName), jen.Error()).Block(
 		jen.List(jen.Id("a"), jen.Err()).Op(":=").Add(open),

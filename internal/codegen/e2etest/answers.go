@@ -119,6 +119,25 @@ func (s AnswerBest) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// AnswerStages is how each column of answers travels in a staged appender,
+// in column order (appender.NewStaged, appender.StagedInsert).
+var AnswerStages = []appender.Stage{{Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "BOOLEAN"}, {
+	Cast: "MAP(VARCHAR, DOUBLE)",
+	Type: "VARCHAR",
+}, {
+	Cast: "MAP(VARCHAR, BIGINT)",
+	Type: "VARCHAR",
+}, {
+	Cast: "DOUBLE[]",
+	Type: "VARCHAR",
+}, {
+	Cast: "STRUCT(\"label\" VARCHAR, logit DOUBLE, tokens BIGINT[], greedy BOOLEAN, small TINYINT, part STRUCT(x UBIGINT, f FLOAT))[]",
+	Type: "VARCHAR",
+}, {
+	Cast: "STRUCT(\"label\" VARCHAR, logit DOUBLE)",
+	Type: "VARCHAR",
+}, {Type: "JSON"}}
+
 // AnswerAppender appends Answer rows with DuckDB's appender; every value goes in with
 // the exact Go type of its column, and errors name the table, row and column.
 type AnswerAppender struct {
@@ -129,22 +148,7 @@ type AnswerAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewAnswerAppender(conn driver.Conn) (*AnswerAppender, error) {
-	a, err := appender.NewStaged(conn, AnswerTable, AnswerColumns, []appender.Stage{{Type: "BIGINT"}, {Type: "VARCHAR"}, {Type: "BOOLEAN"}, {
-		Cast: "MAP(VARCHAR, DOUBLE)",
-		Type: "VARCHAR",
-	}, {
-		Cast: "MAP(VARCHAR, BIGINT)",
-		Type: "VARCHAR",
-	}, {
-		Cast: "DOUBLE[]",
-		Type: "VARCHAR",
-	}, {
-		Cast: "STRUCT(\"label\" VARCHAR, logit DOUBLE, tokens BIGINT[], greedy BOOLEAN, small TINYINT, part STRUCT(x UBIGINT, f FLOAT))[]",
-		Type: "VARCHAR",
-	}, {
-		Cast: "STRUCT(\"label\" VARCHAR, logit DOUBLE)",
-		Type: "VARCHAR",
-	}, {Type: "JSON"}})
+	a, err := appender.NewStaged(conn, AnswerTable, AnswerColumns, AnswerStages)
 	if err != nil {
 		return nil, err
 	}

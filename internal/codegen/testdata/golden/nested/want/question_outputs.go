@@ -98,6 +98,22 @@ func (s QuestionOutputAnswers) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// QuestionOutputStages is how each column of question_outputs travels in a staged appender,
+// in column order (appender.NewStaged, appender.StagedInsert).
+var QuestionOutputStages = []appender.Stage{{Type: "BIGINT"}, {
+	Cast: "MAP(VARCHAR, DOUBLE)",
+	Type: "VARCHAR",
+}, {
+	Cast: "VARCHAR[]",
+	Type: "VARCHAR",
+}, {
+	Cast: "STRUCT(\"text\" VARCHAR, score DOUBLE)",
+	Type: "VARCHAR",
+}, {
+	Cast: "STRUCT(is_greedy BOOLEAN, num_tokens BIGINT, extra STRUCT(a INTEGER))[]",
+	Type: "VARCHAR",
+}, {Type: "DOUBLE"}, {Type: "DOUBLE"}, {Type: "DOUBLE"}}
+
 // QuestionOutputAppender appends QuestionOutput rows with DuckDB's appender; every value goes in with
 // the exact Go type of its column, and errors name the table, row and column.
 type QuestionOutputAppender struct {
@@ -108,19 +124,7 @@ type QuestionOutputAppender struct {
 // (inside database/sql, from (*sql.Conn).Raw); rows appended inside a transaction on
 // that connection are rolled back with it.
 func NewQuestionOutputAppender(conn driver.Conn) (*QuestionOutputAppender, error) {
-	a, err := appender.NewStaged(conn, QuestionOutputTable, QuestionOutputColumns, []appender.Stage{{Type: "BIGINT"}, {
-		Cast: "MAP(VARCHAR, DOUBLE)",
-		Type: "VARCHAR",
-	}, {
-		Cast: "VARCHAR[]",
-		Type: "VARCHAR",
-	}, {
-		Cast: "STRUCT(\"text\" VARCHAR, score DOUBLE)",
-		Type: "VARCHAR",
-	}, {
-		Cast: "STRUCT(is_greedy BOOLEAN, num_tokens BIGINT, extra STRUCT(a INTEGER))[]",
-		Type: "VARCHAR",
-	}, {Type: "DOUBLE"}, {Type: "DOUBLE"}, {Type: "DOUBLE"}})
+	a, err := appender.NewStaged(conn, QuestionOutputTable, QuestionOutputColumns, QuestionOutputStages)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dschema/dschema/internal/loaders"
 
+	"github.com/duckdb/duckdb-go/v2"
 	"github.com/valyala/fastjson"
 
 	"github.com/dschema/dschema/gen"
@@ -71,7 +72,6 @@ type qaLoad struct {
 	existing map[string]int64    // model_ref\x00task → load_id of another source
 	layouts  map[string]bool
 	rep      *loaders.Report
-	qs       *gen.QAQuestionOutputAppender
 	ins      *gen.QAQuestionInputAppender
 	parser   fastjson.Parser
 	numText  []byte // exactFloatBuf's buffer, for the walk's goroutine
@@ -84,7 +84,7 @@ type qaLoad struct {
 	memLimit   string              // DuckDB's memory limit during the load, as DuckDB says it
 	longest    int                 // the longest line appended so far
 	dumpDirs   map[string]bool     // OLMES dumps with task files
-	batches    chan *qaBatch       // rows from the walk to the appending goroutine
+	batches    chan *qaBatch       // rows from the walk to the encoding goroutine
 	pending    int                 // source bytes appended since the last flush
 	done       <-chan struct{}     // closed when the load stops
 }
@@ -121,13 +121,43 @@ func (q *qaLoad) send(b *qaBatch) error {
 // rows): rows of long lines would otherwise pile up by row count.
 const qaFlushBytes = 32 << 20
 
-// appendBatch writes a batch through the generated appenders.
-func (q *qaLoad) appendBatch(b *qaBatch) error {
-	for i, r := range b.qs {
-		if err := q.qs.AppendValues(r); err != nil {
-			return q.writeErr(b.m, b.lines[i], err)
+// writeQuestions runs the INSERT that reads the question rows from src
+// until the batches end, appending the batches of inputs that end a
+// statement between two.
+func (q *qaLoad) writeQuestions(ctx context.Context, conn driver.ExecerContext, src *qaRows, insert string) error {
+	for {
+		_, err := conn.ExecContext(ctx, insert, nil)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if rerr := src.rowErr(); rerr != nil {
+				return &loaders.FileError{Path: q.root, Msg: rerr.Error(), Err: rerr}
+			}
+			q.longest = max(q.longest, int(src.longest.Load()))
+			place := "the first rows read"
+			if r := src.last.Load(); r != nil {
+				place = fmt.Sprintf("the rows read up to member %s line %d", r.m, r.at.line)
+			}
+			return q.refused(place, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err // the rows ended early: cancelled, not done
+		}
+		held, closed := src.next()
+		for _, b := range held {
+			if err := q.appendInputs(b); err != nil {
+				return err
+			}
+		}
+		if closed {
+			return nil
 		}
 	}
+}
+
+// appendInputs writes a batch of inputs through the generated appender.
+func (q *qaLoad) appendInputs(b *qaBatch) error {
 	for i, r := range b.ins {
 		if err := q.ins.Append(r); err != nil {
 			return q.writeErr(b.m, b.lines[i], err)
@@ -136,10 +166,8 @@ func (q *qaLoad) appendBatch(b *qaBatch) error {
 	q.longest = max(q.longest, b.long)
 	if q.pending += b.bytes; q.pending >= qaFlushBytes {
 		q.pending = 0
-		for _, f := range []func() error{q.qs.Flush, q.ins.Flush} {
-			if err := f(); err != nil {
-				return q.writeErr(b.m, b.lines[len(b.lines)-1], err)
-			}
+		if err := q.ins.Flush(); err != nil {
+			return q.writeErr(b.m, b.lines[len(b.lines)-1], err)
 		}
 	}
 	return nil
@@ -179,65 +207,73 @@ func (qaLoader) Load(ctx context.Context, l *loaders.Load) (*loaders.Report, err
 		return nil, fmt.Errorf("read DuckDB's memory limit: %w", err)
 	}
 	l.Stage("reading " + filepath.Base(q.root))
+	// Three stages: the walk (decompression and JSON decoding) sends
+	// batches of rows, a second goroutine encodes them as the staged
+	// appender would, and DuckDB's INSERT pulls the question rows from a
+	// table function (qaRows) on its own threads, while this goroutine
+	// appends the inputs between two INSERTs.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	q.batches = make(chan *qaBatch, 4)
+	q.done = wctx.Done()
+	encoded := make(chan *qaBatch, 4)
+	name := fmt.Sprintf("dschema_qa_rows_%d", qaRowsFuncs.Add(1))
+	src, insert, err := newQARows(encoded, wctx.Done(), name)
+	if err != nil {
+		return nil, err
+	}
+	if err := duckdb.RegisterTableUDF(l.Conn, name, duckdb.ParallelChunkTableFunction{
+		BindArguments: func(map[string]any, ...any) (duckdb.ParallelChunkTableSource, error) { return src, nil },
+	}); err != nil {
+		return nil, err
+	}
+	var walkErr error
+	walked := make(chan struct{})
+	go func() {
+		defer close(walked)
+		defer close(q.batches)
+		walkErr = tarstream.Walk(wctx, q.root, tarstream.Options{Nested: true, Progress: l.ReadProgress}, q.member)
+	}()
+	go func() {
+		defer close(encoded)
+		var e qaEncoder
+		for b := range q.batches {
+			for _, r := range b.rows {
+				b.qs = append(b.qs, e.values(r))
+			}
+			b.rows = nil
+			select {
+			case encoded <- b:
+			case <-wctx.Done():
+			}
+		}
+	}()
 	err = l.Conn.Raw(func(dc any) error {
 		var err error
-		if q.qs, err = gen.NewQAQuestionOutputAppender(dc.(driver.Conn)); err != nil {
-			return err
-		}
-		defer q.qs.Close()
 		if q.ins, err = gen.NewQAQuestionInputAppender(dc.(driver.Conn)); err != nil {
 			return err
 		}
 		defer q.ins.Close()
-		// Three stages: the walk (decompression and JSON decoding) sends
-		// batches of rows, a second goroutine encodes them for the staged
-		// appender, this one appends them. Each takes about a third of the
-		// work, so two cores stay busy.
-		wctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		q.batches = make(chan *qaBatch, 4)
-		q.done = wctx.Done()
-		encoded := make(chan *qaBatch, 4)
-		var walkErr error
-		go func() {
-			defer close(q.batches)
-			walkErr = tarstream.Walk(wctx, q.root, tarstream.Options{Nested: true, Progress: l.ReadProgress}, q.member)
-		}()
-		go func() {
-			defer close(encoded)
-			var e qaEncoder
-			for b := range q.batches {
-				for _, r := range b.rows {
-					b.qs = append(b.qs, e.values(r))
-				}
-				b.rows = nil
-				encoded <- b
-			}
-		}()
-		var appendErr error
-		for b := range encoded {
-			if appendErr == nil {
-				if appendErr = q.appendBatch(b); appendErr != nil {
-					cancel()
-				}
-			}
-		}
-		if appendErr != nil {
-			return appendErr
+		if err := q.writeQuestions(ctx, dc.(driver.ExecerContext), src, insert); err != nil {
+			return err
 		}
 		if walkErr != nil {
 			return walkErr
 		}
 		l.Stage("writing the questions")
-		for _, c := range []func() error{q.qs.Close, q.ins.Close} {
-			if err := c(); err != nil {
-				return q.refused("the last rows read", err)
-			}
+		if err := q.ins.Close(); err != nil {
+			return q.refused("the last rows read", err)
 		}
-		q.rep.Rows[gen.QAQuestionOutputTable] = q.qs.Rows()
+		q.rep.Rows[gen.QAQuestionOutputTable] = src.rows.Load()
 		q.rep.Rows[gen.QAQuestionInputTable] = q.ins.Rows()
 		return q.writeTasks(dc.(driver.Conn))
 	})
+	// The goroutines end before the load returns: the walk on the
+	// cancelled context, the encoder once the walk closed its batches.
+	cancel()
+	for range encoded {
+	}
+	<-walked
 	if err != nil {
 		var fe *loaders.FileError
 		if errors.As(err, &fe) || ctx.Err() != nil {

@@ -1,0 +1,159 @@
+package qa
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/appender"
+)
+
+// qaRows is the table function DuckDB's INSERT into qa_question_outputs
+// reads the encoded question rows from: each call of FillChunk (on any of
+// DuckDB's threads) takes the next batch and writes its rows into DuckDB's
+// vectors, so the rows are not staged in a query appender and copied
+// again, and the INSERT runs while the walk reads on. A batch of inputs
+// (an OLMES -requests.jsonl or -recorded-inputs.jsonl) ends the statement:
+// it is held for the load to append between two INSERTs, since one
+// connection runs one statement at a time.
+type qaRows struct {
+	in    <-chan *qaBatch
+	done  <-chan struct{} // closed when the load stops
+	infos []duckdb.ColumnInfo
+
+	mu     sync.Mutex
+	held   []*qaBatch // batches of inputs that ended the statement
+	ended  bool       // the statement is ending: every call returns no rows
+	closed bool       // the batches ended
+	err    error      // a row the vectors refused
+
+	rows    atomic.Int64
+	longest atomic.Int64          // the longest line of the rows written
+	last    atomic.Pointer[qaRef] // the last row handed to DuckDB
+}
+
+// qaRef is a row's place: its member and line.
+type qaRef struct {
+	m  string
+	at qaAt
+}
+
+// newQARows is the table function on in, ending when done closes, and
+// the INSERT that reads it once registered as name.
+func newQARows(in <-chan *qaBatch, done <-chan struct{}, name string) (*qaRows, string, error) {
+	infos, names, insert, err := appender.StagedInsert(gen.QAQuestionOutputTable, gen.QAQuestionOutputColumns, gen.QAQuestionOutputStages, name+"()")
+	if err != nil {
+		return nil, "", err
+	}
+	s := &qaRows{in: in, done: done}
+	for i, info := range infos {
+		s.infos = append(s.infos, duckdb.ColumnInfo{Name: names[i], T: info})
+	}
+	return s, insert, nil
+}
+
+func (s *qaRows) ColumnInfos() []duckdb.ColumnInfo     { return s.infos }
+func (s *qaRows) Cardinality() *duckdb.CardinalityInfo { return nil }
+func (s *qaRows) Init() duckdb.ParallelTableSourceInfo {
+	return duckdb.ParallelTableSourceInfo{MaxThreads: runtime.NumCPU()}
+}
+func (s *qaRows) NewLocalState() any { return new(int) }
+
+// FillChunk implements duckdb.ParallelChunkTableSource: a batch (at most
+// qaBatchRows rows, less than DuckDB's vector size) a call.
+func (s *qaRows) FillChunk(_ any, ch duckdb.DataChunk) error {
+	s.mu.Lock()
+	ended := s.ended
+	s.mu.Unlock()
+	if ended {
+		return ch.SetSize(0)
+	}
+	var b *qaBatch
+	select {
+	case x, ok := <-s.in:
+		if !ok {
+			s.end(nil, true)
+			return ch.SetSize(0)
+		}
+		b = x
+	case <-s.done:
+		return ch.SetSize(0) // the load's context ended: the INSERT returns its error
+	}
+	if len(b.qs) == 0 {
+		s.end(b, false)
+		return ch.SetSize(0)
+	}
+	for n, row := range b.qs {
+		if err := setRow(ch, n, row); err != nil {
+			err = fmt.Errorf("%s line %d: %w", b.m.Path, b.lines[n].line, err)
+			s.mu.Lock()
+			if s.err == nil {
+				s.err = err
+			}
+			s.mu.Unlock()
+			return err
+		}
+	}
+	s.rows.Add(int64(len(b.qs)))
+	for l := s.longest.Load(); int64(b.long) > l && !s.longest.CompareAndSwap(l, int64(b.long)); l = s.longest.Load() {
+	}
+	s.last.Store(&qaRef{b.m.Path, b.lines[len(b.lines)-1]})
+	return ch.SetSize(len(b.qs))
+}
+
+// end ends the statement, holding b (a batch of inputs) when not nil;
+// closed says the batches ended.
+func (s *qaRows) end(b *qaBatch, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = true
+	s.closed = s.closed || closed
+	if b != nil {
+		s.held = append(s.held, b)
+	}
+}
+
+// next takes what ended the statement: the batches of inputs held, and
+// whether the batches ended; the next statement may run.
+func (s *qaRows) next() (held []*qaBatch, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held, closed, s.held, s.ended = s.held, s.closed, nil, false
+	return held, closed
+}
+
+// rowErr is the error a row's values gave, if any.
+func (s *qaRows) rowErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// setRow writes one row of staged values (qaEncoder.values) into row n of ch.
+func setRow(ch duckdb.DataChunk, n int, row []driver.Value) error {
+	for c, v := range row {
+		var err error
+		switch x := v.(type) {
+		case nil:
+			err = ch.SetValue(c, n, nil)
+		case string:
+			err = duckdb.SetChunkValue(ch, c, n, x)
+		case int64:
+			err = duckdb.SetChunkValue(ch, c, n, x)
+		default:
+			err = ch.SetValue(c, n, v)
+		}
+		if err != nil {
+			return fmt.Errorf("column %s: %w", gen.QAQuestionOutputColumns[c], err)
+		}
+	}
+	return nil
+}
+
+// qaRowsFuncs numbers the table functions, one a load.
+var qaRowsFuncs atomic.Int64

@@ -470,7 +470,7 @@ func appenderDecls(f *jen.File, t *schema.Table, staged bool, row string, assign
 	if staged {
 		// var XStages = []appender.Stage{...}
 		addComments(f, fmt.Sprintf("%sStages is how each column of %s travels in a staged appender,\nin column order (appender.NewStaged, appender.StagedInsert).", row, t.Name))
-		f.Var().Id(row + "Stages").Op("=").Index().Qual(appenderPkg, "Stage").Values(stages...)
+		f.Var().Id(row+"Stages").Op("=").Index().Qual(appenderPkg, "Stage").Values(stages...)
 		f.Line()
 	}
 	// type XAppender struct { a *appender.Appender }

@@ -116,6 +116,22 @@ func TestRunsHashCoversCompanions(t *testing.T) {
 	}
 }
 
+// sampleRuns is the W&B sample's runs_metadata.jsonl, its lines (one a
+// run, at least three), and the same runs with the first two swapped (the
+// same size, another content).
+func sampleRuns(t *testing.T) (original string, lines []string, swapped string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(loadertest.WandbSample(t), "runs_metadata.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("%d runs in the sample", len(lines))
+	}
+	return string(data), lines, lines[1] + lines[0] + strings.Join(lines[2:], "") + "\n"
+}
+
 // TestHashBesideTheLoad: the engine hashes a source before the load only
 // when a current load of its kind has its size (it may then be unchanged
 // or loaded elsewhere); otherwise the hash is read beside the load. Either
@@ -125,18 +141,9 @@ func TestHashBesideTheLoad(t *testing.T) {
 	t.Parallel()
 	v := loadertest.NewEnv(t)
 	dir := t.TempDir()
-	data, err := os.ReadFile(filepath.Join(loadertest.WandbSample(t), "runs_metadata.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) < 3 {
-		t.Fatalf("%d runs in the sample", len(lines))
-	}
+	original, lines, swapped := sampleRuns(t)
 	p, q := filepath.Join(dir, "runs.jsonl"), filepath.Join(dir, "copy.jsonl")
-	original := string(data)
-	swapped := lines[1] + lines[0] + strings.Join(lines[2:], "") + "\n" // the same size
-	fewer := strings.Join(lines[1:], "") + "\n"                         // one run fewer
+	fewer := strings.Join(lines[1:], "") + "\n" // one run fewer
 	loadertest.WriteFile(t, q, original)
 	for i, c := range []struct {
 		path, content string
@@ -193,13 +200,7 @@ func TestHashedSizeIsTheContents(t *testing.T) {
 	t.Parallel()
 	v := loadertest.NewEnv(t)
 	dir := t.TempDir()
-	data, err := os.ReadFile(filepath.Join(loadertest.WandbSample(t), "runs_metadata.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
-	original := string(data)
-	swapped := lines[1] + lines[0] + strings.Join(lines[2:], "") + "\n"
+	original, lines, swapped := sampleRuns(t)
 	// One more run, appended while p is hashed.
 	more := strings.ReplaceAll(lines[0], fixtures.RunName(0), fixtures.RunName(40))
 	grown := original + more

@@ -368,3 +368,48 @@ func TestMetricsHashWithoutAPredictionsHash(t *testing.T) {
 		t.Errorf("notes = %s", notes)
 	}
 }
+
+// TestQALaxNumbers: a number fastjson reads but JSON does not allow (nor
+// Python: NaN, Infinity, -Infinity) refuses its line, naming it and the
+// number, wherever it stands: a metric, another key, an answer's field, a
+// task's metrics record. JSON's own numbers at the grammar's edges load
+// as the values they write (extra holds them as DuckDB renders them: the
+// integer -0 is 0, 1e5 is 100000.0).
+func TestQALaxNumbers(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	pred := "step-1250/arc_easy-predictions.jsonl"
+	for _, c := range []struct {
+		name, member, file, number string
+	}{
+		{"leading zero in a metric", pred, strings.Replace(qaPred(0, `"a"`, ""), `"acc_raw": 1`, `"acc_raw": 007`, 1), "007"},
+		{"no integer part in another key", pred, qaPred(0, `"a"`, `"x": .5`), ".5"},
+		{"a plus sign in an answer", pred, strings.Replace(qaPred(0, `"a"`, ""), `"num_chars": 4`, `"num_chars": +4`, 1), "+4"},
+		{"no fraction digits", pred, qaPred(0, `"a"`, `"x": [1, 5.]`), "5."},
+		{"lower-case nan", pred, strings.Replace(qaPred(0, `"a"`, ""), `"acc_raw": 1`, `"acc_raw": nan`, 1), "nan"},
+		{"lower-case inf", pred, qaPred(0, `"a"`, `"x": {"y": -inf}`), "-inf"},
+		{"in a metrics record", "step-1250/arc_easy-metrics.json", `{"task_name": "arc_easy", "metrics": {"primary_score": 00.5}}`, "00.5"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			files := map[string]string{pred: qaPred(0, `"a"`, "")}
+			files[c.member] = c.file
+			root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), files)
+			fe := loadQARefused(t, v, root, loaders.Options{})
+			place := "member " + c.member
+			if c.member == pred {
+				place += " line 1 (byte 0 of the member)"
+			}
+			if fe.Place != place || fe.Msg != "malformed JSON: a number JSON does not allow: "+c.number {
+				t.Errorf("refused at %q: %q; want at %q, naming %s", fe.Place, fe.Msg, place, c.number)
+			}
+		})
+	}
+	t.Run("JSON's edges", func(t *testing.T) {
+		line := strings.Replace(qaPred(0, `"a"`, `"x": [0, -0, -0.0, 1e5, 1E+5, 2.5e-3, NaN, Infinity, -Infinity]`), `"acc_raw": 1`, `"acc_raw": 0.0`, 1)
+		root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), map[string]string{pred: line})
+		s := v.LoadKind(qa.Kind, root, loaders.Options{})
+		if got := v.Scalar("SELECT metrics['acc_raw']::VARCHAR || ' ' || (extra->'x')::VARCHAR FROM qa_question_outputs WHERE load_id = ?", s.LoadID); got != "0.0 [0,0,-0.0,100000.0,100000.0,0.0025,NaN,Infinity,-Infinity]" {
+			t.Errorf("the edges loaded as %s", got)
+		}
+	})
+}

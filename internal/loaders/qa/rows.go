@@ -2,6 +2,7 @@ package qa
 
 import (
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -52,6 +53,9 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 	v, err := q.parser.ParseBytes(jsonexact.PyInf(b))
 	if err != nil {
 		return nil, fmt.Errorf("malformed JSON: %w", err)
+	}
+	if err := q.strictNumbers(v); err != nil {
+		return nil, err
 	}
 	o, err := v.Object()
 	if err != nil {
@@ -143,6 +147,22 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 		}
 	}
 	return row, nil
+}
+
+// errLaxNumber is a number fastjson reads but JSON does not allow.
+var errLaxNumber = errors.New("a number JSON does not allow")
+
+// strictNumbers refuses v when one of its numbers is not JSON's (nor
+// Python's NaN, Infinity, -Infinity): fastjson reads 007, +1, .5, 5.,
+// 1.2.3, nan and inf as numbers, which would be stored as values the
+// file does not hold, or refused by DuckDB's JSON casts without a line.
+func (q *qaLoad) strictNumbers(v *fastjson.Value) error {
+	ok, t := jsonexact.StrictNumbers(v, q.numText)
+	q.numText = t
+	if !ok {
+		return fmt.Errorf("malformed JSON: %w: %s", errLaxNumber, t)
+	}
+	return nil
 }
 
 // maxMetricKeys bounds the metric names metricKey keeps.
@@ -268,6 +288,9 @@ func (q *qaLoad) setRecord(m tarstream.Member, at qaAt, b []byte, t *qaTask, fro
 	v, err := p.ParseBytes(jsonexact.PyInf(b))
 	if err != nil {
 		return q.malformed(m, at, err)
+	}
+	if err := q.strictNumbers(v); err != nil {
+		return q.failErr(m, at, err.Error(), err)
 	}
 	if v.Type() != fastjson.TypeObject {
 		return q.fail(m, at, "a metrics record is a JSON object")

@@ -127,14 +127,15 @@ const qaFlushBytes = 32 << 20
 func (q *qaLoad) writeQuestions(ctx context.Context, conn driver.ExecerContext, src *qaRows, insert string) error {
 	for {
 		_, err := conn.ExecContext(ctx, insert, nil)
+		// The longest line so far, for a later out-of-memory message too.
+		q.longest = max(q.longest, int(src.longest.Load()))
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if rerr := src.rowErr(); rerr != nil {
-				return &loaders.FileError{Path: q.root, Msg: rerr.Error(), Err: rerr}
+				return rerr
 			}
-			q.longest = max(q.longest, int(src.longest.Load()))
 			place := "the first rows read"
 			if r := src.last.Load(); r != nil {
 				place = fmt.Sprintf("the rows read up to member %s line %d", r.m, r.at.line)
@@ -218,7 +219,7 @@ func (qaLoader) Load(ctx context.Context, l *loaders.Load) (*loaders.Report, err
 	q.done = wctx.Done()
 	encoded := make(chan *qaBatch, 4)
 	name := fmt.Sprintf("dschema_qa_rows_%d", qaRowsFuncs.Add(1))
-	src, insert, err := newQARows(encoded, wctx.Done(), name)
+	src, insert, err := newQARows(q.root, encoded, wctx.Done(), name)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dschema/dschema/gen"
 	"github.com/dschema/dschema/internal/appender"
+	"github.com/dschema/dschema/internal/loaders"
 )
 
 // qaRows is the table function DuckDB's INSERT into qa_question_outputs
@@ -22,6 +23,7 @@ import (
 // it is held for the load to append between two INSERTs, since one
 // connection runs one statement at a time.
 type qaRows struct {
+	root  string // the source, for errors
 	in    <-chan *qaBatch
 	done  <-chan struct{} // closed when the load stops
 	infos []duckdb.ColumnInfo
@@ -45,12 +47,12 @@ type qaRef struct {
 
 // newQARows is the table function on in, ending when done closes, and
 // the INSERT that reads it once registered as name.
-func newQARows(in <-chan *qaBatch, done <-chan struct{}, name string) (*qaRows, string, error) {
+func newQARows(root string, in <-chan *qaBatch, done <-chan struct{}, name string) (*qaRows, string, error) {
 	infos, names, insert, err := appender.StagedInsert(gen.QAQuestionOutputTable, gen.QAQuestionOutputColumns, gen.QAQuestionOutputStages, name+"()")
 	if err != nil {
 		return nil, "", err
 	}
-	s := &qaRows{in: in, done: done}
+	s := &qaRows{root: root, in: in, done: done}
 	for i, info := range infos {
 		s.infos = append(s.infos, duckdb.ColumnInfo{Name: names[i], T: info})
 	}
@@ -90,7 +92,7 @@ func (s *qaRows) FillChunk(_ any, ch duckdb.DataChunk) error {
 	}
 	for n, row := range b.qs {
 		if err := setRow(ch, n, row); err != nil {
-			err = fmt.Errorf("%s line %d: %w", b.m.Path, b.lines[n].line, err)
+			err = &loaders.FileError{Path: s.root, Place: b.lines[n].place(b.m), Msg: err.Error(), Err: err}
 			s.mu.Lock()
 			if s.err == nil {
 				s.err = err

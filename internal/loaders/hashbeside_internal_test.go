@@ -30,11 +30,10 @@ func TestHashBeside(t *testing.T) {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l := &Load{}
 	failed := 0
 	fail := func() { failed++ }
 	b := hashBeside(context.Background(), p, 1, false, fail) // the size found before is not the size hashed
-	sum, n, err := b.wait(l)
+	sum, n, err := b.wait()
 	b.stop()
 	if want := fmt.Sprintf("%x", sha256.Sum256(data)); err != nil || sum != want || n != int64(len(data)) || failed != 0 || b.failed() != nil {
 		t.Errorf("hash beside = %s, %d bytes, %v (failed %d); want %s, %d bytes", sum, n, err, failed, want, len(data))
@@ -42,7 +41,7 @@ func TestHashBeside(t *testing.T) {
 
 	missing := filepath.Join(dir, "gone.bin")
 	b = hashBeside(context.Background(), missing, 1, false, fail)
-	if _, _, err := b.wait(l); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) || failed != 1 || b.failed() != err {
+	if _, _, err := b.wait(); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) || failed != 1 || b.failed() != err {
 		t.Errorf("hash beside of a missing file: %v, failed %d times, failed() = %v", err, failed, b.failed())
 	}
 	b.stop()

@@ -353,6 +353,135 @@ func StrictNumbers(v *fastjson.Value, buf []byte) (bool, []byte) {
 	return true, buf
 }
 
+// ErrLaxNumber is a number fastjson reads but JSON does not allow (nor
+// Python's NaN, Infinity, -Infinity): 007, +1, .5, 5., 1.2.3, nan, inf.
+var ErrLaxNumber = errors.New("a number JSON does not allow")
+
+// ErrKeyTwice is an object with a key twice. JSON leaves it to the reader
+// which of the two values counts; fastjson's Get takes the first, a map
+// filled key by key keeps the last, and either drops the other silently.
+var ErrKeyTwice = errors.New("a key twice in one object")
+
+// Strict is nil when every number in v is a StrictNumber and no object in
+// it has a key twice; else an error wrapping ErrLaxNumber (with the
+// number's text) or ErrKeyTwice (with the key and where it is: the
+// top-level object, metrics, model_output[2], "a b"[0].c). buf is
+// scratch space, returned to be used again.
+func Strict(v *fastjson.Value, buf []byte) ([]byte, error) {
+	buf, p := strict(v, buf)
+	if p == nil {
+		return buf, nil
+	}
+	if p.key == nil {
+		return buf, fmt.Errorf("%w: %s", ErrLaxNumber, buf)
+	}
+	where := "the top-level object"
+	if len(p.path) > 0 {
+		var b strings.Builder
+		for i := len(p.path) - 1; i >= 0; i-- {
+			b.WriteString(p.path[i])
+		}
+		where = strings.TrimPrefix(b.String(), ".")
+	}
+	return buf, fmt.Errorf("%w: %q in %s", ErrKeyTwice, *p.key, where)
+}
+
+// pathKey is k as a step of a path: .k, or ."k" quoted when k is not
+// letters, digits and underscores.
+func pathKey(k []byte) string {
+	for _, c := range k {
+		if !(c == '_' || c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z') {
+			return "." + strconv.Quote(string(k))
+		}
+	}
+	if len(k) == 0 {
+		return `.""`
+	}
+	return "." + string(k)
+}
+
+// strictProblem is what strict found: a lax number (key nil; its text in
+// the buffer) or a key twice, with the path to its object, innermost first.
+type strictProblem struct {
+	key  *string
+	path []string
+}
+
+// smallObject is the size up to which strict compares an object's keys
+// pair by pair rather than through a map.
+const smallObject = 24
+
+func strict(v *fastjson.Value, buf []byte) ([]byte, *strictProblem) {
+	var p *strictProblem
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		buf = v.MarshalTo(buf[:0])
+		if !StrictNumber(buf) {
+			return buf, &strictProblem{}
+		}
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		var small [smallObject][]byte
+		var bits uint64
+		var seen map[string]bool
+		i := 0
+		o.Visit(func(k []byte, x *fastjson.Value) {
+			if p != nil {
+				return
+			}
+			twice := false
+			if i < smallObject {
+				// A key is compared with the ones before it only when
+				// one of them has its length, first and last byte's
+				// bit (most objects: no comparison at all).
+				bit := uint64(1)
+				if len(k) > 0 {
+					bit <<= (uint(len(k)) + uint(k[0]) + 7*uint(k[len(k)-1])) & 63
+				}
+				if bits&bit != 0 {
+					for _, s := range small[:i] {
+						if string(s) == string(k) {
+							twice = true
+							break
+						}
+					}
+				}
+				bits |= bit
+				small[i] = k
+			} else {
+				if seen == nil {
+					seen = make(map[string]bool, 2*smallObject)
+					for _, s := range small {
+						seen[string(s)] = true
+					}
+				}
+				twice = seen[string(k)]
+				seen[string(k)] = true
+			}
+			i++
+			if twice {
+				s := string(k)
+				p = &strictProblem{key: &s}
+				return
+			}
+			if buf, p = strict(x, buf); p != nil && p.key != nil {
+				p.path = append(p.path, pathKey(k))
+			}
+		})
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for j, x := range a {
+			if buf, p = strict(x, buf); p != nil {
+				if p.key != nil {
+					p.path = append(p.path, "["+strconv.Itoa(j)+"]")
+				}
+				break
+			}
+		}
+	}
+	return buf, p
+}
+
 // ControlByte is the index of the first byte of b below 0x20 (a control
 // character, which JSON allows only escaped in a string), -1 when none.
 func ControlByte(b []byte) int {

@@ -1,7 +1,12 @@
 package jsonexact_test
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/dschema/dschema/internal/loaders/jsonexact"
 )
@@ -78,5 +83,60 @@ func TestStrictNumber(t *testing.T) {
 		if jsonexact.StrictNumber([]byte(n)) {
 			t.Errorf("StrictNumber(%q) = true, want false", n)
 		}
+	}
+}
+
+// TestStrict: a lax number or a key twice anywhere in a value is refused,
+// naming the number, or the key and its object's path; objects past
+// smallObject's 24 keys are checked through a map, and both sides of that
+// edge find a key twice wherever its first time was.
+func TestStrict(t *testing.T) {
+	t.Parallel()
+	keys := func(n int, last string) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&b, `"k%d": %d, `, i, i)
+		}
+		b.WriteString(last + "}")
+		return b.String()
+	}
+	for _, c := range []struct {
+		name, in string
+		want     string // "" for none
+		is       error
+	}{
+		{"JSON", `{"a": [1, -0.5e3, {"b": NaN}], "c": {"d": "d"}, "e": -Infinity}`, "", nil},
+		{"the same key in two objects", `{"a": {"x": 1}, "b": {"x": 2}, "x": [{"x": 3}, {"x": 4}]}`, "", nil},
+		{"a lax number", `{"a": {"b": [1, 007]}}`, "a number JSON does not allow: 007", jsonexact.ErrLaxNumber},
+		{"a key twice at the top", `{"doc_id": 1, "x": 2, "doc_id": 3}`, `a key twice in one object: "doc_id" in the top-level object`, jsonexact.ErrKeyTwice},
+		{"in metrics", `{"doc_id": 1, "metrics": {"acc": 1, "f1": 0.5, "acc": 0}}`, `a key twice in one object: "acc" in metrics`, jsonexact.ErrKeyTwice},
+		{"in an answer", `{"model_output": [{"a": 1}, {"a": 1}, {"b": 1, "a": 2, "b": true}]}`, `a key twice in one object: "b" in model_output[2]`, jsonexact.ErrKeyTwice},
+		{"deep, odd keys", `{"a b": [{"": {"c": {"z": 1, "z": 1}}}]}`, `a key twice in one object: "z" in "a b"[0]."".c`, jsonexact.ErrKeyTwice},
+		{"an empty key", `{"": 1, "": 1}`, `a key twice in one object: "" in the top-level object`, jsonexact.ErrKeyTwice},
+		{"keys alike in length, first and last byte", `{"axb": 1, "ayb": 2, "a": 3, "": 4}`, "", nil},
+		{"a key twice after one alike", `{"axb": 1, "ayb": 2, "ayb": 3}`, `a key twice in one object: "ayb" in the top-level object`, jsonexact.ErrKeyTwice},
+		{"the same key escaped", `{"a": 1, "\u0061": 2}`, `a key twice in one object: "a" in the top-level object`, jsonexact.ErrKeyTwice},
+		{"the first problem counts", `{"a": 01, "b": 1, "b": 2}`, "a number JSON does not allow: 01", jsonexact.ErrLaxNumber},
+		{"24 keys, none twice", keys(23, `"k24": 0`), "", nil},
+		{"24 keys, the 24th twice", keys(23, `"k1": 0`), `a key twice in one object: "k1" in the top-level object`, jsonexact.ErrKeyTwice},
+		{"25 keys, none twice", keys(24, `"k25": 0`), "", nil},
+		{"25 keys, the 25th twice", keys(24, `"k24": 0`), `a key twice in one object: "k24" in the top-level object`, jsonexact.ErrKeyTwice},
+		{"40 keys, the 40th twice, first past 24", keys(39, `"k30": 0`), `a key twice in one object: "k30" in the top-level object`, jsonexact.ErrKeyTwice},
+		{"40 keys, none twice", keys(39, `"k40": 0`), "", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := fastjson.Parse(string(jsonexact.PyInf([]byte(c.in))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = jsonexact.Strict(v, nil)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.want != "" && (err == nil || err.Error() != c.want || !errors.Is(err, c.is)):
+				t.Errorf("got %v, want %s (%v)", err, c.want, c.is)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/loaders/jsonexact"
 	"github.com/dschema/dschema/internal/loaders/loadertest"
 	"github.com/dschema/dschema/internal/loaders/qa"
 )
@@ -412,4 +413,37 @@ func TestQALaxNumbers(t *testing.T) {
 			t.Errorf("the edges loaded as %s", got)
 		}
 	})
+}
+
+// TestQAKeyTwice: an object with a key twice refuses its line or record,
+// naming the key and where it is: the reader would keep one of the two
+// values (doc_id and an answer's field the first, a metric the last) and
+// drop the other without a word.
+func TestQAKeyTwice(t *testing.T) {
+	t.Parallel()
+	v := loadertest.NewEnv(t)
+	pred := "step-1250/arc_easy-predictions.jsonl"
+	for _, c := range []struct {
+		name, member, file, want string
+	}{
+		{"doc_id", pred, qaPred(0, `"a"`, `"doc_id": 5`), `"doc_id" in the top-level object`},
+		{"a metric", pred, strings.Replace(qaPred(0, `"a"`, ""), `"correct_choice": 1}`, `"correct_choice": 1, "acc_raw": 0}`, 1), `"acc_raw" in metrics`},
+		{"an answer's field", pred, strings.Replace(qaPred(0, `"a"`, ""), `"num_chars": 4`, `"num_chars": 4, "num_chars": 5`, 1), `"num_chars" in model_output[0]`},
+		{"in a value kept in extra", pred, qaPred(0, `"a"`, `"x": [{"y": 1}, {"y": 1, "y": 2}]`), `"y" in x[1]`},
+		{"in a metrics record", "step-1250/arc_easy-metrics.json", `{"task_name": "arc_easy", "metrics": {"primary_score": 0.5, "primary_score": 0.7}}`, `"primary_score" in metrics`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			files := map[string]string{pred: qaPred(0, `"a"`, "")}
+			files[c.member] = c.file
+			root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), files)
+			fe := loadQARefused(t, v, root, loaders.Options{})
+			place := "member " + c.member
+			if c.member == pred {
+				place += " line 1 (byte 0 of the member)"
+			}
+			if fe.Place != place || fe.Msg != "malformed JSON: a key twice in one object: "+c.want || !errors.Is(fe, jsonexact.ErrKeyTwice) {
+				t.Errorf("refused at %q: %q (%v); want at %q, naming %s", fe.Place, fe.Msg, fe.Err, place, c.want)
+			}
+		})
+	}
 }

@@ -2,7 +2,6 @@ package qa
 
 import (
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -54,7 +53,7 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 	if err != nil {
 		return nil, fmt.Errorf("malformed JSON: %w", err)
 	}
-	if err := q.strictNumbers(v); err != nil {
+	if err := q.strict(v); err != nil {
 		return nil, err
 	}
 	o, err := v.Object()
@@ -149,18 +148,18 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 	return row, nil
 }
 
-// errLaxNumber is a number fastjson reads but JSON does not allow.
-var errLaxNumber = errors.New("a number JSON does not allow")
-
-// strictNumbers refuses v when one of its numbers is not JSON's (nor
-// Python's NaN, Infinity, -Infinity): fastjson reads 007, +1, .5, 5.,
-// 1.2.3, nan and inf as numbers, which would be stored as values the
-// file does not hold, or refused by DuckDB's JSON casts without a line.
-func (q *qaLoad) strictNumbers(v *fastjson.Value) error {
-	ok, t := jsonexact.StrictNumbers(v, q.numText)
+// strict refuses v when one of its numbers is not JSON's (nor Python's
+// NaN, Infinity, -Infinity): fastjson reads 007, +1, .5, 5., 1.2.3, nan
+// and inf as numbers, which would be stored as values the file does not
+// hold, or refused by DuckDB's JSON casts without a line. It refuses v
+// too when an object in it has a key twice: one of the two values would
+// be dropped without a word (doc_id and the answers' fields by the first,
+// metrics and the other keys by the last).
+func (q *qaLoad) strict(v *fastjson.Value) error {
+	t, err := jsonexact.Strict(v, q.numText)
 	q.numText = t
-	if !ok {
-		return fmt.Errorf("malformed JSON: %w: %s", errLaxNumber, t)
+	if err != nil {
+		return fmt.Errorf("malformed JSON: %w", err)
 	}
 	return nil
 }
@@ -289,7 +288,7 @@ func (q *qaLoad) setRecord(m tarstream.Member, at qaAt, b []byte, t *qaTask, fro
 	if err != nil {
 		return q.malformed(m, at, err)
 	}
-	if err := q.strictNumbers(v); err != nil {
+	if err := q.strict(v); err != nil {
 		return q.failErr(m, at, err.Error(), err)
 	}
 	if v.Type() != fastjson.TypeObject {

@@ -1,101 +1,80 @@
 package qa
 
 import (
-	"database/sql/driver"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
-	"github.com/dschema/dschema/gen"
+	"github.com/valyala/fastjson"
+
 	"github.com/dschema/dschema/internal/appender"
+	"github.com/dschema/dschema/internal/loaders/jsonexact"
 )
 
-// qaEncoder writes question rows as the staged appender takes them: the
-// same values gen.QAQuestionOutput.Values makes (TestQuestionValues holds
-// them equal), with less work a row. The struct keys of answer_outputs
-// are written as constant text, the metrics keys are sorted in a slice
-// kept from row to row, and every JSON text is built in one buffer kept
-// from row to row. Values takes about a quarter of the load's CPU time on
-// the bench's recipe tarball, and this path less than half of it.
-type qaEncoder struct {
-	buf  []byte
-	keys []string
+// qaStaged is a question row as the table function qaRows hands it to
+// DuckDB's INSERT: the values gen.QAQuestionOutput.Values stages, the
+// texts in the batch's text. model_ref, task and load_id are the batch's
+// and the load's.
+type qaStaged struct {
+	docID    int64
+	label    int64
+	hasLabel bool
+	nativeID qaText
+	metrics  qaText // MAP(VARCHAR, DOUBLE) as JSON text
+	answers  qaText // STRUCT(ModelAnswerOutput)[] as JSON text
+	extra    qaText
 }
 
-// values is r's staged values, in column order.
-func (e *qaEncoder) values(r *gen.QAQuestionOutput) []driver.Value {
-	v := make([]driver.Value, 9)
-	v[0] = r.ModelRef
-	v[1] = r.Task
-	v[2] = r.DocID
-	v[3] = appender.Deref(r.NativeID)
-	v[4] = appender.Deref(r.Label)
-	v[5] = e.metrics(r.Metrics)
-	v[6] = e.answers(r.AnswerOutputs)
-	v[7] = appender.Deref(r.LoadID)
-	v[8] = appender.JSONText(r.Extra)
-	return v
+// qaText is a text of a batch: batch.text[from:to]; noText is NULL.
+type qaText struct{ from, to int }
+
+var noText = qaText{-1, -1}
+
+// null reports whether t is NULL.
+func (t qaText) null() bool { return t.from < 0 }
+
+// add appends b to the batch's text.
+func (b *qaBatch) add(s []byte) qaText {
+	from := len(b.text)
+	b.text = append(b.text, s...)
+	return qaText{from, len(b.text)}
 }
 
-// metrics is a MAP(VARCHAR, DOUBLE) as appender.MapJSON writes it: keys
-// sorted, nil is NULL.
-func (e *qaEncoder) metrics(m map[string]float64) driver.Value {
-	if m == nil {
-		return nil
+// nativeID appends a native id as text: a string as is, a number as
+// written (nativeID's rule); null is NULL.
+func (b *qaBatch) nativeID(x *fastjson.Value) qaText {
+	switch x.Type() {
+	case fastjson.TypeNull:
+		return noText
+	case fastjson.TypeString:
+		return b.add(x.GetStringBytes())
+	default:
+		return b.add(jsonexact.Compact(x))
 	}
-	e.keys = e.keys[:0]
-	for k := range m {
-		e.keys = append(e.keys, k)
+}
+
+// metricsText appends ms as appender.MapJSON writes a MAP(VARCHAR,
+// DOUBLE): keys sorted (ms is sorted in place; no key is there twice,
+// jsonexact.Strict refused the line).
+func (b *qaBatch) metricsText(ms []qaMetric) qaText {
+	if !slices.IsSortedFunc(ms, compareMetrics) {
+		slices.SortFunc(ms, compareMetrics)
 	}
-	slices.Sort(e.keys)
-	b := append(e.buf[:0], '{')
-	for i, k := range e.keys {
+	from := len(b.text)
+	t := append(b.text, '{')
+	for i := range ms {
 		if i > 0 {
-			b = append(b, ',')
+			t = append(t, ',')
 		}
-		b = appendKey(b, k)
-		b = append(b, ':')
-		b = appender.AppendJSONScalar(b, m[k])
+		t = appendKey(t, ms[i].key)
+		t = append(t, ':')
+		t = appender.AppendJSONScalar(t, ms[i].f)
 	}
-	b = append(b, '}')
-	e.buf = b
-	return string(b)
+	b.text = append(t, '}')
+	return qaText{from, len(b.text)}
 }
 
-// answers is a STRUCT(...)[] as appender.StructsJSON writes it; nil is NULL.
-func (e *qaEncoder) answers(s []gen.QAQuestionOutputAnswerOutputs) driver.Value {
-	if s == nil {
-		return nil
-	}
-	b := append(e.buf[:0], '[')
-	for i := range s {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		a := &s[i]
-		b = append(b, `{"is_greedy":`...)
-		b = appender.AppendJSONScalar(b, a.IsGreedy)
-		b = append(b, `,"logits_per_byte":`...)
-		b = appender.AppendJSONScalar(b, a.LogitsPerByte)
-		b = append(b, `,"logits_per_char":`...)
-		b = appender.AppendJSONScalar(b, a.LogitsPerChar)
-		b = append(b, `,"logits_per_token":`...)
-		b = appender.AppendJSONScalar(b, a.LogitsPerToken)
-		b = append(b, `,"num_chars":`...)
-		b = appender.AppendJSONScalar(b, a.NumChars)
-		b = append(b, `,"num_tokens":`...)
-		b = appender.AppendJSONScalar(b, a.NumTokens)
-		b = append(b, `,"num_tokens_all":`...)
-		b = appender.AppendJSONScalar(b, a.NumTokensAll)
-		b = append(b, `,"sum_logits":`...)
-		b = appender.AppendJSONScalar(b, a.SumLogits)
-		b = append(b, `,"sum_logits_uncond":`...)
-		b = appender.AppendJSONScalar(b, a.SumLogitsUncond)
-		b = append(b, '}')
-	}
-	b = append(b, ']')
-	e.buf = b
-	return string(b)
-}
+func compareMetrics(a, b qaMetric) int { return strings.Compare(a.key, b.key) }
 
 // appendKey appends k as a JSON string: at once when it is printable
 // ASCII without a quote or backslash (every key the lab's files have),

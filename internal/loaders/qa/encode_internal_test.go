@@ -1,81 +1,98 @@
 package qa
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/dschema/dschema/gen"
 	"github.com/dschema/dschema/internal/loaders"
+	"github.com/dschema/dschema/internal/tarstream"
 )
 
-// TestQuestionValues holds qaEncoder to gen's Values, the staged form
-// every other table goes through: the same values, the same JSON text, for
-// the edges of what a row holds (NaN, ±Infinity, -0, the largest and
-// smallest doubles, keys needing escapes or not UTF-8, nil and empty
-// nested values), row after row through one encoder (its buffers are
-// reused).
-func TestQuestionValues(t *testing.T) {
-	label, id, nat := int64(-3), int64(7), "q\"1"
+// TestQuestionStaged holds the staged row question makes from a line to
+// gen's Values of the row the line holds, the staged form every other
+// table goes through: the same values, the same JSON text, for the edges
+// of what a row holds (NaN, ±Infinity, -0, the largest and smallest
+// doubles, int64's ends, keys needing escapes or not UTF-8, NULL and empty
+// nested values, what goes to extra), line after line into one batch
+// (its text grows, the load's buffers are reused).
+func TestQuestionStaged(t *testing.T) {
+	label, nat, num := int64(-3), "q\"1", "12.50"
+	choice := `{"is_greedy": true, "logits_per_byte": -Infinity, "logits_per_char": NaN, "logits_per_token": -0.0, "num_chars": 9223372036854775807, "num_tokens": -9223372036854775808, "num_tokens_all": 0, "sum_logits": 1.7976931348623157e308, "sum_logits_uncond": 5e-324}`
+	zero := `{"is_greedy": false, "logits_per_byte": 0, "logits_per_char": 0, "logits_per_token": 0, "num_chars": 0, "num_tokens": 0, "num_tokens_all": 0, "sum_logits": 0, "sum_logits_uncond": 0}`
+	third := `{"is_greedy": false, "logits_per_byte": -0.12345678901234568, "logits_per_char": 0, "logits_per_token": 0, "num_chars": 0, "num_tokens": 0, "num_tokens_all": 0, "sum_logits": 0, "sum_logits_uncond": 0, "continuation": " A"}`
 	answer := gen.QAQuestionOutputAnswerOutputs{IsGreedy: true, LogitsPerByte: math.Inf(-1), LogitsPerChar: math.NaN(),
 		LogitsPerToken: math.Copysign(0, -1), NumChars: math.MaxInt64, NumTokens: math.MinInt64, NumTokensAll: 0,
 		SumLogits: math.MaxFloat64, SumLogitsUncond: math.SmallestNonzeroFloat64}
-	rows := []*gen.QAQuestionOutput{
-		{ModelRef: "m", Task: "t", DocID: 0},
-		{ModelRef: "m", Task: "t", DocID: -1, Metrics: map[string]float64{}, AnswerOutputs: []gen.QAQuestionOutputAnswerOutputs{}, Extra: []byte(`{}`)},
-		{ModelRef: "c4/1B/seed-0/step-100", Task: "arc_easy", DocID: math.MaxInt64, NativeID: &nat, Label: &label, LoadID: &id,
-			Metrics: map[string]float64{"acc_raw": 1, "zeta": math.Inf(1), "nan": math.NaN(), "neg0": math.Copysign(0, -1),
-				"tiny": 5e-324, "big": 1.7976931348623157e308, "0.1": 0.1, "third": 1.0 / 3},
-			AnswerOutputs: []gen.QAQuestionOutputAnswerOutputs{answer, {}, {LogitsPerByte: -0.123456789012345678}},
-			Extra:         []byte(`{"label":"x"}`)},
-		{ModelRef: "m", Task: "t", Metrics: map[string]float64{"quote\"d": 1, "back\\slash": 2, "ctl\x01": 3, "ünï": 4, "bad\xff": 5, "": 6, "tab\t": 7}},
+	cases := []struct {
+		line string
+		want gen.QAQuestionOutput
+	}{
+		{`{"doc_id": 0}`, gen.QAQuestionOutput{DocID: 0}},
+		{`{"doc_id": -1, "metrics": {}, "model_output": [], "native_id": null, "label": null, "extra": {}}`,
+			gen.QAQuestionOutput{DocID: -1, Metrics: map[string]float64{}, AnswerOutputs: []gen.QAQuestionOutputAnswerOutputs{}, Extra: []byte(`{"extra":{}}`)}},
+		{`{"doc_id": 9223372036854775807, "native_id": "q\"1", "label": -3, "metrics": {"acc_raw": 1, "zeta": Infinity, "nan": NaN, "neg0": -0.0, "tiny": 5e-324, "big": 1.7976931348623157e308, "0.1": 0.1, "third": 0.3333333333333333, "s": "text"}, "model_output": [` + choice + `, ` + zero + `, ` + third + `], "x": [1, "y"]}`,
+			gen.QAQuestionOutput{DocID: math.MaxInt64, NativeID: &nat, Label: &label,
+				Metrics: map[string]float64{"acc_raw": 1, "zeta": math.Inf(1), "nan": math.NaN(), "neg0": math.Copysign(0, -1),
+					"tiny": 5e-324, "big": 1.7976931348623157e308, "0.1": 0.1, "third": 1.0 / 3},
+				AnswerOutputs: []gen.QAQuestionOutputAnswerOutputs{answer, {}, {LogitsPerByte: -0.123456789012345678}},
+				Extra:         []byte(`{"metrics":{"s":"text"},"model_output":[{},{},{"continuation":" A"}],"x":[1,"y"]}`)}},
+		{"{\"doc_id\": -9223372036854775808, \"native_id\": 12.50, \"label\": \"x\", \"metrics\": {\"quote\\\"d\": 1, \"back\\\\slash\": 2, \"ctl\\u0001\": 3, \"ünï\": 4, \"bad\xff\": 5, \"\": 6, \"tab\\t\": 7}}",
+			gen.QAQuestionOutput{DocID: math.MinInt64, NativeID: &num, Extra: []byte(`{"label":"x"}`),
+				Metrics: map[string]float64{"quote\"d": 1, "back\\slash": 2, "ctl\x01": 3, "ünï": 4, "bad\xff": 5, "": 6, "tab\t": 7}}},
+		{`{"doc_id": 5, "model_output": [` + zero + `, {"is_greedy": 1}], "metrics": {"b": 2, "a": 1}}`,
+			gen.QAQuestionOutput{DocID: 5, Metrics: map[string]float64{"a": 1, "b": 2},
+				Extra: []byte(`{"model_output":[{"is_greedy":false,"logits_per_byte":0,"logits_per_char":0,"logits_per_token":0,"num_chars":0,"num_tokens":0,"num_tokens_all":0,"sum_logits":0,"sum_logits_uncond":0},{"is_greedy":1}]}`)}},
 	}
-	var e qaEncoder
-	for round := 0; round < 2; round++ {
-		for i, r := range rows {
-			got, want := e.values(r), r.Values()
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("row %d: values\n got %#v\nwant %#v", i, got, want)
+	q := &qaLoad{l: &loaders.Load{ID: 7}, kept: map[string]int64{}, odd: map[string]*skipped{}}
+	task := &qaTask{model: &qaModel{ref: "c4/1B/seed-0/step-100"}, task: "arc_easy"}
+	b := &qaBatch{}
+	for _, c := range cases {
+		id, err := q.question([]byte(c.line), task, b)
+		if err != nil || id != c.want.DocID {
+			t.Fatalf("question(%s) = %d, %v", c.line, id, err)
+		}
+	}
+	if len(b.qs) != len(cases) || b.ref != task.model.ref || b.task != task.task {
+		t.Fatalf("batch of %d rows for %s %s", len(b.qs), b.ref, b.task)
+	}
+	staged := func(r *qaStaged) []driver.Value {
+		text := func(x qaText) driver.Value {
+			if x.null() {
+				return nil
 			}
+			return string(b.text[x.from:x.to])
+		}
+		v := []driver.Value{b.ref, b.task, r.docID, text(r.nativeID), nil, text(r.metrics), text(r.answers), q.l.ID, text(r.extra)}
+		if r.hasLabel {
+			v[4] = r.label
+		}
+		return v
+	}
+	for i, c := range cases {
+		w := c.want
+		w.ModelRef, w.Task, w.LoadID = task.model.ref, task.task, &q.l.ID
+		if got, want := staged(&b.qs[i]), w.Values(); !reflect.DeepEqual(got, want) {
+			t.Errorf("line %d: staged\n got %#v\nwant %#v", i, got, want)
 		}
 	}
 	// The texts themselves, so that the test does not only compare two
 	// writers that could both be wrong.
-	got := e.values(rows[2])
+	got := staged(&b.qs[2])
 	if want := `{"0.1":0.1,"acc_raw":1,"big":1.7976931348623157e+308,"nan":NaN,"neg0":-0.0,"third":0.3333333333333333,"tiny":5e-324,"zeta":Infinity}`; got[5] != want {
 		t.Errorf("metrics %s, want %s", got[5], want)
 	}
-	if want := `{"is_greedy":true,"logits_per_byte":-Infinity,"logits_per_char":NaN,"logits_per_token":-0.0,"num_chars":9223372036854775807,"num_tokens":-9223372036854775808,"num_tokens_all":0,"sum_logits":1.7976931348623157e+308,"sum_logits_uncond":5e-324}`; got[6].(string)[1:len(want)+1] != want {
+	if want := `[{"is_greedy":true,"logits_per_byte":-Infinity,"logits_per_char":NaN,"logits_per_token":-0.0,"num_chars":9223372036854775807,"num_tokens":-9223372036854775808,"num_tokens_all":0,"sum_logits":1.7976931348623157e+308,"sum_logits_uncond":5e-324},{"is_greedy":false,`; !strings.HasPrefix(got[6].(string), want) {
 		t.Errorf("answer_outputs %s, want it to start %s", got[6], want)
 	}
 }
 
-// BenchmarkQuestionValues compares qaEncoder with gen's Values on a row
-// shaped like the bench's (14 metrics, 4 choices).
-func BenchmarkQuestionValues(b *testing.B) {
-	r := &gen.QAQuestionOutput{ModelRef: "c4/1B/seed-0/step-100", Task: "arc_easy", Metrics: map[string]float64{}}
-	for i := 0; i < 14; i++ {
-		r.Metrics[string(rune('a'+i))+"_metric_raw"] = float64(i) / 7
-	}
-	for i := 0; i < 4; i++ {
-		r.AnswerOutputs = append(r.AnswerOutputs, gen.QAQuestionOutputAnswerOutputs{LogitsPerByte: -1.2345678 * float64(i), LogitsPerChar: 0.25, LogitsPerToken: -3.75, NumChars: 40, NumTokens: 9, NumTokensAll: 12, SumLogits: -17.123456789, SumLogitsUncond: -21.5})
-	}
-	b.Run("gen", func(b *testing.B) {
-		for b.Loop() {
-			r.Values()
-		}
-	})
-	b.Run("encoder", func(b *testing.B) {
-		var e qaEncoder
-		for b.Loop() {
-			e.values(r)
-		}
-	})
-}
-
 // BenchmarkQuestion decodes a prediction line shaped like the bench's (14
-// metrics, 4 choices) and encodes its row, as the load does a question.
+// metrics, 4 choices) into a staged row, as the load does a question.
 func BenchmarkQuestion(b *testing.B) {
 	line := []byte(`{"doc_id": 17, "native_id": "Mercury_7175875", "label": 2, "task_hash": "4c3b", "model_hash": "9f1e", "metrics": {` +
 		`"predicted_index_raw": 2, "predicted_index_per_token": 2, "predicted_index_per_char": 1, "predicted_index_per_byte": 1, ` +
@@ -90,13 +107,15 @@ func BenchmarkQuestion(b *testing.B) {
 	line = append(line, "]}"...)
 	q := &qaLoad{l: &loaders.Load{ID: 1}, kept: map[string]int64{}, odd: map[string]*skipped{}}
 	t := &qaTask{model: &qaModel{ref: "c4/1B/seed-0/step-100"}, task: "arc_easy"}
-	var e qaEncoder
+	batch := newBatch(tarstream.Member{})
 	for b.Loop() {
-		row, err := q.question(line, t)
-		if err != nil {
+		if len(batch.qs) == qaBatchRows {
+			putBatch(batch) // as the table function does once DuckDB copied the rows
+			batch = newBatch(tarstream.Member{})
+		}
+		if _, err := q.question(line, t, batch); err != nil {
 			b.Fatal(err)
 		}
-		e.values(row)
 	}
 }
 

@@ -9,8 +9,9 @@ import (
 )
 
 // FuzzQAQuestion: a prediction line from an untrusted file never panics
-// the decoder; a decoded row's extra is JSON that reads back, and every
-// answer it typed came from a model_output that fits ModelAnswerOutput.
+// the decoder; a staged row's texts (extra, metrics, answers) are JSON
+// that reads back, and every answer it typed came from a model_output
+// choice.
 func FuzzQAQuestion(f *testing.F) {
 	for _, s := range []string{
 		`{"doc_id": 0, "native_id": "ARC_1", "metrics": {"acc_raw": 1, "x": NaN, "s": "B"}, "model_output": [{"sum_logits": -1.5, "num_tokens": 3, "num_tokens_all": 30, "is_greedy": false, "sum_logits_uncond": -2, "logits_per_token": -0.5, "logits_per_char": -0.1, "logits_per_byte": -0.14, "num_chars": 10, "continuation": " A"}], "label": 0, "task_hash": "t", "model_hash": "m"}`,
@@ -20,21 +21,26 @@ func FuzzQAQuestion(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		q := &qaLoad{l: &loaders.Load{ID: 1}, kept: map[string]int64{}}
+		q := &qaLoad{l: &loaders.Load{ID: 1}, kept: map[string]int64{}, odd: map[string]*skipped{}}
 		task := &qaTask{model: &qaModel{ref: "m"}, task: "t"}
-		row, err := q.question(line, task)
-		if err != nil {
+		b := &qaBatch{}
+		if _, err := q.question(line, task, b); err != nil {
 			return
 		}
-		if row.Extra != nil {
-			var p fastjson.Parser
-			if _, err := p.ParseBytes(jsonexact.PyInf(row.Extra)); err != nil {
-				t.Fatalf("extra %s is not JSON: %v", row.Extra, err)
+		r := b.qs[0]
+		for _, x := range []qaText{r.extra, r.metrics, r.answers} {
+			if x.null() {
+				continue
+			}
+			if _, err := (&fastjson.Parser{}).ParseBytes(jsonexact.PyInf(b.text[x.from:x.to])); err != nil {
+				t.Fatalf("staged text %s is not JSON: %v", b.text[x.from:x.to], err)
 			}
 		}
 		v := mustParse(t, jsonexact.PyInf(line))
-		if row.AnswerOutputs != nil && len(row.AnswerOutputs) != len(v.GetArray("model_output")) {
-			t.Fatalf("%d answers from %d choices", len(row.AnswerOutputs), len(v.GetArray("model_output")))
+		if !r.answers.null() {
+			if n, want := len(mustParse(t, jsonexact.PyInf(b.text[r.answers.from:r.answers.to])).GetArray()), len(v.GetArray("model_output")); n != want {
+				t.Fatalf("%d answers from %d choices", n, want)
+			}
 		}
 		back := jsonexact.UnInf(jsonexact.Compact(v))
 		if _, err := (&fastjson.Parser{}).ParseBytes(jsonexact.PyInf(back)); err != nil {

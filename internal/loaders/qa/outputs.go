@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/dschema/dschema/internal/loaders"
 
@@ -77,6 +78,7 @@ type qaLoad struct {
 	numText  []byte // exactFloatBuf's buffer, for the walk's goroutine
 	// metricKeys are the metric names seen (metricKey), for the walk's goroutine.
 	metricKeys map[string]string
+	metrics    []qaMetric          // a question's metrics, kept from question to question
 	skipped    map[string]*skipped // reason → members passed over
 	notes      []string
 	kept       map[string]int64
@@ -84,24 +86,44 @@ type qaLoad struct {
 	memLimit   string              // DuckDB's memory limit during the load, as DuckDB says it
 	longest    int                 // the longest line appended so far
 	dumpDirs   map[string]bool     // OLMES dumps with task files
-	batches    chan *qaBatch       // rows from the walk to the encoding goroutine
+	batches    chan *qaBatch       // rows from the walk to the table function and the inputs appender
 	pending    int                 // source bytes appended since the last flush
 	done       <-chan struct{}     // closed when the load stops
 }
 
-// qaBatch is rows of one member, with their lines, on their way to the appenders.
+// qaBatch is rows of one member, with their lines, on their way to
+// DuckDB: question rows staged (for the table function qaRows), or
+// input rows (for the inputs appender).
 type qaBatch struct {
-	m     tarstream.Member
-	lines []qaAt
-	bytes int                     // the lines' size
-	long  int                     // the longest line's size
-	rows  []*gen.QAQuestionOutput // question rows, decoded
-	qs    [][]driver.Value        // the same rows encoded (gen.QAQuestionOutput.Values)
-	ins   []*gen.QAQuestionInput
+	m         tarstream.Member
+	lines     []qaAt
+	bytes     int // the lines' size
+	long      int // the longest line's size
+	ref, task string
+	qs        []qaStaged // question rows
+	text      []byte     // their texts
+	ins       []*gen.QAQuestionInput
 }
 
 // qaBatchRows is the rows a batch holds.
 const qaBatchRows = 512
+
+// qaBatchPool keeps batches of question rows that DuckDB has copied, so
+// that their rows and text are not grown anew for every batch.
+var qaBatchPool sync.Pool
+
+// newBatch is an empty batch of member m.
+func newBatch(m tarstream.Member) *qaBatch {
+	b, _ := qaBatchPool.Get().(*qaBatch)
+	if b == nil {
+		return &qaBatch{m: m}
+	}
+	*b = qaBatch{m: m, lines: b.lines[:0], qs: b.qs[:0], text: b.text[:0]}
+	return b
+}
+
+// putBatch gives a batch whose rows were written back to newBatch.
+func putBatch(b *qaBatch) { qaBatchPool.Put(b) }
 
 // send hands a batch to the appending goroutine.
 func (q *qaLoad) send(b *qaBatch) error {
@@ -208,18 +230,16 @@ func (qaLoader) Load(ctx context.Context, l *loaders.Load) (*loaders.Report, err
 		return nil, fmt.Errorf("read DuckDB's memory limit: %w", err)
 	}
 	l.Stage("reading " + filepath.Base(q.root))
-	// Three stages: the walk (decompression and JSON decoding) sends
-	// batches of rows, a second goroutine encodes them as the staged
-	// appender would, and DuckDB's INSERT pulls the question rows from a
-	// table function (qaRows) on its own threads, while this goroutine
-	// appends the inputs between two INSERTs.
+	// Two stages: the walk (decompression, and JSON decoding into staged
+	// rows) sends batches of rows, and DuckDB's INSERT pulls the question
+	// rows from a table function (qaRows), while this goroutine appends
+	// the inputs between two INSERTs.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	q.batches = make(chan *qaBatch, 4)
+	q.batches = make(chan *qaBatch, 8)
 	q.done = wctx.Done()
-	encoded := make(chan *qaBatch, 4)
 	name := fmt.Sprintf("dschema_qa_rows_%d", qaRowsFuncs.Add(1))
-	src, insert, err := newQARows(q.root, encoded, wctx.Done(), name)
+	src, insert, err := newQARows(q.root, l.ID, q.batches, wctx.Done(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -243,20 +263,6 @@ func (qaLoader) Load(ctx context.Context, l *loaders.Load) (*loaders.Report, err
 		defer close(q.batches)
 		walkErr = tarstream.Walk(wctx, q.root, tarstream.Options{Nested: true, Progress: l.ReadProgress}, q.member)
 	}()
-	go func() {
-		defer close(encoded)
-		var e qaEncoder
-		for b := range q.batches {
-			for _, r := range b.rows {
-				b.qs = append(b.qs, e.values(r))
-			}
-			b.rows = nil
-			select {
-			case encoded <- b:
-			case <-wctx.Done():
-			}
-		}
-	}()
 	err = l.Conn.Raw(func(dc any) error {
 		var err error
 		if q.ins, err = gen.NewQAQuestionInputAppender(dc.(driver.Conn)); err != nil {
@@ -278,11 +284,8 @@ func (qaLoader) Load(ctx context.Context, l *loaders.Load) (*loaders.Report, err
 		return q.writeTasks(dc.(driver.Conn))
 	})
 	restore()
-	// The goroutines end before the load returns: the walk on the
-	// cancelled context, the encoder once the walk closed its batches.
+	// The walk ends, on the cancelled context, before the load returns.
 	cancel()
-	for range encoded {
-	}
 	<-walked
 	if err != nil {
 		var fe *loaders.FileError
@@ -405,7 +408,7 @@ func (q *qaLoad) malformed(m tarstream.Member, at qaAt, err error) error {
 // batched calls f with every line of a member and the batch its row goes
 // to, and sends the batches on as they fill.
 func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(at qaAt, line []byte, b *qaBatch) error) error {
-	batch := &qaBatch{m: m}
+	batch := newBatch(m)
 	err := q.eachQALine(m, r, func(at qaAt, line []byte) error {
 		batch.bytes += len(line)
 		batch.long = max(batch.long, len(line))
@@ -415,7 +418,7 @@ func (q *qaLoad) batched(m tarstream.Member, r io.Reader, f func(at qaAt, line [
 		if err := q.send(batch); err != nil {
 			return err
 		}
-		batch = &qaBatch{m: m}
+		batch = newBatch(m)
 		return nil
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dschema/dschema/internal/loaders"
@@ -14,6 +15,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/dschema/dschema/gen"
+	"github.com/dschema/dschema/internal/appender"
 	"github.com/dschema/dschema/internal/runname"
 	"github.com/dschema/dschema/internal/tarstream"
 )
@@ -30,16 +32,16 @@ func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 	}
 	seen := map[int64]int64{}
 	return q.batched(m, r, func(at qaAt, b []byte, batch *qaBatch) error {
-		row, err := q.question(b, t)
+		id, err := q.question(b, t, batch)
 		if err != nil {
 			return q.failErr(m, at, err.Error(), err)
 		}
-		if prev, dup := seen[row.DocID]; dup {
-			return q.fail(m, at, fmt.Sprintf("doc_id %d again (first on line %d)", row.DocID, prev))
+		if prev, dup := seen[id]; dup {
+			return q.fail(m, at, fmt.Sprintf("doc_id %d again (first on line %d)", id, prev))
 		}
-		seen[row.DocID] = at.line
+		seen[id] = at.line
 		t.questions++
-		batch.rows, batch.lines = append(batch.rows, row), append(batch.lines, at)
+		batch.lines = append(batch.lines, at)
 		return nil
 	})
 }
@@ -47,38 +49,50 @@ func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 // answerKeys are ModelAnswerOutput's fields, in the struct's order.
 var answerKeys = []string{"is_greedy", "logits_per_byte", "logits_per_char", "logits_per_token", "num_chars", "num_tokens", "num_tokens_all", "sum_logits", "sum_logits_uncond"}
 
-// question decodes one prediction line.
-func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
+// qaMetric is a metric of a question: its name and value.
+type qaMetric struct {
+	key string
+	f   float64
+}
+
+// question decodes one prediction line into a staged row of batch (its
+// texts appended to batch.text) and returns its doc_id. The staged values
+// are those gen.QAQuestionOutput.Values gives for the row the line holds
+// (TestQuestionStaged): metrics sorted by name, numbers as
+// appender.AppendJSONScalar writes them; built here straight from the
+// parsed line, without the row's map and slices.
+func (q *qaLoad) question(b []byte, t *qaTask, batch *qaBatch) (int64, error) {
 	v, err := q.parser.ParseBytes(jsonexact.PyInf(b))
 	if err != nil {
-		return nil, fmt.Errorf("malformed JSON: %w", err)
+		return 0, fmt.Errorf("malformed JSON: %w", err)
 	}
 	if err := q.strict(v); err != nil {
-		return nil, err
+		return 0, err
 	}
 	o, err := v.Object()
 	if err != nil {
-		return nil, fmt.Errorf("not a JSON object")
+		return 0, fmt.Errorf("not a JSON object")
 	}
-	row := &gen.QAQuestionOutput{ModelRef: t.model.ref, Task: t.task, LoadID: &q.l.ID}
-	var extra loaders.JSONObject
 	docID := o.Get("doc_id")
 	if docID == nil {
-		return nil, fmt.Errorf("no doc_id")
+		return 0, fmt.Errorf("no doc_id")
 	}
 	id, ok := exactInt(docID)
 	if !ok {
-		return nil, fmt.Errorf("doc_id %s is not an integer", docID)
+		return 0, fmt.Errorf("doc_id %s is not an integer", docID)
 	}
-	row.DocID = id
+	batch.ref, batch.task = t.model.ref, t.task
+	row := qaStaged{docID: id, nativeID: noText, metrics: noText, answers: noText, extra: noText}
+	var extra loaders.JSONObject
+	var correct *float64
 	o.Visit(func(k []byte, x *fastjson.Value) {
 		switch string(k) {
 		case "doc_id":
 		case "native_id":
-			row.NativeID = nativeID(x)
+			row.nativeID = batch.nativeID(x)
 		case "label":
 			if l, ok := exactInt(x); ok {
-				row.Label = &l
+				row.label, row.hasLabel = l, true
 			} else if x.Type() != fastjson.TypeNull {
 				addValue(&extra, "label", x)
 			}
@@ -104,24 +118,32 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 				return
 			}
 			var rest loaders.JSONObject
-			row.Metrics = make(map[string]float64, mo.Len())
+			q.metrics = q.metrics[:0]
 			mo.Visit(func(mk []byte, mv *fastjson.Value) {
 				if f, ok := exactFloatBuf(mv, &q.numText); ok {
-					row.Metrics[q.metricKey(mk)] = f
+					q.metrics = append(q.metrics, qaMetric{q.metricKey(mk), f})
 				} else {
 					addValue(&rest, string(mk), mv)
 				}
 			})
+			row.metrics = batch.metricsText(q.metrics)
+			for i := range q.metrics {
+				if q.metrics[i].key == "correct_choice" {
+					correct = &q.metrics[i].f
+				}
+			}
 			if !rest.Empty() {
 				extra.AddRaw("metrics", rest.Bytes())
 			}
 		case "model_output":
-			outs, leftover, ok := answers(x, &q.numText)
+			from := len(batch.text)
+			text, leftover, ok := appendAnswers(batch.text, x, &q.numText)
 			if !ok {
+				batch.text = batch.text[:from]
 				addValue(&extra, "model_output", x)
 				return
 			}
-			row.AnswerOutputs = outs
+			batch.text, row.answers = text, qaText{from, len(text)}
 			if leftover != nil {
 				extra.AddRaw("model_output", leftover)
 			}
@@ -130,22 +152,23 @@ func (q *qaLoad) question(b []byte, t *qaTask) (*gen.QAQuestionOutput, error) {
 		}
 	})
 	if !extra.Empty() {
-		row.Extra = extra.Bytes()
+		row.extra = batch.add(extra.Bytes())
 		q.kept["questions with something kept in extra (text metrics, other keys, per-choice keys outside ModelAnswerOutput)"]++
 	}
 	if mo := o.Get("model_output"); mo != nil && mo.Type() == fastjson.TypeArray {
 		n := len(mo.GetArray())
 		where := func(what string) string {
-			return fmt.Sprintf("%s %s doc %d (%s, %d choices)", t.model.ref, t.task, row.DocID, what, n)
+			return fmt.Sprintf("%s %s doc %d (%s, %d choices)", t.model.ref, t.task, id, what, n)
 		}
-		if l := row.Label; l != nil && (*l < 0 || *l >= int64(n)) {
-			q.noteOdd("questions whose label is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("label %d", *l)))
+		if row.hasLabel && (row.label < 0 || row.label >= int64(n)) {
+			q.noteOdd("questions whose label is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("label %d", row.label)))
 		}
-		if c, ok := row.Metrics["correct_choice"]; ok && (c != math.Trunc(c) || c < 0 || c >= float64(n)) {
-			q.noteOdd("questions whose metrics.correct_choice is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("correct_choice %v", c)))
+		if c := correct; c != nil && (*c != math.Trunc(*c) || *c < 0 || *c >= float64(n)) {
+			q.noteOdd("questions whose metrics.correct_choice is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("correct_choice %v", *c)))
 		}
 	}
-	return row, nil
+	batch.qs = append(batch.qs, row)
+	return id, nil
 }
 
 // strict refuses v when one of its numbers is not JSON's (nor Python's
@@ -183,66 +206,90 @@ func (q *qaLoad) metricKey(k []byte) string {
 	return s
 }
 
-// answers turns model_output into ModelAnswerOutputs when every choice has
-// every field with its type (numText is exactFloatBuf's buffer); leftover is the choices' other keys (one
-// object per choice), nil when none.
-func answers(x *fastjson.Value, numText *[]byte) (out []gen.QAQuestionOutputAnswerOutputs, leftover []byte, ok bool) {
+// appendAnswers appends model_output as the JSON text of
+// STRUCT(ModelAnswerOutput)[] when every choice has every field with its
+// type (numText is exactFloatBuf's buffer), the fields in the struct's
+// order as appender.AppendJSONScalar writes them; leftover is the choices'
+// other keys (one object per choice), nil when none. When a choice does
+// not fit, ok is false and what b holds past its length is not the
+// answers' text.
+func appendAnswers(b []byte, x *fastjson.Value, numText *[]byte) (text, leftover []byte, ok bool) {
 	arr, err := x.Array()
 	if err != nil {
-		return nil, nil, false
+		return b, nil, false
 	}
-	out = make([]gen.QAQuestionOutputAnswerOutputs, len(arr))
-	var rest []loaders.JSONObject
-	anyRest := false
+	var rest []loaders.JSONObject // the choices' other keys, when one has some
+	b = append(b, '[')
 	for i, c := range arr {
 		co, err := c.Object()
 		if err != nil || co.Len() < len(answerKeys) {
-			return nil, nil, false
+			return b, nil, false
 		}
-		a := &out[i]
-		floats := []*float64{&a.LogitsPerByte, &a.LogitsPerChar, &a.LogitsPerToken, &a.SumLogits, &a.SumLogitsUncond}
-		ints := []*int64{&a.NumChars, &a.NumTokens, &a.NumTokensAll}
-		for j, k := range []string{"logits_per_byte", "logits_per_char", "logits_per_token", "sum_logits", "sum_logits_uncond"} {
+		var floats [5]float64
+		var ints [3]int64
+		for j, k := range [...]string{"logits_per_byte", "logits_per_char", "logits_per_token", "sum_logits", "sum_logits_uncond"} {
 			f, ok := exactFloatBuf(co.Get(k), numText)
 			if !ok {
-				return nil, nil, false
+				return b, nil, false
 			}
-			*floats[j] = f
+			floats[j] = f
 		}
-		for j, k := range []string{"num_chars", "num_tokens", "num_tokens_all"} {
+		for j, k := range [...]string{"num_chars", "num_tokens", "num_tokens_all"} {
 			n, ok := exactInt(co.Get(k))
 			if !ok {
-				return nil, nil, false
+				return b, nil, false
 			}
-			*ints[j] = n
+			ints[j] = n
 		}
 		g := co.Get("is_greedy")
 		if g == nil || (g.Type() != fastjson.TypeTrue && g.Type() != fastjson.TypeFalse) {
-			return nil, nil, false
+			return b, nil, false
 		}
-		a.IsGreedy = g.Type() == fastjson.TypeTrue
-		var r loaders.JSONObject
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"is_greedy":`...)
+		b = strconv.AppendBool(b, g.Type() == fastjson.TypeTrue)
+		b = append(b, `,"logits_per_byte":`...)
+		b = appender.AppendJSONScalar(b, floats[0])
+		b = append(b, `,"logits_per_char":`...)
+		b = appender.AppendJSONScalar(b, floats[1])
+		b = append(b, `,"logits_per_token":`...)
+		b = appender.AppendJSONScalar(b, floats[2])
+		b = append(b, `,"num_chars":`...)
+		b = strconv.AppendInt(b, ints[0], 10)
+		b = append(b, `,"num_tokens":`...)
+		b = strconv.AppendInt(b, ints[1], 10)
+		b = append(b, `,"num_tokens_all":`...)
+		b = strconv.AppendInt(b, ints[2], 10)
+		b = append(b, `,"sum_logits":`...)
+		b = appender.AppendJSONScalar(b, floats[3])
+		b = append(b, `,"sum_logits_uncond":`...)
+		b = appender.AppendJSONScalar(b, floats[4])
+		b = append(b, '}')
 		if co.Len() > len(answerKeys) {
+			if rest == nil {
+				rest = make([]loaders.JSONObject, len(arr))
+			}
 			co.Visit(func(k []byte, v *fastjson.Value) {
 				if !isAnswerKey(string(k)) {
-					addValue(&r, string(k), v)
+					addValue(&rest[i], string(k), v)
 				}
 			})
-			anyRest = true
 		}
-		rest = append(rest, r)
 	}
-	if anyRest {
-		b := []byte{'['}
+	b = append(b, ']')
+	if rest != nil {
+		leftover = []byte{'['}
 		for i, r := range rest {
 			if i > 0 {
-				b = append(b, ',')
+				leftover = append(leftover, ',')
 			}
-			b = append(b, r.Bytes()...)
+			leftover = append(leftover, r.Bytes()...)
 		}
-		leftover = append(b, ']')
+		leftover = append(leftover, ']')
 	}
-	return out, leftover, true
+	return b, leftover, true
 }
 
 func isAnswerKey(k string) bool {

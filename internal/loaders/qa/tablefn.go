@@ -1,7 +1,6 @@
 package qa
 
 import (
-	"database/sql/driver"
 	"fmt"
 	"runtime"
 	"sync"
@@ -15,7 +14,7 @@ import (
 )
 
 // qaRows is the table function DuckDB's INSERT into qa_question_outputs
-// reads the encoded question rows from: each call of FillChunk (on any of
+// reads the staged question rows from: each call of FillChunk (on any of
 // DuckDB's threads) takes the next batch and writes its rows into DuckDB's
 // vectors, so the rows are not staged in a query appender and copied
 // again, and the INSERT runs while the walk reads on. A batch of inputs
@@ -23,10 +22,11 @@ import (
 // it is held for the load to append between two INSERTs, since one
 // connection runs one statement at a time.
 type qaRows struct {
-	root  string // the source, for errors
-	in    <-chan *qaBatch
-	done  <-chan struct{} // closed when the load stops
-	infos []duckdb.ColumnInfo
+	root   string // the source, for errors
+	loadID int64
+	in     <-chan *qaBatch
+	done   <-chan struct{} // closed when the load stops
+	infos  []duckdb.ColumnInfo
 
 	mu     sync.Mutex
 	held   []*qaBatch // batches of inputs that ended the statement
@@ -46,13 +46,14 @@ type qaRef struct {
 }
 
 // newQARows is the table function on in, ending when done closes, and
-// the INSERT that reads it once registered as name.
-func newQARows(root string, in <-chan *qaBatch, done <-chan struct{}, name string) (*qaRows, string, error) {
+// the INSERT that reads it once registered as name; its rows are load
+// loadID's.
+func newQARows(root string, loadID int64, in <-chan *qaBatch, done <-chan struct{}, name string) (*qaRows, string, error) {
 	infos, names, insert, err := appender.StagedInsert(gen.QAQuestionOutputTable, gen.QAQuestionOutputColumns, gen.QAQuestionOutputStages, name+"()")
 	if err != nil {
 		return nil, "", err
 	}
-	s := &qaRows{root: root, in: in, done: done}
+	s := &qaRows{root: root, loadID: loadID, in: in, done: done}
 	for i, info := range infos {
 		s.infos = append(s.infos, duckdb.ColumnInfo{Name: names[i], T: info})
 	}
@@ -90,8 +91,8 @@ func (s *qaRows) FillChunk(_ any, ch duckdb.DataChunk) error {
 		s.end(b, false)
 		return ch.SetSize(0)
 	}
-	for n, row := range b.qs {
-		if err := setRow(ch, n, row); err != nil {
+	for n := range b.qs {
+		if err := s.setRow(ch, n, b, &b.qs[n]); err != nil {
 			err = &loaders.FileError{Path: s.root, Place: b.lines[n].place(b.m), Msg: err.Error(), Err: err}
 			s.mu.Lock()
 			if s.err == nil {
@@ -105,7 +106,9 @@ func (s *qaRows) FillChunk(_ any, ch duckdb.DataChunk) error {
 	for l := s.longest.Load(); int64(b.long) > l && !s.longest.CompareAndSwap(l, int64(b.long)); l = s.longest.Load() {
 	}
 	s.last.Store(&qaRef{b.m.Path, b.lines[len(b.lines)-1]})
-	return ch.SetSize(len(b.qs))
+	n := len(b.qs)
+	putBatch(b) // DuckDB's vectors hold copies of its values
+	return ch.SetSize(n)
 }
 
 // end ends the statement, holding b (a batch of inputs) when not nil;
@@ -136,25 +139,49 @@ func (s *qaRows) rowErr() error {
 	return s.err
 }
 
-// setRow writes one row of staged values (qaEncoder.values) into row n of ch.
-func setRow(ch duckdb.DataChunk, n int, row []driver.Value) error {
-	for c, v := range row {
+// setRow writes the staged row r of batch b into row n of ch, in
+// gen.QAQuestionOutputColumns' order.
+func (s *qaRows) setRow(ch duckdb.DataChunk, n int, b *qaBatch, r *qaStaged) error {
+	for c := range gen.QAQuestionOutputColumns {
 		var err error
-		switch x := v.(type) {
-		case nil:
-			err = ch.SetValue(c, n, nil)
-		case string:
-			err = duckdb.SetChunkValue(ch, c, n, x)
-		case int64:
-			err = duckdb.SetChunkValue(ch, c, n, x)
-		default:
-			err = ch.SetValue(c, n, v)
+		switch c {
+		case 0:
+			err = duckdb.SetChunkValue(ch, c, n, b.ref)
+		case 1:
+			err = duckdb.SetChunkValue(ch, c, n, b.task)
+		case 2:
+			err = duckdb.SetChunkValue(ch, c, n, r.docID)
+		case 3:
+			err = setText(ch, c, n, b.text, r.nativeID)
+		case 4:
+			if r.hasLabel {
+				err = duckdb.SetChunkValue(ch, c, n, r.label)
+			} else {
+				err = ch.SetValue(c, n, nil)
+			}
+		case 5:
+			err = setText(ch, c, n, b.text, r.metrics)
+		case 6:
+			err = setText(ch, c, n, b.text, r.answers)
+		case 7:
+			err = duckdb.SetChunkValue(ch, c, n, s.loadID)
+		case 8:
+			err = setText(ch, c, n, b.text, r.extra)
 		}
 		if err != nil {
 			return fmt.Errorf("column %s: %w", gen.QAQuestionOutputColumns[c], err)
 		}
 	}
 	return nil
+}
+
+// setText writes t, a text of a batch's text (or NULL), into row n of
+// column c; DuckDB copies it.
+func setText(ch duckdb.DataChunk, c, n int, text []byte, t qaText) error {
+	if t.null() {
+		return ch.SetValue(c, n, nil)
+	}
+	return duckdb.SetChunkValue(ch, c, n, text[t.from:t.to])
 }
 
 // qaRowsFuncs numbers the table functions, one a load.

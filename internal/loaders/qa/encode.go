@@ -53,10 +53,11 @@ func (b *qaBatch) nativeID(x *fastjson.Value) qaText {
 	}
 }
 
-// metricsText appends ms as appender.MapJSON writes a MAP(VARCHAR,
-// DOUBLE): keys sorted (ms is sorted in place; no key is there twice,
-// jsonexact.Strict refused the line).
-func (b *qaBatch) metricsText(ms []qaMetric) qaText {
+// metricsText appends ms (their values' texts in text) as the JSON text
+// of a MAP(VARCHAR, DOUBLE), keys sorted as appender.MapJSON sorts them
+// (ms is sorted in place; no key is there twice, jsonexact.Strict refused
+// the line).
+func (b *qaBatch) metricsText(ms []qaMetric, text []byte) qaText {
 	if !slices.IsSortedFunc(ms, compareMetrics) {
 		slices.SortFunc(ms, compareMetrics)
 	}
@@ -68,7 +69,7 @@ func (b *qaBatch) metricsText(ms []qaMetric) qaText {
 		}
 		t = appendKey(t, ms[i].key)
 		t = append(t, ':')
-		t = appender.AppendJSONScalar(t, ms[i].f)
+		t = append(t, text[ms[i].from:ms[i].to]...)
 	}
 	b.text = append(t, '}')
 	return qaText{from, len(b.text)}

@@ -86,6 +86,20 @@ func TestQuestionStaged(t *testing.T) {
 	if want := `{"0.1":0.1,"acc_raw":1,"big":1.7976931348623157e+308,"nan":NaN,"neg0":-0.0,"third":0.3333333333333333,"tiny":5e-324,"zeta":Infinity}`; got[5] != want {
 		t.Errorf("metrics %s, want %s", got[5], want)
 	}
+	// A double is written as its own text when every reader reads it
+	// alike (plainNumber; TestPlainNumberReadsAlike), else as its
+	// shortest: these texts differ from gen's, not their values.
+	line := strings.Replace(`{"doc_id": 6, "metrics": {"b": 1.50, "a": 1E5, "z": -0, "big": 1152921504606846976}, "model_output": [`+zero+`]}`, `"logits_per_byte": 0`, `"logits_per_byte": 2.50e-3`, 1)
+	if _, err := q.question([]byte(line), task, b); err != nil {
+		t.Fatal(err)
+	}
+	r := staged(&b.qs[len(b.qs)-1])
+	if want := `{"a":1E5,"b":1.50,"big":1.152921504606847e+18,"z":-0.0}`; r[5] != want {
+		t.Errorf("metrics %s, want %s", r[5], want)
+	}
+	if want := `[{"is_greedy":false,"logits_per_byte":2.50e-3,"logits_per_char":0,`; !strings.HasPrefix(r[6].(string), want) {
+		t.Errorf("answer_outputs %s, want it to start %s", r[6], want)
+	}
 	if want := `[{"is_greedy":true,"logits_per_byte":-Infinity,"logits_per_char":NaN,"logits_per_token":-0.0,"num_chars":9223372036854775807,"num_tokens":-9223372036854775808,"num_tokens_all":0,"sum_logits":1.7976931348623157e+308,"sum_logits_uncond":5e-324},{"is_greedy":false,`; !strings.HasPrefix(got[6].(string), want) {
 		t.Errorf("answer_outputs %s, want it to start %s", got[6], want)
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dschema/dschema/internal/appender"
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/loaders/jsonexact"
 
@@ -63,6 +64,84 @@ func exactFloatBuf(v *fastjson.Value, buf *[]byte) (float64, bool) {
 		}
 	}
 	return f, true
+}
+
+// appendExactFloat appends the number v as JSON text a double column's
+// cast reads as the double v is (exactFloatBuf's rule; numText is its
+// buffer): v's own text when plainNumber says any correctly rounding
+// reader gets that double from it, else the double's shortest text
+// (appender.AppendJSONScalar). ok is false, and b unchanged, when v is
+// not such a number.
+func appendExactFloat(b []byte, v *fastjson.Value, numText *[]byte) ([]byte, bool) {
+	if v == nil || v.Type() != fastjson.TypeNumber {
+		return b, false
+	}
+	if t := v.MarshalTo((*numText)[:0]); plainNumber(t) {
+		*numText = t
+		return append(b, t...), true
+	}
+	f, ok := exactFloatBuf(v, numText)
+	if !ok {
+		return b, false
+	}
+	return appender.AppendJSONScalar(b, f), true
+}
+
+// plainNumber reports whether t, the text of a number JSON allows, is
+// one whose double every correctly rounding reader (strconv, DuckDB's
+// JSON) gets alike, with nothing for exactFloatBuf to refuse: at most 17
+// digits (as Python writes a double) and an exponent of at most 280 (so
+// neither too large nor too small for a double); an integer of at most
+// 15 digits (a double holds it), not -0 (read as the integer 0, where
+// exactFloatBuf's double is -0.0). NaN and the infinities are not plain.
+// TestPlainNumberReadsAlike holds DuckDB's reading to strconv's.
+func plainNumber(t []byte) bool {
+	i, digits, integer := 0, 0, true
+	if i < len(t) && t[i] == '-' {
+		i++
+	}
+	start := i
+	for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+		digits++
+	}
+	if i == start || (t[start] == '0' && i-start > 1) {
+		return false // no digits, or a leading zero JSON does not allow
+	}
+	if i < len(t) && t[i] == '.' {
+		integer = false
+		i++
+		f := i
+		for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+			digits++
+		}
+		if i == f {
+			return false
+		}
+	}
+	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		integer = false
+		i++
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			i++
+		}
+		e, n := 0, 0
+		for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+			if e = e*10 + int(t[i]-'0'); e > 280 {
+				return false
+			}
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+	}
+	if i != len(t) {
+		return false
+	}
+	if integer {
+		return digits <= 15 && !(t[0] == '-' && digits == 1 && t[1] == '0')
+	}
+	return digits <= 17
 }
 
 // addValue adds key k with v's compact JSON text to o.

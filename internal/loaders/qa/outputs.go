@@ -79,6 +79,7 @@ type qaLoad struct {
 	// metricKeys are the metric names seen (metricKey), for the walk's goroutine.
 	metricKeys map[string]string
 	metrics    []qaMetric          // a question's metrics, kept from question to question
+	metricText []byte              // their values' texts
 	skipped    map[string]*skipped // reason → members passed over
 	notes      []string
 	kept       map[string]int64

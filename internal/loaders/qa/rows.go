@@ -15,7 +15,6 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/dschema/dschema/gen"
-	"github.com/dschema/dschema/internal/appender"
 	"github.com/dschema/dschema/internal/runname"
 	"github.com/dschema/dschema/internal/tarstream"
 )
@@ -49,17 +48,18 @@ func (q *qaLoad) predictions(m tarstream.Member, r io.Reader, t *qaTask) error {
 // answerKeys are ModelAnswerOutput's fields, in the struct's order.
 var answerKeys = []string{"is_greedy", "logits_per_byte", "logits_per_char", "logits_per_token", "num_chars", "num_tokens", "num_tokens_all", "sum_logits", "sum_logits_uncond"}
 
-// qaMetric is a metric of a question: its name and value.
+// qaMetric is a metric of a question: its name, and its value's JSON
+// text (appendExactFloat's) at [from, to) of qaLoad.metricText.
 type qaMetric struct {
-	key string
-	f   float64
+	key      string
+	from, to int
 }
 
 // question decodes one prediction line into a staged row of batch (its
 // texts appended to batch.text) and returns its doc_id. The staged values
 // are those gen.QAQuestionOutput.Values gives for the row the line holds
-// (TestQuestionStaged): metrics sorted by name, numbers as
-// appender.AppendJSONScalar writes them; built here straight from the
+// (TestQuestionStaged): metrics sorted by name, each double as its own
+// text or its shortest (appendExactFloat); built here straight from the
 // parsed line, without the row's map and slices.
 func (q *qaLoad) question(b []byte, t *qaTask, batch *qaBatch) (int64, error) {
 	v, err := q.parser.ParseBytes(jsonexact.PyInf(b))
@@ -84,7 +84,8 @@ func (q *qaLoad) question(b []byte, t *qaTask, batch *qaBatch) (int64, error) {
 	batch.ref, batch.task = t.model.ref, t.task
 	row := qaStaged{docID: id, nativeID: noText, metrics: noText, answers: noText, extra: noText}
 	var extra loaders.JSONObject
-	var correct *float64
+	var correct float64 // metrics.correct_choice, when hasCorrect
+	hasCorrect := false
 	o.Visit(func(k []byte, x *fastjson.Value) {
 		switch string(k) {
 		case "doc_id":
@@ -118,20 +119,20 @@ func (q *qaLoad) question(b []byte, t *qaTask, batch *qaBatch) (int64, error) {
 				return
 			}
 			var rest loaders.JSONObject
-			q.metrics = q.metrics[:0]
+			q.metrics, q.metricText = q.metrics[:0], q.metricText[:0]
 			mo.Visit(func(mk []byte, mv *fastjson.Value) {
-				if f, ok := exactFloatBuf(mv, &q.numText); ok {
-					q.metrics = append(q.metrics, qaMetric{q.metricKey(mk), f})
+				from := len(q.metricText)
+				var ok bool
+				if q.metricText, ok = appendExactFloat(q.metricText, mv, &q.numText); ok {
+					q.metrics = append(q.metrics, qaMetric{q.metricKey(mk), from, len(q.metricText)})
+					if string(mk) == "correct_choice" {
+						correct, hasCorrect = exactFloatBuf(mv, &q.numText)
+					}
 				} else {
 					addValue(&rest, string(mk), mv)
 				}
 			})
-			row.metrics = batch.metricsText(q.metrics)
-			for i := range q.metrics {
-				if q.metrics[i].key == "correct_choice" {
-					correct = &q.metrics[i].f
-				}
-			}
+			row.metrics = batch.metricsText(q.metrics, q.metricText)
 			if !rest.Empty() {
 				extra.AddRaw("metrics", rest.Bytes())
 			}
@@ -163,8 +164,8 @@ func (q *qaLoad) question(b []byte, t *qaTask, batch *qaBatch) (int64, error) {
 		if row.hasLabel && (row.label < 0 || row.label >= int64(n)) {
 			q.noteOdd("questions whose label is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("label %d", row.label)))
 		}
-		if c := correct; c != nil && (*c != math.Trunc(*c) || *c < 0 || *c >= float64(n)) {
-			q.noteOdd("questions whose metrics.correct_choice is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("correct_choice %v", *c)))
+		if c := correct; hasCorrect && (c != math.Trunc(c) || c < 0 || c >= float64(n)) {
+			q.noteOdd("questions whose metrics.correct_choice is not an index into their answer list (model_output; stored as written)", where(fmt.Sprintf("correct_choice %v", c)))
 		}
 	}
 	batch.qs = append(batch.qs, row)
@@ -209,8 +210,8 @@ func (q *qaLoad) metricKey(k []byte) string {
 // appendAnswers appends model_output as the JSON text of
 // STRUCT(ModelAnswerOutput)[] when every choice has every field with its
 // type (numText is exactFloatBuf's buffer), the fields in the struct's
-// order as appender.AppendJSONScalar writes them; leftover is the choices'
-// other keys (one object per choice), nil when none. When a choice does
+// order, the doubles as appendExactFloat writes them; leftover is the
+// choices' other keys (one object per choice), nil when none. When a choice does
 // not fit, ok is false and what b holds past its length is not the
 // answers' text.
 func appendAnswers(b []byte, x *fastjson.Value, numText *[]byte) (text, leftover []byte, ok bool) {
@@ -225,22 +226,6 @@ func appendAnswers(b []byte, x *fastjson.Value, numText *[]byte) (text, leftover
 		if err != nil || co.Len() < len(answerKeys) {
 			return b, nil, false
 		}
-		var floats [5]float64
-		var ints [3]int64
-		for j, k := range [...]string{"logits_per_byte", "logits_per_char", "logits_per_token", "sum_logits", "sum_logits_uncond"} {
-			f, ok := exactFloatBuf(co.Get(k), numText)
-			if !ok {
-				return b, nil, false
-			}
-			floats[j] = f
-		}
-		for j, k := range [...]string{"num_chars", "num_tokens", "num_tokens_all"} {
-			n, ok := exactInt(co.Get(k))
-			if !ok {
-				return b, nil, false
-			}
-			ints[j] = n
-		}
 		g := co.Get("is_greedy")
 		if g == nil || (g.Type() != fastjson.TypeTrue && g.Type() != fastjson.TypeFalse) {
 			return b, nil, false
@@ -250,22 +235,23 @@ func appendAnswers(b []byte, x *fastjson.Value, numText *[]byte) (text, leftover
 		}
 		b = append(b, `{"is_greedy":`...)
 		b = strconv.AppendBool(b, g.Type() == fastjson.TypeTrue)
-		b = append(b, `,"logits_per_byte":`...)
-		b = appender.AppendJSONScalar(b, floats[0])
-		b = append(b, `,"logits_per_char":`...)
-		b = appender.AppendJSONScalar(b, floats[1])
-		b = append(b, `,"logits_per_token":`...)
-		b = appender.AppendJSONScalar(b, floats[2])
-		b = append(b, `,"num_chars":`...)
-		b = strconv.AppendInt(b, ints[0], 10)
-		b = append(b, `,"num_tokens":`...)
-		b = strconv.AppendInt(b, ints[1], 10)
-		b = append(b, `,"num_tokens_all":`...)
-		b = strconv.AppendInt(b, ints[2], 10)
-		b = append(b, `,"sum_logits":`...)
-		b = appender.AppendJSONScalar(b, floats[3])
-		b = append(b, `,"sum_logits_uncond":`...)
-		b = appender.AppendJSONScalar(b, floats[4])
+		for _, k := range answerKeys[1:] {
+			b = append(b, ',', '"')
+			b = append(b, k...)
+			b = append(b, '"', ':')
+			var ok bool
+			if k[0] == 'n' { // num_chars, num_tokens, num_tokens_all: BIGINT
+				var n int64
+				if n, ok = exactInt(co.Get(k)); ok {
+					b = strconv.AppendInt(b, n, 10)
+				}
+			} else {
+				b, ok = appendExactFloat(b, co.Get(k), numText)
+			}
+			if !ok {
+				return b, nil, false
+			}
+		}
 		b = append(b, '}')
 		if co.Len() > len(answerKeys) {
 			if rest == nil {

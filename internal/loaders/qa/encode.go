@@ -54,28 +54,44 @@ func (b *qaBatch) nativeID(x *fastjson.Value) qaText {
 }
 
 // metricsText appends ms (their values' texts in text) as the JSON text
-// of a MAP(VARCHAR, DOUBLE), keys sorted as appender.MapJSON sorts them
-// (ms is sorted in place; no key is there twice, jsonexact.Strict refused
-// the line).
-func (b *qaBatch) metricsText(ms []qaMetric, text []byte) qaText {
-	if !slices.IsSortedFunc(ms, compareMetrics) {
-		slices.SortFunc(ms, compareMetrics)
-	}
+// of a MAP(VARCHAR, DOUBLE), in the order of the indices order (the keys
+// sorted, as appender.MapJSON writes them: metricOrder).
+func (b *qaBatch) metricsText(ms []qaMetric, order []int, text []byte) qaText {
 	from := len(b.text)
 	t := append(b.text, '{')
-	for i := range ms {
+	for i, j := range order {
 		if i > 0 {
 			t = append(t, ',')
 		}
-		t = appendKey(t, ms[i].key)
+		t = appendKey(t, ms[j].key)
 		t = append(t, ':')
-		t = append(t, text[ms[i].from:ms[i].to]...)
+		t = append(t, text[ms[j].from:ms[j].to]...)
 	}
 	b.text = append(t, '}')
 	return qaText{from, len(b.text)}
 }
 
-func compareMetrics(a, b qaMetric) int { return strings.Compare(a.key, b.key) }
+// metricOrder is the indices of ms in the order of their keys (no key is
+// there twice: jsonexact.Strict refused the line). The questions of a
+// task list the same metrics in the same order: when ms has the keys of
+// the question before, in its order, that question's order is used again
+// rather than sorted anew.
+func (q *qaLoad) metricOrder(ms []qaMetric) []int {
+	same := len(ms) == len(q.lastKeys)
+	for i := 0; same && i < len(ms); i++ {
+		same = ms[i].key == q.lastKeys[i]
+	}
+	if same {
+		return q.lastOrder
+	}
+	q.lastKeys, q.lastOrder = q.lastKeys[:0], q.lastOrder[:0]
+	for i := range ms {
+		q.lastKeys = append(q.lastKeys, ms[i].key)
+		q.lastOrder = append(q.lastOrder, i)
+	}
+	slices.SortFunc(q.lastOrder, func(a, b int) int { return strings.Compare(ms[a].key, ms[b].key) })
+	return q.lastOrder
+}
 
 // appendKey appends k as a JSON string: at once when it is printable
 // ASCII without a quote or backslash (every key the lab's files have),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,5 +156,28 @@ func TestMetricKey(t *testing.T) {
 	}
 	if _, ok := q.metricKeys[fmt.Sprintf("m%d", maxMetricKeys)]; ok {
 		t.Errorf("a name past maxMetricKeys was kept")
+	}
+}
+
+// TestMetricOrder: question after question, the metrics come out sorted
+// by name, whether the question lists the names of the one before in its
+// order (the order kept), in another order, fewer, more or others.
+func TestMetricOrder(t *testing.T) {
+	q := &qaLoad{}
+	for _, names := range [][]string{
+		{"b", "a", "c"}, {"b", "a", "c"}, {"a", "b", "c"}, {"b", "a"}, {"b", "a", "d"}, {"b", "a", "c", "e"}, {}, {"z"}, {"b", "a", "c"},
+	} {
+		ms := make([]qaMetric, len(names))
+		for i, n := range names {
+			ms[i].key = n
+		}
+		var got []string
+		for _, j := range q.metricOrder(ms) {
+			got = append(got, ms[j].key)
+		}
+		want := slices.Sorted(slices.Values(names))
+		if !slices.Equal(got, want) {
+			t.Errorf("%v: ordered %v, want %v", names, got, want)
+		}
 	}
 }

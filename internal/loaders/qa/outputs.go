@@ -80,6 +80,8 @@ type qaLoad struct {
 	metricKeys map[string]string
 	metrics    []qaMetric          // a question's metrics, kept from question to question
 	metricText []byte              // their values' texts
+	lastKeys   []string            // the metric names of the question before, in its order (metricOrder)
+	lastOrder  []int               // their sorted order
 	skipped    map[string]*skipped // reason → members passed over
 	notes      []string
 	kept       map[string]int64

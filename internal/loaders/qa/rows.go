@@ -132,7 +132,7 @@ func (q *qaLoad) question(b []byte, t *qaTask, batch *qaBatch) (int64, error) {
 					addValue(&rest, string(mk), mv)
 				}
 			})
-			row.metrics = batch.metricsText(q.metrics, q.metricText)
+			row.metrics = batch.metricsText(q.metrics, q.metricOrder(q.metrics), q.metricText)
 			if !rest.Empty() {
 				extra.AddRaw("metrics", rest.Bytes())
 			}

@@ -79,13 +79,24 @@ func StagedInsert(table string, columns []string, stages []Stage, from string) (
 		infos[i], names[i] = info, fmt.Sprintf("c%d", i+1)
 		target = append(target, quoteIdent(columns[i]))
 		if s.Cast != "" {
-			sel = append(sel, fmt.Sprintf("CAST(CAST(%s AS JSON) AS %s)", names[i], s.Cast))
+			sel = append(sel, FromJSON(names[i], s.Cast))
 		} else {
 			sel = append(sel, names[i])
 		}
 	}
 	insert = fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", quoteIdent(table), strings.Join(target, ", "), strings.Join(sel, ", "), from)
 	return infos, names, insert, nil
+}
+
+// FromJSON is SQL that reads expr, JSON text, as the type typ: DuckDB's
+// from_json_strict told typ, which reads the same values as
+// CAST(CAST(expr AS JSON) AS typ) (TestFromJSON), and refuses what it
+// cannot read as typ, but parses the text once where the casts parse it
+// twice (the cast to JSON checks it; the second cast parses it again):
+// 0.7 s less than the casts for 960,000 rows of answer_outputs, on one
+// thread.
+func FromJSON(expr, typ string) string {
+	return fmt.Sprintf("from_json_strict(%s, '%s')", expr, strings.ReplaceAll(string(AppendJSONString(nil, typ)), "'", "''"))
 }
 
 // stagedFlushRows bounds the rows a staged appender holds before its

@@ -1,7 +1,9 @@
 package appender
 
 import (
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
 	"strings"
@@ -209,5 +211,61 @@ func TestNarrowSign(t *testing.T) {
 	}
 	if v, err := FromFloat[uint64](-1); err == nil {
 		t.Errorf("FromFloat[uint64](-1) = %d, want an error", v)
+	}
+}
+
+// TestFromJSON: FromJSON reads the JSON texts staged rows hold as the
+// casts it replaced do, value for value (NaN, ±Infinity, -0.0, the
+// smallest and largest doubles, int64's ends, NULLs at every level, empty
+// lists and maps, fields in any order), for the schema's nested types and
+// a type whose names need quoting; and it refuses, as they do, what does
+// not fit the type.
+func TestFromJSON(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	answers := "STRUCT(is_greedy BOOLEAN, logits_per_byte DOUBLE, logits_per_char DOUBLE, logits_per_token DOUBLE, num_chars BIGINT, num_tokens BIGINT, num_tokens_all BIGINT, sum_logits DOUBLE, sum_logits_uncond DOUBLE)[]"
+	for _, c := range []struct {
+		typ    string
+		texts  []string
+		refuse []string
+	}{
+		{"DOUBLE[]", []string{`[1.5,NaN,Infinity,-Infinity,-0.0,1.7976931348623157e+308,null,5e-324,0.1,1E5,-0,9007199254740993]`, `[]`, `null`},
+			[]string{`["x"]`, `{"a":1}`, `[1,`}},
+		{"MAP(VARCHAR, DOUBLE)", []string{`{"a":1,"b":null,"c":-0.0,"":2,"d\"e":NaN,"é":-Infinity}`, `{}`, `null`},
+			[]string{`{"a":"x"}`, `[1]`}},
+		{answers, []string{
+			`[{"is_greedy":true,"logits_per_byte":-Infinity,"logits_per_char":NaN,"logits_per_token":-0.0,"num_chars":9223372036854775807,"num_tokens":-9223372036854775808,"num_tokens_all":0,"sum_logits":1.7976931348623157e+308,"sum_logits_uncond":5e-324},null]`,
+			`[{"sum_logits_uncond":1,"sum_logits":2,"num_tokens_all":3,"num_tokens":4,"num_chars":5,"logits_per_token":6,"logits_per_char":7,"logits_per_byte":8,"is_greedy":false}]`,
+			`[{"is_greedy":null,"logits_per_byte":null,"logits_per_char":null,"logits_per_token":null,"num_chars":null,"num_tokens":null,"num_tokens_all":null,"sum_logits":null,"sum_logits_uncond":null}]`, `[]`},
+			[]string{`[{"is_greedy":true,"num_chars":1.5}]`, `[{"is_greedy":"yes"}]`, `[{"num_chars":9223372036854775808}]`}},
+		{`STRUCT("it's" INTEGER, "q""x" VARCHAR)`, []string{`{"it's":1,"q\"x":"a'b"}`, `{"it's":null,"q\"x":null}`}, []string{`{"it's":"one"}`}},
+	} {
+		t.Run(c.typ, func(t *testing.T) {
+			for _, text := range c.texts {
+				var cast, read string
+				q := fmt.Sprintf("SELECT CAST(CAST(CAST($1 AS JSON) AS %[1]s) AS VARCHAR), CAST(%[2]s AS VARCHAR), CAST(CAST(CAST($1 AS JSON) AS %[1]s) AS JSON)::VARCHAR IS NOT DISTINCT FROM CAST(%[2]s AS JSON)::VARCHAR", c.typ, FromJSON("$1", c.typ))
+				var same bool
+				var castN, readN sql.NullString
+				if err := db.QueryRow(q, text).Scan(&castN, &readN, &same); err != nil {
+					t.Fatalf("%s: %v", text, err)
+				}
+				cast, read = castN.String, readN.String
+				if castN != readN || !same {
+					t.Errorf("%s: the casts read %q, FromJSON %q", text, cast, read)
+				}
+			}
+			for _, text := range c.refuse {
+				var x any
+				errCast := db.QueryRow(fmt.Sprintf("SELECT CAST(CAST($1 AS JSON) AS %s)", c.typ), text).Scan(&x)
+				errRead := db.QueryRow("SELECT "+FromJSON("$1", c.typ), text).Scan(&x)
+				if errCast == nil || errRead == nil {
+					t.Errorf("%s: the casts' error %v, FromJSON's %v; want both refused", text, errCast, errRead)
+				}
+			}
+		})
 	}
 }

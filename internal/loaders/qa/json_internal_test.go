@@ -11,6 +11,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/valyala/fastjson"
+
+	"github.com/dschema/dschema/internal/appender"
 )
 
 // TestExactFloat holds the numbers a double column takes as written and
@@ -118,8 +120,8 @@ func TestAppendExactFloat(t *testing.T) {
 }
 
 // TestPlainNumberReadsAlike holds the rule plainNumber stands on: for
-// every text it takes, DuckDB's JSON cast to DOUBLE (the staged INSERT's
-// cast) reads the same double as strconv.ParseFloat, bit for bit (-0.0
+// every text it takes, DuckDB's reading of JSON as DOUBLE (the staged
+// INSERT's appender.FromJSON) reads the same double as strconv.ParseFloat, bit for bit (-0.0
 // too). The texts: shortest, 17-digit and fixed forms of random doubles,
 // and random digit strings (up to 19 digits) with random points and
 // exponents up to ±330, of which plainNumber takes some.
@@ -177,7 +179,7 @@ func TestPlainNumberReadsAlike(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query("SELECT unnest(CAST(CAST(? AS JSON) AS DOUBLE[]))", "["+strings.Join(plain, ",")+"]")
+	rows, err := db.Query("SELECT unnest("+appender.FromJSON("?", "DOUBLE[]")+")", "["+strings.Join(plain, ",")+"]")
 	if err != nil {
 		t.Fatal(err)
 	}

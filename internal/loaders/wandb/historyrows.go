@@ -708,7 +708,7 @@ func appendHistoryJSONL(ctx context.Context, conn *sql.Conn, h *histSource, path
 	for j := range metrics {
 		sel[5+j] = fmt.Sprintf("CASE WHEN c%d & %d::UBIGINT <> 0 THEN %s END", len(cols)+1+j/64, uint64(1)<<(j%64), sel[5+j])
 	}
-	sel[len(sel)-2] = "CAST(CAST(" + sel[len(sel)-2] + " AS JSON) AS MAP(VARCHAR, DOUBLE))"
+	sel[len(sel)-2] = appender.FromJSON(sel[len(sel)-2], "MAP(VARCHAR, DOUBLE)")
 
 	// The pipeline stops on its own context: a line left to the SQL ends
 	// the rows early, and the INSERT, on the caller's, ends without error.

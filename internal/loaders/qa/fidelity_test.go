@@ -392,14 +392,7 @@ func TestQALaxNumbers(t *testing.T) {
 		{"in a metrics record", "step-1250/arc_easy-metrics.json", `{"task_name": "arc_easy", "metrics": {"primary_score": 00.5}}`, "00.5"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			files := map[string]string{pred: qaPred(0, `"a"`, "")}
-			files[c.member] = c.file
-			root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), files)
-			fe := loadQARefused(t, v, root, loaders.Options{})
-			place := "member " + c.member
-			if c.member == pred {
-				place += " line 1 (byte 0 of the member)"
-			}
+			fe, place := qaRefusedAt(t, v, pred, c.member, c.file)
 			if fe.Place != place || fe.Msg != "malformed JSON: a number JSON does not allow: "+c.number {
 				t.Errorf("refused at %q: %q; want at %q, naming %s", fe.Place, fe.Msg, place, c.number)
 			}
@@ -413,6 +406,22 @@ func TestQALaxNumbers(t *testing.T) {
 			t.Errorf("the edges loaded as %s", got)
 		}
 	})
+}
+
+// qaRefusedAt loads a task folder whose predictions are pred, with file
+// as its member (pred itself or another), which must be refused: the
+// refusal, and the place it must name.
+func qaRefusedAt(t *testing.T, v *loadertest.Env, pred, member, file string) (*loaders.FileError, string) {
+	t.Helper()
+	files := map[string]string{pred: qaPred(0, `"a"`, "")}
+	files[member] = file
+	root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), files)
+	fe := loadQARefused(t, v, root, loaders.Options{})
+	place := "member " + member
+	if member == pred {
+		place += " line 1 (byte 0 of the member)"
+	}
+	return fe, place
 }
 
 // TestQAKeyTwice: an object with a key twice refuses its line or record,
@@ -433,14 +442,7 @@ func TestQAKeyTwice(t *testing.T) {
 		{"in a metrics record", "step-1250/arc_easy-metrics.json", `{"task_name": "arc_easy", "metrics": {"primary_score": 0.5, "primary_score": 0.7}}`, `"primary_score" in metrics`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			files := map[string]string{pred: qaPred(0, `"a"`, "")}
-			files[c.member] = c.file
-			root := writeQAFiles(t, filepath.Join(t.TempDir(), "c4_4M_14"), files)
-			fe := loadQARefused(t, v, root, loaders.Options{})
-			place := "member " + c.member
-			if c.member == pred {
-				place += " line 1 (byte 0 of the member)"
-			}
+			fe, place := qaRefusedAt(t, v, pred, c.member, c.file)
 			if fe.Place != place || fe.Msg != "malformed JSON: a key twice in one object: "+c.want || !errors.Is(fe, jsonexact.ErrKeyTwice) {
 				t.Errorf("refused at %q: %q (%v); want at %q, naming %s", fe.Place, fe.Msg, fe.Err, place, c.want)
 			}

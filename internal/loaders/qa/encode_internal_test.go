@@ -12,6 +12,8 @@ import (
 	"github.com/dschema/dschema/gen"
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/tarstream"
+
+	"github.com/valyala/fastjson"
 )
 
 // TestQuestionStaged holds the staged row question makes from a line to
@@ -161,11 +163,13 @@ func TestMetricKey(t *testing.T) {
 
 // TestMetricOrder: question after question, the metrics come out sorted
 // by name, whether the question lists the names of the one before in its
-// order (the order kept), in another order, fewer, more or others.
+// order (the order kept), in another order (from the first name or a
+// later one), fewer, more or others.
 func TestMetricOrder(t *testing.T) {
 	q := &qaLoad{}
 	for _, names := range [][]string{
 		{"b", "a", "c"}, {"b", "a", "c"}, {"a", "b", "c"}, {"b", "a"}, {"b", "a", "d"}, {"b", "a", "c", "e"}, {}, {"z"}, {"b", "a", "c"},
+		{"b", "c", "a"}, {"b", "c", "d"}, // the same first names, then others
 	} {
 		ms := make([]qaMetric, len(names))
 		for i, n := range names {
@@ -179,5 +183,42 @@ func TestMetricOrder(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%v: ordered %v, want %v", names, got, want)
 		}
+	}
+}
+
+// TestAnswerKeys: the fields appendAnswers writes are answer_outputs'
+// fields, in the schema's order, and no other: appender.FromJSON, which
+// reads them, would leave out a key that is not one.
+func TestAnswerKeys(t *testing.T) {
+	i := slices.Index(gen.QAQuestionOutputColumns, "answer_outputs")
+	typ := gen.QAQuestionOutputStages[i].Cast
+	inner, ok := strings.CutPrefix(typ, "STRUCT(")
+	if inner, ok = strings.CutSuffix(inner, ")[]"); !ok {
+		t.Fatalf("answer_outputs staged as %s", typ)
+	}
+	var fields []string
+	for _, f := range strings.Split(inner, ", ") {
+		fields = append(fields, strings.Fields(f)[0])
+	}
+	if !slices.Equal(fields, answerKeys) {
+		t.Errorf("answerKeys %v; the schema's fields %v", answerKeys, fields)
+	}
+	var p fastjson.Parser
+	v, err := p.Parse(`[{"is_greedy": true, "logits_per_byte": 1, "logits_per_char": 2, "logits_per_token": 3, "num_chars": 4, "num_tokens": 5, "num_tokens_all": 6, "sum_logits": 7, "sum_logits_uncond": 8}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, ok := appendAnswers(nil, v, new([]byte))
+	if !ok {
+		t.Fatal("appendAnswers refused the choice")
+	}
+	o, err := p.ParseBytes(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written []string
+	o.GetArray()[0].GetObject().Visit(func(k []byte, _ *fastjson.Value) { written = append(written, string(k)) })
+	if !slices.Equal(written, fields) {
+		t.Errorf("appendAnswers wrote %v; the schema's fields %v", written, fields)
 	}
 }

@@ -448,4 +448,22 @@ func TestQAKeyTwice(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an OLMES inputs line", func(t *testing.T) {
+		d, err := fixtures.WriteOLMESDump(t.TempDir(), fixtures.RunName(1), fixtures.QATasks[:1], 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "task-000-arc_easy:mc::olmes-requests.jsonl"
+		b, err := os.ReadFile(filepath.Join(d, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := strings.Index(string(b), "\n") + 1
+		loadertest.WriteFile(t, filepath.Join(d, name), string(b[:first])+`{"doc_id": 99, `+string(b[first+1:]))
+		fe := loadQARefused(t, v, d, loaders.Options{})
+		place := fmt.Sprintf("member %s line 2 (byte %d of the member)", name, first)
+		if fe.Place != place || fe.Msg != `malformed JSON: a key twice in one object: "doc_id" in the top-level object` {
+			t.Errorf("refused at %q: %q; want at %q, doc_id twice", fe.Place, fe.Msg, place)
+		}
+	})
 }

@@ -353,6 +353,9 @@ func (q *qaLoad) inputs(m tarstream.Member, r io.Reader, t *qaTask, kind string)
 		if err != nil {
 			return q.malformed(m, at, err)
 		}
+		if err := q.strict(v); err != nil {
+			return q.failErr(m, at, err.Error(), err) // doc_id twice: its column would hold one of the two
+		}
 		row := &gen.QAQuestionInput{ModelRef: t.model.ref, Task: t.task, Kind: kind, Line: at.line, LoadID: &q.l.ID,
 			Body: append([]byte(nil), b...)}
 		d := v.Get("doc_id")

@@ -15,8 +15,7 @@ import (
 func TestAggregates(t *testing.T) {
 	t.Parallel()
 	full, mean, std := loadertest.Sample(t)
-	v := loadertest.NewEnv(t)
-	v.Load(full, loaders.Options{})
+	v := loadertest.LoadedSampleEnv(t)
 	dir := t.TempDir()
 	oldMean, oldStd := filepath.Join(dir, "mean_eval_old.parquet"), filepath.Join(dir, "std_eval_old.parquet")
 	if err := fixtures.WriteAggregates(context.Background(), full, oldMean, oldStd, fixtures.AggOld); err != nil {
@@ -61,8 +60,7 @@ func TestAggregates(t *testing.T) {
 func TestAggregateDisagreements(t *testing.T) {
 	t.Parallel()
 	full, mean, _ := loadertest.Sample(t)
-	v := loadertest.NewEnv(t)
-	v.Load(full, loaders.Options{})
+	v := loadertest.LoadedSampleEnv(t)
 
 	// One value off by 1e-6 relative, and one group missing from the database.
 	bad := loadertest.Derive(t, mean, "mean_eval_bad.parquet", `SELECT * REPLACE (CASE WHEN file_row_number = 7 THEN piqa_acc_raw * (1 + 1e-6) ELSE piqa_acc_raw END AS piqa_acc_raw)

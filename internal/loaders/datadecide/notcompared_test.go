@@ -53,8 +53,7 @@ func TestWhatWasNotComparedIsNamed(t *testing.T) {
 func TestAggregateCheckIsBounded(t *testing.T) {
 	t.Parallel()
 	full, mean, _ := loadertest.Sample(t)
-	v := loadertest.NewEnv(t)
-	v.Load(full, loaders.Options{})
+	v := loadertest.LoadedSampleEnv(t)
 	_, err := datadecide.CheckAgg(v.Ctx, v.DB, full, "mean")
 	var fe *loaders.FileError
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "rows for one group: an aggregate file has one row per (params, data, step)") ||

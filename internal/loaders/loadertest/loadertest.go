@@ -1,5 +1,6 @@
 // Package loadertest holds what the loader packages' tests share: a migrated
-// database per test with an engine on it (Env), the sample fixtures written
+// database per test with an engine on it (Env; LoadedSampleEnv: one holding
+// the sample, loaded once per process), the sample fixtures written
 // once per test process, and small file helpers.
 package loadertest
 
@@ -72,7 +73,12 @@ type Env struct {
 
 func NewEnv(t *testing.T) *Env {
 	t.Helper()
-	path := labtest.MigratedDB(t)
+	return envOn(t, labtest.MigratedDB(t))
+}
+
+// envOn is an Env on the database file at path, closed when t ends.
+func envOn(t *testing.T, path string) *Env {
+	t.Helper()
 	ctx := context.Background()
 	db, err := dbfile.Open(ctx, path)
 	if err != nil {
@@ -80,6 +86,41 @@ func NewEnv(t *testing.T) *Env {
 	}
 	t.Cleanup(func() { db.Close() })
 	return &Env{T: t, Ctx: ctx, DB: db, Path: path, E: &loaders.Engine{DB: db, DBPath: path}}
+}
+
+var (
+	loadedOnce sync.Once
+	loadedDB   string // a database holding the sample's full_eval.parquet, loaded
+	loadedErr  error
+)
+
+// LoadedSampleEnv is an Env on a copy of a database that holds the
+// sample's full_eval.parquet, loaded once per test process (the load
+// takes seconds, a copy milliseconds): for tests that only read what that
+// load wrote, or check files against it.
+func LoadedSampleEnv(t *testing.T) *Env {
+	t.Helper()
+	full, _, _ := Sample(t)
+	loadedOnce.Do(func() {
+		loadedDB = filepath.Join(sampleDir, "loaded.duckdb") // removed by Main with the fixtures
+		CopyFile(t, labtest.MigratedDB(t), loadedDB)
+		ctx := context.Background()
+		db, err := dbfile.Open(ctx, loadedDB)
+		if err != nil {
+			loadedErr = err
+			return
+		}
+		_, loadedErr = (&loaders.Engine{DB: db, DBPath: loadedDB}).Load(ctx, "datadecide", full, loaders.Options{})
+		if err := db.Close(); loadedErr == nil {
+			loadedErr = err
+		}
+	})
+	if loadedErr != nil {
+		t.Fatalf("load the sample once: %v", loadedErr)
+	}
+	path := filepath.Join(t.TempDir(), "lab.duckdb")
+	CopyFile(t, loadedDB, path)
+	return envOn(t, path)
 }
 
 func (v *Env) Load(path string, opts loaders.Options) *loaders.Summary {

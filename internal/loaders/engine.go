@@ -678,9 +678,8 @@ func bundled(loader Loader, abs string) (companionOf string, companions []string
 // elsewhere).
 func sizeSeen(ctx context.Context, db *sql.DB, kind string, size int64) (bool, error) {
 	var n int64
-	err := db.QueryRowContext(ctx, `SELECT count(*) FROM dschema_loads l
-		WHERE kind = ? AND (size_bytes = ? OR size_bytes IS NULL OR sha256 IS NULL)
-		AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)`, kind, size).Scan(&n)
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+currentLoads+`
+		AND kind = ? AND (size_bytes = ? OR size_bytes IS NULL OR sha256 IS NULL)`, kind, size).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look for loads of %s of %d bytes: %w", kind, size, err)
 	}
@@ -931,20 +930,22 @@ func write(ctx context.Context, conn *sql.Conn, loader Loader, s *Summary, src S
 
 // currentLoad finds the newest load of a source that no later load replaced.
 func currentLoad(ctx context.Context, conn *sql.Conn, kind, source string) (id int64, sum, variant, tz string, err error) {
-	err = conn.QueryRowContext(ctx, `SELECT load_id, coalesce(sha256, ''), coalesce(variant, ''), coalesce(report->>'$.source_tz', '') FROM dschema_loads l
-		WHERE kind = ? AND source = ? AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)
-		ORDER BY load_id DESC LIMIT 1`, kind, source).Scan(&id, &sum, &variant, &tz)
+	err = conn.QueryRowContext(ctx, `SELECT load_id, coalesce(sha256, ''), coalesce(variant, ''), coalesce(report->>'$.source_tz', '') FROM `+currentLoads+`
+		AND kind = ? AND source = ? ORDER BY load_id DESC LIMIT 1`, kind, source).Scan(&id, &sum, &variant, &tz)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", "", "", nil
 	}
 	return id, sum, variant, tz, err
 }
 
+// currentLoads is the loads no later load replaced, as l, for a query to
+// go on with AND.
+const currentLoads = `dschema_loads l WHERE NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)`
+
 // loadedElsewhere finds a current load of kind with content sum from another source.
 func loadedElsewhere(ctx context.Context, conn *sql.Conn, kind, source, sum string) (id int64, other string, err error) {
-	err = conn.QueryRowContext(ctx, `SELECT load_id, source FROM dschema_loads l
-		WHERE kind = ? AND sha256 = ? AND source <> ? AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id)
-		ORDER BY load_id LIMIT 1`, kind, sum, source).Scan(&id, &other)
+	err = conn.QueryRowContext(ctx, `SELECT load_id, source FROM `+currentLoads+`
+		AND kind = ? AND sha256 = ? AND source <> ? ORDER BY load_id LIMIT 1`, kind, sum, source).Scan(&id, &other)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", nil
 	}

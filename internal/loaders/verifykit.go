@@ -111,8 +111,8 @@ func CompareRelation(ctx context.Context, conn *sql.Conn, v *Verification, r Rel
 // CurrentLoadOfPath is the current load of kind that read path, 0 if none.
 func CurrentLoadOfPath(ctx context.Context, conn *sql.Conn, kind, path string) (int64, error) {
 	var id int64
-	err := conn.QueryRowContext(ctx, `SELECT load_id FROM dschema_loads l WHERE kind = ? AND path = ?
-		AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id) ORDER BY load_id DESC LIMIT 1`, kind, path).Scan(&id)
+	err := conn.QueryRowContext(ctx, `SELECT load_id FROM `+currentLoads+` AND kind = ? AND path = ?
+		ORDER BY load_id DESC LIMIT 1`, kind, path).Scan(&id)
 	if err == sql.ErrNoRows {
 		return 0, nil
 	}

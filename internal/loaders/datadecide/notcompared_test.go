@@ -3,6 +3,7 @@ package datadecide_test
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,5 +70,35 @@ func TestAggregateCheckIsBounded(t *testing.T) {
 	want := v.Scalar(`SELECT CAST(count_if(NOT isnan(piqa_acc_raw)) + count_if(NOT isnan(arc_easy_acc_raw)) AS VARCHAR) FROM read_parquet('` + mean + `')`)
 	if got := fmt.Sprint(a.Differing); a.OK() || got != want || want == "0" || len(a.Disagreements) != datadecide.MaxAggExamples {
 		t.Errorf("check = %d differing cells, %d examples; want %s and %d", a.Differing, len(a.Disagreements), want, datadecide.MaxAggExamples)
+	}
+}
+
+// TestVerifyCountsRowsTheFileLacks: verifying a file against its current
+// load counts the rows that load wrote which the file no longer has (three
+// rows cut from it after the load); a file no load read has none.
+func TestVerifyCountsRowsTheFileLacks(t *testing.T) {
+	t.Parallel()
+	full, _, _ := loadertest.Sample(t)
+	v := loadertest.NewEnv(t)
+	path := filepath.Join(t.TempDir(), "full_eval.parquet")
+	loadertest.CopyFile(t, full, path)
+	v.Load(path, loaders.Options{})
+	cut := loadertest.Derive(t, path, "cut.parquet", "SELECT * FROM src WHERE file_row_number >= 3")
+	for _, c := range []struct {
+		name, path string
+		extra      int64
+	}{
+		{"the loaded file, whole", path, 0},
+		{"a file no load read", cut, 0},
+	} {
+		ver, err := datadecide.VerifyFile(v.Ctx, v.DB, c.path, 3)
+		if err != nil || ver.ExtraRows != c.extra {
+			t.Fatalf("%s: verify = %+v, %v; want %d rows the file lacks", c.name, ver, err, c.extra)
+		}
+	}
+	loadertest.CopyFile(t, cut, path)
+	ver, err := datadecide.VerifyFile(v.Ctx, v.DB, path, 3)
+	if err != nil || ver.ExtraRows != 3 {
+		t.Fatalf("the loaded file less three rows: verify = %+v, %v; want 3 rows the file lacks", ver, err)
 	}
 }

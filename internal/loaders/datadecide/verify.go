@@ -3,7 +3,6 @@ package datadecide
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -169,17 +168,12 @@ func compareValues(ctx context.Context, conn *sql.Conn, v *loaders.Verification,
 // countExtraRows counts into v.ExtraRows the rows the current load of the
 // file (at abs) wrote that the file (src) lacks; none when it has no load.
 func countExtraRows(ctx context.Context, conn *sql.Conn, v *loaders.Verification, abs, src string) error {
-	var loadID int64
-	err := conn.QueryRowContext(ctx, `SELECT load_id FROM dschema_loads l WHERE kind = 'datadecide' AND path = ?
-		AND NOT EXISTS (SELECT 1 FROM dschema_loads n WHERE n.replaced_load_id = l.load_id) ORDER BY load_id DESC LIMIT 1`, abs).Scan(&loadID)
-	if err == nil {
-		err = conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM pretrain_evals e WHERE e.load_id = ? AND NOT EXISTS
-			(SELECT 1 FROM %s f WHERE f.params = e.params AND f.data = e.data AND f.seed = e.seed AND f.step = e.step)`, src), loadID).Scan(&v.ExtraRows)
-	}
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	loadID, err := loaders.CurrentLoadOfPath(ctx, conn, Loader{}.Kind(), abs)
+	if err != nil || loadID == 0 {
 		return err
 	}
-	return nil
+	return conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM pretrain_evals e WHERE e.load_id = ? AND NOT EXISTS
+		(SELECT 1 FROM %s f WHERE f.params = e.params AND f.data = e.data AND f.seed = e.seed AND f.step = e.step)`, src), loadID).Scan(&v.ExtraRows)
 }
 
 // verifySeedNames checks pretrain_runs.seed_name, which the load derives

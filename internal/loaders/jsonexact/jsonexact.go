@@ -326,31 +326,11 @@ func Decimal(t []byte, leadingZeros bool) bool {
 }
 
 // StrictNumbers reports whether every number in v is a StrictNumber;
-// buf is scratch space, returned to be used again.
+// buf is scratch space, returned to be used again (holding the first
+// number that is not). Keys twice are let through (Strict refuses them).
 func StrictNumbers(v *fastjson.Value, buf []byte) (bool, []byte) {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		buf = v.MarshalTo(buf[:0])
-		return StrictNumber(buf), buf
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		ok := true
-		o.Visit(func(_ []byte, x *fastjson.Value) {
-			if ok {
-				ok, buf = StrictNumbers(x, buf)
-			}
-		})
-		return ok, buf
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		for _, x := range a {
-			var ok bool
-			if ok, buf = StrictNumbers(x, buf); !ok {
-				return false, buf
-			}
-		}
-	}
-	return true, buf
+	buf, p := strict(v, buf, false)
+	return p == nil, buf
 }
 
 // ErrLaxNumber is a number fastjson reads but JSON does not allow (nor
@@ -368,7 +348,7 @@ var ErrKeyTwice = errors.New("a key twice in one object")
 // top-level object, metrics, model_output[2], "a b"[0].c). buf is
 // scratch space, returned to be used again.
 func Strict(v *fastjson.Value, buf []byte) ([]byte, error) {
-	buf, p := strict(v, buf)
+	buf, p := strict(v, buf, true)
 	if p == nil {
 		return buf, nil
 	}
@@ -411,7 +391,9 @@ type strictProblem struct {
 // pair by pair rather than through a map.
 const smallObject = 24
 
-func strict(v *fastjson.Value, buf []byte) ([]byte, *strictProblem) {
+// strict walks v for the first number that is not a StrictNumber and,
+// when keys, the first key twice in an object.
+func strict(v *fastjson.Value, buf []byte, keys bool) ([]byte, *strictProblem) {
 	var p *strictProblem
 	switch v.Type() {
 	case fastjson.TypeNumber:
@@ -430,7 +412,9 @@ func strict(v *fastjson.Value, buf []byte) ([]byte, *strictProblem) {
 				return
 			}
 			twice := false
-			if i < smallObject {
+			switch {
+			case !keys:
+			case i < smallObject:
 				// A key is compared with the ones before it only when
 				// one of them has its length, first and last byte's
 				// bit (most objects: no comparison at all).
@@ -448,7 +432,7 @@ func strict(v *fastjson.Value, buf []byte) ([]byte, *strictProblem) {
 				}
 				bits |= bit
 				small[i] = k
-			} else {
+			default:
 				if seen == nil {
 					seen = make(map[string]bool, 2*smallObject)
 					for _, s := range small {
@@ -464,14 +448,14 @@ func strict(v *fastjson.Value, buf []byte) ([]byte, *strictProblem) {
 				p = &strictProblem{key: &s}
 				return
 			}
-			if buf, p = strict(x, buf); p != nil && p.key != nil {
+			if buf, p = strict(x, buf, keys); p != nil && p.key != nil {
 				p.path = append(p.path, pathKey(k))
 			}
 		})
 	case fastjson.TypeArray:
 		a, _ := v.Array()
 		for j, x := range a {
-			if buf, p = strict(x, buf); p != nil {
+			if buf, p = strict(x, buf, keys); p != nil {
 				if p.key != nil {
 					p.path = append(p.path, "["+strconv.Itoa(j)+"]")
 				}

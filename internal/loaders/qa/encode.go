@@ -8,7 +8,6 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/dschema/dschema/internal/appender"
-	"github.com/dschema/dschema/internal/loaders/jsonexact"
 )
 
 // qaStaged is a question row as the table function qaRows hands it to
@@ -40,17 +39,13 @@ func (b *qaBatch) add(s []byte) qaText {
 	return qaText{from, len(b.text)}
 }
 
-// nativeID appends a native id as text: a string as is, a number as
-// written (nativeID's rule); null is NULL.
+// nativeID appends a native id's text (nativeIDText); null is NULL.
 func (b *qaBatch) nativeID(x *fastjson.Value) qaText {
-	switch x.Type() {
-	case fastjson.TypeNull:
+	t, ok := nativeIDText(x)
+	if !ok {
 		return noText
-	case fastjson.TypeString:
-		return b.add(x.GetStringBytes())
-	default:
-		return b.add(jsonexact.Compact(x))
 	}
+	return b.add(t)
 }
 
 // metricsText appends ms (their values' texts in text) as the JSON text

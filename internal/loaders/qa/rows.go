@@ -593,16 +593,25 @@ func olmesRunID(m *qaModel, modelConfig []byte) *string {
 	return nil
 }
 
-// nativeID is a native id as text: a string as is, a number as written.
+// nativeID is a native id as text (nativeIDText), nil for null.
 func nativeID(x *fastjson.Value) *string {
-	var s string
+	t, ok := nativeIDText(x)
+	if !ok {
+		return nil
+	}
+	s := string(t)
+	return &s
+}
+
+// nativeIDText is a native id's text: a string as is, a number as
+// written; ok is false for null.
+func nativeIDText(x *fastjson.Value) (t []byte, ok bool) {
 	switch x.Type() {
 	case fastjson.TypeNull:
-		return nil
+		return nil, false
 	case fastjson.TypeString:
-		s = string(x.GetStringBytes())
+		return x.GetStringBytes(), true
 	default:
-		s = string(jsonexact.Compact(x))
+		return jsonexact.Compact(x), true
 	}
-	return &s
 }

@@ -142,32 +142,23 @@ func (s *qaRows) rowErr() error {
 // setRow writes the staged row r of batch b into row n of ch, in
 // gen.QAQuestionOutputColumns' order.
 func (s *qaRows) setRow(ch duckdb.DataChunk, n int, b *qaBatch, r *qaStaged) error {
-	for c := range gen.QAQuestionOutputColumns {
-		var err error
-		switch c {
-		case 0:
-			err = duckdb.SetChunkValue(ch, c, n, b.ref)
-		case 1:
-			err = duckdb.SetChunkValue(ch, c, n, b.task)
-		case 2:
-			err = duckdb.SetChunkValue(ch, c, n, r.docID)
-		case 3:
-			err = setText(ch, c, n, b.text, r.nativeID)
-		case 4:
-			if r.hasLabel {
-				err = duckdb.SetChunkValue(ch, c, n, r.label)
-			} else {
-				err = ch.SetValue(c, n, nil)
-			}
-		case 5:
-			err = setText(ch, c, n, b.text, r.metrics)
-		case 6:
-			err = setText(ch, c, n, b.text, r.answers)
-		case 7:
-			err = duckdb.SetChunkValue(ch, c, n, s.loadID)
-		case 8:
-			err = setText(ch, c, n, b.text, r.extra)
-		}
+	var label error
+	if r.hasLabel {
+		label = duckdb.SetChunkValue(ch, 4, n, r.label)
+	} else {
+		label = ch.SetValue(4, n, nil) // a NULL set first would stay: its value does not clear it
+	}
+	for c, err := range [...]error{
+		duckdb.SetChunkValue(ch, 0, n, b.ref),
+		duckdb.SetChunkValue(ch, 1, n, b.task),
+		duckdb.SetChunkValue(ch, 2, n, r.docID),
+		setText(ch, 3, n, b.text, r.nativeID),
+		label,
+		setText(ch, 5, n, b.text, r.metrics),
+		setText(ch, 6, n, b.text, r.answers),
+		duckdb.SetChunkValue(ch, 7, n, s.loadID),
+		setText(ch, 8, n, b.text, r.extra),
+	} {
 		if err != nil {
 			return fmt.Errorf("column %s: %w", gen.QAQuestionOutputColumns[c], err)
 		}

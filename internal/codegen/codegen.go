@@ -447,7 +447,11 @@ func tableDecls(f *jen.File, t *schema.Table, row string, fields, structs []jen.
 		for i, k := range t.PrimaryKey {
 			keys[i] = jen.Lit(k)
 		}
-		f.Commentf("%sPrimaryKey lists the primary key columns of %s.", row, t.Name)
+		if t.KeyNotIndexed {
+			f.Commentf("%sPrimaryKey lists the primary key columns of %s. DuckDB holds no constraint for it (key_index: false): writers must keep it.", row, t.Name)
+		} else {
+			f.Commentf("%sPrimaryKey lists the primary key columns of %s.", row, t.Name)
+		}
 		f.Var().Id(row + "PrimaryKey").Op("=").Index().String().Values(keys...)
 		f.Line()
 	}

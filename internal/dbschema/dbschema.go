@@ -339,8 +339,13 @@ func CreateStatements(t *Table) []string {
 
 // FromSchemaTable turns a schema table into its State form, with types as
 // written in the YAML (not yet canonical).
+// A key that is not indexed (key_index: false) is no PRIMARY KEY here:
+// its columns are NOT NULL, and DuckDB knows nothing more of it.
 func FromSchemaTable(st *schema.Table) *Table {
-	t := &Table{Name: st.Name, Comment: st.Comment(), PrimaryKey: append([]string(nil), st.PrimaryKey...)}
+	t := &Table{Name: st.Name, Comment: st.Comment()}
+	if !st.KeyNotIndexed {
+		t.PrimaryKey = append([]string(nil), st.PrimaryKey...)
+	}
 	for _, c := range st.Columns {
 		t.Columns = append(t.Columns, &Column{Name: c.Name, Type: c.Type, NotNull: c.NotNull, Default: c.Default, Comment: c.Comment()})
 	}

@@ -26,6 +26,9 @@ func Write(w io.Writer, s *schema.Schema) error {
 			fmt.Fprintf(&b, "\n### %s\n\n%s\n\n", t.Name, t.Description)
 			if len(t.PrimaryKey) > 0 {
 				fmt.Fprintf(&b, "Primary key: `%s`. ", strings.Join(t.PrimaryKey, "`, `"))
+				if t.KeyNotIndexed {
+					b.WriteString("Not indexed: DuckDB holds no constraint for it; every load writes rows that keep it, and `dschema verify` checks it. ")
+				}
 			}
 			fmt.Fprintf(&b, "%d columns.\n", len(t.Columns))
 			for _, ix := range t.Indexes {

@@ -188,7 +188,7 @@ func alterCol(table, column, rest string) string {
 // DuckDB cannot alter the table in place (see rebuildReason).
 func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 	c := p.tableChanges(ot, nt, st)
-	if why := rebuildReason(ot, nt, c.structural); why != "" {
+	if why := rebuildReason(ot, nt, c); why != "" {
 		p.addRebuild(ot, nt, c, why)
 		return
 	}
@@ -199,6 +199,7 @@ func (p *planner) alterTable(ot, nt *dbschema.Table, st *schema.Table) {
 // knows whether they run in place.
 type tableSteps struct {
 	structural []step            // changes that need the table's indexes out of the way
+	key        string            // the primary key's change, "" for none: only a rebuild makes it
 	light      []step            // ADD COLUMN and comments, which DuckDB allows with indexes
 	pairs      map[string]string // new column name -> old column name
 	added      []string          // columns added
@@ -255,8 +256,14 @@ func (p *planner) tableChanges(ot, nt *dbschema.Table, st *schema.Table) *tableS
 		}
 	}
 	if strings.Join(oldPK, ",") != strings.Join(nt.PrimaryKey, ",") {
-		p.unsupported = append(p.unsupported, fmt.Sprintf("primary key of %s changes from (%s) to (%s): DuckDB cannot alter a primary key; write this migration by hand",
-			t, strings.Join(ot.PrimaryKey, ", "), strings.Join(nt.PrimaryKey, ", ")))
+		switch from, to := strings.Join(oldPK, ", "), strings.Join(nt.PrimaryKey, ", "); {
+		case to == "":
+			c.key = fmt.Sprintf("drop the primary key (%s)", from)
+		case from == "":
+			c.key = fmt.Sprintf("add the primary key (%s)", to)
+		default:
+			c.key = fmt.Sprintf("change the primary key from (%s) to (%s)", from, to)
+		}
 	}
 	if ot.Comment != nt.Comment {
 		c.addL("comment on table "+t, []string{dbschema.CommentOnTable(t, nt.Comment)}, []string{dbschema.CommentOnTable(t, ot.Comment)})
@@ -288,14 +295,19 @@ func (p *planner) dropColumn(ot *dbschema.Table, t string, oc *dbschema.Column, 
 // refuses every ALTER but ADD COLUMN and COMMENT (and retypes or drops of
 // an indexed column even after DROP INDEX in the same transaction), and
 // crashes at COMMIT when an index is dropped and created again under its
-// name in one transaction (DuckDB 1.5): such tables are rebuilt.
-func rebuildReason(ot, nt *dbschema.Table, structural []step) string {
+// name in one transaction (DuckDB 1.5): such tables are rebuilt. So is a
+// table whose primary key changes: DuckDB cannot add, drop or alter one in
+// place. A rebuild to a new key copies the rows into a table with it, and
+// fails (leaving the database as it was) if they do not keep it.
+func rebuildReason(ot, nt *dbschema.Table, c *tableSteps) string {
 	t := nt.Name
 	rebuildWhy := ""
 	if ot.Name != nt.Name {
 		rebuildWhy = "DuckDB cannot drop and recreate its indexes under their names in one transaction"
+	} else if c.key != "" {
+		rebuildWhy = "DuckDB cannot add, drop or change a primary key in place"
 	} else if len(ot.Indexes) > 0 {
-		if len(structural) > 0 {
+		if len(c.structural) > 0 {
 			rebuildWhy = fmt.Sprintf("DuckDB cannot alter %s in place while it has an index", t)
 		}
 		for _, oi := range ot.Indexes {
@@ -316,6 +328,9 @@ func (p *planner) addRebuild(ot, nt *dbschema.Table, c *tableSteps, rebuildWhy s
 		for _, s := range group {
 			changes = append(changes, s.change)
 		}
+	}
+	if c.key != "" {
+		changes = append(changes, c.key)
 	}
 	what := fmt.Sprintf("rebuild table %s", t)
 	if ot.Name != nt.Name {

@@ -187,6 +187,45 @@ func applyGolden(t *testing.T, ctx context.Context, name string, f1, f2 migrate.
 	}
 }
 
+// TestKeyRebuildRefusesRows: a rebuild to a primary key the rows do not
+// keep fails, and leaves the database at its version with its rows.
+func TestKeyRebuildRefusesRows(t *testing.T) {
+	ctx := context.Background()
+	dir := "testdata/primary_key_added"
+	beforeS, before := load(t, dir+"/before")
+	m1, _ := plan.Plan(&dbschema.State{}, before, beforeS, plan.Options{})
+	afterS, after := load(t, dir+"/after")
+	m2, err := plan.Plan(before, after, afterS, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := duckdbtest.Open(t)
+	mg, _ := migrate.NewFromFiles(db, "test", []migrate.File{
+		{Version: 1, Name: "00001_a.sql", Data: project.RenderMigration(m1, "schema")},
+		{Version: 2, Name: "00002_b.sql", Data: project.RenderMigration(m2, "schema")},
+	})
+	if _, err := mg.UpTo(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO runs (id, score) VALUES (1, 5), (1, 6)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mg.Up(ctx); err == nil || !strings.Contains(err.Error(), `duplicate key "1"`) {
+		t.Fatalf("Up() = %v, want DuckDB's duplicate key error", err)
+	}
+	got, err := dbschema.Introspect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := plan.Compare(got, before, "database", "schema before"); len(d) > 0 {
+		t.Errorf("after the failed rebuild the database differs from its version 1: %v", d)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = 1`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("rows after the failed rebuild: %d (%v), want 2", n, err)
+	}
+}
+
 func TestDestructiveErrorIs(t *testing.T) {
 	_, before := load(t, "testdata/drop_column_refused/before")
 	afterS, after := load(t, "testdata/drop_column_refused/after")

@@ -84,12 +84,17 @@ type Table struct {
 	Description string
 	RenamedFrom string
 	PrimaryKey  []string
-	Indexes     []*Index
-	Columns     []*Column
-	Domain      string
-	File        string
-	Line        int
-	goName      string
+	// KeyNotIndexed (key_index: false) keeps PrimaryKey as the table's
+	// documented key, its columns NOT NULL, without a PRIMARY KEY
+	// constraint: DuckDB keeps no index of it, and the loads that write
+	// the table must make rows that keep it (dschema verify checks it).
+	KeyNotIndexed bool
+	Indexes       []*Index
+	Columns       []*Column
+	Domain        string
+	File          string
+	Line          int
+	goName        string
 }
 
 // Column is one column, after family expansion.

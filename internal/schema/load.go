@@ -44,13 +44,16 @@ type viewYAML struct {
 }
 
 type tableYAML struct {
-	Name        string       `yaml:"name"`
-	GoName      string       `yaml:"go_name"`
-	Description string       `yaml:"description"`
-	RenamedFrom string       `yaml:"renamed_from"`
-	PrimaryKey  []string     `yaml:"primary_key"`
-	Indexes     []indexYAML  `yaml:"indexes"`
-	Columns     []columnYAML `yaml:"columns"`
+	Name        string   `yaml:"name"`
+	GoName      string   `yaml:"go_name"`
+	Description string   `yaml:"description"`
+	RenamedFrom string   `yaml:"renamed_from"`
+	PrimaryKey  []string `yaml:"primary_key"`
+	// KeyIndex false keeps the primary key without DuckDB's constraint
+	// and its index (see Table.KeyNotIndexed).
+	KeyIndex *bool        `yaml:"key_index"`
+	Indexes  []indexYAML  `yaml:"indexes"`
+	Columns  []columnYAML `yaml:"columns"`
 }
 
 type indexYAML struct {
@@ -240,6 +243,12 @@ func parseTable(file, domain string, pos nodePositions, ti int, ty tableYAML) (*
 		}
 		c.NotNull = true
 		t.PrimaryKey = append(t.PrimaryKey, k)
+	}
+	if ty.KeyIndex != nil {
+		if len(t.PrimaryKey) == 0 {
+			return nil, errorAt(file, pos.key(ti, "key_index"), "table %q: key_index without a primary_key", t.Name)
+		}
+		t.KeyNotIndexed = !*ty.KeyIndex
 	}
 	if err := checkKeys(t); err != nil {
 		return nil, err

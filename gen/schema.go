@@ -6,10 +6,10 @@ package gen
 
 // SchemaVersion is the newest migration version this code was generated with; loaders
 // refuse a database at any other version.
-const SchemaVersion int64 = 13
+const SchemaVersion int64 = 14
 
 // SchemaSum identifies the schema content this code was generated from.
-const SchemaSum = "32bebdc12495eb95"
+const SchemaSum = "e993b7da0be24673"
 
 // Tables lists every canonical table, sorted by name.
 var Tables = []string{"dschema_loads", "finetune_matched_curves", "finetune_matched_runs", "finetune_matched_values", "finetune_runs", "pretrain_datasets", "pretrain_evals", "pretrain_models", "pretrain_runs", "qa_question_inputs", "qa_question_outputs", "qa_task_outputs", "wandb_history", "wandb_run_evals", "wandb_runs"}

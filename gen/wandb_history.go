@@ -15,7 +15,7 @@ const WandbHistoryTable = "wandb_history"
 // WandbHistoryColumns lists the columns of wandb_history in schema order; the appender writes them in this order.
 var WandbHistoryColumns = []string{"run_id", "seq", "step", "logged_at", "runtime", "learning_rate", "train_loss", "total_tokens", "total_tokens_including_padding", "per_device_tps", "epoch", "training_step", "logps_chosen", "logps_rejected", "rewards_accuracy", "rewards_margin", "extra_metrics", "extra", "load_id"}
 
-// WandbHistoryPrimaryKey lists the primary key columns of wandb_history.
+// WandbHistoryPrimaryKey lists the primary key columns of wandb_history. DuckDB holds no constraint for it (key_index: false): writers must keep it.
 var WandbHistoryPrimaryKey = []string{"run_id", "seq"}
 
 // WandbHistory is one row of wandb_history: One logged history row of a W&B run; known metrics typed,

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/dschema/dschema/schema"
 	"io"
 	"io/fs"
 	"os"
@@ -67,7 +68,7 @@ func Export(ctx context.Context, db *sql.DB, dir string, o Options) (*Manifest, 
 	if err := checkOutDir(dir); err != nil {
 		return nil, err
 	}
-	ver, sum, err := dbVersion(ctx, db, o.DBName)
+	ver, sum, newest, err := dbVersion(ctx, db, o.DBName)
 	if err != nil {
 		return nil, err
 	}
@@ -84,13 +85,17 @@ func Export(ctx context.Context, db *sql.DB, dir string, o Options) (*Manifest, 
 	if err != nil {
 		return nil, err
 	}
+	keys, err := keysNotIndexed(st, newest)
+	if err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".partial-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	m := &Manifest{Format: Format, DschemaVersion: version.String(), SchemaVersion: ver, MigrationSum: sum, MaxFileBytes: o.MaxFileBytes}
-	if err := writeAll(ctx, conn, tmp, st, m, o); err != nil {
+	if err := writeAll(ctx, conn, tmp, st, keys, m, o); err != nil {
 		return nil, err
 	}
 	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -121,18 +126,20 @@ func checkOutDir(dir string) error {
 }
 
 // dbVersion returns db's schema version, after checking that its applied
-// migrations are this binary's, and the migration sum up to it.
-func dbVersion(ctx context.Context, db *sql.DB, name string) (int64, string, error) {
+// migrations are this binary's, the migration sum up to it, and whether it
+// is the newest version this binary has.
+func dbVersion(ctx context.Context, db *sql.DB, name string) (int64, string, bool, error) {
 	mg, err := migrate.New(db, name, migrations.FS, "migrations")
 	if err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
 	v, err := mg.Current(ctx)
 	if err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
 	sum, _ := MigrationSum(mg.Files(), v)
-	return v, sum, nil
+	files := mg.Files()
+	return v, sum, len(files) > 0 && files[len(files)-1].Version == v, nil
 }
 
 // MigrationSum is the chained hash of files up to and including version v,
@@ -152,7 +159,7 @@ func MigrationSum(files []migrate.File, v int64) (string, bool) {
 
 // writeAll writes every table of st under root, then schema.json and
 // manifest.json, filling m.
-func writeAll(ctx context.Context, conn *sql.Conn, root string, st *dbschema.State, m *Manifest, o Options) error {
+func writeAll(ctx context.Context, conn *sql.Conn, root string, st *dbschema.State, keys map[string][]string, m *Manifest, o Options) error {
 	sch := &Schema{Format: Format}
 	for _, t := range st.Tables {
 		cols, err := columnsOf(t)
@@ -173,7 +180,7 @@ func writeAll(ctx context.Context, conn *sql.Conn, root string, st *dbschema.Sta
 		}
 		m.Tables = append(m.Tables, te)
 		m.Files = append(m.Files, files...)
-		sch.Tables = append(sch.Tables, schemaTable(t, cols, part))
+		sch.Tables = append(sch.Tables, schemaTable(t, keys[t.Name], cols, part))
 	}
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
 	if err := loadIDs(ctx, conn, st, m); err != nil {
@@ -209,9 +216,35 @@ func loadIDs(ctx context.Context, conn *sql.Conn, st *dbschema.State, m *Manifes
 	return rows.Err()
 }
 
-// schemaTable is t's entry in schema.json.
-func schemaTable(t *dbschema.Table, cols []column, part string) SchemaTable {
-	st := SchemaTable{Name: t.Name, Description: t.Comment, PrimaryKey: t.PrimaryKey, PartitionBy: part}
+// keysNotIndexed finds, for the tables of st whose primary key DuckDB does
+// not hold (key_index: false in the schema), their key in the schema
+// compiled into this binary when the database is at its newest version
+// (newest), so that schema.json names every table's key. An older database
+// holds its keys as DuckDB constraints, or names none.
+func keysNotIndexed(st *dbschema.State, newest bool) (map[string][]string, error) {
+	if !newest {
+		return nil, nil
+	}
+	s, err := schema.Load()
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	keys := map[string][]string{}
+	for _, ct := range s.Tables {
+		if t := st.Table(ct.Name); t != nil && ct.KeyNotIndexed && len(t.PrimaryKey) == 0 {
+			keys[ct.Name] = ct.PrimaryKey
+		}
+	}
+	return keys, nil
+}
+
+// schemaTable is t's entry in schema.json; key is its primary key when
+// DuckDB does not hold it (keysNotIndexed).
+func schemaTable(t *dbschema.Table, key []string, cols []column, part string) SchemaTable {
+	if len(t.PrimaryKey) > 0 {
+		key = t.PrimaryKey
+	}
+	st := SchemaTable{Name: t.Name, Description: t.Comment, PrimaryKey: key, PartitionBy: part}
 	for i, c := range cols {
 		st.Columns = append(st.Columns, SchemaColumn{Name: c.Name, Type: c.Type, NotNull: t.Columns[i].NotNull, Repr: c.Repr, Description: t.Columns[i].Comment})
 	}

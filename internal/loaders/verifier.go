@@ -114,6 +114,9 @@ var _ Verdict = (*Verification)(nil)
 func (v *Verification) Report(w io.Writer) {
 	fmt.Fprintf(w, "%s: %d rows × %d columns compared: %d differing cells, %d rows missing from the database, %d rows missing from the file\n",
 		filepath.Base(v.Path), v.Rows, v.Columns, v.Differing, v.MissingRows, v.ExtraRows)
+	if v.SharedKeys > 0 {
+		fmt.Fprintf(w, "  %d more database rows with a key another row has: %s\n", v.SharedKeys, strings.Join(v.SharedKeyExamples, "; "))
+	}
 	for _, d := range v.Examples {
 		fmt.Fprintf(w, "  %s: %s: file %s, database %s\n", d.Key, d.Column, d.File, d.DB)
 	}

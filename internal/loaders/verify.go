@@ -25,7 +25,14 @@ type Verification struct {
 	// NotCompared lists rows of the file the comparison left out, and why
 	// (a model and task another source's load holds).
 	NotCompared []string `json:"rows_not_compared,omitempty"`
+	// SharedKeys counts the database's rows beyond the first with a key
+	// the file has (a table whose key DuckDB does not hold could have
+	// them); SharedKeyExamples names a few such keys.
+	SharedKeys        int64    `json:"database_rows_sharing_a_key,omitempty"`
+	SharedKeyExamples []string `json:"keys_shared,omitempty"`
 }
 
 // OK reports whether nothing differs.
-func (v *Verification) OK() bool { return v.Differing == 0 && v.MissingRows == 0 && v.ExtraRows == 0 }
+func (v *Verification) OK() bool {
+	return v.Differing == 0 && v.MissingRows == 0 && v.ExtraRows == 0 && v.SharedKeys == 0
+}

@@ -31,15 +31,32 @@ func CompareRelation(ctx context.Context, conn *sql.Conn, v *Verification, r Rel
 	}
 	join := fmt.Sprintf("FROM %s f LEFT JOIN %s d ON %s", q(r.Expected), q(r.Name), strings.Join(on, " AND "))
 	matched := "d." + q(r.Keys[0]) + " IS NOT NULL"
-	var rows, missing int64
-	if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE NOT (%s)) %s", matched, join)).Scan(&rows, &missing); err != nil {
+	var rows, missing, fileRows int64
+	if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE NOT (%s)), (SELECT count(*) FROM %s) %s", matched, q(r.Expected), join)).Scan(&rows, &missing, &fileRows); err != nil {
 		return fmt.Errorf("compare %s: %w", r.Name, err)
 	}
 	label := r.Label
 	if label == "" {
 		label = r.Name
 	}
-	v.Rows += rows
+	// The file's rows have one key each: a join of more rows than the file
+	// has is the database's rows sharing a key.
+	if shared := rows - fileRows; shared > 0 {
+		v.SharedKeys += shared
+		var fk []string
+		for _, k := range r.Keys {
+			fk = append(fk, "f."+q(k))
+		}
+		ex, err := QueryStrings(ctx, conn, fmt.Sprintf("SELECT concat_ws(' / ', %s) || ' (' || count(*) || ' rows)' %s WHERE %s GROUP BY %s HAVING count(*) > 1 ORDER BY 1 LIMIT %d",
+			strings.Join(keyText, ", "), join, matched, strings.Join(fk, ", "), max(maxExamples, 1)))
+		if err != nil {
+			return fmt.Errorf("compare %s: %w", r.Name, err)
+		}
+		for _, e := range ex {
+			v.SharedKeyExamples = append(v.SharedKeyExamples, label+" "+e)
+		}
+	}
+	v.Rows += fileRows
 	v.MissingRows += missing
 	v.Columns += len(r.Cols)
 	types, err := DBTypes(ctx, conn, r.Name)

@@ -17,10 +17,12 @@ import (
 	"testing"
 
 	"github.com/dschema/dschema/internal/dbfile"
+	"github.com/dschema/dschema/internal/dbschema"
 	"github.com/dschema/dschema/internal/fixtures"
 	"github.com/dschema/dschema/internal/labtest"
 	"github.com/dschema/dschema/internal/loaders"
 	_ "github.com/dschema/dschema/internal/loaders/all" // every kind, for loads by kind
+	"github.com/dschema/dschema/schema"
 )
 
 var (
@@ -125,11 +127,7 @@ func LoadedSampleEnv(t *testing.T) *Env {
 
 func (v *Env) Load(path string, opts loaders.Options) *loaders.Summary {
 	v.T.Helper()
-	s, err := v.E.Load(v.Ctx, "datadecide", path, opts)
-	if err != nil {
-		v.T.Fatal(err)
-	}
-	return s
+	return v.LoadKind("datadecide", path, opts)
 }
 
 func (v *Env) Scalar(q string, args ...any) string {
@@ -264,13 +262,40 @@ func WandbSample(t *testing.T) string {
 	return wandbDir
 }
 
+// LoadKind loads path as kind, and checks that every key DuckDB does not
+// hold (key_index: false) is still unique: the loads must keep it.
 func (v *Env) LoadKind(kind, path string, opts loaders.Options) *loaders.Summary {
 	v.T.Helper()
 	s, err := v.E.Load(v.Ctx, kind, path, opts)
 	if err != nil {
 		v.T.Fatal(err)
 	}
+	v.KeysUnique()
 	return s
+}
+
+// KeysUnique fails the test when rows of a table whose key DuckDB does not
+// hold (key_index: false) share a key, naming a few.
+func (v *Env) KeysUnique() {
+	v.T.Helper()
+	s, err := schema.Load()
+	if err != nil {
+		v.T.Fatal(err)
+	}
+	for _, t := range s.Tables {
+		if !t.KeyNotIndexed {
+			continue
+		}
+		keys := make([]string, len(t.PrimaryKey))
+		for i, k := range t.PrimaryKey {
+			keys[i] = dbschema.Ident(k)
+		}
+		k := strings.Join(keys, ", ")
+		if got := v.Scalar(fmt.Sprintf("SELECT coalesce(string_agg(concat_ws(' / ', %s) || ' (' || n || ' rows)', '; '), '') FROM (SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING n > 1 ORDER BY ALL LIMIT 5)",
+			k, k, dbschema.Ident(t.Name))); got != "" {
+			v.T.Errorf("%s: rows share a key (%s): %s", t.Name, strings.Join(t.PrimaryKey, ", "), got)
+		}
+	}
 }
 
 func KeptText(s *loaders.Summary) string {

@@ -259,6 +259,14 @@ func TestWandbReloadAndReplace(t *testing.T) {
 		t.Errorf("second source: rows %v skipped %+v", s4.Rows, s4.Skipped)
 	}
 
+	// The same with JSON lines (read in Go) after JSON lines of five of
+	// their six runs.
+	w := loadertest.NewEnv(t)
+	w.LoadKind("wandb-history", hist, loaders.Options{})
+	if s := w.LoadKind("wandb-history", filepath.Join(dir, "history_v3.jsonl"), loaders.Options{}); len(s.Skipped) != 1 || s.Skipped[0].Count != 5 || s.Rows["wandb_history"] != 20 {
+		t.Errorf("JSON lines after five of their runs: rows %v skipped %+v", s.Rows, s.Skipped)
+	}
+
 	// Companions: system_metrics comes from runs_metadata_system_metrics.parquet.
 	split := filepath.Join(dir, "split", "runs_metadata.parquet")
 	s5 := v.LoadKind("wandb-runs", split, loaders.Options{})

@@ -479,8 +479,9 @@ func TestHistoryChunkFits(t *testing.T) {
 }
 
 // TestHistoryGoInsertFails: when DuckDB's INSERT fails while the reader
-// still has rows for it (here a key already in the table), the error
-// comes back and the reader's goroutines end.
+// still has rows for it (here a key already in a copy of the table that
+// holds it as a constraint), the error comes back and the reader's
+// goroutines end.
 func TestHistoryGoInsertFails(t *testing.T) {
 	conn := diffConn(t)
 	ctx := context.Background()
@@ -489,13 +490,20 @@ func TestHistoryGoInsertFails(t *testing.T) {
 		b.WriteString(line(`"dup"`, fmt.Sprint(i), fmt.Sprint(1000+i), "1", "null", `{"train_loss": 1.5}`, "{}"))
 	}
 	p, h, metrics := goFile(t, conn, "fails.jsonl", b.String())
-	if _, err := conn.ExecContext(ctx, "INSERT INTO wandb_history (run_id, seq, load_id) VALUES ('dup', 5000, 0)"); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{
+		"CREATE TEMP TABLE keyed_history AS SELECT * FROM wandb_history LIMIT 0",
+		"ALTER TABLE keyed_history ADD PRIMARY KEY (run_id, seq)",
+		"INSERT INTO keyed_history (run_id, seq, load_id) VALUES ('dup', 5000, 0)",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
 	}
+	defer conn.ExecContext(ctx, "DROP TABLE keyed_history")
 	before := runtime.NumGoroutine()
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := appendHistoryJSONL(ctx, conn, h, p, "wandb_history", metrics, 0, nil)
+		_, _, err := appendHistoryJSONL(ctx, conn, h, p, "keyed_history", metrics, 0, nil)
 		done <- err
 	}()
 	select {

@@ -141,3 +141,45 @@ func TestVerifyHistoryInTheLoadsZone(t *testing.T) {
 		t.Errorf("verify after a changed time: %+v", got)
 	}
 }
+
+// TestVerifyHistorySharedKeys: wandb_history's key (run_id, seq) is not a
+// DuckDB constraint (key_index: false), so verify counts the database's
+// rows that share a key the file has, copies or not, whichever load wrote
+// them; a row of a run the file lacks is no concern of the file's.
+func TestVerifyHistorySharedKeys(t *testing.T) {
+	t.Parallel()
+	hist := filepath.Join(loadertest.WandbSample(t), "history_v3.jsonl")
+	run0 := fixtures.RunName(0)
+	for _, c := range []struct {
+		name, change string
+		shared       int64
+		example      string
+	}{
+		{"a copy of a row", "INSERT INTO wandb_history SELECT * FROM wandb_history WHERE run_id = '" + run0 + "' AND seq = 2", 1, run0 + " / 2 (2 rows)"},
+		{"two copies, another load", "INSERT INTO wandb_history SELECT h.* REPLACE (7 AS load_id) FROM wandb_history h, range(2) WHERE run_id = '" + run0 + "' AND seq = 0", 2, run0 + " / 0 (3 rows)"},
+		{"another run's key", "INSERT INTO wandb_history (run_id, seq, load_id) VALUES ('not-in-file', 0, 1), ('not-in-file', 0, 1)", 0, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := loadertest.NewEnv(t)
+			v.LoadKind("wandb-history", hist, loaders.Options{})
+			before := v.Verify("wandb-history", hist)
+			if !before.OK() || before.SharedKeys != 0 {
+				t.Fatalf("verify after the load: %+v", before)
+			}
+			v.Exec(c.change)
+			got := v.Verify("wandb-history", hist)
+			if got.SharedKeys != c.shared || got.Rows != before.Rows || got.Differing != 0 || got.MissingRows != 0 {
+				t.Fatalf("verify: shared %d, rows %d, differing %d, missing %d; want shared %d, rows %d: %+v",
+					got.SharedKeys, got.Rows, got.Differing, got.MissingRows, c.shared, before.Rows, got)
+			}
+			if c.shared > 0 && (got.OK() || len(got.SharedKeyExamples) != 1 || got.SharedKeyExamples[0] != "wandb_history "+c.example) {
+				t.Errorf("OK %v, examples %q; want not OK, [wandb_history %s]", got.OK(), got.SharedKeyExamples, c.example)
+			}
+			var b strings.Builder
+			got.Report(&b)
+			if strings.Contains(b.String(), "key another row has") != (c.shared > 0) {
+				t.Errorf("report:\n%s", b.String())
+			}
+		})
+	}
+}

@@ -30,6 +30,9 @@ var (
 	ErrNotEmpty = errors.New("target database is not empty")
 	// ErrSchemaMismatch: the export's tables are not the migrated database's.
 	ErrSchemaMismatch = errors.New("export's tables differ from the schema")
+	// ErrSharedKey: rows of a table whose key DuckDB does not hold
+	// (key_index: false) share a key.
+	ErrSharedKey = errors.New("rows share a key")
 )
 
 // FileError names a file of an export and what is wrong with it.
@@ -318,10 +321,13 @@ func loadDB(ctx context.Context, db *sql.DB, dir string, m *Manifest, sch *Schem
 	return nil
 }
 
-// tablePlan is one table to load: its columns in the target database.
+// tablePlan is one table to load: its columns in the target database, and
+// the key schema.json names when DuckDB does not hold it (key_index:
+// false), which the load checks.
 type tablePlan struct {
 	name string
 	cols []column
+	key  []string
 }
 
 // matchSchema checks that schema.json describes exactly the tables and
@@ -345,7 +351,16 @@ func matchSchema(st *dbschema.State, sch *Schema) ([]tablePlan, error) {
 		if err := sameColumns(t.Name, cols, et.Columns); err != nil {
 			return nil, err
 		}
-		plans = append(plans, tablePlan{name: t.Name, cols: cols})
+		p := tablePlan{name: t.Name, cols: cols}
+		if len(t.PrimaryKey) == 0 {
+			for _, k := range et.PrimaryKey {
+				if t.Column(k) == nil {
+					return nil, fmt.Errorf("import: the export's key of %s names column %s, which it lacks: %w", t.Name, k, ErrSchemaMismatch)
+				}
+			}
+			p.key = et.PrimaryKey
+		}
+		plans = append(plans, p)
 	}
 	for name := range byName {
 		return nil, fmt.Errorf("import: the export's table %s is not in the database its schema version makes: %w", name, ErrSchemaMismatch)
@@ -421,6 +436,31 @@ func loadTable(ctx context.Context, conn *sql.Conn, p tablePlan, paths []string,
 	}
 	if got != want {
 		return fmt.Errorf("import %s: %d rows read, the manifest says %d: %w", p.name, got, want, ErrFileMismatch)
+	}
+	return checkKey(ctx, conn, p)
+}
+
+// checkKey refuses rows of p's table that share the key DuckDB does not
+// hold for it, naming a few.
+func checkKey(ctx context.Context, conn *sql.Conn, p tablePlan) error {
+	if len(p.key) == 0 {
+		return nil
+	}
+	keys := make([]string, len(p.key))
+	for i, k := range p.key {
+		keys[i] = dbschema.Ident(k)
+	}
+	k := strings.Join(keys, ", ")
+	var n int64
+	var examples string
+	err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), coalesce(string_agg(ex, '; ' ORDER BY ex) FILTER (WHERE i <= 5), '') FROM (
+		SELECT concat_ws(' / ', %s) || ' (' || count(*) || ' rows)' AS ex, row_number() OVER (ORDER BY %s) AS i FROM %s GROUP BY %s HAVING count(*) > 1)`,
+		k, k, dbschema.Ident(p.name), k)).Scan(&n, &examples)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", p.name, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("import %s: %d keys (%s) are each on more than one row: %s: %w", p.name, n, strings.Join(p.key, ", "), examples, ErrSharedKey)
 	}
 	return nil
 }

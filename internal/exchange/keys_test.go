@@ -1,10 +1,16 @@
 package exchange
 
 import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/dschema/dschema/internal/dbfile"
 	"github.com/dschema/dschema/schema"
 )
 
@@ -36,5 +42,63 @@ func TestSchemaJSONKeys(t *testing.T) {
 	}
 	if notIndexed == 0 {
 		t.Error("no table of the schema has key_index: false: this test checks nothing of it")
+	}
+}
+
+// TestImportRefusesSharedKeys: an export of a database whose wandb_history
+// (key not held by DuckDB) has two rows with one key is refused on import,
+// naming the table, the key and the rows, and leaves no database; one
+// row less of the copies imports.
+func TestImportRefusesSharedKeys(t *testing.T) {
+	ctx := context.Background()
+	src, _, _ := quickstartExport(t)
+	for _, tc := range []struct {
+		name, change string
+		want         string // "" for an import that works
+	}{
+		{"a copy of a row", "INSERT INTO wandb_history SELECT * FROM wandb_history WHERE seq = 3 ORDER BY run_id LIMIT 1", "1 keys (run_id, seq) are each on more than one row: "},
+		{"a row moved onto a free key", "UPDATE wandb_history SET seq = 100000 WHERE seq = 3 AND run_id = (SELECT min(run_id) FROM wandb_history)", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			copyDB := filepath.Join(t.TempDir(), "broken.duckdb")
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(copyDB, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			db, err := dbfile.OpenExisting(ctx, copyDB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, tc.change); err != nil {
+				t.Fatal(err)
+			}
+			var run string
+			if err := db.QueryRowContext(ctx, "SELECT min(run_id) FROM wandb_history").Scan(&run); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "export")
+			_, err = Export(ctx, db, dir, Options{DBName: copyDB})
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := filepath.Join(t.TempDir(), "imported.duckdb")
+			_, err = Import(ctx, target, dir, ImportOptions{})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Import = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrSharedKey) || !strings.Contains(err.Error(), "import wandb_history: "+tc.want+run+" / 3 (2 rows)") {
+				t.Errorf("Import = %v, want ErrSharedKey naming wandb_history, the key and %s / 3", err, run)
+			}
+			if _, serr := os.Stat(target); !errors.Is(serr, fs.ErrNotExist) {
+				t.Errorf("the refused import left %s (%v)", target, serr)
+			}
+		})
 	}
 }

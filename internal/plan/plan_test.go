@@ -187,11 +187,11 @@ func applyGolden(t *testing.T, ctx context.Context, name string, f1, f2 migrate.
 	}
 }
 
-// TestKeyRebuildRefusesRows: a rebuild to a primary key the rows do not
-// keep fails, and leaves the database at its version with its rows.
-func TestKeyRebuildRefusesRows(t *testing.T) {
-	ctx := context.Background()
-	dir := "testdata/primary_key_added"
+// atVersion1 plans the case in dir from nothing to before (version 1) and
+// on to after (version 2), and returns a database at version 1 with its
+// migrator, and before.
+func atVersion1(t *testing.T, ctx context.Context, dir string) (*sql.DB, *migrate.Migrator, *dbschema.State) {
+	t.Helper()
 	beforeS, before := load(t, dir+"/before")
 	m1, _ := plan.Plan(&dbschema.State{}, before, beforeS, plan.Options{})
 	afterS, after := load(t, dir+"/after")
@@ -207,6 +207,14 @@ func TestKeyRebuildRefusesRows(t *testing.T) {
 	if _, err := mg.UpTo(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
+	return db, mg, before
+}
+
+// TestKeyRebuildRefusesRows: a rebuild to a primary key the rows do not
+// keep fails, and leaves the database at its version with its rows.
+func TestKeyRebuildRefusesRows(t *testing.T) {
+	ctx := context.Background()
+	db, mg, before := atVersion1(t, ctx, "testdata/primary_key_added")
 	if _, err := db.ExecContext(ctx, `INSERT INTO runs (id, score) VALUES (1, 5), (1, 6)`); err != nil {
 		t.Fatal(err)
 	}
@@ -237,22 +245,7 @@ func TestDestructiveErrorIs(t *testing.T) {
 
 func TestBackfill(t *testing.T) {
 	ctx := context.Background()
-	dir := "testdata/new_not_null_column_with_default"
-	beforeS, before := load(t, dir+"/before")
-	m1, _ := plan.Plan(&dbschema.State{}, before, beforeS, plan.Options{})
-	afterS, after := load(t, dir+"/after")
-	m2, err := plan.Plan(before, after, afterS, plan.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := duckdbtest.Open(t)
-	mg, _ := migrate.NewFromFiles(db, "test", []migrate.File{
-		{Version: 1, Name: "00001_a.sql", Data: project.RenderMigration(m1, "schema")},
-		{Version: 2, Name: "00002_b.sql", Data: project.RenderMigration(m2, "schema")},
-	})
-	if _, err := mg.UpTo(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	db, mg, _ := atVersion1(t, ctx, "testdata/new_not_null_column_with_default")
 	db.ExecContext(ctx, `INSERT INTO runs (id) VALUES (1), (2)`)
 	if _, err := mg.Up(ctx); err != nil {
 		t.Fatal(err)

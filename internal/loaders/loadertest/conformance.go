@@ -284,6 +284,9 @@ func changeOneCell(ctx context.Context, t *testing.T, db *sql.DB, tbl string, id
 		WHERE table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE'))`, tbl), ",") {
 		keys[k] = true
 	}
+	for _, k := range keyNotIndexed(t, tbl) {
+		keys[k] = true
+	}
 	rows, err := db.QueryContext(ctx, `SELECT column_name, data_type FROM duckdb_columns()
 		WHERE table_name = ? AND schema_name = 'main' AND database_name = current_database() ORDER BY column_index DESC`, tbl)
 	if err != nil {

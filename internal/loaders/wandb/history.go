@@ -710,10 +710,34 @@ func (History) Load(ctx context.Context, ld *loaders.Load) (*loaders.Report, err
 	}
 	rep.Rows["wandb_history"] = n
 	ld.Stage("checking the rows")
+	if err := keyKept(ctx, conn, path, ld.ID); err != nil {
+		return nil, err
+	}
 	if err := historyChecks(ctx, conn, path, h, ld.ID, taken, st, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// ErrKeyShared: a load's rows would share wandb_history's key with
+// another load's.
+var ErrKeyShared = errors.New("the key (run_id, seq) would not hold")
+
+// keyKept checks that no run of load id has rows of another load.
+// wandb_history's key (run_id, seq) is no DuckDB constraint: a load numbers
+// seq per run and leaves out the runs other loads wrote (taken), so its
+// rows keep the key when this holds. A scan of two columns: tens of
+// milliseconds at 3.2M rows.
+func keyKept(ctx context.Context, conn *sql.Conn, path string, id int64) error {
+	shared, err := loaders.QueryStrings(ctx, conn, `SELECT DISTINCT run_id FROM wandb_history
+		WHERE load_id IS DISTINCT FROM ? AND run_id IN (SELECT run_id FROM wandb_history WHERE load_id = ?) ORDER BY run_id LIMIT 5`, id, id)
+	if err != nil {
+		return fmt.Errorf("%s: check the key: %w", path, err)
+	}
+	if len(shared) > 0 {
+		return fmt.Errorf("%s: runs %s have rows of another load too (a fault of dschema's, not of the file): %w", path, strings.Join(shared, ", "), ErrKeyShared)
+	}
+	return nil
 }
 
 // insertHistory writes the file's rows into table (wandb_history, or

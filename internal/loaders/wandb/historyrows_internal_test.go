@@ -744,3 +744,42 @@ func TestHistoryGoMetricMasks(t *testing.T) {
 		t.Errorf("Go:\n%s\nSQL:\n%s", strings.Join(goRows, "\n"), strings.Join(sqlRows, "\n"))
 	}
 }
+
+// TestKeyKept: a load any of whose runs has rows of another load (or of
+// none) is refused, naming those runs; other loads' other runs are fine.
+func TestKeyKept(t *testing.T) {
+	conn := diffConn(t)
+	ctx := context.Background()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("BEGIN TRANSACTION")
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	exec("INSERT INTO wandb_history (run_id, seq, load_id) VALUES ('a', 0, 901), ('a', 1, 901), ('b', 0, 902), ('c', 0, 903)")
+	for _, tc := range []struct {
+		insert string
+		id     int64
+		want   string // the runs named, "" for none
+	}{
+		{"", 901, ""},
+		{"", 902, ""},
+		{"('a', 2, 902)", 902, "runs a have rows of another load too"},
+		{"", 901, "runs a have rows of another load too"},
+		{"('b', 1, NULL)", 902, "runs a, b have rows of another load too"},
+		{"", 903, ""},
+	} {
+		if tc.insert != "" {
+			exec("INSERT INTO wandb_history (run_id, seq, load_id) VALUES " + tc.insert)
+		}
+		err := keyKept(ctx, conn, "h.jsonl", tc.id)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("after %s, load %d: %v", tc.insert, tc.id, err)
+		case tc.want != "" && (!errors.Is(err, ErrKeyShared) || !strings.Contains(err.Error(), "h.jsonl: "+tc.want)):
+			t.Errorf("after %s, load %d: %v, want ErrKeyShared: %s", tc.insert, tc.id, err, tc.want)
+		}
+	}
+}

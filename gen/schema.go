@@ -6,7 +6,7 @@ package gen
 
 // SchemaVersion is the newest migration version this code was generated with; loaders
 // refuse a database at any other version.
-const SchemaVersion int64 = 14
+const SchemaVersion int64 = 15
 
 // SchemaSum identifies the schema content this code was generated from.
 const SchemaSum = "e993b7da0be24673"

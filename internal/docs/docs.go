@@ -27,7 +27,7 @@ func Write(w io.Writer, s *schema.Schema) error {
 			if len(t.PrimaryKey) > 0 {
 				fmt.Fprintf(&b, "Primary key: `%s`. ", strings.Join(t.PrimaryKey, "`, `"))
 				if t.KeyNotIndexed {
-					b.WriteString("Not indexed: DuckDB holds no constraint for it; every load writes rows that keep it, and `dschema verify` checks it. ")
+					b.WriteString("Not indexed: DuckDB holds no constraint for it; every load writes rows that keep it, `import` checks it, `dschema verify` counts rows sharing a key the file has, and the view `dschema_keys` lists it. ")
 				}
 			}
 			fmt.Fprintf(&b, "%d columns.\n", len(t.Columns))

@@ -5,9 +5,10 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/dschema/dschema/schema"
+	"github.com/dschema/dschema/internal/schema"
 	"io"
 	"io/fs"
 	"os"
@@ -68,7 +69,7 @@ func Export(ctx context.Context, db *sql.DB, dir string, o Options) (*Manifest, 
 	if err := checkOutDir(dir); err != nil {
 		return nil, err
 	}
-	ver, sum, newest, err := dbVersion(ctx, db, o.DBName)
+	ver, sum, err := dbVersion(ctx, db, o.DBName)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +86,9 @@ func Export(ctx context.Context, db *sql.DB, dir string, o Options) (*Manifest, 
 	if err != nil {
 		return nil, err
 	}
-	keys, err := keysNotIndexed(st, newest)
+	keys, err := keysNotIndexed(ctx, conn, st)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("export: %w", err)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".partial-")
 	if err != nil {
@@ -126,20 +127,18 @@ func checkOutDir(dir string) error {
 }
 
 // dbVersion returns db's schema version, after checking that its applied
-// migrations are this binary's, the migration sum up to it, and whether it
-// is the newest version this binary has.
-func dbVersion(ctx context.Context, db *sql.DB, name string) (int64, string, bool, error) {
+// migrations are this binary's, and the migration sum up to it.
+func dbVersion(ctx context.Context, db *sql.DB, name string) (int64, string, error) {
 	mg, err := migrate.New(db, name, migrations.FS, "migrations")
 	if err != nil {
-		return 0, "", false, err
+		return 0, "", err
 	}
 	v, err := mg.Current(ctx)
 	if err != nil {
-		return 0, "", false, err
+		return 0, "", err
 	}
 	sum, _ := MigrationSum(mg.Files(), v)
-	files := mg.Files()
-	return v, sum, len(files) > 0 && files[len(files)-1].Version == v, nil
+	return v, sum, nil
 }
 
 // MigrationSum is the chained hash of files up to and including version v,
@@ -216,26 +215,31 @@ func loadIDs(ctx context.Context, conn *sql.Conn, st *dbschema.State, m *Manifes
 	return rows.Err()
 }
 
-// keysNotIndexed finds, for the tables of st whose primary key DuckDB does
-// not hold (key_index: false in the schema), their key in the schema
-// compiled into this binary when the database is at its newest version
-// (newest), so that schema.json names every table's key. An older database
-// holds its keys as DuckDB constraints, or names none.
-func keysNotIndexed(st *dbschema.State, newest bool) (map[string][]string, error) {
-	if !newest {
-		return nil, nil
-	}
-	s, err := schema.Load()
-	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
+// keysNotIndexed reads the key of each table whose key DuckDB does not
+// hold (key_index: false in the schema) from the database's own list of
+// them, the view schema.KeysView (none before that view's migration).
+func keysNotIndexed(ctx context.Context, conn *sql.Conn, st *dbschema.State) (map[string][]string, error) {
 	keys := map[string][]string{}
-	for _, ct := range s.Tables {
-		if t := st.Table(ct.Name); t != nil && ct.KeyNotIndexed && len(t.PrimaryKey) == 0 {
-			keys[ct.Name] = ct.PrimaryKey
-		}
+	if st.View(schema.KeysView) == nil {
+		return keys, nil
 	}
-	return keys, nil
+	rows, err := conn.QueryContext(ctx, "SELECT table_name, CAST(to_json(key_columns) AS VARCHAR) FROM "+dbschema.Ident(schema.KeysView))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", schema.KeysView, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, cols string
+		if err := rows.Scan(&name, &cols); err != nil {
+			return nil, err
+		}
+		var key []string
+		if err := json.Unmarshal([]byte(cols), &key); err != nil {
+			return nil, fmt.Errorf("read %s: table %s: %w", schema.KeysView, name, err)
+		}
+		keys[name] = key
+	}
+	return keys, rows.Err()
 }
 
 // schemaTable is t's entry in schema.json; key is its primary key when

@@ -304,7 +304,11 @@ func loadDB(ctx context.Context, db *sql.DB, dir string, m *Manifest, sch *Schem
 	if err != nil {
 		return err
 	}
-	plans, err := matchSchema(st, sch)
+	keys, err := keysNotIndexed(ctx, conn, st)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	plans, err := matchSchema(st, sch, keys)
 	if err != nil {
 		return err
 	}
@@ -332,7 +336,9 @@ type tablePlan struct {
 
 // matchSchema checks that schema.json describes exactly the tables and
 // columns of st (the database the migrations made) and plans their load.
-func matchSchema(st *dbschema.State, sch *Schema) ([]tablePlan, error) {
+// keys are the keys DuckDB does not hold that the database lists itself;
+// for another table without a constraint, schema.json's key is checked.
+func matchSchema(st *dbschema.State, sch *Schema, keys map[string][]string) ([]tablePlan, error) {
 	byName := map[string]SchemaTable{}
 	for _, t := range sch.Tables {
 		byName[t.Name] = t
@@ -351,8 +357,8 @@ func matchSchema(st *dbschema.State, sch *Schema) ([]tablePlan, error) {
 		if err := sameColumns(t.Name, cols, et.Columns); err != nil {
 			return nil, err
 		}
-		p := tablePlan{name: t.Name, cols: cols}
-		if len(t.PrimaryKey) == 0 {
+		p := tablePlan{name: t.Name, cols: cols, key: keys[t.Name]}
+		if len(t.PrimaryKey) == 0 && p.key == nil {
 			for _, k := range et.PrimaryKey {
 				if t.Column(k) == nil {
 					return nil, fmt.Errorf("import: the export's key of %s names column %s, which it lacks: %w", t.Name, k, ErrSchemaMismatch)

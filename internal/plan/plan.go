@@ -150,11 +150,11 @@ func (p *planner) views(old, target *dbschema.State, s *schema.Schema) {
 		switch {
 		case ov == nil:
 			p.add("create view "+nv.Name,
-				[]string{dbschema.CreateView(nv.Name, sv.SQL, false), dbschema.CommentOnView(nv.Name, nv.Comment)},
+				append([]string{dbschema.CreateView(nv.Name, sv.SQL, false), dbschema.CommentOnView(nv.Name, nv.Comment)}, keyChecks(s, nv.Name)...),
 				[]string{dbschema.DropView(nv.Name)})
 		case schema.ViewSQLHash(ov.Comment) != schema.ViewSQLHash(nv.Comment):
 			p.add("replace view "+nv.Name,
-				[]string{dbschema.CreateView(nv.Name, sv.SQL, true), dbschema.CommentOnView(nv.Name, nv.Comment)},
+				append([]string{dbschema.CreateView(nv.Name, sv.SQL, true), dbschema.CommentOnView(nv.Name, nv.Comment)}, keyChecks(s, nv.Name)...),
 				[]string{dbschema.RecreateView(ov), dbschema.CommentOnView(ov.Name, ov.Comment)})
 		case ov.Comment != nv.Comment:
 			p.add("comment on view "+nv.Name,
@@ -169,6 +169,16 @@ func (p *planner) views(old, target *dbschema.State, s *schema.Schema) {
 				[]string{dbschema.RecreateView(ov), dbschema.CommentOnView(ov.Name, ov.Comment)})
 		}
 	}
+}
+
+// keyChecks are the checks that the rows keep every key DuckDB does not
+// hold, when view is the view that lists those keys: a key that is new, or
+// changed, or no longer indexed, is proven on the rows there.
+func keyChecks(s *schema.Schema, view string) []string {
+	if view != schema.KeysView {
+		return nil
+	}
+	return s.KeyChecks()
 }
 
 // renameTable renames a table without indexes (one with indexes is rebuilt

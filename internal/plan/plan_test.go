@@ -210,27 +210,36 @@ func atVersion1(t *testing.T, ctx context.Context, dir string) (*sql.DB, *migrat
 	return db, mg, before
 }
 
-// TestKeyRebuildRefusesRows: a rebuild to a primary key the rows do not
-// keep fails, and leaves the database at its version with its rows.
+// TestKeyRebuildRefusesRows: a migration to a primary key the rows do not
+// keep fails, and leaves the database at its version with its rows:
+// DuckDB's constraint refuses them in a rebuild, the key check a key
+// DuckDB does not hold (key_index: false).
 func TestKeyRebuildRefusesRows(t *testing.T) {
 	ctx := context.Background()
-	db, mg, before := atVersion1(t, ctx, "testdata/primary_key_added")
-	if _, err := db.ExecContext(ctx, `INSERT INTO runs (id, score) VALUES (1, 5), (1, 6)`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mg.Up(ctx); err == nil || !strings.Contains(err.Error(), `duplicate key "1"`) {
-		t.Fatalf("Up() = %v, want DuckDB's duplicate key error", err)
-	}
-	got, err := dbschema.Introspect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := plan.Compare(got, before, "database", "schema before"); len(d) > 0 {
-		t.Errorf("after the failed rebuild the database differs from its version 1: %v", d)
-	}
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = 1`).Scan(&n); err != nil || n != 2 {
-		t.Errorf("rows after the failed rebuild: %d (%v), want 2", n, err)
+	for _, tc := range []struct{ dir, want string }{
+		{"testdata/primary_key_added", `duplicate key "1"`},
+		{"testdata/unindexed_key_changed", "runs: 1 keys (score) are each on more than one row, such as 5"},
+	} {
+		t.Run(filepath.Base(tc.dir), func(t *testing.T) {
+			db, mg, before := atVersion1(t, ctx, tc.dir)
+			if _, err := db.ExecContext(ctx, `INSERT INTO runs (id, score) VALUES (1, 5), (1, 5)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := mg.Up(ctx); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Up() = %v, want %s", err, tc.want)
+			}
+			got, err := dbschema.Introspect(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := plan.Compare(got, before, "database", "schema before"); len(d) > 0 {
+				t.Errorf("after the failed migration the database differs from its version 1: %v", d)
+			}
+			var n int
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = 1`).Scan(&n); err != nil || n != 2 {
+				t.Errorf("rows after the failed migration: %d (%v), want 2", n, err)
+			}
+		})
 	}
 }
 

@@ -52,7 +52,7 @@ func TestQuickstart(t *testing.T) {
 		"std_eval.parquet: std of seeds",
 		"agrees with the database (relative tolerance 1e-09)",
 		"pretrain_evals             1887      144",
-		"views: datadecide_full_eval, datadecide_mean_eval, datadecide_seeds, datadecide_std_eval, datadecide_training_seeds, finetune_checkpoints, finetune_pretrain_match, pretrain_evals_mean, pretrain_evals_std, recipe_aliases",
+		"views: datadecide_full_eval, datadecide_mean_eval, datadecide_seeds, datadecide_std_eval, datadecide_training_seeds, dschema_keys, finetune_checkpoints, finetune_pretrain_match, pretrain_evals_mean, pretrain_evals_std, recipe_aliases",
 		"1B     Dolma1.7                   0.8124      3",
 		"runs_metadata.parquet: loaded as wandb-runs, layout runs_metadata (canonical: 12 columns, JSON strings): load 4",
 		"wandb_history               76 rows written",

@@ -138,6 +138,9 @@ func Load(fsys fs.FS, dir, displayDir string) (*Schema, error) {
 		s.Domains = append(s.Domains, d)
 	}
 	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].Name < s.Tables[j].Name })
+	if err := s.addKeysView(seen); err != nil {
+		return nil, err
+	}
 	goNames := map[string]string{}
 	for _, t := range s.Tables {
 		if other, ok := goNames[t.GoName()]; ok {
@@ -147,6 +150,74 @@ func Load(fsys fs.FS, dir, displayDir string) (*Schema, error) {
 	}
 	return s, nil
 }
+
+// KeysView is the view that lists the key of each table whose key DuckDB
+// does not hold (key_index: false), so that a database says them itself at
+// every version: export names them, import checks them.
+const KeysView = "dschema_keys"
+
+// addKeysView adds KeysView to s, in the domain of the first table (by
+// name) whose key is not indexed, when there is one. seen holds every
+// table and view name.
+func (s *Schema) addKeysView(seen map[string]*Table) error {
+	var rows []string
+	var first *Table
+	for _, t := range s.Tables {
+		if !t.KeyNotIndexed {
+			continue
+		}
+		if first == nil {
+			first = t
+		}
+		cols := make([]string, len(t.PrimaryKey))
+		for i, k := range t.PrimaryKey {
+			cols[i] = quoteLiteral(k)
+		}
+		rows = append(rows, fmt.Sprintf("(%s, [%s])", quoteLiteral(t.Name), strings.Join(cols, ", ")))
+	}
+	if first == nil {
+		return nil
+	}
+	if t, ok := seen[KeysView]; ok {
+		return &Error{t.File, t.Line, 1, fmt.Sprintf("table %q has the name of the view dschema makes for keys without an index", KeysView)}
+	}
+	if v := s.View(KeysView); v != nil {
+		return &Error{v.File, v.Line, 1, fmt.Sprintf("view %q has the name of the view dschema makes for keys without an index", KeysView)}
+	}
+	v := &View{Name: KeysView, Domain: first.Domain, File: first.File, Line: first.Line,
+		Description: "The primary key of each table whose key DuckDB does not hold (key_index: false in the schema): every load keeps it, import checks it, export names it.",
+		SQL:         "SELECT table_name, key_columns FROM (VALUES " + strings.Join(rows, ", ") + ") AS k(table_name, key_columns)"}
+	s.Views = append(s.Views, v)
+	for _, d := range s.Domains {
+		if d.Name == first.Domain && d.File == first.File {
+			d.Views = append(d.Views, v)
+		}
+	}
+	return nil
+}
+
+// KeyChecks are statements that fail, naming the table, when rows of a
+// table whose key DuckDB does not hold share a key: a migration that
+// makes or changes KeysView runs them.
+func (s *Schema) KeyChecks() []string {
+	var out []string
+	for _, t := range s.Tables {
+		if !t.KeyNotIndexed {
+			continue
+		}
+		cols := make([]string, len(t.PrimaryKey))
+		for i, k := range t.PrimaryKey {
+			cols[i] = quoteIdent(k)
+		}
+		c := strings.Join(cols, ", ")
+		out = append(out, fmt.Sprintf("SELECT CASE WHEN count(*) > 0 THEN error(%s || count(*) || ' keys (%s) are each on more than one row, such as ' || min(k)) END FROM (SELECT concat_ws(' / ', %s) AS k FROM %s GROUP BY %s HAVING count(*) > 1);",
+			quoteLiteral(t.Name+": "), strings.Join(t.PrimaryKey, ", "), c, quoteIdent(t.Name), c))
+	}
+	return out
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func quoteIdent(s string) string   { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // ParseFile reads and validates the text of one schema file on its own
 // (no checks across files); file names it in errors and in Domain.File.

@@ -53,6 +53,10 @@ func TestLoadErrors(t *testing.T) {
 			`schema/d.yaml:8:9: table "t": column "b": key "eval/loss" is already the key of column "a" (line 7)`},
 		{"key on a family", head + "    columns:\n      - family: {name: \"{x}_v\", axes: [{x: [a, b]}]}\n        type: INT\n        key: k\n        description: d\n",
 			`key and promoted_from are not allowed on a family`},
+		{"a view named as the keys view", head + "    primary_key: [a]\n    key_index: false\n    columns:\n      - {name: a, type: INT, description: x}\nviews:\n  - {name: dschema_keys, description: x, sql: SELECT 1}\n",
+			`schema/d.yaml:11:1: view "dschema_keys" has the name of the view dschema makes for keys without an index`},
+		{"a table named as the keys view", head + "    primary_key: [a]\n    key_index: false\n    columns:\n      - {name: a, type: INT, description: x}\n  - name: dschema_keys\n    description: x\n    columns:\n      - {name: a, type: INT, description: x}\n",
+			`table "dschema_keys" has the name of the view dschema makes for keys without an index`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,5 +148,44 @@ func TestCheckPromotions(t *testing.T) {
 				t.Errorf("CheckPromotions() = %T, want *Error", err)
 			}
 		})
+	}
+}
+
+// TestKeysView: the tables whose key DuckDB does not hold are listed, by
+// name and key, in the view dschema_keys of the first one's domain; a
+// schema without such a table has no such view.
+func TestKeysView(t *testing.T) {
+	table := func(name, key string, notIndexed bool) string {
+		y := "  - name: " + name + "\n    description: T.\n    primary_key: [" + key + "]\n"
+		if notIndexed {
+			y += "    key_index: false\n"
+		}
+		return y + "    columns:\n      - {name: a, type: INT, description: x}\n      - {name: b'c, type: INT, description: x}\n"
+	}
+	fs := fstest.MapFS{
+		"a.yaml": {Data: []byte("domain: a\ndescription: A.\ntables:\n" + table("plain", "a", false))},
+		"b.yaml": {Data: []byte("domain: b\ndescription: B.\ntables:\n" + table("zeta", "a", true) + table("beta", "a, b'c", true))},
+	}
+	_, err := Load(fs, ".", "schema")
+	if err == nil || !strings.Contains(err.Error(), "bad identifier") {
+		t.Fatalf("a quote in a column name: %v", err)
+	}
+	fs["b.yaml"] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(string(fs["b.yaml"].Data), "b'c", "bc"))}
+	fs["a.yaml"] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(string(fs["a.yaml"].Data), "b'c", "bc"))}
+	s, err := Load(fs, ".", "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := s.View(KeysView)
+	want := "SELECT table_name, key_columns FROM (VALUES ('beta', ['a', 'bc']), ('zeta', ['a'])) AS k(table_name, key_columns)"
+	if v == nil || v.SQL != want || v.Domain != "b" || len(s.Domains[1].Views) != 1 || s.Domains[1].Views[0] != v || len(s.Domains[0].Views) != 0 {
+		t.Fatalf("view %+v, want SQL %s in domain b only", v, want)
+	}
+	if checks := s.KeyChecks(); len(checks) != 2 || !strings.Contains(checks[0], `GROUP BY "a", "bc"`) || !strings.Contains(checks[1], `FROM "zeta" GROUP BY "a"`) {
+		t.Errorf("KeyChecks: %q", checks)
+	}
+	delete(fs, "b.yaml")
+	if s, err := Load(fs, ".", "schema"); err != nil || s.View(KeysView) != nil || len(s.KeyChecks()) != 0 {
+		t.Errorf("without a key_index: false table: %v, view %v", err, s.View(KeysView))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/dschema/dschema/gen"
 	"github.com/dschema/dschema/internal/loaders"
 	"github.com/dschema/dschema/internal/loaders/finetune"
 )
@@ -146,8 +147,8 @@ func (w History) Verify(ctx context.Context, db *sql.DB, path string, opts loade
 		if _, _, err := insertHistory(ctx, conn, abs, h, "_dschema_verify_history", metrics, 0, nil); err != nil {
 			return err
 		}
-		return loaders.CompareRelation(ctx, conn, v, loaders.Relation{Name: "wandb_history", Expected: "_dschema_verify_history", Keys: []string{"run_id", "seq"},
-			Cols: loaders.Without(loaders.Unquoted(cols), "run_id", "seq", "load_id")}, loadID, opts.MaxExamples)
+		return loaders.CompareRelation(ctx, conn, v, loaders.Relation{Name: "wandb_history", Expected: "_dschema_verify_history", Keys: gen.WandbHistoryPrimaryKey,
+			Cols: loaders.Without(loaders.Unquoted(cols), append([]string{"load_id"}, gen.WandbHistoryPrimaryKey...)...)}, loadID, opts.MaxExamples)
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ package dbschema
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -479,3 +480,41 @@ func firstLine(err error) string {
 // map they came from, exactly: "-- dschema: restores <table>.<column>". The
 // planner writes it; migrate's loss check reads it.
 const RestoresMarker = "-- dschema: restores "
+
+// KeysNotIndexed reads the key of each table whose key DuckDB does not hold
+// (key_index: false in the schema) from the database's own list of them,
+// the view schema.KeysView; none in a database without that view (before
+// its migration).
+func KeysNotIndexed(ctx context.Context, db Querier) (map[string][]string, error) {
+	keys := map[string][]string{}
+	views := 0
+	if err := eachRow(ctx, db, "look for "+schema.KeysView, `SELECT count(*) FROM duckdb_views()
+		WHERE view_name = `+Literal(schema.KeysView)+` AND database_name = current_database() AND schema_name = 'main'`,
+		func(rows *sql.Rows) error { return rows.Scan(&views) }); err != nil || views == 0 {
+		return keys, err
+	}
+	err := eachRow(ctx, db, "read "+schema.KeysView, "SELECT table_name, CAST(to_json(key_columns) AS VARCHAR) FROM "+Ident(schema.KeysView),
+		func(rows *sql.Rows) error {
+			var name, cols string
+			if err := rows.Scan(&name, &cols); err != nil {
+				return err
+			}
+			var key []string
+			if err := json.Unmarshal([]byte(cols), &key); err != nil {
+				return fmt.Errorf("read %s: table %s: %w", schema.KeysView, name, err)
+			}
+			keys[name] = key
+			return nil
+		})
+	return keys, err
+}
+
+// SharedKeys is a query of one row: how many keys (the columns key) of
+// table are each on more than one row, and up to five of them, in key
+// order, as "k1 / k2 (n rows)" joined by "; " ("" for none).
+func SharedKeys(table string, key []string) string {
+	k := identList(key)
+	return fmt.Sprintf(`SELECT count(*), coalesce(string_agg(ex, '; ' ORDER BY i) FILTER (WHERE i <= 5), '') FROM (
+		SELECT concat_ws(' / ', %s) || ' (' || count(*) || ' rows)' AS ex, row_number() OVER (ORDER BY %s) AS i FROM %s GROUP BY %s HAVING count(*) > 1)`,
+		k, k, Ident(table), k)
+}

@@ -1,10 +1,12 @@
 package dbschema_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/dschema/dschema/internal/dbschema"
+	"github.com/dschema/dschema/internal/duckdbtest"
 	"github.com/dschema/dschema/internal/schema"
 )
 
@@ -35,5 +37,48 @@ func TestKeyIndex(t *testing.T) {
 				t.Errorf("CreateTable:\n%s\nwant\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestKeysNotIndexedAndSharedKeys: a database without the keys view lists
+// no key; with it, each table's; SharedKeys counts the keys on more than
+// one row and names five, in key order.
+func TestKeysNotIndexedAndSharedKeys(t *testing.T) {
+	ctx := context.Background()
+	db := duckdbtest.Open(t)
+	exec := func(q string) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys, err := dbschema.KeysNotIndexed(ctx, db); err != nil || len(keys) != 0 {
+		t.Fatalf("without the view: %v, %v", keys, err)
+	}
+	exec(`CREATE TABLE t (a VARCHAR, "b c" BIGINT)`)
+	exec(`CREATE VIEW ` + schema.KeysView + ` AS SELECT table_name, key_columns FROM (VALUES ('t', ['a', 'b c'])) AS k(table_name, key_columns)`)
+	keys, err := dbschema.KeysNotIndexed(ctx, db)
+	if err != nil || len(keys) != 1 || strings.Join(keys["t"], ",") != "a,b c" {
+		t.Fatalf("with the view: %v, %v", keys, err)
+	}
+	for _, tc := range []struct {
+		rows     string
+		n        int64
+		examples string
+	}{
+		{"('x', 1), ('x', 2)", 0, ""},
+		{"('x', 1)", 1, "x / 1 (2 rows)"},
+		{"('a', 9), ('a', 9), ('a', 9), ('b', 1), ('b', 1), ('c', 1), ('c', 1), ('d', 1), ('d', 1), ('e', 1), ('e', 1)", 6,
+			"a / 9 (3 rows); b / 1 (2 rows); c / 1 (2 rows); d / 1 (2 rows); e / 1 (2 rows)"},
+	} {
+		exec(`INSERT INTO t VALUES ` + tc.rows)
+		var n int64
+		var examples string
+		if err := db.QueryRowContext(ctx, dbschema.SharedKeys("t", keys["t"])).Scan(&n, &examples); err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.n || examples != tc.examples {
+			t.Errorf("after %s: %d, %q; want %d, %q", tc.rows, n, examples, tc.n, tc.examples)
+		}
 	}
 }

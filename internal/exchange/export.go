@@ -5,10 +5,8 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/dschema/dschema/internal/schema"
 	"io"
 	"io/fs"
 	"os"
@@ -86,7 +84,7 @@ func Export(ctx context.Context, db *sql.DB, dir string, o Options) (*Manifest, 
 	if err != nil {
 		return nil, err
 	}
-	keys, err := keysNotIndexed(ctx, conn, st)
+	keys, err := dbschema.KeysNotIndexed(ctx, conn)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
@@ -215,35 +213,8 @@ func loadIDs(ctx context.Context, conn *sql.Conn, st *dbschema.State, m *Manifes
 	return rows.Err()
 }
 
-// keysNotIndexed reads the key of each table whose key DuckDB does not
-// hold (key_index: false in the schema) from the database's own list of
-// them, the view schema.KeysView (none before that view's migration).
-func keysNotIndexed(ctx context.Context, conn *sql.Conn, st *dbschema.State) (map[string][]string, error) {
-	keys := map[string][]string{}
-	if st.View(schema.KeysView) == nil {
-		return keys, nil
-	}
-	rows, err := conn.QueryContext(ctx, "SELECT table_name, CAST(to_json(key_columns) AS VARCHAR) FROM "+dbschema.Ident(schema.KeysView))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", schema.KeysView, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, cols string
-		if err := rows.Scan(&name, &cols); err != nil {
-			return nil, err
-		}
-		var key []string
-		if err := json.Unmarshal([]byte(cols), &key); err != nil {
-			return nil, fmt.Errorf("read %s: table %s: %w", schema.KeysView, name, err)
-		}
-		keys[name] = key
-	}
-	return keys, rows.Err()
-}
-
 // schemaTable is t's entry in schema.json; key is its primary key when
-// DuckDB does not hold it (keysNotIndexed).
+// DuckDB does not hold it (dbschema.KeysNotIndexed).
 func schemaTable(t *dbschema.Table, key []string, cols []column, part string) SchemaTable {
 	if len(t.PrimaryKey) > 0 {
 		key = t.PrimaryKey

@@ -304,7 +304,7 @@ func loadDB(ctx context.Context, db *sql.DB, dir string, m *Manifest, sch *Schem
 	if err != nil {
 		return err
 	}
-	keys, err := keysNotIndexed(ctx, conn, st)
+	keys, err := dbschema.KeysNotIndexed(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -452,16 +452,9 @@ func checkKey(ctx context.Context, conn *sql.Conn, p tablePlan) error {
 	if len(p.key) == 0 {
 		return nil
 	}
-	keys := make([]string, len(p.key))
-	for i, k := range p.key {
-		keys[i] = dbschema.Ident(k)
-	}
-	k := strings.Join(keys, ", ")
 	var n int64
 	var examples string
-	err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), coalesce(string_agg(ex, '; ' ORDER BY ex) FILTER (WHERE i <= 5), '') FROM (
-		SELECT concat_ws(' / ', %s) || ' (' || count(*) || ' rows)' AS ex, row_number() OVER (ORDER BY %s) AS i FROM %s GROUP BY %s HAVING count(*) > 1)`,
-		k, k, dbschema.Ident(p.name), k)).Scan(&n, &examples)
+	err := conn.QueryRowContext(ctx, dbschema.SharedKeys(p.name, p.key)).Scan(&n, &examples)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", p.name, err)
 	}

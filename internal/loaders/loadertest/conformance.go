@@ -284,7 +284,11 @@ func changeOneCell(ctx context.Context, t *testing.T, db *sql.DB, tbl string, id
 		WHERE table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE'))`, tbl), ",") {
 		keys[k] = true
 	}
-	for _, k := range keyNotIndexed(t, tbl) {
+	unindexed, err := dbschema.KeysNotIndexed(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range unindexed[tbl] {
 		keys[k] = true
 	}
 	rows, err := db.QueryContext(ctx, `SELECT column_name, data_type FROM duckdb_columns()
